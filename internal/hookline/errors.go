@@ -1,0 +1,85 @@
+package hookline
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The HTTP API maps each to a status in one place
+// (internal/api), the CLI prints them as they are.
+const (
+	ECONFLICT     = "conflict"         // the request conflicts with the current state (409)
+	EINTERNAL     = "internal_error"   // a bug or an unavailable dependency (500)
+	EINVALID      = "invalid_request"  // malformed or invalid input (400)
+	ENOTFOUND     = "resource_missing" // no such object (404)
+	EUNAUTHORIZED = "unauthorized"     // missing or wrong API key (401)
+	ETOOLARGE     = "body_too_large"   // request body over the cap (413)
+	EUNAVAILABLE  = "unavailable"      // shutting down or overloaded (503)
+)
+
+// Error is an application error: a machine-readable code, a message for a
+// person, and the request parameter at fault when there is one.
+type Error struct {
+	Code    string
+	Message string
+	Param   string
+}
+
+func (e *Error) Error() string {
+	if e.Param != "" {
+		return fmt.Sprintf("%s: %s (param %s)", e.Code, e.Message, e.Param)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error naming the parameter at fault.
+func Invalid(param, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Param: param}
+}
+
+// NotFound returns an ENOTFOUND error for the object kind and id.
+func NotFound(kind, id string) *Error {
+	return &Error{Code: ENOTFOUND, Message: fmt.Sprintf("no such %s: %q", kind, id), Param: "id"}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EINTERNAL
+	}
+}
+
+// ErrorMessage returns the message of the first *Error in err's chain, and a
+// generic message for internal errors so that their details stay in the logs.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	default:
+		return "Internal error."
+	}
+}
+
+// ErrorParam returns the parameter named by the first *Error in err's chain.
+func ErrorParam(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Param
+	}
+	return ""
+}

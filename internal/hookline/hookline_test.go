@@ -1,0 +1,85 @@
+package hookline
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewIDSortsInCreationOrder(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = NewID("evt")
+	}
+	if !sort.StringsAreSorted(ids) {
+		t.Fatal("ids made in sequence do not sort in sequence")
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Fatalf("duplicate id %s", id)
+		}
+		seen[id] = true
+		if !strings.HasPrefix(id, "evt_") || len(id) != len("evt_")+24 {
+			t.Fatalf("malformed id %q", id)
+		}
+	}
+	before := NewID("evt")
+	time.Sleep(2 * time.Millisecond)
+	if after := NewID("evt"); after <= before {
+		t.Fatalf("id %s made later sorts before %s", after, before)
+	}
+}
+
+func TestMatchEvent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		patterns []string
+		typ      string
+		want     bool
+	}{
+		{[]string{"*"}, "invoice.paid", true},
+		{[]string{"invoice.paid"}, "invoice.paid", true},
+		{[]string{"invoice.paid"}, "invoice.payment_failed", false},
+		{[]string{"invoice.*"}, "invoice.paid", true},
+		{[]string{"invoice.*"}, "invoice.line_item.created", true},
+		{[]string{"invoice.*"}, "invoice", false},
+		{[]string{"invoice.*"}, "invoiceitem.created", false},
+		{[]string{"charge.succeeded", "invoice.*"}, "charge.succeeded", true},
+		{nil, "charge.succeeded", false},
+	}
+	for _, tt := range tests {
+		if got := MatchEvent(tt.patterns, tt.typ); got != tt.want {
+			t.Errorf("MatchEvent(%q, %q) = %v, want %v", tt.patterns, tt.typ, got, tt.want)
+		}
+	}
+}
+
+func TestValidEventTypeAndPattern(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s            string
+		typ, pattern bool
+	}{
+		{"invoice.paid", true, true},
+		{"a_b.C9", true, true},
+		{"*", false, true},
+		{"invoice.*", false, true},
+		{"", false, false},
+		{"invoice.", false, false},
+		{".paid", false, false},
+		{"invoice..paid", false, false},
+		{"invoice paid", false, false},
+		{"invoice-paid", false, false},
+		{"*.paid", false, false},
+	} {
+		if got := ValidEventType(tt.s); got != tt.typ {
+			t.Errorf("ValidEventType(%q) = %v", tt.s, got)
+		}
+		if got := ValidEventPattern(tt.s); got != tt.pattern {
+			t.Errorf("ValidEventPattern(%q) = %v", tt.s, got)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package hookline
+
+import (
+	"context"
+	"time"
+)
+
+// Store is Hookline's storage. Every method is safe for concurrent use.
+// Methods return *Error values with ENOTFOUND, ECONFLICT or EINVALID codes for
+// the conditions their comments name, and wrapped driver errors otherwise.
+//
+// Behaviour shared by all adapters is pinned by the conformance suite in
+// internal/store/storetest.
+type Store interface {
+	// CreateEndpoint inserts e (ID, Created and Secret already set).
+	// Returns ECONFLICT if an endpoint with that ID exists.
+	CreateEndpoint(ctx context.Context, e *Endpoint) error
+	// Endpoint returns the endpoint with that id, or ENOTFOUND.
+	Endpoint(ctx context.Context, id string) (*Endpoint, error)
+	// ListEndpoints returns one page of endpoints, newest first, and whether
+	// more follow.
+	ListEndpoints(ctx context.Context, f EndpointFilter) ([]*Endpoint, bool, error)
+	// UpdateEndpoint writes every field of e but ID and Created.
+	// Returns ENOTFOUND if there is no such endpoint.
+	UpdateEndpoint(ctx context.Context, e *Endpoint) error
+	// DeleteEndpoint removes the endpoint and cancels its pending deliveries;
+	// attempts already made stay on record. Returns ENOTFOUND.
+	DeleteEndpoint(ctx context.Context, id string) error
+
+	// PublishEvents stores events and fans each out, in one transaction, to
+	// every enabled endpoint whose EnabledEvents match its type and whose
+	// Tenant is "" or the event's tenant: one pending delivery each, due at
+	// the event's Created time.
+	//
+	// An event whose IdempotencyKey was used by an event stored less than
+	// opts.IdempotencyWindow ago is not stored: its result holds the
+	// original event with Duplicate set, and no tasks.
+	//
+	// With opts.LeaseOwner set, the new deliveries are created already claimed
+	// by that owner until opts.LeaseExpires and returned as tasks, so the
+	// publishing node can make the first attempts without a claim round trip.
+	PublishEvents(ctx context.Context, events []*Event, opts PublishOptions) ([]Published, error)
+	// Event returns the event with that id, or ENOTFOUND.
+	Event(ctx context.Context, id string) (*Event, error)
+	// ListEvents returns one page of events, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]*Event, bool, error)
+	// Deliveries returns the deliveries of one event, oldest first.
+	Deliveries(ctx context.Context, eventID string) ([]*Delivery, error)
+
+	// ClaimTasks leases up to limit pending deliveries that are due at now,
+	// belong to enabled endpoints and are not leased to anyone (or whose
+	// lease has expired), oldest due first, to owner until now+lease.
+	// No delivery is leased to two owners at once.
+	ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Task, error)
+	// CompleteTasks records attempts and their deliveries' new state in one
+	// transaction. Each attempt is always recorded; a delivery's state is
+	// updated and its lease cleared only while owner still holds its lease.
+	// A success clears its endpoint's FailingSince; a failure sets it when
+	// unset. A completion with DisableEndpoint disables the endpoint.
+	CompleteTasks(ctx context.Context, owner string, cs []Completion) error
+	// ReleaseTasks gives leased deliveries back without an attempt, due at
+	// at. Deliveries not leased to owner are left alone.
+	ReleaseTasks(ctx context.Context, owner string, deliveryIDs []string, at time.Time) error
+	// ReleaseOwner gives back every delivery leased to owner, due at once.
+	// Nodes call it when they stop.
+	ReleaseOwner(ctx context.Context, owner string) error
+	// Resend makes an event due again at now for one endpoint (endpointID
+	// set) or for every endpoint currently subscribed to it: an existing
+	// delivery becomes pending (keeping its attempt count), a missing one is
+	// created. Returns ENOTFOUND for an unknown event or endpoint.
+	Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*Delivery, error)
+	// DisableFailingEndpoints disables enabled endpoints whose FailingSince
+	// is before cutoff, with the given reason, and returns their ids.
+	DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error)
+
+	// ListAttempts returns one page of attempts, newest first.
+	ListAttempts(ctx context.Context, f AttemptFilter) ([]*Attempt, bool, error)
+	// Backlog counts pending deliveries and the due time of the oldest.
+	Backlog(ctx context.Context) (Backlog, error)
+
+	// Setting returns a stored setting, or ENOTFOUND.
+	Setting(ctx context.Context, name string) (string, error)
+	// SetSetting stores a setting, replacing any earlier value.
+	SetSetting(ctx context.Context, name, value string) error
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// PublishOptions tune Store.PublishEvents.
+type PublishOptions struct {
+	Now               time.Time
+	IdempotencyWindow time.Duration
+	LeaseOwner        string
+	LeaseExpires      time.Time
+}
+
+// Published is the result of publishing one event.
+type Published struct {
+	Event     *Event
+	Duplicate bool    // the idempotency key was seen: Event is the original
+	Tasks     []*Task // the new deliveries, when they were leased at publish
+	// Deliveries is the number of deliveries the event fanned out to.
+	Deliveries int
+}
+
+// Backlog describes the pending work.
+type Backlog struct {
+	Pending   int64
+	OldestDue time.Time // zero when nothing is pending
+}

@@ -1,0 +1,173 @@
+package hookline
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Endpoint statuses.
+const (
+	EndpointEnabled  = "enabled"
+	EndpointDisabled = "disabled"
+)
+
+// Signature schemes an endpoint can be signed with.
+const (
+	SchemeStandard = "standard" // Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)
+	SchemeStripe   = "stripe"   // Stripe-Signature: t=…,v1=…
+)
+
+// Endpoint is a URL that receives the events it subscribes to.
+type Endpoint struct {
+	ID              string
+	URL             string
+	EnabledEvents   []string // exact types, "*", or prefix wildcards like "invoice.*"
+	Description     string
+	Metadata        map[string]string
+	Tenant          string // "" receives every tenant's events; otherwise only that tenant's
+	Status          string // EndpointEnabled or EndpointDisabled
+	DisabledReason  string // why the endpoint was disabled, when it was disabled by Hookline
+	SignatureScheme string // SchemeStandard or SchemeStripe
+	Secret          string // whsec_…
+	// PreviousSecret still signs deliveries, beside Secret, until
+	// PreviousSecretExpires: the overlap of a rotation.
+	PreviousSecret        string
+	PreviousSecretExpires time.Time
+	// FailingSince is the time of the first failed attempt after the last
+	// success; zero while the endpoint is healthy.
+	FailingSince time.Time
+	Created      time.Time
+	Updated      time.Time
+}
+
+// Secrets returns the secrets a delivery at now is signed with: the current
+// one, and the previous one while its overlap lasts.
+func (e *Endpoint) Secrets(now time.Time) []string {
+	if e.PreviousSecret != "" && now.Before(e.PreviousSecretExpires) {
+		return []string{e.Secret, e.PreviousSecret}
+	}
+	return []string{e.Secret}
+}
+
+// Event is something that happened in the publishing application.
+type Event struct {
+	ID      string // evt_…
+	Type    string
+	Created time.Time // whole seconds
+	Tenant  string
+	// Payload is the exact body delivered to every endpoint, on every attempt:
+	// {"id","object":"event","type","created","data"[,"tenant"]}. It is built
+	// once, at publish, by NewEventPayload.
+	Payload []byte
+	// IdempotencyKey, when set, makes publishing the same key twice within
+	// the idempotency window return the first event.
+	IdempotencyKey string
+}
+
+// eventEnvelope is the JSON shape of an event, in field order.
+type eventEnvelope struct {
+	ID      string          `json:"id"`
+	Object  string          `json:"object"`
+	Type    string          `json:"type"`
+	Created int64           `json:"created"`
+	Data    json.RawMessage `json:"data"`
+	Tenant  string          `json:"tenant,omitempty"`
+}
+
+// NewEventPayload builds an event's delivery body. data is kept byte for
+// byte as published.
+func NewEventPayload(id, typ string, created time.Time, tenant string, data json.RawMessage) ([]byte, error) {
+	return json.Marshal(eventEnvelope{ID: id, Object: "event", Type: typ, Created: created.Unix(), Data: data, Tenant: tenant})
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // waiting for its next attempt (or in flight)
+	DeliverySucceeded = "succeeded" // an attempt got a 2xx
+	DeliveryFailed    = "failed"    // the retry schedule ran out, or the endpoint answered 410 Gone
+	DeliveryCanceled  = "canceled"  // the endpoint was deleted
+)
+
+// Delivery is the work of bringing one event to one endpoint: it lives from
+// publish until a 2xx, or until the retry schedule runs out.
+type Delivery struct {
+	ID            string // dlv_…
+	EventID       string
+	EndpointID    string
+	Status        string
+	Attempts      int       // attempts made so far
+	NextAttemptAt time.Time // when the next attempt is due, while pending
+	Created       time.Time
+	Updated       time.Time
+}
+
+// Task is a claimed delivery with all that is needed to make its next
+// attempt, so that the engine does not read the store again before sending.
+type Task struct {
+	DeliveryID string
+	Attempt    int // the number of the attempt about to be made (1 for the first)
+	Event      *Event
+	Endpoint   *Endpoint
+	// LeaseExpires is when the claim lapses and another worker may take the
+	// delivery; the attempt must be completed before then.
+	LeaseExpires time.Time
+}
+
+// Attempt is the record of one HTTP request made for a delivery.
+type Attempt struct {
+	ID             string // atm_…
+	DeliveryID     string
+	EventID        string
+	EndpointID     string
+	Attempt        int // 1, 2, …
+	Created        time.Time
+	URL            string
+	ResponseStatus int // 0 when no response came
+	DurationMS     int64
+	Error          string // transport error or a short reason; "" on success
+	ResponseBody   string // the first 4 KB of the response body
+	// NextRetry is when the delivery will be tried again; zero when no retry
+	// is scheduled.
+	NextRetry time.Time
+}
+
+// Succeeded reports whether the attempt got a 2xx answer.
+func (a *Attempt) Succeeded() bool { return a.ResponseStatus >= 200 && a.ResponseStatus < 300 }
+
+// Completion is the outcome of one attempt, to be recorded with the
+// delivery's new state in Store.CompleteTasks.
+type Completion struct {
+	Attempt Attempt
+	// Status is the delivery's new status: DeliveryPending with
+	// Attempt.NextRetry set for a retry, DeliverySucceeded or DeliveryFailed.
+	Status string
+	// DisableEndpoint, when non-empty, disables the endpoint with this reason
+	// (410 Gone).
+	DisableEndpoint string
+}
+
+// Page asks for one page of a list, newest first.
+type Page struct {
+	Limit         int    // 1..100; 0 means the default of 10
+	StartingAfter string // the id of the last object of the previous page
+}
+
+// EventFilter narrows ListEvents.
+type EventFilter struct {
+	Page
+	Type   string
+	Tenant string
+}
+
+// AttemptFilter narrows ListAttempts. EventID and EndpointID may both be set.
+type AttemptFilter struct {
+	Page
+	EventID    string
+	EndpointID string
+}
+
+// EndpointFilter narrows ListEndpoints.
+type EndpointFilter struct {
+	Page
+	Tenant string
+}
