@@ -1,6 +1,7 @@
 package hookline
 
 import (
+	"encoding/json"
 	"sort"
 	"strings"
 	"testing"
@@ -81,5 +82,33 @@ func TestValidEventTypeAndPattern(t *testing.T) {
 		if got := ValidEventPattern(tt.s); got != tt.pattern {
 			t.Errorf("ValidEventPattern(%q) = %v", tt.s, got)
 		}
+	}
+}
+
+func TestNewEventPayloadKeepsDataBytes(t *testing.T) {
+	t.Parallel()
+	data := json.RawMessage("{ \"b\": 1,\n  \"a\": [1, 2.50, \"\\u00e9\"] }")
+	created := time.Unix(1700000000, 0)
+	p, err := NewEventPayload("evt_1", "invoice.paid", created, "acme \"co\"", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"evt_1","object":"event","type":"invoice.paid","created":1700000000,"data":` + string(data) + `,"tenant":"acme \"co\""}`
+	if string(p) != want {
+		t.Fatalf("payload\n got %s\nwant %s", p, want)
+	}
+	var env struct {
+		ID, Object, Type, Tenant string
+		Created                  int64
+		Data                     json.RawMessage
+	}
+	if err := json.Unmarshal(p, &env); err != nil {
+		t.Fatalf("payload is not JSON: %v", err)
+	}
+	if env.Object != "event" || env.Created != 1700000000 || env.Tenant != `acme "co"` {
+		t.Fatalf("decoded %+v", env)
+	}
+	if _, err := NewEventPayload("evt_2", "x", created, "", json.RawMessage(`{"a":`)); ErrorCode(err) != EINVALID {
+		t.Fatalf("invalid data: err = %v, want %s", err, EINVALID)
 	}
 }

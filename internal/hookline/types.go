@@ -2,6 +2,7 @@ package hookline
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -64,20 +65,32 @@ type Event struct {
 	IdempotencyKey string
 }
 
-// eventEnvelope is the JSON shape of an event, in field order.
-type eventEnvelope struct {
-	ID      string          `json:"id"`
-	Object  string          `json:"object"`
-	Type    string          `json:"type"`
-	Created int64           `json:"created"`
-	Data    json.RawMessage `json:"data"`
-	Tenant  string          `json:"tenant,omitempty"`
-}
-
-// NewEventPayload builds an event's delivery body. data is kept byte for
-// byte as published.
+// NewEventPayload builds an event's delivery body:
+// {"id","object":"event","type","created","data"[,"tenant"]}. data must be
+// valid JSON; it is kept byte for byte as published (encoding/json would
+// compact it), so a publisher's signature over its own bytes, or its key
+// order, survives.
 func NewEventPayload(id, typ string, created time.Time, tenant string, data json.RawMessage) ([]byte, error) {
-	return json.Marshal(eventEnvelope{ID: id, Object: "event", Type: typ, Created: created.Unix(), Data: data, Tenant: tenant})
+	if !json.Valid(data) {
+		return nil, Invalid("data", "data is not valid JSON")
+	}
+	buf := make([]byte, 0, len(data)+len(id)+len(typ)+len(tenant)+80)
+	idJSON, _ := json.Marshal(id) // marshalling a string cannot fail
+	typJSON, _ := json.Marshal(typ)
+	buf = append(buf, `{"id":`...)
+	buf = append(buf, idJSON...)
+	buf = append(buf, `,"object":"event","type":`...)
+	buf = append(buf, typJSON...)
+	buf = append(buf, `,"created":`...)
+	buf = strconv.AppendInt(buf, created.Unix(), 10)
+	buf = append(buf, `,"data":`...)
+	buf = append(buf, data...)
+	if tenant != "" {
+		t, _ := json.Marshal(tenant)
+		buf = append(buf, `,"tenant":`...)
+		buf = append(buf, t...)
+	}
+	return append(buf, '}'), nil
 }
 
 // Delivery statuses.
