@@ -1,0 +1,49 @@
+// Package webhook signs and verifies webhooks the way Hookline sends them:
+// the Standard Webhooks scheme (https://www.standardwebhooks.com), which is
+// also what Svix sends. It is the package a receiver imports, and the Hookline
+// server signs every delivery with this same code. It also signs and
+// verifies Stripe's Stripe-Signature scheme. It uses only the standard
+// library.
+//
+// # Receiving
+//
+// Wrap the handler with the endpoint's signing secret; the handler runs only
+// for verified requests and can read r.Body as usual:
+//
+//	v, err := webhook.NewVerifier(os.Getenv("HOOKLINE_SECRET")) // "whsec_..."
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.Handle("POST /webhooks", v.Middleware(handler))
+//
+// Or verify by hand when the body is already read:
+//
+//	if err := v.Verify(r.Header, body); err != nil {
+//		http.Error(w, err.Error(), http.StatusUnauthorized)
+//		return
+//	}
+//
+// Errors wrap one of ErrMissingHeaders, ErrInvalidHeaders,
+// ErrTimestampTooOld, ErrTimestampTooNew and ErrNoMatchingSignature, for use
+// with errors.Is. To rotate a secret, pass the old and the new one to
+// NewVerifier until the sender has switched.
+//
+// Nothing here is specific to Hookline: any Standard Webhooks library, in any
+// language, verifies what Hookline sends, and this package verifies what any
+// of them signs.
+//
+// # The scheme
+//
+// Each message carries three headers: webhook-id (unique per message, for
+// de-duplication), webhook-timestamp (Unix seconds) and webhook-signature,
+// a space-separated list of "v1,<base64>" entries. Each entry is the base64
+// HMAC-SHA256 of "<id>.<timestamp>.<body>", keyed with the base64-decoded
+// part of the secret after "whsec_". Receivers reject timestamps more than
+// five minutes from their clock, which bounds replays.
+//
+// # Debugging
+//
+// [Verifier.Inspect] and [InspectStripe] report what a verification found
+// and the signature each secret would have produced, which is how
+// "hookline verify" explains a failure.
+package webhook

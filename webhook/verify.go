@@ -1,0 +1,352 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error kinds. Every verification error wraps exactly one of these, so
+// callers can tell them apart with errors.Is while the message carries the
+// detail (which header, how many seconds off).
+var (
+	// ErrMissingHeaders: an id, timestamp or signature header is absent or empty.
+	ErrMissingHeaders = errors.New("missing webhook headers")
+	// ErrInvalidHeaders: the timestamp is not a Unix time in seconds, or the
+	// signature header holds no well-formed signature.
+	ErrInvalidHeaders = errors.New("invalid webhook headers")
+	// ErrTimestampTooOld: the timestamp is further in the past than the tolerance.
+	ErrTimestampTooOld = errors.New("webhook timestamp too old")
+	// ErrTimestampTooNew: the timestamp is further in the future than the tolerance.
+	ErrTimestampTooNew = errors.New("webhook timestamp too new")
+	// ErrNoMatchingSignature: no v1 signature in the header matches any secret.
+	// The body was changed, the secret is wrong, or the sender signs differently.
+	ErrNoMatchingSignature = errors.New("no matching webhook signature")
+)
+
+// errNoSecrets is a programming error rather than a verification outcome,
+// so it matches none of the kinds above.
+var errNoSecrets = errors.New("verifying webhook: no secrets given")
+
+// DefaultTolerance is how far a timestamp may be from the receiver's clock,
+// in either direction, when no other tolerance is set. It is the window both
+// Standard Webhooks and Stripe use.
+const DefaultTolerance = 5 * time.Minute
+
+// svix- headers carry the same values as webhook- ones; Svix sent them
+// before the Standard Webhooks names existed.
+const (
+	svixHeaderID        = "svix-id"
+	svixHeaderTimestamp = "svix-timestamp"
+	svixHeaderSignature = "svix-signature"
+)
+
+// Verifier checks Standard Webhooks signatures against one or more secrets.
+// Configure its fields before first use; after that a Verifier is safe for
+// concurrent use.
+type Verifier struct {
+	// Tolerance is how far the webhook-timestamp may be from Now, in either
+	// direction. Zero means DefaultTolerance; a negative value turns the
+	// timestamp check off (for replaying stored messages, never for a live
+	// endpoint, since it allows replay attacks).
+	Tolerance time.Duration
+
+	// MaxBodyBytes caps the body that Middleware reads. Zero or negative
+	// means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// Now returns the current time; nil means time.Now. Tests set it to
+	// check timestamps against a fixed clock.
+	Now func() time.Time
+
+	signers []*Signer
+}
+
+// NewVerifier returns a Verifier that accepts messages signed with any of
+// secrets, so that a secret can be rotated without dropping messages: list
+// both the old and the new secret until the sender has switched. Each secret
+// is "whsec_<base64>" or just the base64. It returns an error when no secret
+// is given or one does not decode.
+func NewVerifier(secrets ...string) (*Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, errNoSecrets
+	}
+	v := &Verifier{signers: make([]*Signer, 0, len(secrets))}
+	for i, secret := range secrets {
+		s, err := NewSigner(secret)
+		if err != nil {
+			return nil, fmt.Errorf("creating verifier: secret %d: %w", i+1, err)
+		}
+		v.signers = append(v.signers, s)
+	}
+	return v, nil
+}
+
+// Verify checks the Standard Webhooks headers in h against body. It reads
+// webhook-id, webhook-timestamp and webhook-signature, or svix-id,
+// svix-timestamp and svix-signature when none of the webhook- headers is
+// present. It returns nil when the timestamp is within the tolerance and one
+// of the space-separated "v1,<base64>" signatures in the header matches one of
+// the secrets; entries of other versions (such as "v1a,") are ignored.
+// Signatures are compared in constant time.
+//
+// Otherwise the error wraps one of ErrMissingHeaders, ErrInvalidHeaders,
+// ErrTimestampTooOld, ErrTimestampTooNew or ErrNoMatchingSignature. A
+// timestamp out of tolerance is reported before a signature mismatch, as in
+// the reference libraries. Use [Verifier.Inspect] to learn more.
+func (v *Verifier) Verify(h http.Header, body []byte) error {
+	return v.check(h, body, nil)
+}
+
+// Inspection is a full account of one verification, for tools that must
+// explain a failure, such as a CLI that prints the signature it expected.
+//
+// Expected holds signatures that are valid for the message. Show them to
+// the person debugging, never in a response to the sender: anyone who holds
+// one can deliver that exact message.
+type Inspection struct {
+	// Scheme is "standard-webhooks", "svix" (the same scheme, read from
+	// svix- headers) or "stripe".
+	Scheme string
+	// MsgID is the message id header; empty for Stripe, which has none.
+	MsgID string
+	// Timestamp is the signed timestamp; zero when missing or malformed.
+	Timestamp time.Time
+	// Received lists the signature entries found in the header, in order,
+	// including ones that were ignored or malformed.
+	Received []string
+	// Expected lists, for each secret in the order given, the signature it
+	// yields for this message, in the form Received uses ("v1,<base64>" or
+	// "v1=<hex>"). It is empty when the id or timestamp is missing or
+	// malformed, since there is nothing to sign then.
+	Expected []string
+	// Matched is the index in Expected of the secret whose signature was
+	// received, or -1. It is set even when the timestamp is out of
+	// tolerance, so a tool can say "signature fine, message too old".
+	Matched int
+	// Err is what Verify (or VerifyStripe) returns for the same input: nil
+	// when the message is valid.
+	Err error
+}
+
+// Inspect verifies like [Verifier.Verify] and reports everything it found and
+// computed along the way. It is slower than Verify, which stops at the first
+// failure; use Verify to accept messages and Inspect to debug them.
+func (v *Verifier) Inspect(h http.Header, body []byte) *Inspection {
+	in := &Inspection{Matched: -1}
+	in.Err = v.check(h, body, in)
+	return in
+}
+
+// check is Verify when in is nil and Inspect otherwise. Verify returns at
+// the first failure; Inspect carries on to fill in what it can.
+func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
+	nameID, nameTS, nameSig, scheme := HeaderID, HeaderTimestamp, HeaderSignature, "standard-webhooks"
+	if !hasHeader(h, HeaderID) && !hasHeader(h, HeaderTimestamp) && !hasHeader(h, HeaderSignature) {
+		nameID, nameTS, nameSig, scheme = svixHeaderID, svixHeaderTimestamp, svixHeaderSignature, "svix"
+		if !hasHeader(h, nameID) && !hasHeader(h, nameTS) && !hasHeader(h, nameSig) {
+			// Neither set: name the standard headers in the error.
+			nameID, nameTS, nameSig, scheme = HeaderID, HeaderTimestamp, HeaderSignature, "standard-webhooks"
+		}
+	}
+	msgID := headerValue(h, nameID)
+	tsText := headerValue(h, nameTS)
+	var entries []string
+	for _, value := range headerValues(h, nameSig) {
+		entries = append(entries, strings.Fields(value)...)
+	}
+	if in != nil {
+		in.Scheme, in.MsgID, in.Received = scheme, msgID, entries
+	}
+
+	var missing []string
+	if msgID == "" {
+		missing = append(missing, nameID)
+	}
+	if tsText == "" {
+		missing = append(missing, nameTS)
+	}
+	if len(entries) == 0 {
+		missing = append(missing, nameSig)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: no %s", ErrMissingHeaders, strings.Join(missing, ", "))
+	}
+	unix, ok := parseUnix(tsText)
+	if !ok {
+		return fmt.Errorf("%w: %s %q is not a Unix time in seconds", ErrInvalidHeaders, nameTS, tsText)
+	}
+	if in != nil {
+		in.Timestamp = time.Unix(unix, 0)
+	}
+	tsErr := checkTimestamp(unix, now(v.Now), v.Tolerance)
+	if tsErr != nil && in == nil {
+		return tsErr
+	}
+
+	var cands candidates
+	for _, e := range entries {
+		version, value, ok := strings.Cut(e, ",")
+		switch {
+		case !ok || version == "" || value == "":
+			cands.malformed++
+		case version != "v1":
+			cands.ignored++
+		default:
+			// Decode needs room for DecodedLen (33) bytes; a 32-byte MAC
+			// is exactly 44 characters with its one "=" of padding.
+			var buf [sha256.Size + 1]byte
+			if len(value) != sigLen-len("v1,") {
+				cands.malformed++
+				continue
+			}
+			if n, err := base64.StdEncoding.Decode(buf[:], []byte(value)); err != nil || n != sha256.Size {
+				cands.malformed++
+				continue
+			}
+			cands.macs = append(cands.macs, [sha256.Size]byte(buf[:sha256.Size]))
+		}
+	}
+
+	matched := -1
+	for i, s := range v.signers {
+		st := s.mac(msgID, unix, body)
+		if in != nil {
+			in.Expected = append(in.Expected, "v1,"+base64.StdEncoding.EncodeToString(st.sum[:]))
+		}
+		if matched < 0 && cands.match(st.sum[:]) {
+			matched = i
+		}
+		s.pool.Put(st)
+		if matched >= 0 && in == nil {
+			break
+		}
+	}
+	if in != nil {
+		in.Matched = matched
+	}
+	if tsErr != nil {
+		return tsErr
+	}
+	if matched >= 0 {
+		return nil
+	}
+	return cands.err(nameSig, len(v.signers))
+}
+
+// candidates are the well-formed v1 MACs of a signature header, and counts
+// of the entries that were not.
+type candidates struct {
+	macs      [][sha256.Size]byte
+	malformed int // no separator, or a v1 value that is not a 32-byte MAC
+	ignored   int // another version, such as v1a or v0
+}
+
+// match reports whether mac equals one of the candidates, comparing each in
+// constant time.
+func (c *candidates) match(mac []byte) bool {
+	for i := range c.macs {
+		if hmac.Equal(c.macs[i][:], mac) {
+			return true
+		}
+	}
+	return false
+}
+
+// err explains why none of the candidates matched. A header with nothing
+// well-formed in it is reported as invalid rather than as a mismatch, since
+// it points at a sender bug rather than a wrong secret.
+func (c *candidates) err(header string, secrets int) error {
+	if len(c.macs) == 0 && c.ignored == 0 {
+		return fmt.Errorf("%w: %s has no well-formed v1 signature (%d malformed %s)",
+			ErrInvalidHeaders, header, c.malformed, plural(c.malformed, "entry", "entries"))
+	}
+	if len(c.macs) == 0 {
+		return fmt.Errorf("%w: %s has no v1 signature (%d other %s ignored)",
+			ErrNoMatchingSignature, header, c.ignored, plural(c.ignored, "entry", "entries"))
+	}
+	return fmt.Errorf("%w: %d v1 %s checked against %d %s",
+		ErrNoMatchingSignature, len(c.macs), plural(len(c.macs), "signature", "signatures"),
+		secrets, plural(secrets, "secret", "secrets"))
+}
+
+// checkTimestamp returns an error when unix is further from now than
+// tolerance (zero: DefaultTolerance; negative: no check). It works in whole
+// seconds on int64 so that absurd timestamps cannot overflow a Duration.
+func checkTimestamp(unix int64, now time.Time, tolerance time.Duration) error {
+	if tolerance < 0 {
+		return nil
+	}
+	if tolerance == 0 {
+		tolerance = DefaultTolerance
+	}
+	tol := int64(tolerance / time.Second)
+	nowUnix := now.Unix()
+	switch {
+	case unix < nowUnix-tol:
+		// Unsigned subtraction gives the exact distance even when the signed
+		// one would overflow.
+		return fmt.Errorf("%w: %d seconds in the past, tolerance is %d seconds",
+			ErrTimestampTooOld, uint64(nowUnix)-uint64(unix), tol)
+	case unix > nowUnix+tol:
+		return fmt.Errorf("%w: %d seconds in the future, tolerance is %d seconds",
+			ErrTimestampTooNew, uint64(unix)-uint64(nowUnix), tol)
+	}
+	return nil
+}
+
+// parseUnix parses a timestamp of decimal digits only: ParseInt alone would
+// also take a sign, which no sender writes.
+func parseUnix(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+func now(f func() time.Time) time.Time {
+	if f == nil {
+		return time.Now()
+	}
+	return f()
+}
+
+// headerValues returns the values of header name. It also looks under the
+// name exactly as written, for headers built as map literals with lowercase
+// keys, which http.Header's canonicalizing methods do not find.
+func headerValues(h http.Header, name string) []string {
+	if vs := h.Values(name); len(vs) > 0 {
+		return vs
+	}
+	return h[name]
+}
+
+func headerValue(h http.Header, name string) string {
+	if vs := headerValues(h, name); len(vs) > 0 {
+		return strings.TrimSpace(vs[0])
+	}
+	return ""
+}
+
+func hasHeader(h http.Header, name string) bool {
+	return len(headerValues(h, name)) > 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
