@@ -1,0 +1,129 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeRaw writes an already-encoded JSON body.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte{'\n'})
+}
+
+// decode reads a JSON request body into v: capped, unknown fields refused,
+// and every failure an EINVALID or ETOOLARGE error naming what is wrong. An
+// empty body decodes to nothing when optional.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // *http.MaxBytesError, mapped to 413 by Error
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		if optional {
+			return nil
+		}
+		return hookline.Invalid("", "request body is empty; expected a JSON object")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return hookline.Invalid("", "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return hookline.Invalid("", "malformed JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ):
+		return hookline.Invalid(typ.Field, "%s must be %s, not %s", fieldName(typ.Field), article(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return hookline.Invalid("", "malformed JSON: the body ends too soon")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return hookline.Invalid(field, "unknown field %q", field)
+	}
+	return hookline.Invalid("", "malformed JSON: %v", err)
+}
+
+func fieldName(f string) string {
+	if f == "" {
+		return "the body"
+	}
+	return f
+}
+
+func article(kind string) string {
+	switch kind {
+	case "slice":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "int", "int64", "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	}
+	return "a " + kind
+}
+
+// page reads limit and starting_after.
+func page(r *http.Request) (hookline.Page, error) {
+	q := r.URL.Query()
+	p := hookline.Page{Limit: 10, StartingAfter: q.Get("starting_after")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return p, hookline.Invalid("limit", "limit must be a whole number from 1 to 100")
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// list is a page of a list, as every list endpoint answers.
+type list[T any] struct {
+	Object  string `json:"object"`
+	Data    []T    `json:"data"`
+	HasMore bool   `json:"has_more"`
+}
+
+func newList[T any](data []T, hasMore bool) list[T] {
+	if data == nil {
+		data = []T{}
+	}
+	return list[T]{Object: "list", Data: data, HasMore: hasMore}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hookline/hookline/internal/client"
+	"github.com/hookline/hookline/internal/server"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Env is the program's view of its environment, so tests can give their own.
+type Env struct {
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// UsageError marks a mistake in how the command was called (exit code 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// ExitCode is the process exit code for an error returned by Run.
+func ExitCode(err error) int {
+	var u *UsageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+// Run runs the hookline command with args (without the program name).
+func Run(ctx context.Context, args []string, env Env) error {
+	root := newRoot(env)
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		var u *UsageError
+		if errors.As(err, &u) || isCobraUsageError(err) {
+			fmt.Fprintf(env.Stderr, "Error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+			if !errors.As(err, &u) {
+				err = &UsageError{Err: err}
+			}
+		} else {
+			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+		}
+	}
+	return err
+}
+
+// isCobraUsageError recognises the errors cobra makes for wrong arguments.
+func isCobraUsageError(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "accepts ") ||
+		strings.HasPrefix(s, "requires at least") || strings.HasPrefix(s, "unknown flag") ||
+		strings.HasPrefix(s, "required flag")
+}
+
+type app struct {
+	env    Env
+	server string // --server
+	format string // --format
+}
+
+func newRoot(env Env) *cobra.Command {
+	a := &app{env: env}
+	root := &cobra.Command{
+		Use:           "hookline",
+		Short:         "Hookline sends, receives and inspects webhooks",
+		Long:          "Hookline sends, receives and inspects webhooks: one binary, embedded SQLite by default.\n\nStart a server with 'hookline serve'; the other commands talk to it (--server, HOOKLINE_URL) with the key in HOOKLINE_API_KEY.",
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd, env.Getenv)
+		},
+	}
+	root.PersistentFlags().StringVar(&a.server, "server", "http://127.0.0.1:8080", "Hookline server URL (HOOKLINE_URL)")
+	root.PersistentFlags().StringVar(&a.format, "format", "table", "output format: table or json")
+	root.AddCommand(a.serveCmd(), a.endpointsCmd(), a.eventsCmd())
+	return root
+}
+
+// applyEnv fills every flag the command line left unset from its
+// HOOKLINE_<FLAG> variable (--retry-schedule ← HOOKLINE_RETRY_SCHEDULE);
+// --server also reads HOOKLINE_URL.
+func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
+	var firstErr error
+	set := func(f *pflag.Flag) {
+		if f.Changed || firstErr != nil {
+			return
+		}
+		name := "HOOKLINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(name)
+		if v == "" && f.Name == "server" {
+			name, v = "HOOKLINE_URL", getenv("HOOKLINE_URL")
+		}
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			firstErr = usagef("%s=%q: %v", name, v, err)
+		}
+	}
+	cmd.Flags().VisitAll(set)
+	cmd.InheritedFlags().VisitAll(set)
+	return firstErr
+}
+
+// client returns an API client for --server with the key from
+// HOOKLINE_API_KEY, or else the key a local server keeps in its data
+// directory.
+func (a *app) client() *client.Client {
+	key := a.env.Getenv("HOOKLINE_API_KEY")
+	if key == "" {
+		dir := a.env.Getenv("HOOKLINE_DATA")
+		if dir == "" {
+			dir = server.DefaultDataDir
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, server.APIKeyFile)); err == nil {
+			key = strings.TrimSpace(string(b))
+		}
+	}
+	return client.New(a.server, key)
+}
+
+func (a *app) checkFormat() error {
+	switch a.format {
+	case "table", "json":
+		return nil
+	}
+	return usagef("--format %q: must be table or json", a.format)
+}

@@ -1,0 +1,325 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+var endpointFlags = map[string]string{
+	"url": "--url", "enabled_events": "--events", "description": "--description", "metadata": "--metadata",
+	"tenant": "--tenant", "status": "--status", "signature_scheme": "--scheme", "secret": "--secret",
+	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
+}
+
+type endpointView struct {
+	ID              string            `json:"id"`
+	URL             string            `json:"url"`
+	EnabledEvents   []string          `json:"enabled_events"`
+	Description     string            `json:"description"`
+	Metadata        map[string]string `json:"metadata"`
+	Tenant          string            `json:"tenant"`
+	Status          string            `json:"status"`
+	DisabledReason  string            `json:"disabled_reason"`
+	SignatureScheme string            `json:"signature_scheme"`
+	Secret          string            `json:"secret"`
+	Created         int64             `json:"created"`
+}
+
+func (a *app) endpointsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "endpoints", Aliases: []string{"endpoint"}, Short: "Manage the endpoints events are delivered to"}
+	cmd.AddCommand(a.endpointCreateCmd(), a.endpointUpdateCmd(), a.endpointListCmd(), a.endpointGetCmd(),
+		a.endpointDeleteCmd(), a.endpointSecretCmd(), a.endpointRotateCmd())
+	return cmd
+}
+
+// endpointFlagSet holds the flags create and update share.
+type endpointFlagSet struct {
+	url, description, tenant, scheme, secret, status string
+	events, metadata                                 []string
+}
+
+func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
+	f := cmd.Flags()
+	f.StringVar(&s.url, "url", "", "URL the events are POSTed to (http or https)")
+	f.StringSliceVar(&s.events, "events", nil, "event types to receive: exact types, prefix wildcards like invoice.*, or * (repeatable or comma-separated)")
+	f.StringVar(&s.description, "description", "", "a description for people")
+	f.StringArrayVar(&s.metadata, "metadata", nil, "metadata as key=value (repeatable)")
+	f.StringVar(&s.tenant, "tenant", "", "receive only this tenant's events")
+	f.StringVar(&s.scheme, "scheme", "", "signature scheme: standard (Standard Webhooks, the default) or stripe")
+	if create {
+		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…); made for you when omitted")
+	} else {
+		f.StringVar(&s.status, "status", "", "enabled or disabled")
+	}
+}
+
+// params returns the request fields for the flags that were given.
+func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
+	p := map[string]any{}
+	f := cmd.Flags()
+	set := func(flag, field string, v any) {
+		if f.Changed(flag) {
+			p[field] = v
+		}
+	}
+	set("url", "url", s.url)
+	set("events", "enabled_events", s.events)
+	set("description", "description", s.description)
+	set("tenant", "tenant", s.tenant)
+	set("scheme", "signature_scheme", s.scheme)
+	set("secret", "secret", s.secret)
+	set("status", "status", s.status)
+	if f.Changed("metadata") {
+		md := map[string]string{}
+		for _, kv := range s.metadata {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, usagef("--metadata %q: want key=value", kv)
+			}
+			md[k] = v
+		}
+		p["metadata"] = md
+	}
+	return p, nil
+}
+
+func (a *app) showEndpoint(raw []byte) error {
+	if a.format == "json" {
+		return printJSON(a.env.Stdout, raw)
+	}
+	var e endpointView
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return fmt.Errorf("decoding endpoint: %w", err)
+	}
+	kv := [][2]string{
+		{"id", e.ID}, {"url", e.URL}, {"events", strings.Join(e.EnabledEvents, ", ")}, {"status", e.Status},
+		{"scheme", e.SignatureScheme}, {"tenant", orDash(e.Tenant)}, {"description", orDash(e.Description)},
+		{"created", unixTime(e.Created)},
+	}
+	if e.DisabledReason != "" {
+		kv = append(kv, [2]string{"disabled reason", e.DisabledReason})
+	}
+	for k, v := range e.Metadata {
+		kv = append(kv, [2]string{"metadata." + k, v})
+	}
+	if e.Secret != "" {
+		kv = append(kv, [2]string{"secret", e.Secret})
+	}
+	return fields(a.env.Stdout, kv)
+}
+
+func (a *app) endpointCreateCmd() *cobra.Command {
+	var fs endpointFlagSet
+	cmd := &cobra.Command{
+		Use:     "create --url URL [--events t1,t2]",
+		Short:   "Create an endpoint; prints its signing secret",
+		Args:    cobra.NoArgs,
+		Example: "  hookline endpoints create --url https://example.com/webhooks --events 'invoice.*,charge.succeeded'",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("url") {
+				return usagef("--url is required")
+			}
+			p, err := fs.params(cmd)
+			if err != nil {
+				return err
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints", nil, p, nil)
+			if err != nil {
+				return flagError(err, endpointFlags)
+			}
+			return a.showEndpoint(raw)
+		},
+	}
+	fs.register(cmd, true)
+	return cmd
+}
+
+func (a *app) endpointUpdateCmd() *cobra.Command {
+	var fs endpointFlagSet
+	cmd := &cobra.Command{
+		Use:   "update ep_… [--url URL] [--events …] [--status enabled|disabled]",
+		Short: "Change an endpoint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			p, err := fs.params(cmd)
+			if err != nil {
+				return err
+			}
+			if len(p) == 0 {
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status")
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
+			if err != nil {
+				return flagError(err, endpointFlags)
+			}
+			return a.showEndpoint(raw)
+		},
+	}
+	fs.register(cmd, false)
+	return cmd
+}
+
+func (a *app) endpointListCmd() *cobra.Command {
+	var (
+		limit         int
+		startingAfter string
+		tenant        string
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List endpoints, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			if startingAfter != "" {
+				q.Set("starting_after", startingAfter)
+			}
+			if tenant != "" {
+				q.Set("tenant", tenant)
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints", q, nil, nil)
+			if err != nil {
+				return flagError(err, endpointFlags)
+			}
+			if a.format == "json" {
+				return printJSON(a.env.Stdout, raw)
+			}
+			var l struct {
+				Data    []endpointView `json:"data"`
+				HasMore bool           `json:"has_more"`
+			}
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return fmt.Errorf("decoding endpoints: %w", err)
+			}
+			rows := make([][]string, len(l.Data))
+			for i, e := range l.Data {
+				rows[i] = []string{e.ID, e.URL, strings.Join(e.EnabledEvents, ","), e.Status, e.SignatureScheme, orDash(e.Tenant), unixTime(e.Created)}
+			}
+			if err := table(a.env.Stdout, []string{"ID", "URL", "EVENTS", "STATUS", "SCHEME", "TENANT", "CREATED"}, rows); err != nil {
+				return err
+			}
+			if l.HasMore && len(l.Data) > 0 {
+				fmt.Fprintf(a.env.Stdout, "(more: --starting-after %s)\n", l.Data[len(l.Data)-1].ID)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many, 1 to 100")
+	cmd.Flags().StringVar(&startingAfter, "starting-after", "", "the last id of the previous page")
+	cmd.Flags().StringVar(&tenant, "tenant", "", "only this tenant's endpoints")
+	return cmd
+}
+
+func (a *app) endpointGetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "get ep_…",
+		Short: "Show an endpoint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0]), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			return a.showEndpoint(raw)
+		},
+	}
+}
+
+func (a *app) endpointDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ep_…",
+		Short: "Delete an endpoint; its pending deliveries are canceled",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodDelete, "/v1/endpoints/"+url.PathEscape(args[0]), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if a.format == "json" {
+				return printJSON(a.env.Stdout, raw)
+			}
+			fmt.Fprintf(a.env.Stdout, "Deleted %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+type secretView struct {
+	Secret                string `json:"secret"`
+	PreviousSecret        string `json:"previous_secret"`
+	PreviousSecretExpires int64  `json:"previous_secret_expires"`
+}
+
+func (a *app) showSecret(raw []byte) error {
+	if a.format == "json" {
+		return printJSON(a.env.Stdout, raw)
+	}
+	var s secretView
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("decoding secret: %w", err)
+	}
+	fmt.Fprintln(a.env.Stdout, s.Secret)
+	if s.PreviousSecret != "" {
+		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, unixTime(s.PreviousSecretExpires))
+	}
+	return nil
+}
+
+func (a *app) endpointSecretCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "secret ep_…",
+		Short: "Print an endpoint's signing secret",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			return a.showSecret(raw)
+		},
+	}
+}
+
+func (a *app) endpointRotateCmd() *cobra.Command {
+	var overlap time.Duration
+	cmd := &cobra.Command{
+		Use:   "rotate ep_… [--overlap 24h]",
+		Short: "Make a new signing secret; the old one keeps signing for the overlap",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{}
+			if cmd.Flags().Changed("overlap") {
+				if overlap < 0 {
+					return usagef("--overlap %s: must not be negative", overlap)
+				}
+				body["overlap_seconds"] = int64(overlap / time.Second)
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret/rotate", nil, body, nil)
+			if err != nil {
+				return flagError(err, endpointFlags)
+			}
+			return a.showSecret(raw)
+		},
+	}
+	cmd.Flags().DurationVar(&overlap, "overlap", 24*time.Hour, "how long the old secret keeps signing")
+	return cmd
+}

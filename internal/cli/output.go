@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookline/hookline/internal/client"
+)
+
+// printJSON pretty-prints raw JSON.
+func printJSON(w io.Writer, raw []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
+		return fmt.Errorf("server answered malformed JSON: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// table writes rows under a header, aligned.
+func table(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// fields writes name: value lines, aligned.
+func fields(w io.Writer, kv [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, p := range kv {
+		fmt.Fprintf(tw, "%s:\t%s\n", p[0], p[1])
+	}
+	return tw.Flush()
+}
+
+func unixTime(sec int64) string {
+	if sec == 0 {
+		return "-"
+	}
+	return time.Unix(sec, 0).Local().Format("2006-01-02 15:04:05")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// flagError rewrites a server error about a request field into one naming
+// the flag that set it.
+func flagError(err error, flags map[string]string) error {
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Param == "" {
+		return err
+	}
+	param := ce.Param
+	if i := strings.IndexAny(param, "[."); i > 0 {
+		param = param[:i]
+	}
+	if flag, ok := flags[param]; ok {
+		return fmt.Errorf("%s: %s", flag, ce.Message)
+	}
+	return err
+}

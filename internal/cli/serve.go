@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/server"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	var (
+		cfg       server.Config
+		schedule  string
+		logFormat string
+		logLevel  string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Hookline server",
+		Long: "Run a Hookline server: the API, the delivery engine and the embedded SQLite store.\n\n" +
+			"Every flag can also be set as HOOKLINE_<FLAG> in the environment (--retry-schedule ← HOOKLINE_RETRY_SCHEDULE).\n" +
+			"The admin API key comes from HOOKLINE_API_KEY; when unset, one is made on first start, kept in the data directory and printed once.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if schedule != "" {
+				s, err := delivery.ParseSchedule(schedule)
+				if err != nil {
+					return usagef("--retry-schedule: %v", err)
+				}
+				cfg.RetrySchedule = s
+			}
+			log, err := newLogger(a.env, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.APIKey = a.env.Getenv("HOOKLINE_API_KEY")
+			cfg.Version = Version
+			if err := cfg.Validate(); err != nil {
+				return &UsageError{Err: err}
+			}
+			return server.Run(cmd.Context(), cfg, a.env.Stdout, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "address to listen on (port 0 picks a free one)")
+	f.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data directory; the SQLite database lives inside")
+	f.BoolVar(&cfg.Dev, "dev", false, "development mode: allow deliveries to loopback and private addresses")
+	f.StringVar(&schedule, "retry-schedule", "", "comma-separated delays before each retry, e.g. 5s,5m,30m (default "+delivery.FormatSchedule(delivery.DefaultSchedule)+", ±20% jitter)")
+	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt")
+	f.DurationVar(&cfg.DisableAfter, "disable-after", 5*24*time.Hour, "disable an endpoint after every attempt has failed for this long")
+	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 1<<20, "largest API request body in bytes")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(env Env, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: must be debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: must be text or json", format)
+}

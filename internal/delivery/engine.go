@@ -1,0 +1,481 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// Config configures an Engine. Zero fields take the defaults noted.
+type Config struct {
+	Store hookline.Store
+	// Owner names this node in leases; default a random id. Two live nodes
+	// must never share one.
+	Owner string
+	// Schedule is the delay before each retry (DefaultSchedule); after the
+	// last one the delivery is given up.
+	Schedule []time.Duration
+	// Jitter spreads each retry delay by ±this fraction (0.2). Negative
+	// means none.
+	Jitter float64
+	// Timeout bounds one attempt, connection to last byte (15 s).
+	Timeout time.Duration
+	// Lease is how long a claimed delivery stays ours (2×Timeout + 30 s).
+	Lease time.Duration
+	// Capacity bounds the deliveries held in memory, leased and not yet
+	// completed (4096); past it, new work waits in the store.
+	Capacity int
+	// PerEndpoint bounds the attempts in flight to one endpoint (128), so a
+	// slow endpoint cannot take every connection.
+	PerEndpoint int
+	// ClaimBatch is how many deliveries one claim takes at most (256).
+	ClaimBatch int
+	// PollInterval is how often due retries are looked for (1 s).
+	PollInterval time.Duration
+	// DisableAfter disables an endpoint that has failed every attempt for
+	// this long (5 days); negative never disables.
+	DisableAfter time.Duration
+	// Transports maps a URL scheme to the Sender for it; http and https
+	// default to an HTTPSender with a guarded client.
+	Transports map[string]Sender
+	// OnAttempt, when set, is called after each attempt is recorded
+	// (metrics, live tail). It must not block.
+	OnAttempt func(Result)
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Result is an attempt as the engine recorded it.
+type Result struct {
+	Task       *hookline.Task
+	Completion hookline.Completion
+}
+
+func (c *Config) setDefaults() {
+	if c.Owner == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		c.Owner = "node_" + hex.EncodeToString(b[:])
+	}
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	if c.Jitter == 0 {
+		c.Jitter = 0.2
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = 2*c.Timeout + 30*time.Second
+	}
+	if c.Capacity <= 0 {
+		c.Capacity = 4096
+	}
+	if c.PerEndpoint <= 0 {
+		c.PerEndpoint = 128
+	}
+	if c.ClaimBatch <= 0 {
+		c.ClaimBatch = 256
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = 5 * 24 * time.Hour
+	}
+	if c.Transports == nil {
+		s := &HTTPSender{Client: NewHTTPClient(false), UserAgent: "Hookline"}
+		c.Transports = map[string]Sender{"http": s, "https": s}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Engine claims due deliveries, sends them and records the outcome.
+// Start it once; Stop it once or more.
+type Engine struct {
+	cfg Config
+
+	inflight   atomic.Int64 // leased deliveries held in memory
+	backlogged atomic.Bool  // due work may be waiting in the store beyond what we hold
+	wake       chan struct{}
+
+	completions chan completion
+	endpointSem sync.Map // endpoint id → chan struct{}
+
+	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
+	cancelSends context.CancelFunc
+	stopping    chan struct{}
+	workers     sync.WaitGroup
+	loops       sync.WaitGroup
+	completer   sync.WaitGroup
+	startOnce   sync.Once
+	stopOnce    sync.Once
+}
+
+type completion struct {
+	task *hookline.Task
+	c    hookline.Completion
+}
+
+// New returns an engine; it does nothing until Start.
+func New(cfg Config) *Engine {
+	cfg.setDefaults()
+	sendCtx, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		cfg:         cfg,
+		wake:        make(chan struct{}, 1),
+		completions: make(chan completion, cfg.Capacity),
+		sendCtx:     sendCtx,
+		cancelSends: cancel,
+		stopping:    make(chan struct{}),
+	}
+}
+
+// Owner is the name this engine's leases are held under.
+func (e *Engine) Owner() string { return e.cfg.Owner }
+
+// Lease is how long this engine's leases last.
+func (e *Engine) Lease() time.Duration { return e.cfg.Lease }
+
+// Start runs the claim loop, the completer and the housekeeping timer.
+func (e *Engine) Start() {
+	e.startOnce.Do(func() {
+		e.loops.Add(2)
+		go e.claimLoop()
+		go e.housekeeping()
+		e.completer.Add(1)
+		go e.completeLoop()
+	})
+}
+
+// Accepting reports whether the engine has room for more leased work; the
+// publisher leases new deliveries at publish only while it does.
+func (e *Engine) Accepting() bool {
+	select {
+	case <-e.stopping:
+		return false
+	default:
+	}
+	return e.inflight.Load() < int64(e.cfg.Capacity)
+}
+
+// Backlogged tells the engine that due work was left in the store unleased.
+func (e *Engine) Backlogged() {
+	e.backlogged.Store(true)
+	e.Wake()
+}
+
+// Wake makes the claim loop look for due work now (after a resend, say).
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Submit takes tasks that were leased to this engine's owner at publish.
+func (e *Engine) Submit(tasks []*hookline.Task) {
+	e.dispatch(tasks)
+}
+
+func (e *Engine) dispatch(tasks []*hookline.Task) {
+	e.inflight.Add(int64(len(tasks)))
+	e.workers.Add(len(tasks))
+	for _, t := range tasks {
+		go e.attempt(t)
+	}
+}
+
+func (e *Engine) claimLoop() {
+	defer e.loops.Done()
+	tick := time.NewTicker(e.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		full := false
+		if free := int64(e.cfg.Capacity) - e.inflight.Load(); free > 0 {
+			limit := min(int(free), e.cfg.ClaimBatch)
+			tasks, err := e.cfg.Store.ClaimTasks(context.Background(), e.cfg.Owner, e.cfg.Now(), e.cfg.Lease, limit)
+			if err != nil {
+				e.cfg.Logger.Error("claiming deliveries", "err", err)
+			}
+			e.dispatch(tasks)
+			full = len(tasks) == limit
+			if !full {
+				e.backlogged.Store(false)
+			}
+		} else {
+			full = true
+		}
+		if full {
+			e.backlogged.Store(true)
+			if int64(e.cfg.Capacity)-e.inflight.Load() > 0 {
+				select {
+				case <-e.stopping:
+					return
+				default:
+					continue // more is due and there is room: claim again at once
+				}
+			}
+		}
+		select {
+		case <-e.stopping:
+			return
+		case <-e.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// housekeeping disables endpoints that have failed for too long. It is
+// idempotent, so several nodes running it at once do no harm.
+func (e *Engine) housekeeping() {
+	defer e.loops.Done()
+	if e.cfg.DisableAfter < 0 {
+		return
+	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.stopping:
+			return
+		case <-tick.C:
+		}
+		reason := fmt.Sprintf("every attempt failed for %s", e.cfg.DisableAfter)
+		ids, err := e.cfg.Store.DisableFailingEndpoints(context.Background(), e.cfg.Now().Add(-e.cfg.DisableAfter), reason)
+		if err != nil {
+			e.cfg.Logger.Error("disabling failing endpoints", "err", err)
+		}
+		for _, id := range ids {
+			e.cfg.Logger.Warn("endpoint disabled", "endpoint", id, "reason", reason)
+		}
+	}
+}
+
+func (e *Engine) sem(endpointID string) chan struct{} {
+	if v, ok := e.endpointSem.Load(endpointID); ok {
+		return v.(chan struct{})
+	}
+	v, _ := e.endpointSem.LoadOrStore(endpointID, make(chan struct{}, e.cfg.PerEndpoint))
+	return v.(chan struct{})
+}
+
+// attempt makes one attempt of t and queues its completion.
+func (e *Engine) attempt(t *hookline.Task) {
+	defer e.workers.Done()
+
+	// Wait for a slot at this endpoint, but give the delivery back while
+	// the lease still has room for a whole attempt.
+	sem := e.sem(t.Endpoint.ID)
+	select {
+	case sem <- struct{}{}:
+	default:
+		wait := time.Until(t.LeaseExpires) - e.cfg.Timeout - 5*time.Second
+		timer := time.NewTimer(max(wait, 0))
+		select {
+		case sem <- struct{}{}:
+			timer.Stop()
+		case <-timer.C:
+			e.release(t, e.cfg.Now())
+			return
+		case <-e.stopping:
+			timer.Stop()
+			e.release(t, e.cfg.Now())
+			return
+		}
+	}
+	defer func() { <-sem }()
+
+	sender, err := e.sender(t.Endpoint.URL)
+	now := e.cfg.Now()
+	var resp Response
+	start := time.Now()
+	if err != nil {
+		resp = Response{Err: err}
+	} else {
+		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.Timeout)
+		resp = sender.Send(ctx, t, now)
+		cancel()
+		if e.sendCtx.Err() != nil && resp.Status == 0 {
+			// Cut off by a hard stop: not the endpoint's fault, and maybe
+			// not even sent. Give it back so it is tried again.
+			e.release(t, now)
+			return
+		}
+	}
+	elapsed := time.Since(start)
+	e.completions <- completion{task: t, c: e.judge(t, resp, now, elapsed)}
+}
+
+func (e *Engine) sender(rawURL string) (Sender, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint URL: %w", err)
+	}
+	if s, ok := e.cfg.Transports[u.Scheme]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no transport for %s:// URLs", u.Scheme)
+}
+
+// judge turns a response into the delivery's next state.
+func (e *Engine) judge(t *hookline.Task, resp Response, now time.Time, elapsed time.Duration) hookline.Completion {
+	a := hookline.Attempt{
+		ID:             hookline.NewID("atm"),
+		DeliveryID:     t.DeliveryID,
+		EventID:        t.Event.ID,
+		EndpointID:     t.Endpoint.ID,
+		Attempt:        t.Attempt,
+		Created:        now,
+		URL:            t.Endpoint.URL,
+		ResponseStatus: resp.Status,
+		DurationMS:     elapsed.Milliseconds(),
+		ResponseBody:   resp.Body,
+	}
+	c := hookline.Completion{}
+	switch {
+	case resp.Err != nil:
+		a.Error = resp.Err.Error()
+	case a.Succeeded():
+		c.Status = hookline.DeliverySucceeded
+		c.Attempt = a
+		return c
+	case resp.Status == 410:
+		a.Error = "endpoint answered 410 Gone: disabled"
+		c.Status = hookline.DeliveryFailed
+		c.DisableEndpoint = "endpoint answered 410 Gone"
+		c.Attempt = a
+		return c
+	case resp.Status >= 300 && resp.Status < 400:
+		a.Error = fmt.Sprintf("redirects are not followed (HTTP %d)", resp.Status)
+	default:
+		a.Error = fmt.Sprintf("HTTP %d", resp.Status)
+	}
+	// A failure: retry on the schedule, or give up once it has run out.
+	if t.Attempt > len(e.cfg.Schedule) {
+		c.Status = hookline.DeliveryFailed
+		a.Error += fmt.Sprintf("; gave up after %d attempts", t.Attempt)
+	} else {
+		delay := jitter(e.cfg.Schedule[t.Attempt-1], e.cfg.Jitter)
+		if d, ok := parseRetryAfter(resp.RetryAfter, now); ok {
+			delay = d
+		}
+		c.Status = hookline.DeliveryPending
+		a.NextRetry = now.Add(delay)
+	}
+	c.Attempt = a
+	return c
+}
+
+func (e *Engine) release(t *hookline.Task, at time.Time) {
+	err := e.cfg.Store.ReleaseTasks(context.Background(), e.cfg.Owner, []string{t.DeliveryID}, at)
+	if err != nil {
+		e.cfg.Logger.Error("releasing delivery", "delivery", t.DeliveryID, "err", err)
+	}
+	e.inflight.Add(-1)
+	e.Backlogged()
+}
+
+// completeLoop records completions in batches: one transaction for as many
+// as have piled up while the previous one committed.
+func (e *Engine) completeLoop() {
+	defer e.completer.Done()
+	const maxBatch = 512
+	batch := make([]completion, 0, maxBatch)
+	cs := make([]hookline.Completion, 0, maxBatch)
+	for first := range e.completions {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case c, ok := <-e.completions:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, c)
+			default:
+				break drain
+			}
+		}
+		cs = cs[:0]
+		for _, c := range batch {
+			cs = append(cs, c.c)
+		}
+		e.record(cs)
+		for _, c := range batch {
+			if e.cfg.OnAttempt != nil {
+				e.cfg.OnAttempt(Result{Task: c.task, Completion: c.c})
+			}
+		}
+		e.inflight.Add(-int64(len(batch)))
+		if e.backlogged.Load() {
+			e.Wake()
+		}
+	}
+}
+
+// record writes completions, retrying a failing store for a while. If it
+// never succeeds the leases lapse and the deliveries are attempted again:
+// at least once, never lost.
+func (e *Engine) record(cs []hookline.Completion) {
+	backoff := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		err := e.cfg.Store.CompleteTasks(context.Background(), e.cfg.Owner, cs)
+		if err == nil {
+			return
+		}
+		if try == 8 {
+			e.cfg.Logger.Error("recording attempts failed; their deliveries will be retried when the leases lapse", "attempts", len(cs), "err", err)
+			return
+		}
+		e.cfg.Logger.Warn("recording attempts", "attempts", len(cs), "err", err, "retry_in", backoff)
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+}
+
+// Stop stops claiming, lets attempts in flight finish until ctx is done,
+// cuts off the rest, records what finished and gives back every lease still
+// held. It is safe to call more than once.
+func (e *Engine) Stop(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() {
+		close(e.stopping)
+		e.loops.Wait()
+		done := make(chan struct{})
+		go func() { e.workers.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			e.cancelSends()
+			<-done
+		}
+		e.cancelSends()
+		close(e.completions)
+		e.completer.Wait()
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if rerr := e.cfg.Store.ReleaseOwner(rctx, e.cfg.Owner); rerr != nil {
+			err = fmt.Errorf("releasing leases: %w", rerr)
+		}
+	})
+	return err
+}
+
+// ErrStopped is returned by work offered to a stopped engine or publisher.
+var ErrStopped = errors.New("shutting down")

@@ -1,0 +1,236 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// PublishRequest is an event as an application publishes it.
+type PublishRequest struct {
+	Type           string
+	Data           json.RawMessage // a JSON object; empty means {}
+	Tenant         string
+	IdempotencyKey string
+}
+
+// PublisherConfig configures a Publisher.
+type PublisherConfig struct {
+	Store  hookline.Store
+	Engine *Engine
+	// IdempotencyWindow is how long an Idempotency-Key is remembered (24 h).
+	IdempotencyWindow time.Duration
+	// MaxBatch bounds the events stored in one transaction (256).
+	MaxBatch int
+	// Committers is how many transactions may be open at once (1: SQLite
+	// has one writer; PostgreSQL gains from a few).
+	Committers int
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Publisher stores published events in group commits: every publish that
+// arrives while a transaction commits joins the next one, so one fsync
+// serves many publishers. An event is stored, fanned out and (room
+// permitting) leased to the engine in that one transaction; Publish returns
+// only after it committed.
+type Publisher struct {
+	cfg  PublisherConfig
+	reqs chan *pubReq
+
+	mu      sync.RWMutex // held for reading while enqueueing, for writing to close
+	closed  bool
+	loops   sync.WaitGroup
+	stopped sync.Once
+}
+
+type pubReq struct {
+	event *hookline.Event
+	done  chan pubResult
+}
+
+type pubResult struct {
+	res hookline.Published
+	err error
+}
+
+// NewPublisher starts a publisher's commit loops.
+func NewPublisher(cfg PublisherConfig) *Publisher {
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.Committers <= 0 {
+		cfg.Committers = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := &Publisher{cfg: cfg, reqs: make(chan *pubReq, cfg.MaxBatch*cfg.Committers)}
+	p.loops.Add(cfg.Committers)
+	for range cfg.Committers {
+		go p.commitLoop()
+	}
+	return p
+}
+
+// MaxTenantLen bounds a tenant name.
+const MaxTenantLen = 255
+
+// MaxIdempotencyKeyLen bounds an Idempotency-Key.
+const MaxIdempotencyKeyLen = 255
+
+// Publish validates, stores and fans out one event. It returns EINVALID
+// errors naming the field at fault, and ErrStopped-wrapped EUNAVAILABLE once
+// the publisher is stopping.
+func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (hookline.Published, error) {
+	ev, err := p.newEvent(req)
+	if err != nil {
+		return hookline.Published{}, err
+	}
+	r := &pubReq{event: ev, done: make(chan pubResult, 1)}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return hookline.Published{}, hookline.Errorf(hookline.EUNAVAILABLE, "Hookline is %s; publish again shortly", ErrStopped)
+	}
+	select {
+	case p.reqs <- r:
+	case <-ctx.Done():
+		p.mu.RUnlock()
+		return hookline.Published{}, ctx.Err()
+	}
+	p.mu.RUnlock()
+	// Wait for the commit even if ctx ends: the event may be stored already,
+	// and the caller's retry with the same Idempotency-Key will find it.
+	res := <-r.done
+	return res.res, res.err
+}
+
+func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
+	switch {
+	case req.Type == "":
+		return nil, hookline.Invalid("type", "type is required")
+	case !hookline.ValidEventType(req.Type):
+		return nil, hookline.Invalid("type", "type %q is not a dot-separated name of letters, digits and underscores", req.Type)
+	case len(req.Tenant) > MaxTenantLen:
+		return nil, hookline.Invalid("tenant", "tenant is longer than %d bytes", MaxTenantLen)
+	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
+		return nil, hookline.Invalid("Idempotency-Key", "Idempotency-Key is longer than %d bytes", MaxIdempotencyKeyLen)
+	}
+	data := bytes.TrimSpace(req.Data)
+	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+		data = []byte("{}")
+	}
+	if data[0] != '{' || !json.Valid(data) {
+		return nil, hookline.Invalid("data", "data must be a JSON object")
+	}
+	created := p.cfg.Now().Truncate(time.Second)
+	id := hookline.NewID("evt")
+	payload, err := hookline.NewEventPayload(id, req.Type, created, req.Tenant, data)
+	if err != nil {
+		return nil, err
+	}
+	return &hookline.Event{ID: id, Type: req.Type, Created: created, Tenant: req.Tenant, Payload: payload, IdempotencyKey: req.IdempotencyKey}, nil
+}
+
+func (p *Publisher) commitLoop() {
+	defer p.loops.Done()
+	var held *pubReq // a request whose key repeats one in the batch: it goes first in the next
+	batch := make([]*pubReq, 0, p.cfg.MaxBatch)
+	for {
+		batch = batch[:0]
+		if held != nil {
+			batch, held = append(batch, held), nil
+		} else {
+			r, ok := <-p.reqs
+			if !ok {
+				return
+			}
+			batch = append(batch, r)
+		}
+		keys := map[string]bool{}
+		if k := batch[0].event.IdempotencyKey; k != "" {
+			keys[k] = true
+		}
+	drain:
+		for len(batch) < p.cfg.MaxBatch {
+			select {
+			case r, ok := <-p.reqs:
+				if !ok {
+					break drain
+				}
+				if k := r.event.IdempotencyKey; k != "" {
+					if keys[k] {
+						held = r
+						break drain
+					}
+					keys[k] = true
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		p.commit(batch)
+	}
+}
+
+func (p *Publisher) commit(batch []*pubReq) {
+	events := make([]*hookline.Event, len(batch))
+	for i, r := range batch {
+		events[i] = r.event
+	}
+	now := p.cfg.Now()
+	opts := hookline.PublishOptions{Now: now, IdempotencyWindow: p.cfg.IdempotencyWindow}
+	leased := p.cfg.Engine != nil && p.cfg.Engine.Accepting()
+	if leased {
+		opts.LeaseOwner = p.cfg.Engine.Owner()
+		opts.LeaseExpires = now.Add(p.cfg.Engine.Lease())
+	}
+	results, err := p.cfg.Store.PublishEvents(context.Background(), events, opts)
+	if err == nil && len(results) != len(batch) {
+		err = fmt.Errorf("store returned %d results for %d events", len(results), len(batch))
+	}
+	if err != nil {
+		p.cfg.Logger.Error("storing events", "events", len(batch), "err", err)
+		for _, r := range batch {
+			r.done <- pubResult{err: fmt.Errorf("storing event: %w", err)}
+		}
+		return
+	}
+	var tasks []*hookline.Task
+	for i, r := range batch {
+		tasks = append(tasks, results[i].Tasks...)
+		r.done <- pubResult{res: results[i]}
+	}
+	switch {
+	case len(tasks) > 0:
+		p.cfg.Engine.Submit(tasks)
+	case !leased && p.cfg.Engine != nil:
+		p.cfg.Engine.Backlogged()
+	}
+}
+
+// Stop refuses new publishes and waits for those accepted to commit. It is
+// safe to call more than once.
+func (p *Publisher) Stop() {
+	p.stopped.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		close(p.reqs)
+		p.mu.Unlock()
+		p.loops.Wait()
+	})
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Config is what `hookline serve` is told. Zero fields take the defaults
+// noted; Validate checks the rest.
+type Config struct {
+	Addr          string          // listen address ("127.0.0.1:8080"); port 0 picks a free one
+	DataDir       string          // where the SQLite database and the API key file live ("./hookline-data")
+	Dev           bool            // allow loopback and private destinations
+	RetrySchedule []time.Duration // delay before each retry
+	Timeout       time.Duration   // per attempt (15 s)
+	APIKey        string          // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
+	MaxBodyBytes  int64           // API request body cap (1 MiB)
+	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
+	Version       string
+}
+
+// Defaults for Config.
+const (
+	DefaultAddr    = "127.0.0.1:8080"
+	DefaultDataDir = "./hookline-data"
+)
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+}
+
+// Validate reports the first setting that cannot work, naming its flag.
+func (c *Config) Validate() error {
+	c.setDefaults()
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr %q: want host:port: %w", c.Addr, err)
+	}
+	if c.Timeout < 100*time.Millisecond || c.Timeout > 5*time.Minute {
+		return fmt.Errorf("--timeout %s: must be from 100ms to 5m", c.Timeout)
+	}
+	if c.MaxBodyBytes < 1024 {
+		return errors.New("--max-body: must be at least 1024 bytes")
+	}
+	if c.APIKey != "" && len(c.APIKey) < 16 {
+		return errors.New("HOOKLINE_API_KEY: must be at least 16 characters")
+	}
+	return nil
+}

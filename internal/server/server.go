@@ -1,0 +1,167 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// APIKeyFile is the file in the data directory that keeps a generated API
+// key, readable only by its owner, so the CLI on the same machine finds it.
+const APIKeyFile = "api_key"
+
+// Run serves until ctx ends, then shuts down within about ten seconds:
+// it stops taking requests, lets publishes in progress commit, lets
+// attempts in flight finish or gives their deliveries back, and closes the
+// store. It prints the address it listens on to stdout.
+func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("--data %s: %w", cfg.DataDir, err)
+	}
+	unlock, err := lockDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookline.db"))
+	if err != nil {
+		return fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
+	}
+	defer store.Close()
+
+	keyHash, err := apiKey(cfg, stdout)
+	if err != nil {
+		return err
+	}
+
+	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
+	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
+	engine := delivery.New(delivery.Config{
+		Store:        store,
+		Schedule:     cfg.RetrySchedule,
+		Timeout:      cfg.Timeout,
+		DisableAfter: cfg.DisableAfter,
+		Transports:   map[string]delivery.Sender{"http": sender, "https": sender},
+		Logger:       log,
+	})
+	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log})
+	apiServer := api.New(api.Config{
+		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
+		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		publisher.Stop()
+		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           apiServer.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	engine.Start()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	apiServer.SetReady(true)
+
+	if cfg.Dev {
+		log.Warn("development mode: deliveries to loopback and private addresses are allowed")
+	}
+	fmt.Fprintf(stdout, "Hookline %s listening on http://%s (data in %s)\n", cfg.Version, ln.Addr(), cfg.DataDir)
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "node", engine.Owner(),
+		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}
+	log.Info("shutting down")
+	apiServer.SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		httpServer.Close()
+	}
+	publisher.Stop()
+	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelEngine()
+	if err := engine.Stop(engineCtx); err != nil {
+		log.Error("stopping the delivery engine", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func orDefault(s []time.Duration) []time.Duration {
+	if s == nil {
+		return delivery.DefaultSchedule
+	}
+	return s
+}
+
+// lockDir takes an exclusive lock on dir, so two servers never share one
+// SQLite database (the store relies on it to clear stale leases at start).
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--data %s is in use by another hookline serve: %w", dir, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// apiKey returns the SHA-256 of the admin API key: HOOKLINE_API_KEY when
+// set, else the key kept in the data directory, else a new one, kept there
+// and printed this once.
+func apiKey(cfg Config, stdout io.Writer) ([32]byte, error) {
+	if cfg.APIKey != "" {
+		return sha256.Sum256([]byte(cfg.APIKey)), nil
+	}
+	path := filepath.Join(cfg.DataDir, APIKeyFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(strings.TrimSpace(string(b))) >= 16:
+		return sha256.Sum256([]byte(strings.TrimSpace(string(b)))), nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return [32]byte{}, fmt.Errorf("reading the API key: %w", err)
+	}
+	key := NewAPIKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return [32]byte{}, fmt.Errorf("storing the API key: %w", err)
+	}
+	fmt.Fprintf(stdout, "Your API key (shown once; also kept in %s): %s\n", path, key)
+	return sha256.Sum256([]byte(key)), nil
+}
+
+// NewAPIKey makes a random admin API key (128 bits of entropy).
+func NewAPIKey() string {
+	return "hl_sk_" + rand.Text()
+}
