@@ -1,0 +1,195 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
+	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated`
+
+// endpointColumnsOf is endpointColumns qualified with a table alias, for
+// joins.
+func endpointColumnsOf(alias string) string {
+	a := alias + "."
+	return a + `id, ` + a + `url, ` + a + `enabled_events, ` + a + `description, ` + a + `metadata, ` +
+		a + `tenant, ` + a + `status, ` + a + `disabled_reason, ` + a + `signature_scheme, ` + a + `secret, ` +
+		a + `previous_secret, ` + a + `previous_secret_expires, ` + a + `failing_since, ` + a + `created, ` + a + `updated`
+}
+
+// endpointDest returns the scan destinations of endpointColumns for e, and a
+// function to call after the scan.
+func endpointDest(e *hookline.Endpoint) ([]any, func()) {
+	var prevExp, failing *time.Time
+	var created, updated time.Time
+	dest := []any{&e.ID, &e.URL, &e.EnabledEvents, &e.Description, &e.Metadata, &e.Tenant, &e.Status,
+		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated}
+	return dest, func() {
+		e.PreviousSecretExpires, e.FailingSince = fromTS(prevExp), fromTS(failing)
+		e.Created, e.Updated = created.UTC(), updated.UTC()
+		if e.EnabledEvents == nil {
+			e.EnabledEvents = []string{}
+		}
+		if e.Metadata == nil {
+			e.Metadata = map[string]string{}
+		}
+	}
+}
+
+func scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
+	var e hookline.Endpoint
+	dest, done := endpointDest(&e)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	done()
+	return &e, nil
+}
+
+// endpointArgs returns e's columns in endpointColumns order. Nil lists and
+// maps are stored empty, as the SQLite store does.
+func endpointArgs(e *hookline.Endpoint) []any {
+	events := e.EnabledEvents
+	if events == nil {
+		events = []string{}
+	}
+	meta := e.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
+		e.SignatureScheme, e.Secret, e.PreviousSecret, ts(e.PreviousSecretExpires), ts(e.FailingSince),
+		ts(e.Created), ts(e.Updated)}
+}
+
+// CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
+func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, endpointArgs(e)...)
+	if err != nil {
+		if hookline.ErrorCode(translate(err)) == hookline.ECONFLICT {
+			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
+		}
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
+	return nil
+}
+
+// Endpoint returns the endpoint with that id, or ENOTFOUND.
+func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
+	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1`, id))
+	if err != nil {
+		if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
+			return nil, hookline.NotFound("endpoint", id)
+		}
+		return nil, fmt.Errorf("reading endpoint: %w", err)
+	}
+	return e, nil
+}
+
+// ListEndpoints returns one page of endpoints, newest first.
+func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
+	n := pageLimit(f.Page)
+	// '' stands for "no filter": the planner folds the OR away for a given
+	// value, and one query text keeps one prepared statement.
+	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints
+		WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR id < $2)
+		ORDER BY id DESC LIMIT $3`, f.Tenant, f.StartingAfter, n+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing endpoints: %w", err)
+	}
+	list, err := collect(rows, scanEndpoint)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing endpoints: %w", err)
+	}
+	list, more := page(list, n)
+	return list, more, nil
+}
+
+// UpdateEndpoint writes every field of e but ID and Created, and pauses or
+// resumes its pending deliveries when its status changes.
+func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
+	args := endpointArgs(e)
+	args = append(args[:13], args[14]) // every column but created
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE endpoints SET url = $2, enabled_events = $3, description = $4,
+			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
+			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14
+			WHERE id = $1`, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return hookline.NotFound("endpoint", e.ID)
+		}
+		return setPaused(ctx, tx, []string{e.ID}, e.Status != hookline.EndpointEnabled)
+	})
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
+	return nil
+}
+
+// setPaused marks the pending deliveries of endpoints as paused (their
+// endpoint is disabled) or not. Callers hold the endpoints' row locks, taken
+// by updating them first, so that this runs in the same order everywhere:
+// endpoint rows, then delivery rows.
+func setPaused(ctx context.Context, tx pgx.Tx, endpointIDs []string, paused bool) error {
+	_, err := tx.Exec(ctx, `UPDATE deliveries SET paused = $2
+		WHERE endpoint_id = ANY($1) AND status = 'pending' AND paused <> $2`, endpointIDs, paused)
+	if err != nil {
+		return fmt.Errorf("pausing deliveries: %w", err)
+	}
+	return nil
+}
+
+// DeleteEndpoint removes the endpoint and cancels its pending deliveries.
+func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	now := ts(s.now())
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return hookline.NotFound("endpoint", id)
+		}
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = NULL,
+			next_attempt_at = NULL, ready_at = NULL, updated = $2
+			WHERE endpoint_id = $1 AND status = 'pending'`, id, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("deleting endpoint: %w", err)
+	}
+	return nil
+}
+
+// DisableFailingEndpoints disables enabled endpoints failing since before
+// cutoff and returns their ids, sorted.
+func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error) {
+	var ids []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE endpoints SET status = 'disabled', disabled_reason = $1, updated = $2
+			WHERE status = 'enabled' AND failing_since < $3 RETURNING id`, reason, ts(s.now()), ts(cutoff))
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return setPaused(ctx, tx, ids, true)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("disabling failing endpoints: %w", err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}

@@ -1,0 +1,28 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/pgtest"
+	"github.com/hookline/hookline/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// open returns a store on a fresh database, closed when t ends.
+func open(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := OpenWith(context.Background(), pgtest.DSN(t), opts)
+	if err != nil {
+		t.Fatalf("OpenWith: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{}) })
+}

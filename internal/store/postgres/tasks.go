@@ -1,0 +1,414 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// ClaimTasks leases up to limit due deliveries of enabled endpoints to owner
+// in one statement: a CTE picks them in ready_at order with FOR UPDATE SKIP
+// LOCKED, so concurrent claimers (other nodes) skip each other's picks
+// instead of waiting or double-leasing, the UPDATE leases them, and the
+// outer SELECT joins what the tasks need.
+func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*hookline.Task, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	exp := now.Add(lease)
+	// The EXISTS guards against a delivery whose paused flag missed its
+	// endpoint's disabling (published concurrently with it); it costs one
+	// primary-key probe per candidate.
+	rows, err := s.pool.Query(ctx, `WITH picked AS (
+			SELECT d.id, d.ready_at FROM deliveries d
+			WHERE d.status = 'pending' AND NOT d.paused AND d.ready_at <= $1
+				AND EXISTS (SELECT 1 FROM endpoints p WHERE p.id = d.endpoint_id AND p.status = 'enabled')
+			ORDER BY d.ready_at
+			LIMIT $2
+			FOR UPDATE OF d SKIP LOCKED
+		), leased AS (
+			UPDATE deliveries d SET lease_owner = $3, lease_expires = $4, ready_at = $4
+			FROM picked WHERE d.id = picked.id
+			RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, picked.ready_at AS due
+		)
+		SELECT l.id, l.attempts, `+endpointColumnsOf("p")+`,
+			e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
+		FROM leased l
+		JOIN endpoints p ON p.id = l.endpoint_id
+		JOIN events e ON e.id = l.event_id
+		ORDER BY l.due, l.id`, ts(now), limit, owner, ts(exp))
+	if err != nil {
+		return nil, fmt.Errorf("claiming tasks: %w", err)
+	}
+	endpoints := map[string]*hookline.Endpoint{} // one struct per endpoint per call, shared by its tasks
+	tasks, err := collect(rows, func(row pgx.Row) (*hookline.Task, error) {
+		var (
+			t        hookline.Task
+			ep       hookline.Endpoint
+			ev       hookline.Event
+			attempts int
+		)
+		dest, done := endpointDest(&ep)
+		dest = append([]any{&t.DeliveryID, &attempts}, dest...)
+		dest = append(dest, &ev.ID, &ev.Type, &ev.Created, &ev.Tenant, &ev.Payload, &ev.IdempotencyKey)
+		if err := row.Scan(dest...); err != nil {
+			return nil, err
+		}
+		done()
+		ev.Created = ev.Created.UTC()
+		if cached := endpoints[ep.ID]; cached != nil {
+			t.Endpoint = cached
+		} else {
+			t.Endpoint = &ep
+			endpoints[ep.ID] = &ep
+		}
+		t.Attempt = attempts + 1
+		t.Event = &ev
+		t.LeaseExpires = exp
+		return &t, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// health is what a batch of completions does to one endpoint's
+// FailingSince: reset sets it to t (NULL when nil), otherwise it is set to t
+// only when unset.
+type health struct {
+	reset   bool
+	t       *time.Time
+	disable string
+}
+
+// CompleteTasks records attempts and the new state of their deliveries in one
+// round trip: the statements go as one pipelined batch, which PostgreSQL
+// runs as one implicit transaction. Endpoint rows are locked first, in id
+// order, then delivery rows, the order every other writer uses, so that
+// concurrent nodes do not deadlock.
+func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	now := s.now()
+	attempts := make([]hookline.Attempt, len(cs))
+	var missingRefs []string
+	for i, c := range cs {
+		attempts[i] = c.Attempt
+		if attempts[i].ID == "" {
+			attempts[i].ID = hookline.NewID("atm")
+		}
+		if attempts[i].EventID == "" || attempts[i].EndpointID == "" {
+			missingRefs = append(missingRefs, attempts[i].DeliveryID)
+		}
+	}
+	if len(missingRefs) > 0 {
+		if err := s.fillRefs(ctx, attempts, missingRefs); err != nil {
+			return fmt.Errorf("completing tasks: %w", err)
+		}
+	}
+
+	// Fold the batch into one change per endpoint, in completion order: the
+	// last success clears FailingSince, and the first failure after it (or
+	// after the current state, without a success) sets it.
+	hs := map[string]*health{}
+	var order []string
+	for i, c := range cs {
+		a := &attempts[i]
+		h := hs[a.EndpointID]
+		if h == nil {
+			h = &health{}
+			hs[a.EndpointID] = h
+			order = append(order, a.EndpointID)
+		}
+		switch {
+		case a.Succeeded():
+			h.reset, h.t = true, nil
+		case h.t == nil:
+			at := a.Created
+			if at.IsZero() {
+				at = now
+			}
+			at = msTime(at)
+			h.t = &at
+		}
+		if c.DisableEndpoint != "" {
+			h.disable = c.DisableEndpoint
+		}
+	}
+	sort.Strings(order)
+	var (
+		hIDs, hDisable []string
+		hReset         []bool
+		hT             []*time.Time
+		disabled       []string
+	)
+	for _, id := range order {
+		h := hs[id]
+		hIDs, hReset, hT, hDisable = append(hIDs, id), append(hReset, h.reset), append(hT, h.t), append(hDisable, h.disable)
+		if h.disable != "" {
+			disabled = append(disabled, id)
+		}
+	}
+
+	var (
+		aIDs, aDeliveries, aEvents, aEndpoints, aURLs, aErrors []string
+		aNums, aStatuses                                       []int32
+		aCreated                                               []time.Time
+		aNext                                                  []*time.Time
+		aDurations                                             []int64
+		aBodies                                                [][]byte
+		dIDs, dStatuses                                        []string
+		dNext                                                  []*time.Time
+	)
+	for i, c := range cs {
+		a := &attempts[i]
+		aIDs, aDeliveries, aEvents, aEndpoints = append(aIDs, a.ID), append(aDeliveries, a.DeliveryID), append(aEvents, a.EventID), append(aEndpoints, a.EndpointID)
+		aNums, aCreated, aURLs, aStatuses = append(aNums, int32(a.Attempt)), append(aCreated, msTime(a.Created)), append(aURLs, a.URL), append(aStatuses, int32(a.ResponseStatus))
+		aDurations, aErrors, aBodies = append(aDurations, a.DurationMS), append(aErrors, a.Error), append(aBodies, []byte(a.ResponseBody))
+		var next *time.Time
+		if !a.NextRetry.IsZero() {
+			t := msTime(a.NextRetry)
+			next = &t
+		}
+		aNext = append(aNext, next)
+		dIDs, dStatuses, dNext = append(dIDs, a.DeliveryID), append(dStatuses, c.Status), append(dNext, next)
+	}
+
+	b := &pgx.Batch{}
+	b.Queue(`WITH x AS (
+			SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[]) AS x(id, reset, t, disable)
+		), locked AS (
+			SELECT e.id FROM endpoints e JOIN x ON x.id = e.id
+			WHERE x.disable <> ''
+				OR (x.reset AND e.failing_since IS DISTINCT FROM x.t)
+				OR (NOT x.reset AND e.failing_since IS NULL)
+			ORDER BY e.id
+			FOR NO KEY UPDATE OF e
+		)
+		UPDATE endpoints e SET
+			failing_since = CASE WHEN x.reset THEN x.t ELSE COALESCE(e.failing_since, x.t) END,
+			status = CASE WHEN x.disable <> '' THEN 'disabled' ELSE e.status END,
+			disabled_reason = CASE WHEN x.disable <> '' THEN x.disable ELSE e.disabled_reason END,
+			updated = CASE WHEN x.disable <> '' THEN $5 ELSE e.updated END
+		FROM x JOIN locked ON locked.id = x.id
+		WHERE e.id = x.id`, hIDs, hReset, hT, hDisable, ts(now))
+	if len(disabled) > 0 {
+		b.Queue(`UPDATE deliveries SET paused = true WHERE endpoint_id = ANY($1) AND status = 'pending' AND NOT paused`, disabled)
+	}
+	b.Queue(`INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status,
+			duration_ms, error, response_body, next_retry)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[],
+			$8::int[], $9::bigint[], $10::text[], $11::bytea[], $12::timestamptz[])`,
+		aIDs, aDeliveries, aEvents, aEndpoints, aNums, aCreated, aURLs, aStatuses, aDurations, aErrors, aBodies, aNext)
+	// A retry without a time is due at once rather than never.
+	b.Queue(`UPDATE deliveries d SET status = x.status, attempts = d.attempts + 1,
+			next_attempt_at = CASE WHEN x.status = 'pending' THEN COALESCE(x.next, $4) END,
+			ready_at = CASE WHEN x.status = 'pending' THEN COALESCE(x.next, $4) END,
+			lease_owner = '', lease_expires = NULL, updated = $4
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, status, next)
+		WHERE d.id = x.id AND d.lease_owner = $5 AND d.status = 'pending'`, dIDs, dStatuses, dNext, ts(now), owner)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("completing tasks: %w", err)
+	}
+	return nil
+}
+
+// fillRefs sets the event and endpoint ids of attempts that lack them from
+// their deliveries.
+func (s *Store) fillRefs(ctx context.Context, attempts []hookline.Attempt, deliveryIDs []string) error {
+	rows, err := s.pool.Query(ctx, `SELECT id, event_id, endpoint_id FROM deliveries WHERE id = ANY($1)`, deliveryIDs)
+	if err != nil {
+		return fmt.Errorf("reading deliveries: %w", err)
+	}
+	type refs struct{ event, endpoint string }
+	found := map[string]refs{}
+	_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
+		var id string
+		var r refs
+		err := row.Scan(&id, &r.event, &r.endpoint)
+		found[id] = r
+		return struct{}{}, err
+	})
+	if err != nil {
+		return fmt.Errorf("reading deliveries: %w", err)
+	}
+	for i := range attempts {
+		a := &attempts[i]
+		if a.EventID != "" && a.EndpointID != "" {
+			continue
+		}
+		r, ok := found[a.DeliveryID]
+		if !ok {
+			return hookline.NotFound("delivery", a.DeliveryID)
+		}
+		a.EventID, a.EndpointID = r.event, r.endpoint
+	}
+	return nil
+}
+
+// ReleaseTasks gives deliveries leased to owner back, due at at.
+func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []string, at time.Time) error {
+	if len(deliveryIDs) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = NULL, next_attempt_at = $3, ready_at = $3
+		WHERE id = ANY($1) AND lease_owner = $2 AND status = 'pending'`, deliveryIDs, owner, ts(at))
+	if err != nil {
+		return fmt.Errorf("releasing tasks: %w", err)
+	}
+	return nil
+}
+
+// ReleaseOwner gives back every delivery leased to owner. Each becomes due at
+// its next_attempt_at, which was due when it was leased.
+func (s *Store) ReleaseOwner(ctx context.Context, owner string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = NULL, ready_at = next_attempt_at
+		WHERE lease_owner = $1`, owner)
+	if err != nil {
+		return fmt.Errorf("releasing tasks of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// Resend makes an event due again at now for one endpoint or for every
+// enabled endpoint subscribed to it.
+func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*hookline.Delivery, error) {
+	var out []*hookline.Delivery
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ev, err := scanEvent(tx.QueryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, eventID))
+		if err != nil {
+			if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
+				return hookline.NotFound("event", eventID)
+			}
+			return fmt.Errorf("reading event: %w", err)
+		}
+		var targets []string
+		var paused []bool
+		if endpointID != "" {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM endpoints WHERE id = $1`, endpointID).Scan(&status); err != nil {
+				if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
+					return hookline.NotFound("endpoint", endpointID)
+				}
+				return fmt.Errorf("reading endpoint: %w", err)
+			}
+			targets, paused = []string{endpointID}, []bool{status != hookline.EndpointEnabled}
+		} else {
+			rows, err := tx.Query(ctx, `SELECT id FROM endpoints
+				WHERE status = 'enabled' AND enabled_events && $1 AND (tenant = '' OR tenant = $2)
+				ORDER BY id`, patterns(ev.Type), ev.Tenant)
+			if err != nil {
+				return fmt.Errorf("matching endpoints: %w", err)
+			}
+			if targets, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return fmt.Errorf("matching endpoints: %w", err)
+			}
+			paused = make([]bool, len(targets))
+		}
+		if len(targets) == 0 {
+			return nil
+		}
+		ids := make([]string, len(targets))
+		for i := range ids {
+			ids[i] = hookline.NewID("dlv")
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
+				lease_owner, lease_expires, ready_at, paused, created, updated)
+			SELECT id, $2, ep, 'pending', 0, $3, '', NULL, $3, p, $3, $3
+			FROM unnest($1::text[], $4::text[], $5::bool[]) AS x(id, ep, p)
+			ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending',
+				next_attempt_at = excluded.next_attempt_at, lease_owner = '', lease_expires = NULL,
+				ready_at = excluded.ready_at, paused = excluded.paused, updated = excluded.updated
+			RETURNING `+deliveryColumns, ids, eventID, ts(now), targets, paused)
+		if err != nil {
+			return fmt.Errorf("resending: %w", err)
+		}
+		if out, err = collect(rows, scanDelivery); err != nil {
+			return fmt.Errorf("resending: %w", err)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].EndpointID < out[j].EndpointID })
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resending event: %w", err)
+	}
+	return out, nil
+}
+
+const attemptColumns = `id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms,
+	error, response_body, next_retry`
+
+func scanAttempt(row pgx.Row) (*hookline.Attempt, error) {
+	var (
+		a       hookline.Attempt
+		created time.Time
+		next    *time.Time
+		body    []byte
+	)
+	if err := row.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
+		&a.ResponseStatus, &a.DurationMS, &a.Error, &body, &next); err != nil {
+		return nil, err
+	}
+	a.Created, a.NextRetry, a.ResponseBody = created.UTC(), fromTS(next), string(body)
+	return &a, nil
+}
+
+// ListAttempts returns one page of attempts, newest first.
+func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
+	n := pageLimit(f.Page)
+	rows, err := s.pool.Query(ctx, `SELECT `+attemptColumns+` FROM attempts
+		WHERE ($1 = '' OR event_id = $1) AND ($2 = '' OR endpoint_id = $2) AND ($3 = '' OR id < $3)
+		ORDER BY id DESC LIMIT $4`, f.EventID, f.EndpointID, f.StartingAfter, n+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing attempts: %w", err)
+	}
+	list, err := collect(rows, scanAttempt)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing attempts: %w", err)
+	}
+	list, more := page(list, n)
+	return list, more, nil
+}
+
+// Backlog counts pending deliveries and the due time of the oldest.
+func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
+	var (
+		b      hookline.Backlog
+		oldest *time.Time
+	)
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+		Scan(&b.Pending, &oldest); err != nil {
+		return b, fmt.Errorf("counting backlog: %w", err)
+	}
+	b.OldestDue = fromTS(oldest)
+	return b, nil
+}
+
+// Setting returns a stored setting, or ENOTFOUND.
+func (s *Store) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v); err != nil {
+		if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
+			return "", hookline.NotFound("setting", name)
+		}
+		return "", fmt.Errorf("reading setting: %w", err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a setting, replacing any earlier value.
+func (s *Store) SetSetting(ctx context.Context, name, value string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+	if err != nil {
+		return fmt.Errorf("storing setting: %w", err)
+	}
+	return nil
+}
