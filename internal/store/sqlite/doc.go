@@ -1,0 +1,20 @@
+// Package sqlite implements hookline.Store on an embedded SQLite database,
+// through the pure-Go driver modernc.org/sqlite (no cgo).
+//
+// The database runs in WAL mode. All writes go through one connection, one
+// BEGIN IMMEDIATE transaction at a time, so writers never fight over the
+// lock; reads use a separate pool of read-only connections and never wait
+// for the writer. Commits are synchronous=FULL by default: an event the API
+// answered 201 for survives kill -9 and power loss. The publisher batches
+// events into group commits above the store, so the fsync is paid once per
+// batch, not once per event.
+//
+// One process owns the file at a time (the server locks its data dir), so
+// Open takes every delivery lease left by an earlier process back: after a
+// crash its in-flight deliveries are claimed again at once instead of after
+// their leases lapse.
+//
+// Schema migrations are embedded and applied in order by Open; each is
+// recorded in schema_migrations, so opening an up-to-date file changes
+// nothing. Times are stored as integer unix milliseconds.
+package sqlite

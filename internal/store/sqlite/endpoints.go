@@ -1,0 +1,221 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
+	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
+	var (
+		e                              hookline.Endpoint
+		events, meta                   string
+		prevExp, failing, created, upd int64
+	)
+	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Description, &meta, &e.Tenant, &e.Status, &e.DisabledReason,
+		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
+		return nil, fmt.Errorf("decoding enabled_events of %s: %w", e.ID, err)
+	}
+	if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+		return nil, fmt.Errorf("decoding metadata of %s: %w", e.ID, err)
+	}
+	e.PreviousSecretExpires = fromMS(prevExp)
+	e.FailingSince = fromMS(failing)
+	e.Created = fromMS(created)
+	e.Updated = fromMS(upd)
+	return &e, nil
+}
+
+// endpointArgs returns e's columns after id, in endpointColumns order, up to
+// created.
+func endpointJSON(e *hookline.Endpoint) (events, meta string, err error) {
+	ev := e.EnabledEvents
+	if ev == nil {
+		ev = []string{}
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", "", fmt.Errorf("encoding enabled_events: %w", err)
+	}
+	m := e.Metadata
+	if m == nil {
+		m = map[string]string{}
+	}
+	c, err := json.Marshal(m)
+	if err != nil {
+		return "", "", fmt.Errorf("encoding metadata: %w", err)
+	}
+	return string(b), string(c), nil
+}
+
+// CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
+func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
+	events, meta, err := endpointJSON(e)
+	if err != nil {
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
+			e.SignatureScheme, e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince),
+			ms(e.Created), ms(e.Updated))
+		s.dropEndpointCache()
+		return err
+	})
+	if err != nil {
+		if hookline.ErrorCode(err) == hookline.ECONFLICT {
+			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
+		}
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
+	return nil
+}
+
+// Endpoint returns the endpoint with that id, or ENOTFOUND.
+func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
+	e, err := scanEndpoint(s.r.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookline.NotFound("endpoint", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading endpoint: %w", err)
+	}
+	return e, nil
+}
+
+// ListEndpoints returns one page of endpoints, newest first.
+func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
+	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE 1`
+	var args []any
+	if f.Tenant != "" {
+		q += ` AND tenant = ?`
+		args = append(args, f.Tenant)
+	}
+	if f.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, f.StartingAfter)
+	}
+	n := pageLimit(f.Page)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, n+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookline.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("listing endpoints: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("listing endpoints: %w", err)
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// UpdateEndpoint writes every field of e but ID and Created.
+func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
+	events, meta, err := endpointJSON(e)
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
+			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
+			previous_secret_expires = ?, failing_since = ?, updated = ? WHERE id = ?`,
+			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
+			e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated), e.ID)
+		if err != nil {
+			return err
+		}
+		s.dropEndpointCache()
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return hookline.NotFound("endpoint", e.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
+	return nil
+}
+
+// DeleteEndpoint removes the endpoint and cancels its pending deliveries.
+func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	now := ms(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		s.dropEndpointCache()
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return hookline.NotFound("endpoint", id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0,
+			next_attempt_at = 0, updated = ? WHERE endpoint_id = ? AND status = 'pending'`, now, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("deleting endpoint: %w", err)
+	}
+	return nil
+}
+
+// DisableFailingEndpoints disables enabled endpoints failing since before
+// cutoff and returns their ids.
+func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error) {
+	var ids []string
+	now := ms(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ?
+			WHERE status = 'enabled' AND failing_since <> 0 AND failing_since < ? RETURNING id`, reason, now, ms(cutoff))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) > 0 {
+			s.dropEndpointCache()
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("disabling failing endpoints: %w", err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}

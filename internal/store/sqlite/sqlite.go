@@ -1,0 +1,385 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+var _ hookline.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Synchronous settings for Options.Synchronous.
+const (
+	// SyncFull fsyncs the WAL on every commit: a committed transaction
+	// survives power loss. The default.
+	SyncFull = "FULL"
+	// SyncNormal fsyncs only at checkpoints: a committed transaction survives
+	// a crash of the process but may be lost with the power.
+	SyncNormal = "NORMAL"
+)
+
+// Options tune Open. The zero value is the recommended setting.
+type Options struct {
+	// Synchronous is SyncFull (the default) or SyncNormal.
+	Synchronous string
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// connection (a checkpoint, or another process reading the file).
+	// Default 5s.
+	BusyTimeout time.Duration
+	// Readers is the size of the read-only connection pool. Default
+	// max(4, GOMAXPROCS).
+	Readers int
+	// Now stamps the Updated times of writes whose caller gives no time.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// Store is a hookline.Store on one SQLite file. It is safe for concurrent
+// use. Writes are serialised; reads run concurrently with them.
+type Store struct {
+	w   *sql.DB // one connection: every write
+	r   *sql.DB // read-only pool
+	now func() time.Time
+
+	// wmu serialises write transactions, and guards what follows.
+	wmu sync.Mutex
+	// enabled caches the enabled endpoints for publish fan-out and claims.
+	// It is read and rebuilt only under wmu, inside write transactions, and
+	// dropped by every write that changes an endpoint, so it is never stale.
+	// Its values are never modified once cached.
+	enabled map[string]*hookline.Endpoint
+	// enabledList is enabled in id order, for deterministic fan-out.
+	enabledList []*hookline.Endpoint
+
+	stmts writeStmts
+}
+
+// writeStmts are the hot path's statements, prepared once on the writer
+// connection.
+type writeStmts struct {
+	insertEvent    *sql.Stmt
+	insertDelivery *sql.Stmt
+	getIdemKey     *sql.Stmt
+	putIdemKey     *sql.Stmt
+	leaseDelivery  *sql.Stmt
+	insertAttempt  *sql.Stmt
+	finishDelivery *sql.Stmt
+	deliveryRefs   *sql.Stmt
+	setFailing     *sql.Stmt
+	clearFailing   *sql.Stmt
+	disableEP      *sql.Stmt
+	releaseOne     *sql.Stmt
+}
+
+// Open opens (creating if needed) the SQLite database at path, brings its
+// schema up to date and releases any delivery leases an earlier process left
+// behind. Only one process may use the file at a time.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = SyncFull
+	}
+	opts.Synchronous = strings.ToUpper(opts.Synchronous)
+	if opts.Synchronous != SyncFull && opts.Synchronous != SyncNormal {
+		return nil, fmt.Errorf("opening sqlite store: synchronous must be FULL or NORMAL, not %q", opts.Synchronous)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+
+	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	base := "file:" + (&url.URL{Path: path}).EscapedPath()
+	wq := url.Values{}
+	wq.Add("_pragma", "busy_timeout("+busy+")")
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	// A deferred BEGIN would take the write lock at the first write and
+	// could fail there with SQLITE_BUSY; IMMEDIATE takes it up front.
+	wq.Set("_txlock", "immediate")
+
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout("+busy+")")
+	rq.Add("_pragma", "query_only(1)")
+
+	w, err := sql.Open("sqlite", base+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, now: opts.Now}
+	// The writer runs first so that the file exists, in WAL mode, with its
+	// schema, before any reader opens it.
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	r, err := sql.Open("sqlite", base+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("opening sqlite readers: %w", err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	s.r = r
+
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.releaseAll(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store's connections.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errs []error
+	for _, st := range []*sql.Stmt{
+		s.stmts.insertEvent, s.stmts.insertDelivery, s.stmts.getIdemKey, s.stmts.putIdemKey,
+		s.stmts.leaseDelivery, s.stmts.insertAttempt, s.stmts.finishDelivery, s.stmts.deliveryRefs,
+		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.disableEP, s.stmts.releaseOne,
+	} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing sqlite store: %w", err)
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations that schema_migrations does not
+// list, each in its own transaction, in file name order.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY,
+		applied INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("listing migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("reading migration %s: %w", version, err)
+		}
+		err = s.write(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, ms(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("applying migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	list := []struct {
+		dst *(*sql.Stmt)
+		q   string
+	}{
+		{&s.stmts.insertEvent, `INSERT INTO events (id, type, created, tenant, payload, idempotency_key) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&s.stmts.insertDelivery, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
+			VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmts.getIdemKey, `SELECT event_id, published FROM idempotency_keys WHERE key = ?`},
+		{&s.stmts.putIdemKey, `INSERT INTO idempotency_keys (key, event_id, published) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, published = excluded.published`},
+		{&s.stmts.leaseDelivery, `UPDATE deliveries SET lease_owner = ?, lease_expires = ?, ready_at = ? WHERE id = ?`},
+		{&s.stmts.insertAttempt, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, response_body, next_retry)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.stmts.finishDelivery, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, ready_at = ?,
+			lease_owner = '', lease_expires = 0, updated = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
+		{&s.stmts.deliveryRefs, `SELECT event_id, endpoint_id FROM deliveries WHERE id = ?`},
+		{&s.stmts.setFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since = 0`},
+		{&s.stmts.clearFailing, `UPDATE endpoints SET failing_since = 0 WHERE id = ? AND failing_since <> 0`},
+		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ?`},
+		{&s.stmts.releaseOne, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, next_attempt_at = ?, ready_at = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
+	}
+	for _, p := range list {
+		st, err := s.w.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+// releaseAll clears every lease. Only one process uses the file, so any
+// lease found at Open belongs to a process that is gone.
+func (s *Store) releaseAll(ctx context.Context) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, ready_at = next_attempt_at
+			WHERE lease_owner <> ''`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("releasing leases of an earlier process: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction, committing if it returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		// The transaction may have changed endpoints before failing.
+		s.dropEndpointCache()
+		return translate(err)
+	}
+	return nil
+}
+
+// dropEndpointCache forgets the enabled endpoints; the caller holds wmu.
+func (s *Store) dropEndpointCache() {
+	s.enabled, s.enabledList = nil, nil
+}
+
+// enabledEndpoints returns the enabled endpoints, loading them in tx when
+// the cache is empty. The caller holds wmu.
+func (s *Store) enabledEndpoints(ctx context.Context, tx *sql.Tx) ([]*hookline.Endpoint, map[string]*hookline.Endpoint, error) {
+	if s.enabled != nil {
+		return s.enabledList, s.enabled, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE status = 'enabled' ORDER BY id`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]*hookline.Endpoint{}
+	var list []*hookline.Endpoint
+	for rows.Next() {
+		e, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
+		}
+		m[e.ID] = e
+		list = append(list, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
+	}
+	s.enabled, s.enabledList = m, list
+	return list, m, nil
+}
+
+// translate maps driver errors to hookline errors at the boundary.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *hookline.Error
+	if errors.As(err, &he) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return hookline.Errorf(hookline.ENOTFOUND, "not found")
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return &hookline.Error{Code: hookline.ECONFLICT, Message: "already exists: " + se.Error()}
+		}
+	}
+	return err
+}
+
+// ms converts a time to unix milliseconds, the zero time to 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms, in UTC.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// limit returns the page size and the number of rows to fetch to learn
+// whether more follow.
+func pageLimit(p hookline.Page) int {
+	if p.Limit <= 0 {
+		return 10
+	}
+	return p.Limit
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

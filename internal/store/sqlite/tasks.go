@@ -1,0 +1,345 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// ClaimTasks leases up to limit due deliveries of enabled endpoints to owner,
+// in one write transaction: one indexed SELECT in ready_at order, then one
+// UPDATE per delivery through a prepared statement. The writer lock makes
+// the pair atomic, so two claimers never get the same delivery.
+func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*hookline.Task, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	nowMS := ms(now)
+	exp := now.Add(lease)
+	expMS := ms(exp)
+	var tasks []*hookline.Task
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, byID, err := s.enabledEndpoints(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.endpoint_id, d.attempts,
+				e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
+			FROM deliveries d INDEXED BY deliveries_ready
+			JOIN endpoints p ON p.id = d.endpoint_id
+			JOIN events e ON e.id = d.event_id
+			WHERE d.status = 'pending' AND d.ready_at <= ? AND p.status = 'enabled'
+			ORDER BY d.ready_at
+			LIMIT ?`, nowMS, limit)
+		if err != nil {
+			return fmt.Errorf("selecting due deliveries: %w", err)
+		}
+		defer rows.Close()
+		copies := map[string]*hookline.Endpoint{}
+		for rows.Next() {
+			var (
+				t          hookline.Task
+				endpointID string
+				attempts   int
+			)
+			ev, err := scanEvent(scanFunc(func(dest ...any) error {
+				return rows.Scan(append([]any{&t.DeliveryID, &endpointID, &attempts}, dest...)...)
+			}))
+			if err != nil {
+				return fmt.Errorf("reading due delivery: %w", err)
+			}
+			ep := copies[endpointID]
+			if ep == nil {
+				cached := byID[endpointID]
+				if cached == nil { // the join says enabled, so the cache has it
+					return fmt.Errorf("endpoint %s missing from the cache", endpointID)
+				}
+				cp := *cached // a fresh struct per call; slices and maps are shared read-only
+				ep = &cp
+				copies[endpointID] = ep
+			}
+			t.Attempt = attempts + 1
+			t.Event = ev
+			t.Endpoint = ep
+			t.LeaseExpires = exp
+			tasks = append(tasks, &t)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading due deliveries: %w", err)
+		}
+		rows.Close()
+		lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
+		for _, t := range tasks {
+			if _, err := lease.ExecContext(ctx, owner, expMS, expMS, t.DeliveryID); err != nil {
+				return fmt.Errorf("leasing delivery: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// scanFunc adapts a function to scanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// CompleteTasks records attempts and the new state of their deliveries in one
+// transaction.
+func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	now := ms(s.now())
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		insAttempt := tx.StmtContext(ctx, s.stmts.insertAttempt)
+		finish := tx.StmtContext(ctx, s.stmts.finishDelivery)
+		refs := tx.StmtContext(ctx, s.stmts.deliveryRefs)
+		setFailing := tx.StmtContext(ctx, s.stmts.setFailing)
+		clearFailing := tx.StmtContext(ctx, s.stmts.clearFailing)
+		disable := tx.StmtContext(ctx, s.stmts.disableEP)
+		endpointsChanged := false
+		for _, c := range cs {
+			a := c.Attempt
+			if a.ID == "" {
+				a.ID = hookline.NewID("atm")
+			}
+			if a.EventID == "" || a.EndpointID == "" {
+				if err := refs.QueryRowContext(ctx, a.DeliveryID).Scan(&a.EventID, &a.EndpointID); err != nil {
+					if errors.Is(err, sql.ErrNoRows) {
+						return hookline.NotFound("delivery", a.DeliveryID)
+					}
+					return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
+				}
+			}
+			if _, err := insAttempt.ExecContext(ctx, a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
+				a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)); err != nil {
+				return fmt.Errorf("inserting attempt: %w", err)
+			}
+			var next, ready int64
+			if c.Status == hookline.DeliveryPending {
+				next = ms(a.NextRetry)
+				ready = next
+			}
+			if _, err := finish.ExecContext(ctx, c.Status, next, ready, now, a.DeliveryID, owner); err != nil {
+				return fmt.Errorf("updating delivery: %w", err)
+			}
+			var res sql.Result
+			var err error
+			if a.Succeeded() {
+				res, err = clearFailing.ExecContext(ctx, a.EndpointID)
+			} else {
+				res, err = setFailing.ExecContext(ctx, ms(a.Created), a.EndpointID)
+			}
+			if err != nil {
+				return fmt.Errorf("updating endpoint health: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				endpointsChanged = true
+			}
+			if c.DisableEndpoint != "" {
+				if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
+					return fmt.Errorf("disabling endpoint: %w", err)
+				}
+				endpointsChanged = true
+			}
+		}
+		if endpointsChanged {
+			s.dropEndpointCache()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("completing tasks: %w", err)
+	}
+	return nil
+}
+
+// ReleaseTasks gives deliveries leased to owner back, due at at.
+func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []string, at time.Time) error {
+	if len(deliveryIDs) == 0 {
+		return nil
+	}
+	atMS := ms(at)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		release := tx.StmtContext(ctx, s.stmts.releaseOne)
+		for _, id := range deliveryIDs {
+			if _, err := release.ExecContext(ctx, atMS, atMS, id, owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("releasing tasks: %w", err)
+	}
+	return nil
+}
+
+// ReleaseOwner gives back every delivery leased to owner. Each becomes due at
+// its next_attempt_at, which was due when it was leased.
+func (s *Store) ReleaseOwner(ctx context.Context, owner string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, ready_at = next_attempt_at
+			WHERE lease_owner = ?`, owner)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("releasing tasks of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// Resend makes an event due again at now for one endpoint or for every
+// enabled endpoint subscribed to it.
+func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*hookline.Delivery, error) {
+	nowMS := ms(now)
+	var out []*hookline.Delivery
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		ev, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, eventID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookline.NotFound("event", eventID)
+		}
+		if err != nil {
+			return fmt.Errorf("reading event: %w", err)
+		}
+		var targets []string
+		if endpointID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE id = ?`, endpointID).Scan(&n); err != nil {
+				return fmt.Errorf("reading endpoint: %w", err)
+			}
+			if n == 0 {
+				return hookline.NotFound("endpoint", endpointID)
+			}
+			targets = []string{endpointID}
+		} else {
+			endpoints, _, err := s.enabledEndpoints(ctx, tx)
+			if err != nil {
+				return err
+			}
+			for _, ep := range endpoints {
+				if (ep.Tenant == "" || ep.Tenant == ev.Tenant) && hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+					targets = append(targets, ep.ID)
+				}
+			}
+		}
+		for _, target := range targets {
+			d, err := scanDelivery(tx.QueryRowContext(ctx, `INSERT INTO deliveries
+				(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
+				VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
+				ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
+					lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
+				RETURNING `+deliveryColumns,
+				hookline.NewID("dlv"), eventID, target, nowMS, nowMS, nowMS, nowMS))
+			if err != nil {
+				return fmt.Errorf("resending to %s: %w", target, err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resending event: %w", err)
+	}
+	return out, nil
+}
+
+const attemptColumns = `id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms,
+	error, response_body, next_retry`
+
+// ListAttempts returns one page of attempts, newest first.
+func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
+	q := `SELECT ` + attemptColumns + ` FROM attempts WHERE 1`
+	var args []any
+	if f.EventID != "" {
+		q += ` AND event_id = ?`
+		args = append(args, f.EventID)
+	}
+	if f.EndpointID != "" {
+		q += ` AND endpoint_id = ?`
+		args = append(args, f.EndpointID)
+	}
+	if f.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, f.StartingAfter)
+	}
+	n := pageLimit(f.Page)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, n+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*hookline.Attempt
+	for rows.Next() {
+		var (
+			a                  hookline.Attempt
+			created, nextRetry int64
+		)
+		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
+			&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ResponseBody, &nextRetry); err != nil {
+			return nil, false, fmt.Errorf("listing attempts: %w", err)
+		}
+		a.Created, a.NextRetry = fromMS(created), fromMS(nextRetry)
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("listing attempts: %w", err)
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// Backlog counts pending deliveries and the due time of the oldest.
+func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
+	var (
+		b      hookline.Backlog
+		oldest sql.NullInt64
+	)
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+		Scan(&b.Pending, &oldest); err != nil {
+		return b, fmt.Errorf("counting backlog: %w", err)
+	}
+	if oldest.Valid {
+		b.OldestDue = fromMS(oldest.Int64)
+	}
+	return b, nil
+}
+
+// Setting returns a stored setting, or ENOTFOUND.
+func (s *Store) Setting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", hookline.NotFound("setting", name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading setting: %w", err)
+	}
+	return v, nil
+}
+
+// SetSetting stores a setting, replacing any earlier value.
+func (s *Store) SetSetting(ctx context.Context, name, value string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storing setting: %w", err)
+	}
+	return nil
+}
