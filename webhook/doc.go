@@ -16,8 +16,13 @@
 //	}
 //	http.Handle("POST /webhooks", v.Middleware(handler))
 //
-// Or verify by hand when the body is already read:
+// Or verify by hand, reading the body first (capped, as every body should be):
 //
+//	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+//	if err != nil {
+//		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+//		return
+//	}
 //	if err := v.Verify(r.Header, body); err != nil {
 //		http.Error(w, err.Error(), http.StatusUnauthorized)
 //		return
