@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Param   string `json:"param"`
+	} `json:"error"`
+}
+
+// Bad input gets the right status and a JSON error naming the field.
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir(), "--dev", "--max-body", "4096")
+	ep := n.createEndpoint(map[string]any{"url": "http://127.0.0.1:9/x"})
+	tests := []struct {
+		name       string
+		key        string
+		method     string
+		path       string
+		body       any
+		status     int
+		code       string
+		param      string
+		msgContain string
+	}{
+		{"malformed JSON", testAPIKey, "POST", "/v1/events", `{"type": "a.b", "data": {`, 400, "invalid_request", "", "malformed JSON"},
+		{"missing type", testAPIKey, "POST", "/v1/events", `{"data": {}}`, 400, "invalid_request", "type", "required"},
+		{"bad type", testAPIKey, "POST", "/v1/events", `{"type": "a b"}`, 400, "invalid_request", "type", "dot-separated"},
+		{"data not an object", testAPIKey, "POST", "/v1/events", `{"type": "a.b", "data": [1]}`, 400, "invalid_request", "data", "object"},
+		{"unknown field", testAPIKey, "POST", "/v1/events", `{"type": "a.b", "dta": {}}`, 400, "invalid_request", "dta", "unknown field"},
+		{"wrong field type", testAPIKey, "POST", "/v1/endpoints", `{"url": 5}`, 400, "invalid_request", "url", "string"},
+		{"empty body", testAPIKey, "POST", "/v1/endpoints", ``, 400, "invalid_request", "", "empty"},
+		{"non-http url", testAPIKey, "POST", "/v1/endpoints", `{"url": "ftp://example.com/x"}`, 400, "invalid_request", "url", "http"},
+		{"relative url", testAPIKey, "POST", "/v1/endpoints", `{"url": "/hooks"}`, 400, "invalid_request", "url", "absolute"},
+		{"missing url", testAPIKey, "POST", "/v1/endpoints", `{"description": "x"}`, 400, "invalid_request", "url", "required"},
+		{"bad pattern", testAPIKey, "POST", "/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "enabled_events": ["*.paid"]}`, 400, "invalid_request", "enabled_events[0]", "wildcard"},
+		{"bad scheme", testAPIKey, "POST", "/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "signature_scheme": "md5"}`, 400, "invalid_request", "signature_scheme", "standard"},
+		{"bad status", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"status": "paused"}`, 400, "invalid_request", "status", "enabled"},
+		{"bad limit", testAPIKey, "GET", "/v1/events?limit=1000", nil, 400, "invalid_request", "limit", "1 to 100"},
+		{"no key", "", "GET", "/v1/endpoints", nil, 401, "unauthorized", "", "API key"},
+		{"wrong key", "hl_sk_wrong_wrong_wrong", "GET", "/v1/endpoints", nil, 401, "unauthorized", "", "API key"},
+		{"oversized body", testAPIKey, "POST", "/v1/events", `{"type": "a.b", "data": {"x": "` + strings.Repeat("x", 5000) + `"}}`, 413, "body_too_large", "", "4 KiB"},
+		{"unknown endpoint", testAPIKey, "GET", "/v1/endpoints/ep_nope", nil, 404, "resource_missing", "id", "ep_nope"},
+		{"unknown event", testAPIKey, "GET", "/v1/events/evt_nope", nil, 404, "resource_missing", "id", "evt_nope"},
+		{"unknown route", testAPIKey, "GET", "/v1/nothing", nil, 404, "resource_missing", "", "no route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, raw := n.callKey(tt.key, tt.method, tt.path, tt.body, nil, nil)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, raw)
+			}
+			var e apiError
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatalf("error body is not JSON: %s", raw)
+			}
+			if e.Error.Code != tt.code || e.Error.Param != tt.param || !strings.Contains(e.Error.Message, tt.msgContain) {
+				t.Fatalf("error %+v, want code %q param %q and a message containing %q", e.Error, tt.code, tt.param, tt.msgContain)
+			}
+		})
+	}
+	// Nothing rejected above was stored.
+	var l struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	n.must(200, "GET", "/v1/events", nil, &l)
+	if len(l.Data) != 0 {
+		t.Errorf("rejected publishes left %d events", len(l.Data))
+	}
+}
+
+// Outside --dev, loopback and private destinations are refused at save time
+// and, for deliveries, at connect time.
+func TestPrivateDestinationsRefusedOutsideDev(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir())
+	for _, u := range []string{"http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.0.0.8/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x"} {
+		status, raw := n.call("POST", "/v1/endpoints", map[string]any{"url": u}, nil)
+		var e apiError
+		_ = json.Unmarshal(raw, &e)
+		if status != 400 || e.Error.Param != "url" || !strings.Contains(e.Error.Message, "--dev") {
+			t.Errorf("POST endpoint %s: %d %s, want 400 naming url and --dev", u, status, raw)
+		}
+	}
+	// A public address is accepted.
+	var ep endpoint
+	n.must(201, "POST", "/v1/endpoints", map[string]any{"url": "https://93.184.216.34/hook"}, &ep)
+	status, _ := n.call("PATCH", "/v1/endpoints/"+ep.ID, map[string]any{"url": "http://192.168.1.1/x"}, nil)
+	if status != http.StatusBadRequest {
+		t.Errorf("PATCH to a private URL: status %d, want 400", status)
+	}
+}
+
+// Endpoint CRUD and cursor pagination through the API.
+func TestEndpointCRUDAndPagination(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir(), "--dev")
+	var ids []string
+	for i := range 5 {
+		ep := n.createEndpoint(map[string]any{"url": "http://127.0.0.1:9/" + string(rune('a'+i)), "metadata": map[string]string{"i": string(rune('0' + i))}})
+		ids = append(ids, ep.ID)
+	}
+	var seen []string
+	after := ""
+	for {
+		var page struct {
+			Data    []endpoint `json:"data"`
+			HasMore bool       `json:"has_more"`
+		}
+		path := "/v1/endpoints?limit=2"
+		if after != "" {
+			path += "&starting_after=" + after
+		}
+		n.must(200, "GET", path, nil, &page)
+		for _, e := range page.Data {
+			if e.Secret != "" {
+				t.Fatalf("list shows a secret")
+			}
+			seen = append(seen, e.ID)
+		}
+		if !page.HasMore {
+			break
+		}
+		after = page.Data[len(page.Data)-1].ID
+	}
+	if len(seen) != 5 || seen[0] != ids[4] || seen[4] != ids[0] {
+		t.Fatalf("paged through %v, want %v newest first", seen, ids)
+	}
+	var updated endpoint
+	n.must(200, "PATCH", "/v1/endpoints/"+ids[0], map[string]any{"enabled_events": []string{"b.*", "a.x"}, "status": "disabled"}, &updated)
+	if updated.Status != "disabled" || strings.Join(updated.EnabledEvents, ",") != "a.x,b.*" {
+		t.Fatalf("updated endpoint %+v", updated)
+	}
+	var secret struct{ Secret string }
+	n.must(200, "GET", "/v1/endpoints/"+ids[0]+"/secret", nil, &secret)
+	if !strings.HasPrefix(secret.Secret, "whsec_") {
+		t.Fatalf("secret %q", secret.Secret)
+	}
+	n.must(200, "DELETE", "/v1/endpoints/"+ids[0], nil, nil)
+	n.must(404, "GET", "/v1/endpoints/"+ids[0], nil, nil)
+	n.must(404, "DELETE", "/v1/endpoints/"+ids[0], nil, nil)
+}
