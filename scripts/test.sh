@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# test.sh runs every test of Hookline, from a fresh machine: it installs
+# what the tests need (PostgreSQL from Debian's packages) when it is
+# missing, then vets and tests every package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-postgres.sh >/dev/null
+
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 -timeout 14m ./...
