@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -171,7 +172,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		a := &attempts[i]
 		aIDs, aDeliveries, aEvents, aEndpoints = append(aIDs, a.ID), append(aDeliveries, a.DeliveryID), append(aEvents, a.EventID), append(aEndpoints, a.EndpointID)
 		aNums, aCreated, aURLs, aStatuses = append(aNums, int32(a.Attempt)), append(aCreated, msTime(a.Created)), append(aURLs, a.URL), append(aStatuses, int32(a.ResponseStatus))
-		aDurations, aErrors, aBodies = append(aDurations, a.DurationMS), append(aErrors, a.Error), append(aBodies, []byte(a.ResponseBody))
+		aDurations, aErrors, aBodies = append(aDurations, a.DurationMS), append(aErrors, cleanText(a.Error)), append(aBodies, []byte(a.ResponseBody))
 		var next *time.Time
 		if !a.NextRetry.IsZero() {
 			t := msTime(a.NextRetry)
@@ -218,6 +219,12 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		return fmt.Errorf("completing tasks: %w", err)
 	}
 	return nil
+}
+
+// cleanText makes s storable in a text column, which refuses NUL and
+// invalid UTF-8: transport errors can quote what a server sent.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // fillRefs sets the event and endpoint ids of attempts that lack them from
