@@ -68,7 +68,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
@@ -142,7 +142,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires = ?, failing_since = ?, updated = ? WHERE id = ?`,
@@ -168,7 +168,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 // DeleteEndpoint removes the endpoint and cancels its pending deliveries.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	now := ms(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error) {
 	var ids []string
 	now := ms(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ?
 			WHERE status = 'enabled' AND failing_since <> 0 AND failing_since < ? RETURNING id`, reason, now, ms(cutoff))
 		if err != nil {

@@ -42,7 +42,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	leaseExp := ms(opts.LeaseExpires)
 	out := make([]hookline.Published, len(events))
 
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		endpoints, _, err := s.enabledEndpoints(ctx, tx)
 		if err != nil {
 			return err

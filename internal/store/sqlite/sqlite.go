@@ -210,7 +210,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading migration %s: %w", version, err)
 		}
-		err = s.write(ctx, func(tx *sql.Tx) error {
+		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -268,9 +268,9 @@ func (s *Store) prepare(ctx context.Context) error {
 // releaseAll clears every lease. Only one process uses the file, so any
 // lease found at Open belongs to a process that is gone.
 func (s *Store) releaseAll(ctx context.Context) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, ready_at = next_attempt_at
-			WHERE lease_owner <> ''`)
+			WHERE status = 'pending' AND lease_owner <> ''`)
 		return err
 	})
 	if err != nil {
@@ -280,14 +280,21 @@ func (s *Store) releaseAll(ctx context.Context) error {
 }
 
 // write runs fn in a write transaction, committing if it returns nil.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	// Once it holds the writer, a transaction runs to its end: it is short,
+	// abandoning it half-way only wastes the work, and the driver watches
+	// every statement of a cancellable context with a goroutine of its own.
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return translate(err)
 	}

@@ -22,7 +22,7 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 	exp := now.Add(lease)
 	expMS := ms(exp)
 	var tasks []*hookline.Task
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, byID, err := s.enabledEndpoints(ctx, tx)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		return nil
 	}
 	now := ms(s.now())
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		insAttempt := tx.StmtContext(ctx, s.stmts.insertAttempt)
 		finish := tx.StmtContext(ctx, s.stmts.finishDelivery)
 		refs := tx.StmtContext(ctx, s.stmts.deliveryRefs)
@@ -168,7 +168,7 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 		return nil
 	}
 	atMS := ms(at)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		release := tx.StmtContext(ctx, s.stmts.releaseOne)
 		for _, id := range deliveryIDs {
 			if _, err := release.ExecContext(ctx, atMS, atMS, id, owner); err != nil {
@@ -186,9 +186,9 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 // ReleaseOwner gives back every delivery leased to owner. Each becomes due at
 // its next_attempt_at, which was due when it was leased.
 func (s *Store) ReleaseOwner(ctx context.Context, owner string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, ready_at = next_attempt_at
-			WHERE lease_owner = ?`, owner)
+			WHERE status = 'pending' AND lease_owner = ?`, owner)
 		return err
 	})
 	if err != nil {
@@ -202,7 +202,7 @@ func (s *Store) ReleaseOwner(ctx context.Context, owner string) error {
 func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*hookline.Delivery, error) {
 	nowMS := ms(now)
 	var out []*hookline.Delivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ev, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, eventID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return hookline.NotFound("event", eventID)
@@ -333,7 +333,7 @@ func (s *Store) Setting(ctx context.Context, name string) (string, error) {
 
 // SetSetting stores a setting, replacing any earlier value.
 func (s *Store) SetSetting(ctx context.Context, name, value string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 		return err
