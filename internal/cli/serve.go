@@ -52,6 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt")
 	f.DurationVar(&cfg.DisableAfter, "disable-after", 5*24*time.Hour, "disable an endpoint after every attempt has failed for this long")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 1<<20, "largest API request body in bytes")
+	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler on this address (for debugging; keep it on loopback)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

@@ -19,6 +19,7 @@ type Config struct {
 	MaxBodyBytes  int64           // API request body cap (1 MiB)
 	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
 	Version       string
+	PprofAddr     string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
 }
 
 // Defaults for Config.
