@@ -59,6 +59,9 @@ type Store struct {
 	r   *sql.DB // read-only pool
 	now func() time.Time
 
+	// qmu guards queue: the writes waiting for the writer.
+	qmu   sync.Mutex
+	queue []*writeJob
 	// wmu serialises write transactions, and guards what follows.
 	wmu sync.Mutex
 	// enabled caches the enabled endpoints for publish fan-out and claims.
@@ -284,26 +287,96 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Group commit: every write joins a queue; whoever gets the writer next
+	// runs everything queued in one transaction, each write inside a
+	// savepoint of its own, so one commit (one fsync) serves them all and a
+	// failing write undoes only itself. Publishes and completions arriving
+	// together from different goroutines share a commit this way.
+	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn}
+	s.qmu.Lock()
+	s.queue = append(s.queue, job)
+	s.qmu.Unlock()
+
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if job.finished {
+		return job.err // an earlier leader ran it
+	}
+	s.qmu.Lock()
+	jobs := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+	s.runBatch(jobs)
+	return job.err
+}
+
+// writeJob is one write waiting for the writer.
+type writeJob struct {
+	ctx      context.Context
+	fn       func(ctx context.Context, tx *sql.Tx) error
+	err      error
+	finished bool // set under wmu
+}
+
+// runBatch runs jobs in one transaction. The caller holds wmu.
+func (s *Store) runBatch(jobs []*writeJob) {
+	finish := func(err error) {
+		for _, j := range jobs {
+			if j.err == nil {
+				j.err = err
+			}
+			j.finished = true
+		}
+	}
 	// Once it holds the writer, a transaction runs to its end: it is short,
 	// abandoning it half-way only wastes the work, and the driver watches
 	// every statement of a cancellable context with a goroutine of its own.
-	ctx = context.WithoutCancel(ctx)
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(jobs[0].ctx, nil)
 	if err != nil {
-		return translate(err)
+		finish(translate(err))
+		return
 	}
-	if err := fn(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return translate(err)
+	if len(jobs) == 1 {
+		if err := jobs[0].fn(jobs[0].ctx, tx); err != nil {
+			_ = tx.Rollback()
+			s.dropEndpointCache()
+			finish(translate(err))
+			return
+		}
+	} else {
+		for _, j := range jobs {
+			if _, err := tx.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
+				_ = tx.Rollback()
+				s.dropEndpointCache()
+				finish(translate(err))
+				return
+			}
+			if err := j.fn(j.ctx, tx); err != nil {
+				j.err = translate(err)
+				// A failed write may have touched the cache before failing.
+				s.dropEndpointCache()
+				_, err = tx.ExecContext(j.ctx, "ROLLBACK TO job")
+				if err != nil {
+					_ = tx.Rollback()
+					finish(translate(err))
+					return
+				}
+			}
+			if _, err := tx.ExecContext(j.ctx, "RELEASE job"); err != nil {
+				_ = tx.Rollback()
+				s.dropEndpointCache()
+				finish(translate(err))
+				return
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		// The transaction may have changed endpoints before failing.
 		s.dropEndpointCache()
-		return translate(err)
+		finish(translate(err))
+		return
 	}
-	return nil
+	finish(nil)
 }
 
 // dropEndpointCache forgets the enabled endpoints; the caller holds wmu.
