@@ -311,6 +311,11 @@ func (e *Engine) attempt(t *hookline.Task) {
 		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.Timeout)
 		resp = sender.Send(ctx, t, now)
 		cancel()
+		if resp.Defer > 0 {
+			// The sender made no attempt (see Response.Defer).
+			e.release(t, now.Add(resp.Defer))
+			return
+		}
 		if e.sendCtx.Err() != nil && resp.Status == 0 {
 			// Cut off by a hard stop: not the endpoint's fault, and maybe
 			// not even sent. Give it back so it is tried again.

@@ -30,6 +30,10 @@ type Response struct {
 	Body       string
 	RetryAfter string
 	Err        error
+	// Defer, when positive, means no attempt was made (a developer's listen
+	// session is offline): the delivery is given back, due again after
+	// Defer, and no attempt is recorded, so its retry schedule is not spent.
+	Defer time.Duration
 }
 
 // Sender makes one attempt of a task. The Engine uses an HTTPSender for

@@ -57,12 +57,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
+	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
 		Timeout:      cfg.Timeout,
 		DisableAfter: cfg.DisableAfter,
-		Transports:   map[string]delivery.Sender{"http": sender, "https": sender},
+		Transports:   dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
+		OnAttempt:    dev.onAttempt,
 		Logger:       log,
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log})
@@ -70,6 +72,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 	})
+	dev.register(ctx, apiServer, engine)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

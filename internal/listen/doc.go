@@ -1,0 +1,17 @@
+// Package listen owns the server side of the developer loop: listen
+// devices and the live tail of attempts.
+//
+// A listen device is a durable subscription: an ordinary endpoint whose URL
+// is listen://<device-name>, created the first time `hookline listen
+// --name <device-name>` connects and found again by name afterwards, so its
+// secret is stable and events published while the laptop is away wait as
+// pending deliveries. The Hub's Sender is the delivery engine's transport
+// for the listen scheme: it pushes the exact signed request (body bytes and
+// headers an HTTP endpoint would get) over the device's websocket, waits for
+// the device to report what the local app answered, and hands that back as
+// the attempt. While the device is offline it defers the delivery without
+// spending an attempt.
+//
+// Tail fans every recorded attempt out to `hookline tail` sessions over
+// server-sent events.
+package listen

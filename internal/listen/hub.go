@@ -1,0 +1,407 @@
+package listen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/webhook"
+)
+
+// DevSchedule is the delay before each retry of a listen delivery whose
+// local app failed, unless the app sent Retry-After: short, because a
+// developer is watching and fixing the handler. It has as many steps as the
+// engine's default schedule so that the engine gives up at the same count.
+var DevSchedule = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute,
+}
+
+// OfflineDefer is how long a delivery to an offline device waits before it
+// is looked at again; it is also the most a backlog waits once the device
+// connects.
+const OfflineDefer = time.Second
+
+// settingPrefix names the setting that maps a device name to its endpoint.
+const settingPrefix = "listen.device."
+
+// Config configures a Hub.
+type Config struct {
+	Store hookline.Store
+	// Signer signs deliveries exactly as HTTP endpoints get them.
+	Signer *delivery.HTTPSender
+	// Wake, when set, asks the engine to look for due work (on connect).
+	Wake   func()
+	Logger *slog.Logger
+}
+
+// Hub holds the connected listen devices. It is the delivery.Sender of the
+// listen scheme. Safe for concurrent use.
+type Hub struct {
+	cfg Config
+
+	mu       sync.Mutex // guards sessions; also serializes device creation
+	sessions map[string]*session
+	closed   chan struct{}
+	close    sync.Once
+	seq      atomic.Uint64
+}
+
+var _ delivery.Sender = (*Hub)(nil)
+
+// NewHub returns a hub with no devices connected.
+func NewHub(cfg Config) *Hub {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	return &Hub{cfg: cfg, sessions: map[string]*session{}, closed: make(chan struct{})}
+}
+
+// Close disconnects every device and ends the tail streams' wait; the
+// server calls it when it stops. Safe to call more than once.
+func (h *Hub) Close() {
+	h.close.Do(func() {
+		close(h.closed)
+		h.mu.Lock()
+		ss := h.sessions
+		h.sessions = map[string]*session{}
+		h.mu.Unlock()
+		for _, s := range ss {
+			s.shut(websocket.StatusGoingAway, "server shutting down")
+		}
+	})
+}
+
+// Closed is closed when the hub is.
+func (h *Hub) Closed() <-chan struct{} { return h.closed }
+
+// Device returns the endpoint of the named device, creating it on first
+// use. A non-nil events replaces what it subscribes to; a disabled device
+// endpoint is enabled again, since a developer reconnecting wants events.
+func (h *Hub) Device(ctx context.Context, name string, events []string) (*hookline.Endpoint, error) {
+	if !ValidDeviceName(name) {
+		return nil, hookline.Invalid("name", "device name %q must be 1 to 63 letters, digits, '.', '-' or '_'", name)
+	}
+	for i, ev := range events {
+		if !hookline.ValidEventPattern(ev) {
+			return nil, hookline.Invalid(fmt.Sprintf("enabled_events[%d]", i),
+				"%q is not an event type, a prefix wildcard like \"invoice.*\", or \"*\"", ev)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ep, err := h.lookup(ctx, name)
+	if err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
+		return nil, err
+	}
+	now := time.Now()
+	if ep == nil {
+		if len(events) == 0 {
+			events = []string{"*"}
+		}
+		ep = &hookline.Endpoint{
+			ID: hookline.NewID("ep"), URL: URLScheme + "://" + name, EnabledEvents: events,
+			Description: "hookline listen --name " + name, Metadata: map[string]string{"listen_device": name},
+			Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
+			Secret: webhook.NewSecret(), Created: now, Updated: now,
+		}
+		if err := h.cfg.Store.CreateEndpoint(ctx, ep); err != nil {
+			return nil, fmt.Errorf("creating listen device %s: %w", name, err)
+		}
+		if err := h.cfg.Store.SetSetting(ctx, settingPrefix+name, ep.ID); err != nil {
+			return nil, fmt.Errorf("naming listen device %s: %w", name, err)
+		}
+		return ep, nil
+	}
+	changed := false
+	if len(events) > 0 && strings.Join(events, ",") != strings.Join(ep.EnabledEvents, ",") {
+		ep.EnabledEvents, changed = events, true
+	}
+	if ep.Status != hookline.EndpointEnabled {
+		ep.Status, ep.DisabledReason, ep.FailingSince, changed = hookline.EndpointEnabled, "", time.Time{}, true
+	}
+	if changed {
+		ep.Updated = now
+		if err := h.cfg.Store.UpdateEndpoint(ctx, ep); err != nil {
+			return nil, fmt.Errorf("updating listen device %s: %w", name, err)
+		}
+	}
+	return ep, nil
+}
+
+// lookup finds a device's endpoint by name; ENOTFOUND when it has none, or
+// when its endpoint was deleted.
+func (h *Hub) lookup(ctx context.Context, name string) (*hookline.Endpoint, error) {
+	id, err := h.cfg.Store.Setting(ctx, settingPrefix+name)
+	if err != nil {
+		return nil, err
+	}
+	return h.cfg.Store.Endpoint(ctx, id)
+}
+
+// Connected reports whether the named device has a live connection here.
+func (h *Hub) Connected(name string) bool { return h.session(name) != nil }
+
+func (h *Hub) session(name string) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.sessions[name]
+}
+
+// errNotSent means the delivery never reached the device.
+var errNotSent = errors.New("not sent")
+
+// Send delivers t to its device and returns what the local app answered. An
+// offline device defers the delivery instead of failing it.
+func (h *Hub) Send(ctx context.Context, t *hookline.Task, now time.Time) delivery.Response {
+	name := strings.TrimPrefix(t.Endpoint.URL, URLScheme+"://")
+	s := h.session(name)
+	if s == nil {
+		return delivery.Response{Defer: OfflineDefer}
+	}
+	hdr := http.Header{}
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("User-Agent", h.cfg.Signer.UserAgent)
+	if err := h.cfg.Signer.SignHeaders(hdr, t.Endpoint.SignatureScheme, t.Event.ID, t.Event.Payload, now, t.Endpoint.Secrets(now)); err != nil {
+		return delivery.Response{Err: err}
+	}
+	msg := Message{
+		Type: TypeDeliver, ID: "req_" + strconv.FormatUint(h.seq.Add(1), 10),
+		EventID: t.Event.ID, EventType: t.Event.Type, Attempt: t.Attempt, Header: hdr, Body: t.Event.Payload,
+	}
+	res, err := s.deliver(ctx, t.Event.ID, msg)
+	switch {
+	case errors.Is(err, errNotSent):
+		return delivery.Response{Defer: OfflineDefer}
+	case err != nil:
+		return delivery.Response{Err: err}
+	}
+	resp := delivery.Response{Status: res.Status, Body: res.Response, RetryAfter: res.RetryAfter}
+	if res.Error != "" {
+		resp.Err = errors.New(res.Error)
+	}
+	if (resp.Err != nil || res.Status < 200 || res.Status >= 300) && resp.RetryAfter == "" && t.Attempt <= len(DevSchedule) {
+		// The engine honours Retry-After over its own schedule; this is how
+		// listen deliveries get a development schedule without the engine
+		// knowing about them.
+		resp.RetryAfter = strconv.Itoa(int(DevSchedule[t.Attempt-1] / time.Second))
+	}
+	return resp
+}
+
+// session is one connected device.
+type session struct {
+	name    string
+	conn    *websocket.Conn
+	gate    gate
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	waiting map[string]chan Message
+}
+
+func (s *session) shut(code websocket.StatusCode, reason string) {
+	s.once.Do(func() {
+		close(s.done)
+		_ = s.conn.Close(code, reason)
+	})
+}
+
+// deliver sends msg and waits for its result. errNotSent means the device
+// never got it (offline, or gone before the write), so the delivery can be
+// deferred rather than counted as an attempt.
+func (s *session) deliver(ctx context.Context, key string, msg Message) (Message, error) {
+	if err := s.gate.acquire(ctx, key); err != nil {
+		return Message{}, errNotSent
+	}
+	defer s.gate.release()
+	select {
+	case <-s.done:
+		return Message{}, errNotSent
+	default:
+	}
+	ch := make(chan Message, 1)
+	s.mu.Lock()
+	s.waiting[msg.ID] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.waiting, msg.ID)
+		s.mu.Unlock()
+	}()
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return Message{}, fmt.Errorf("encoding delivery: %w", err)
+	}
+	// Not ctx: a canceled write context closes the whole connection.
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = s.conn.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if err != nil {
+		s.shut(websocket.StatusInternalError, "write failed")
+		return Message{}, errNotSent
+	}
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-s.done:
+		return Message{}, errors.New("listen device disconnected before answering")
+	case <-ctx.Done():
+		return Message{}, errors.New("timed out waiting for the listen device's local app")
+	}
+}
+
+// readLoop dispatches results until the connection ends.
+func (s *session) readLoop(ctx context.Context) error {
+	for {
+		_, b, err := s.conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil || m.Type != TypeResult {
+			continue // a newer client's message we do not know: ignore it
+		}
+		s.mu.Lock()
+		ch := s.waiting[m.ID]
+		s.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- m:
+			default:
+			}
+		}
+	}
+}
+
+// pingInterval keeps NATs and proxies from dropping an idle connection,
+// and notices a device that vanished (a laptop closed mid-session).
+const pingInterval = 20 * time.Second
+
+// ServeConnect upgrades GET /v1/listen/devices/{name}/connect to the
+// device's websocket and serves it until it ends. A newer connection with
+// the same name replaces an older one.
+func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if _, err := h.lookupLocked(r.Context(), name); err != nil {
+		if hookline.ErrorCode(err) == hookline.ENOTFOUND {
+			return hookline.NotFound("listen device", name)
+		}
+		return err
+	}
+	select {
+	case <-h.closed:
+		return hookline.Errorf(hookline.EUNAVAILABLE, "shutting down")
+	default:
+	}
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return nil // Accept has answered the request
+	}
+	conn.SetReadLimit(1 << 20)
+	s := &session{name: name, conn: conn, done: make(chan struct{}), waiting: map[string]chan Message{}}
+	h.mu.Lock()
+	old := h.sessions[name]
+	h.sessions[name] = s
+	h.mu.Unlock()
+	if old != nil {
+		old.shut(CloseReplaced, "another hookline listen --name "+name+" connected")
+	}
+	h.cfg.Logger.Info("listen device connected", "device", name, "remote", r.RemoteAddr)
+	h.cfg.Wake()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(pingInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.done:
+				cancel()
+				return
+			case <-h.closed:
+				return
+			case <-tick.C:
+				pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+				err := conn.Ping(pctx)
+				pcancel()
+				if err != nil {
+					s.shut(websocket.StatusGoingAway, "no pong")
+					return
+				}
+			}
+		}
+	}()
+	err = s.readLoop(ctx)
+	h.mu.Lock()
+	if h.sessions[name] == s {
+		delete(h.sessions, name)
+	}
+	h.mu.Unlock()
+	s.shut(websocket.StatusNormalClosure, "")
+	h.cfg.Logger.Info("listen device disconnected", "device", name, "reason", err)
+	return nil
+}
+
+func (h *Hub) lookupLocked(ctx context.Context, name string) (*hookline.Endpoint, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lookup(ctx, name)
+}
+
+// deviceParams is the body of POST /v1/listen/devices/{name}.
+type deviceParams struct {
+	EnabledEvents []string `json:"enabled_events"`
+}
+
+// ServeDevice answers POST /v1/listen/devices/{name}: the device, created
+// on first use, with its secret.
+func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
+	var p deviceParams
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return hookline.Invalid("", "malformed JSON: %v", err)
+	}
+	name := r.PathValue("name")
+	ep, err := h.Device(r.Context(), name, p.EnabledEvents)
+	if err != nil {
+		return err
+	}
+	d := Device{
+		Name: name, EndpointID: ep.ID, URL: ep.URL, Secret: ep.Secret, SignatureScheme: ep.SignatureScheme,
+		EnabledEvents: ep.EnabledEvents, Connected: h.Connected(name),
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(d)
+}
+
+// Handle adapts an error-returning handler the way the API does.
+func Handle(log *slog.Logger, f func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			api.Error(w, r, log, err)
+		}
+	})
+}

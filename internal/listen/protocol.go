@@ -1,0 +1,78 @@
+package listen
+
+import (
+	"net/http"
+	"regexp"
+)
+
+// Message types on a device's websocket. The server sends Deliver; the
+// device answers each with a Result carrying the same ID.
+const (
+	TypeDeliver = "deliver"
+	TypeResult  = "result"
+)
+
+// CloseReplaced is the websocket close code sent to a device's connection
+// when another `hookline listen` with the same name connects: the older one
+// should stop rather than reconnect and take the device back.
+const CloseReplaced = 4001
+
+// Message is one websocket message, either way.
+type Message struct {
+	Type string `json:"type"`
+	ID   string `json:"id"` // matches a Result to its Deliver
+
+	// Deliver: the request a production endpoint would get.
+	EventID   string      `json:"event_id,omitempty"`
+	EventType string      `json:"event_type,omitempty"`
+	Attempt   int         `json:"attempt,omitempty"`
+	Header    http.Header `json:"header,omitempty"`
+	// Body is the exact payload; []byte so that JSON encoding cannot
+	// reformat it (a json.RawMessage would be compacted).
+	Body []byte `json:"body,omitempty"`
+
+	// Result: what the local app answered.
+	Status     int    `json:"status,omitempty"` // 0 when it did not answer
+	Response   string `json:"response,omitempty"`
+	RetryAfter string `json:"retry_after,omitempty"`
+	DurationMS int64  `json:"duration_ms,omitempty"`
+	Error      string `json:"error,omitempty"`
+	URL        string `json:"url,omitempty"` // the local URL it was forwarded to
+}
+
+// Device is a listen device as the API shows it.
+type Device struct {
+	Name            string   `json:"name"`
+	EndpointID      string   `json:"endpoint_id"`
+	URL             string   `json:"url"`
+	Secret          string   `json:"secret"`
+	SignatureScheme string   `json:"signature_scheme"`
+	EnabledEvents   []string `json:"enabled_events"`
+	Connected       bool     `json:"connected"`
+}
+
+// TailEvent is one attempt as `hookline tail` receives it.
+type TailEvent struct {
+	AttemptID  string `json:"attempt_id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	Attempt    int    `json:"attempt"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+	Created    int64  `json:"created"` // Unix milliseconds
+	NextRetry  int64  `json:"next_retry,omitempty"`
+	Succeeded  bool   `json:"succeeded"`
+}
+
+// URLScheme is the scheme of listen device endpoint URLs.
+const URLScheme = "listen"
+
+var deviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// ValidDeviceName reports whether name can name a device: 1 to 63 letters,
+// digits, dots, dashes and underscores, starting with a letter or digit
+// (every host name qualifies).
+func ValidDeviceName(name string) bool { return deviceNameRE.MatchString(name) }
