@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 			tc.fn(t, newFixture(t, open))
 		})
 	}
+	runScaleOut(t, open) // retention and cluster primitives (retention.go)
+	runStats(t, open)    // dashboard aggregates (stats.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {
