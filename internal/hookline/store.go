@@ -85,6 +85,8 @@ type Store interface {
 
 	// Close releases the store's resources.
 	Close() error
+
+	StatsStore // dashboard charts and per-endpoint health (stats.go)
 }
 
 // PublishOptions tune Store.PublishEvents.

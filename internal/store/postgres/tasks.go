@@ -215,6 +215,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 			lease_owner = '', lease_expires = NULL, updated = $4
 		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, status, next)
 		WHERE d.id = x.id AND d.lease_owner = $5 AND d.status = 'pending'`, dIDs, dStatuses, dNext, ts(now), owner)
+	s.queueAttemptStats(b, cs, attempts) // dashboard aggregates, same implicit transaction: stats.go
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("completing tasks: %w", err)
 	}

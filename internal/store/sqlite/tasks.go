@@ -106,6 +106,9 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		clearFailing := tx.StmtContext(ctx, s.stmts.clearFailing)
 		disable := tx.StmtContext(ctx, s.stmts.disableEP)
 		endpointsChanged := false
+		if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
+			return err
+		}
 		for _, c := range cs {
 			a := c.Attempt
 			if a.ID == "" {
