@@ -102,6 +102,8 @@ func newRoot(env Env) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.server, "server", "http://127.0.0.1:8080", "Hookline server URL (HOOKLINE_URL)")
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output format: table or json")
 	root.AddCommand(a.serveCmd(), a.endpointsCmd(), a.eventsCmd())
+	root.AddCommand(a.listenCmd(), a.triggerCmd(), a.tailCmd(), a.verifyCmd(), a.sendCmd()) // the developer loop
+	root.AddCommand(a.migrateCmd())                                                         // scale-out (scaleout.go)
 	return root
 }
 
@@ -144,6 +146,9 @@ func (a *app) client() *client.Client {
 		if b, err := os.ReadFile(filepath.Join(dir, server.APIKeyFile)); err == nil {
 			key = strings.TrimSpace(string(b))
 		}
+	}
+	if key == "" {
+		key = embeddedAPIKey() // the server `hookline listen` starts in-process (listen.go)
 	}
 	return client.New(a.server, key)
 }

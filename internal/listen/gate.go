@@ -10,7 +10,7 @@ import (
 // gather is how long an idle gate waits before letting the first request
 // through, so that deliveries claimed together (a backlog, after the device
 // reconnects) queue up first and go out oldest first.
-const gather = 15 * time.Millisecond
+const gather = 10 * time.Millisecond
 
 // gate lets one request at a time through to a device, smallest key first
 // among those waiting. Keys are event ids, which sort by publish time, so a

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/trigger"
+)
+
+func (a *app) triggerCmd() *cobra.Command {
+	var (
+		list                     bool
+		file, tenant             string
+		overrides, adds, removes []string
+	)
+	cmd := &cobra.Command{
+		Use:   "trigger <name> | --list | --file flow.json",
+		Short: "Publish a realistic sample flow of events",
+		Long: "Publish the events a real flow produces, in order, with ids, amounts and timestamps that hang together.\n\n" +
+			"Edit the generated data with --override path=value (only where the path exists), --add path=value (creating it)\n" +
+			"and --remove path. A path is dot-separated keys and array indexes (object.amount, object.items.data.0.quantity);\n" +
+			"prefix it with an event type to edit only that event (charge.succeeded:object.amount=5000). Values that are\n" +
+			"JSON (5000, true, {\"a\":1}) are taken as JSON, anything else as a string.",
+		Example: "  hookline trigger payment_intent.succeeded\n" +
+			"  hookline trigger invoice.paid --override object.amount_due=4200 --add object.metadata.plan=pro\n" +
+			"  hookline trigger --file my-flow.json --tenant acme\n" +
+			"  hookline trigger --list",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			if list {
+				return a.listTriggers()
+			}
+			var (
+				f   *trigger.Fixture
+				err error
+			)
+			switch {
+			case file != "" && len(args) == 1:
+				return usagef("--file: give either a trigger name or --file, not both")
+			case file != "":
+				b, rerr := os.ReadFile(file)
+				if rerr != nil {
+					return usagef("--file: %v", rerr)
+				}
+				if f, err = trigger.Parse(b); err != nil {
+					return usagef("--file %s: %v", file, err)
+				}
+			case len(args) == 1:
+				if f, err = trigger.Lookup(args[0]); err != nil {
+					return &UsageError{Err: err}
+				}
+			default:
+				return usagef("name a trigger (see 'hookline trigger --list') or give --file")
+			}
+			var edits []trigger.Edit
+			for _, group := range []struct {
+				op   string
+				args []string
+			}{{trigger.OpOverride, overrides}, {trigger.OpAdd, adds}, {trigger.OpRemove, removes}} {
+				for _, s := range group.args {
+					e, err := trigger.ParseEdit(group.op, s)
+					if err != nil {
+						return &UsageError{Err: err}
+					}
+					edits = append(edits, e)
+				}
+			}
+			events, err := f.Generate(time.Now())
+			if err != nil {
+				return fmt.Errorf("trigger %s: %w", f.Name, err)
+			}
+			if err := trigger.Apply(events, edits); err != nil {
+				return &UsageError{Err: err}
+			}
+			return a.publishFlow(cmd, f, events, tenant)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&list, "list", false, "list the built-in triggers")
+	fl.StringVar(&file, "file", "", "run your own fixture file (the format of the built-in ones)")
+	fl.StringVar(&tenant, "tenant", "", "publish for this tenant")
+	fl.StringArrayVar(&overrides, "override", nil, "[type:]path=value: change a value where it exists (repeatable)")
+	fl.StringArrayVar(&adds, "add", nil, "[type:]path=value: set a value, creating the path (repeatable)")
+	fl.StringArrayVar(&removes, "remove", nil, "[type:]path: remove a value (repeatable)")
+	return cmd
+}
+
+func (a *app) listTriggers() error {
+	all, err := trigger.Catalog()
+	if err != nil {
+		return err
+	}
+	if a.format == "json" {
+		type item struct {
+			Name        string   `json:"name"`
+			Description string   `json:"description"`
+			Events      []string `json:"events"`
+		}
+		out := make([]item, len(all))
+		for i, f := range all {
+			out[i] = item{Name: f.Name, Description: f.Description}
+			for _, e := range f.Events {
+				out[i].Events = append(out[i].Events, e.Type)
+			}
+		}
+		b, _ := json.Marshal(out) // plain structs: cannot fail
+		return printJSON(a.env.Stdout, b)
+	}
+	rows := make([][]string, len(all))
+	for i, f := range all {
+		n := fmt.Sprintf("%d event", len(f.Events))
+		if len(f.Events) != 1 {
+			n += "s"
+		}
+		rows[i] = []string{f.Name, f.Description + " (" + n + ")"}
+	}
+	return table(a.env.Stdout, []string{"TRIGGER", "WHAT IT PUBLISHES"}, rows)
+}
+
+// publishFlow publishes the events one after another, so that they are
+// stored, and delivered, in the flow's order.
+func (a *app) publishFlow(cmd *cobra.Command, f *trigger.Fixture, events []trigger.Event, tenant string) error {
+	c := a.client()
+	if a.format != "json" {
+		fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events\n", f.Name, len(events))
+	}
+	for i, e := range events {
+		body := map[string]any{"type": e.Type, "data": e.Data}
+		if tenant != "" {
+			body["tenant"] = tenant
+		}
+		raw, _, err := c.Do(cmd.Context(), http.MethodPost, "/v1/events", nil, body, nil)
+		if err != nil {
+			err = flagError(err, map[string]string{"tenant": "--tenant", "data": "the fixture's data"})
+			if i > 0 {
+				return fmt.Errorf("trigger %s: publishing event %d of %d (%s), after %d published: %w", f.Name, i+1, len(events), e.Type, i, err)
+			}
+			return fmt.Errorf("trigger %s: publishing event %d of %d (%s): %w", f.Name, i+1, len(events), e.Type, err)
+		}
+		if a.format == "json" {
+			fmt.Fprintf(a.env.Stdout, "%s\n", compactJSON(raw))
+			continue
+		}
+		var ev eventView
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return fmt.Errorf("decoding event: %w", err)
+		}
+		fmt.Fprintf(a.env.Stdout, "  published %s [%s]\n", ev.Type, ev.ID)
+	}
+	if a.format != "json" {
+		fmt.Fprintln(a.env.Stdout, "Trigger succeeded!")
+	}
+	return nil
+}
+
+func compactJSON(raw []byte) []byte {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
