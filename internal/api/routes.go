@@ -22,5 +22,7 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/events/{id}/deliveries", auth(s.handle(s.listDeliveries)))
 	m.Handle("POST /v1/events/{id}/resend", auth(s.handle(s.resendEvent)))
 
+	s.inboundRoutes() // sources, connections, captured requests, /in/{id}: inbound.go
+
 	m.Handle("/v1/", auth(s.handle(s.notFound)))
 }

@@ -26,6 +26,9 @@ type Config struct {
 	Dev bool
 	// MaxBodyBytes caps request bodies (1 MiB).
 	MaxBodyBytes int64
+	// MaxInboundBody caps requests received at sources' ingest URLs
+	// (DefaultMaxInboundBody).
+	MaxInboundBody int64
 	// RotationOverlap is how long a rotated-out secret keeps signing (24 h).
 	RotationOverlap time.Duration
 	Resolver        netguard.Resolver
@@ -38,6 +41,8 @@ type Server struct {
 	cfg   Config
 	ready atomic.Bool
 	mux   *http.ServeMux
+	// forwarder sends replays of captured requests (inbound.go).
+	forwarder *delivery.ForwardSender
 }
 
 // New returns the API server with every route registered.

@@ -301,7 +301,7 @@ func (e *Engine) attempt(t *hookline.Task) {
 	}
 	defer func() { <-sem }()
 
-	sender, err := e.sender(t.Endpoint.URL)
+	sender, err := e.senderFor(t) // forward.go: captured inbound requests go as they arrived
 	now := e.cfg.Now()
 	var resp Response
 	start := time.Now()

@@ -86,7 +86,8 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 
-	StatsStore // dashboard charts and per-endpoint health (stats.go)
+	StatsStore   // dashboard charts and per-endpoint health (stats.go)
+	InboundStore // sources, connections and captured requests (inbound.go)
 }
 
 // PublishOptions tune Store.PublishEvents.

@@ -124,6 +124,10 @@ type Task struct {
 	// LeaseExpires is when the claim lapses and another worker may take the
 	// delivery; the attempt must be completed before then.
 	LeaseExpires time.Time
+	// Request, when set, makes the task the forwarding of a captured inbound
+	// request (Event then stands for it: its ID is the request's), which is
+	// sent as it arrived instead of as a signed event.
+	Request *InboundRequest
 }
 
 // Attempt is the record of one HTTP request made for a delivery.

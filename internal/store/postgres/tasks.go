@@ -76,6 +76,13 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
 	}
+	if len(tasks) < limit { // inbound request deliveries: inbound.go
+		more, err := s.claimRequestTasks(ctx, owner, now, exp, limit-len(tasks))
+		if err != nil {
+			return tasks, err
+		}
+		tasks = append(tasks, more...)
+	}
 	return tasks, nil
 }
 

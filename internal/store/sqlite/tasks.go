@@ -72,6 +72,9 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 			return fmt.Errorf("reading due deliveries: %w", err)
 		}
 		rows.Close()
+		if tasks, err = s.claimRequestTasks(ctx, tx, tasks, nowMS, exp, limit); err != nil { // inbound requests: inbound.go
+			return err
+		}
 		lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
 		for _, t := range tasks {
 			if _, err := lease.ExecContext(ctx, owner, expMS, expMS, t.DeliveryID); err != nil {

@@ -1,0 +1,582 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+const sourceColumns = `id, name, type, secret, options, response, created, updated`
+
+func scanSource(sc scanner) (*hookline.Source, error) {
+	var (
+		src          hookline.Source
+		opts, resp   string
+		created, upd int64
+	)
+	if err := sc.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &opts, &resp, &created, &upd); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(opts), &src.Options); err != nil {
+		return nil, fmt.Errorf("decoding source options: %w", err)
+	}
+	if err := json.Unmarshal([]byte(resp), &src.Response); err != nil {
+		return nil, fmt.Errorf("decoding source response: %w", err)
+	}
+	src.Created, src.Updated = fromMS(created), fromMS(upd)
+	return &src, nil
+}
+
+func sourceJSON(src *hookline.Source) (opts, resp string, err error) {
+	o, err := json.Marshal(src.Options)
+	if err != nil {
+		return "", "", fmt.Errorf("encoding source options: %w", err)
+	}
+	r, err := json.Marshal(src.Response)
+	if err != nil {
+		return "", "", fmt.Errorf("encoding source response: %w", err)
+	}
+	return string(o), string(r), nil
+}
+
+// CreateSource inserts src.
+func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
+	opts, resp, err := sourceJSON(src)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			src.ID, src.Name, src.Type, src.Secret, opts, resp, ms(src.Created), ms(src.Updated))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating source: %w", err)
+	}
+	return nil
+}
+
+// Source returns the source with that id.
+func (s *Store) Source(ctx context.Context, id string) (*hookline.Source, error) {
+	src, err := scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookline.NotFound("source", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading source: %w", err)
+	}
+	return src, nil
+}
+
+// SourceByName returns the source with that name.
+func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source, error) {
+	src, err := scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookline.NotFound("source", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading source: %w", err)
+	}
+	return src, nil
+}
+
+// ListSources returns one page of sources, newest first.
+func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
+	q := `SELECT ` + sourceColumns + ` FROM sources WHERE 1`
+	var args []any
+	if p.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, p.StartingAfter)
+	}
+	n := pageLimit(p)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, n+1)
+	out, err := queryAll(ctx, s.r, q, args, scanSource)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing sources: %w", err)
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// UpdateSource writes every field of src but ID and Created.
+func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
+	opts, resp, err := sourceJSON(src)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, updated = ?
+			WHERE id = ?`, src.Name, src.Type, src.Secret, opts, resp, ms(src.Updated), src.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookline.NotFound("source", src.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("updating source: %w", err)
+	}
+	return nil
+}
+
+// DeleteSource removes the source and its connections and cancels their
+// pending deliveries.
+func (s *Store) DeleteSource(ctx context.Context, id string) error {
+	now := ms(s.now())
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookline.NotFound("source", id)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, updated = ?
+			WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM connections WHERE source_id = ?)`, now, id); err != nil {
+			return fmt.Errorf("canceling deliveries: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM connections WHERE source_id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("deleting source: %w", err)
+	}
+	return nil
+}
+
+const connectionColumns = `id, source_id, url, filter, created, updated`
+
+func scanConnection(sc scanner) (*hookline.Connection, error) {
+	var (
+		c            hookline.Connection
+		filter       string
+		created, upd int64
+	)
+	if err := sc.Scan(&c.ID, &c.SourceID, &c.URL, &filter, &created, &upd); err != nil {
+		return nil, err
+	}
+	if filter != "" {
+		c.Filter = json.RawMessage(filter)
+	}
+	c.Created, c.Updated = fromMS(created), fromMS(upd)
+	return &c, nil
+}
+
+// CreateConnection inserts c.
+func (s *Store) CreateConnection(ctx context.Context, c *hookline.Connection) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sources WHERE id = ?`, c.SourceID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return &hookline.Error{Code: hookline.ENOTFOUND, Message: fmt.Sprintf("no such source: %q", c.SourceID), Param: "source_id"}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, c.SourceID, c.URL, string(c.Filter), ms(c.Created), ms(c.Updated))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating connection: %w", err)
+	}
+	return nil
+}
+
+// Connection returns the connection with that id.
+func (s *Store) Connection(ctx context.Context, id string) (*hookline.Connection, error) {
+	c, err := scanConnection(s.r.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookline.NotFound("connection", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading connection: %w", err)
+	}
+	return c, nil
+}
+
+// ListConnections returns one page of connections, newest first.
+func (s *Store) ListConnections(ctx context.Context, f hookline.ConnectionFilter) ([]*hookline.Connection, bool, error) {
+	q := `SELECT ` + connectionColumns + ` FROM connections WHERE 1`
+	var args []any
+	if f.SourceID != "" {
+		q += ` AND source_id = ?`
+		args = append(args, f.SourceID)
+	}
+	if f.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, f.StartingAfter)
+	}
+	n := pageLimit(f.Page)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, n+1)
+	out, err := queryAll(ctx, s.r, q, args, scanConnection)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing connections: %w", err)
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// UpdateConnection writes URL and Filter.
+func (s *Store) UpdateConnection(ctx context.Context, c *hookline.Connection) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET url = ?, filter = ?, updated = ? WHERE id = ?`,
+			c.URL, string(c.Filter), ms(c.Updated), c.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookline.NotFound("connection", c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("updating connection: %w", err)
+	}
+	return nil
+}
+
+// DeleteConnection removes the connection and cancels its pending
+// deliveries.
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	now := ms(s.now())
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookline.NotFound("connection", id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, updated = ?
+			WHERE status = 'pending' AND endpoint_id = ?`, now, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("deleting connection: %w", err)
+	}
+	return nil
+}
+
+const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of`
+
+func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
+	var (
+		r        hookline.InboundRequest
+		headers  string
+		received int64
+	)
+	if err := sc.Scan(&r.ID, &r.SourceID, &r.Method, &r.Path, &r.Query, &headers, &r.Body, &r.RemoteAddr,
+		&received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(headers), &r.Headers); err != nil {
+		return nil, fmt.Errorf("decoding request headers: %w", err)
+	}
+	if r.Body == nil {
+		r.Body = []byte{}
+	}
+	r.Received = fromMS(received)
+	return &r, nil
+}
+
+// CaptureRequest stores r and its deliveries in one transaction.
+func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, opts hookline.CaptureOptions) (hookline.Captured, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = s.now()
+	}
+	headers, err := json.Marshal(r.Headers)
+	if err != nil {
+		return hookline.Captured{}, fmt.Errorf("encoding request headers: %w", err)
+	}
+	body := r.Body
+	if body == nil {
+		body = []byte{}
+	}
+	var out hookline.Captured
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = hookline.Captured{Request: r}
+		status, reason := r.Status, r.Reason
+		if status == hookline.RequestAccepted && r.DedupeKey != "" {
+			var (
+				prev     string
+				received int64
+			)
+			err := tx.QueryRowContext(ctx, `SELECT request_id, received FROM inbound_dedupe WHERE source_id = ? AND key = ?`,
+				r.SourceID, r.DedupeKey).Scan(&prev, &received)
+			switch {
+			case err == nil && received > ms(now.Add(-opts.DedupeWindow)):
+				status, reason = hookline.RequestDuplicate, "duplicate of "+prev
+			case err == nil || errors.Is(err, sql.ErrNoRows):
+				if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_dedupe (source_id, key, request_id, received) VALUES (?, ?, ?, ?)
+					ON CONFLICT (source_id, key) DO UPDATE SET request_id = excluded.request_id, received = excluded.received`,
+					r.SourceID, r.DedupeKey, r.ID, ms(r.Received)); err != nil {
+					return fmt.Errorf("recording delivery id: %w", err)
+				}
+			default:
+				return fmt.Errorf("reading delivery id: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.SourceID, r.Method, r.Path, r.Query, string(headers), body, r.RemoteAddr, ms(r.Received),
+			status, reason, r.DedupeKey, r.ReplayOf); err != nil {
+			return fmt.Errorf("inserting request: %w", err)
+		}
+		if status != hookline.RequestAccepted && status != hookline.RequestReplay {
+			r.Status, r.Reason = status, reason
+			return nil
+		}
+		nowMS := ms(now)
+		leaseExp := ms(opts.LeaseExpires)
+		ready, owner := nowMS, ""
+		if opts.LeaseOwner != "" {
+			ready, owner = leaseExp, opts.LeaseOwner
+		}
+		for _, cid := range opts.ConnectionIDs {
+			url := ""
+			if cid != "" {
+				err := tx.QueryRowContext(ctx, `SELECT url FROM connections WHERE id = ?`, cid).Scan(&url)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // deleted since it was matched
+				}
+				if err != nil {
+					return fmt.Errorf("reading connection: %w", err)
+				}
+			}
+			id := hookline.NewID("dlv")
+			var exp int64
+			if owner != "" {
+				exp = leaseExp
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
+				lease_owner, lease_expires, ready_at, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
+				id, r.ID, cid, nowMS, owner, exp, ready, nowMS, nowMS); err != nil {
+				return fmt.Errorf("inserting delivery: %w", err)
+			}
+			out.Deliveries++
+			if owner != "" {
+				out.Tasks = append(out.Tasks, requestTask(id, 1, r, cid, url, opts.LeaseExpires))
+			}
+		}
+		r.Status, r.Reason = status, reason
+		return nil
+	})
+	if err != nil {
+		out.Tasks = nil
+		return out, fmt.Errorf("capturing request: %w", err)
+	}
+	return out, nil
+}
+
+// requestTask builds the task of forwarding r to a connection. Its Event
+// stands in for the request, so that code written for event tasks (attempt
+// records, metrics, the live tail) sees the request's id.
+func requestTask(deliveryID string, attempt int, r *hookline.InboundRequest, connectionID, url string, lease time.Time) *hookline.Task {
+	return &hookline.Task{
+		DeliveryID: deliveryID,
+		Attempt:    attempt,
+		Event:      &hookline.Event{ID: r.ID, Type: "inbound.request", Created: r.Received, Payload: r.Body},
+		Endpoint: &hookline.Endpoint{ID: connectionID, URL: url, Status: hookline.EndpointEnabled,
+			EnabledEvents: []string{"*"}, Created: r.Received},
+		LeaseExpires: lease,
+		Request:      r,
+	}
+}
+
+// claimRequestTasks adds to tasks up to limit-len(tasks) due deliveries of
+// captured requests to existing connections, which ClaimTasks' join on
+// endpoints and events leaves out. ClaimTasks calls it inside its write
+// transaction and leases what it returns.
+func (s *Store) claimRequestTasks(ctx context.Context, tx *sql.Tx, tasks []*hookline.Task, nowMS int64, exp time.Time, limit int) ([]*hookline.Task, error) {
+	n := limit - len(tasks)
+	if n <= 0 {
+		return tasks, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, c.id, c.url, `+prefixed("r.", requestColumns)+`
+		FROM deliveries d INDEXED BY deliveries_ready
+		JOIN connections c ON c.id = d.endpoint_id
+		JOIN inbound_requests r ON r.id = d.event_id
+		WHERE d.status = 'pending' AND d.ready_at <= ?
+		ORDER BY d.ready_at
+		LIMIT ?`, nowMS, n)
+	if err != nil {
+		return nil, fmt.Errorf("selecting due request deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			dlvID, connID, url string
+			attempts           int
+		)
+		r, err := scanRequest(scanFunc(func(dest ...any) error {
+			return rows.Scan(append([]any{&dlvID, &attempts, &connID, &url}, dest...)...)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("reading due request delivery: %w", err)
+		}
+		tasks = append(tasks, requestTask(dlvID, attempts+1, r, connID, url, exp))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading due request deliveries: %w", err)
+	}
+	return tasks, nil
+}
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Request returns the captured request with that id.
+func (s *Store) Request(ctx context.Context, id string) (*hookline.InboundRequest, error) {
+	r, err := scanRequest(s.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM inbound_requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookline.NotFound("request", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading request: %w", err)
+	}
+	return r, nil
+}
+
+// ListRequests returns one page of captured requests, newest first.
+func (s *Store) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*hookline.InboundRequest, bool, error) {
+	q := `SELECT ` + requestColumns + ` FROM inbound_requests WHERE 1`
+	var args []any
+	if f.SourceID != "" {
+		q += ` AND source_id = ?`
+		args = append(args, f.SourceID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND received >= ?`
+		args = append(args, ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND received < ?`
+		args = append(args, ms(f.Until))
+	}
+	if f.Search != "" {
+		// instr is a plain substring search: no LIKE wildcards to escape.
+		q += ` AND (instr(headers, ?) > 0 OR instr(CAST(body AS TEXT), ?) > 0)`
+		args = append(args, f.Search, f.Search)
+	}
+	if f.StartingAfter != "" {
+		q += ` AND id < ?`
+		args = append(args, f.StartingAfter)
+	}
+	n := pageLimit(f.Page)
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, n+1)
+	out, err := queryAll(ctx, s.r, q, args, scanRequest)
+	if err != nil {
+		return nil, false, fmt.Errorf("listing requests: %w", err)
+	}
+	more := len(out) > n
+	if more {
+		out = out[:n]
+	}
+	return out, more, nil
+}
+
+// ResendRequest makes a request due again at now.
+func (s *Store) ResendRequest(ctx context.Context, requestID, connectionID string, now time.Time) ([]*hookline.Delivery, error) {
+	nowMS := ms(now)
+	var out []*hookline.Delivery
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM inbound_requests WHERE id = ?`, requestID).Scan(&n); err != nil {
+			return fmt.Errorf("reading request: %w", err)
+		}
+		if n == 0 {
+			return hookline.NotFound("request", requestID)
+		}
+		var targets []string
+		if connectionID != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM connections WHERE id = ?`, connectionID).Scan(&n); err != nil {
+				return fmt.Errorf("reading connection: %w", err)
+			}
+			if n == 0 {
+				return hookline.NotFound("connection", connectionID)
+			}
+			targets = []string{connectionID}
+		} else {
+			rows, err := tx.QueryContext(ctx, `SELECT d.endpoint_id FROM deliveries d JOIN connections c ON c.id = d.endpoint_id
+				WHERE d.event_id = ? ORDER BY d.id`, requestID)
+			if err != nil {
+				return fmt.Errorf("reading deliveries: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return fmt.Errorf("reading deliveries: %w", err)
+				}
+				targets = append(targets, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("reading deliveries: %w", err)
+			}
+		}
+		for _, target := range targets {
+			d, err := scanDelivery(tx.QueryRowContext(ctx, `INSERT INTO deliveries
+				(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
+				VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
+				ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
+					lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
+				RETURNING `+deliveryColumns,
+				hookline.NewID("dlv"), requestID, target, nowMS, nowMS, nowMS, nowMS))
+			if err != nil {
+				return fmt.Errorf("resending to %s: %w", target, err)
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resending request: %w", err)
+	}
+	return out, nil
+}
+
+// queryAll runs a read query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
