@@ -71,6 +71,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	apiServer := api.New(api.Config{
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+		MaxInboundBody: cfg.MaxInboundBody,
 	})
 	dev.register(ctx, apiServer, engine)
 
@@ -90,13 +91,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	engine.Start()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
+	go func() { serveErr <- cfg.Inbound.serve(httpServer, ln) }()
 	apiServer.SetReady(true)
 
 	if cfg.Dev {
 		log.Warn("development mode: deliveries to loopback and private addresses are allowed")
 	}
-	fmt.Fprintf(stdout, "Hookline %s listening on http://%s (data in %s)\n", cfg.Version, ln.Addr(), cfg.DataDir)
+	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (data in %s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), cfg.DataDir)
 	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
 
