@@ -333,6 +333,18 @@ func TestListenGetsEventsPublishedWhileStopped(t *testing.T) {
 	if got := app.distinct(); !slices.Equal(got, ids) {
 		t.Errorf("received %v, want %v in publish order", got, ids)
 	}
+	// events resend can target the listen session: the device is an endpoint.
+	m := regexp.MustCompile(`Device laptop is endpoint (ep_\w+)`).FindStringSubmatch(second.out.String())
+	if m == nil {
+		t.Fatalf("listen did not print its endpoint:\n%s", second.out)
+	}
+	if out := runCLI(t, n.URL, "events", "resend", ids[0], "--endpoint", m[1]); !strings.Contains(out, "Resending "+ids[0]+" to "+m[1]) {
+		t.Fatalf("resend said %q", out)
+	}
+	waitFor(t, 10*time.Second, "the resent event", func() bool { return len(app.all()) == 4 })
+	if d := app.all()[3]; d.ID != ids[0] || d.Err != nil {
+		t.Errorf("resent delivery is %s (verify: %v), want %s", d.ID, d.Err, ids[0])
+	}
 	secret := strings.TrimSpace(runCLI(t, n.URL, "listen", "--name", "laptop", "--print-secret"))
 	if secret != first.Secret {
 		t.Errorf("--print-secret printed %q, want %q", secret, first.Secret)
