@@ -52,6 +52,15 @@ type Config struct {
 	OnAttempt func(Result)
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// OnBacklog, when set, is called when due work is left in the store
+	// unleased (publish past capacity, a delivery given back), so that other
+	// nodes sharing the store can be woken. It must not block.
+	OnBacklog func()
+	// RunOnce, when set, is asked before each run of a timed job (disabling
+	// failing endpoints) whether this node is the one to run it, so that a
+	// cluster runs it once per period. Default: always.
+	RunOnce func(job string, every time.Duration) bool
 }
 
 // Result is an attempt as the engine recorded it.
@@ -177,6 +186,9 @@ func (e *Engine) Accepting() bool {
 // Backlogged tells the engine that due work was left in the store unleased.
 func (e *Engine) Backlogged() {
 	e.backlogged.Store(true)
+	if e.cfg.OnBacklog != nil {
+		e.cfg.OnBacklog()
+	}
 	e.Wake()
 }
 
@@ -255,6 +267,9 @@ func (e *Engine) housekeeping() {
 		case <-e.stopping:
 			return
 		case <-tick.C:
+		}
+		if e.cfg.RunOnce != nil && !e.cfg.RunOnce("disable-failing-endpoints", 50*time.Second) {
+			continue // another node of the cluster runs it this minute
 		}
 		reason := fmt.Sprintf("every attempt failed for %s", e.cfg.DisableAfter)
 		ids, err := e.cfg.Store.DisableFailingEndpoints(context.Background(), e.cfg.Now().Add(-e.cfg.DisableAfter), reason)

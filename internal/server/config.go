@@ -20,6 +20,7 @@ type Config struct {
 	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
 	Version       string
 	PprofAddr     string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
+	ScaleOut             // --db, --no-migrate, --retention, --lease (store.go)
 	Inbound              // --max-inbound-body, --tls-cert, --tls-key (inbound.go)
 }
 
@@ -61,6 +62,9 @@ func (c *Config) Validate() error {
 	}
 	if c.APIKey != "" && len(c.APIKey) < 16 {
 		return errors.New("HOOKLINE_API_KEY: must be at least 16 characters")
+	}
+	if err := c.ScaleOut.validate(c.Timeout); err != nil {
+		return err
 	}
 	if err := c.Inbound.validate(); err != nil {
 		return err

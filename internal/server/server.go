@@ -20,7 +20,6 @@ import (
 
 	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/delivery"
-	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
 // APIKeyFile is the file in the data directory that keeps a generated API
@@ -35,22 +34,15 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("--data %s: %w", cfg.DataDir, err)
-	}
-	unlock, err := lockDir(cfg.DataDir)
+	store, closeStore, err := openStore(ctx, cfg) // SQLite in the data dir, or PostgreSQL (store.go)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer closeStore()
+	cluster := newClusterWiring(store, cfg, log) // wake-ups, run-once jobs, retention (cluster.go)
+	defer cluster.stop()
 
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookline.db"))
-	if err != nil {
-		return fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
-	}
-	defer store.Close()
-
-	keyHash, err := apiKey(cfg, stdout)
+	keyHash, err := nodeAPIKey(ctx, cfg, store, stdout)
 	if err != nil {
 		return err
 	}
@@ -66,8 +58,11 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Transports:   dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
 		OnAttempt:    dev.onAttempt,
 		Logger:       log,
+		Lease:        cfg.Lease,
+		OnBacklog:    cluster.backlogged,
+		RunOnce:      cluster.runOnce,
 	})
-	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log})
+	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers()})
 	apiServer := api.New(api.Config{
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
@@ -90,6 +85,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		go servePprof(cfg.PprofAddr, log)
 	}
 	engine.Start()
+	cluster.start(engine)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- cfg.Inbound.serve(httpServer, ln) }()
 	apiServer.SetReady(true)
