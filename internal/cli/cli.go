@@ -103,6 +103,7 @@ func newRoot(env Env) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.format, "format", "table", "output format: table or json")
 	root.AddCommand(a.serveCmd(), a.endpointsCmd(), a.eventsCmd())
 	root.AddCommand(a.listenCmd(), a.triggerCmd(), a.tailCmd(), a.verifyCmd(), a.sendCmd()) // the developer loop
+	root.AddCommand(a.sourcesCmd(), a.connectionsCmd(), a.requestsCmd())                    // receiving (sources.go, requests.go)
 	root.AddCommand(a.migrateCmd())                                                         // scale-out (scaleout.go)
 	return root
 }

@@ -10,6 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +146,11 @@ func TestInboundGitHubForwardedByteForByte(t *testing.T) {
 	if err := github.ValidateSignature(got.Header.Get("X-Hub-Signature-256"), got.Body, []byte(secret)); err != nil {
 		t.Fatalf("go-github rejects the forwarded request: %v", err)
 	}
-	attempts := n.attempts("/v1/requests/" + reqID + "/attempts")
+	var attempts []attempt
+	waitFor(t, 10*time.Second, "the attempt recorded", func() bool {
+		attempts = n.attempts("/v1/requests/" + reqID + "/attempts")
+		return len(attempts) > 0
+	})
 	if len(attempts) != 1 || attempts[0].ResponseStatus != 202 {
 		t.Fatalf("attempts: %+v", attempts)
 	}
@@ -319,7 +326,67 @@ func TestInboundBodiesAndReplay(t *testing.T) {
 			t.Fatalf("replayed body %q", r.Body)
 		}
 	}
-	if a := n.attempts("/v1/requests/" + xmlID + "/attempts"); len(a) != 2 {
-		t.Fatalf("original request has %d attempts after a resend, want 2", len(a))
+	waitFor(t, 10*time.Second, "the resend recorded as a second attempt", func() bool {
+		return len(n.attempts("/v1/requests/"+xmlID+"/attempts")) == 2
+	})
+}
+
+func TestInboundCLI(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir(), "--dev")
+	dest := newApp(t)
+	hl := func(env []string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(binary, append(args, "--server", n.URL)...)
+		cmd.Env = append(append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("hookline %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := hl(nil, "sources", "create", "--name", "gitlab", "--type", "token", "--secret", "t0k", "--options", `{"header":"X-Gitlab-Token"}`)
+	if !strings.Contains(out, n.URL+"/in/src_") {
+		t.Fatalf("sources create printed no ingest URL:\n%s", out)
+	}
+	var src source
+	n.must(200, "GET", "/v1/sources/gitlab", nil, &src)
+	hl(nil, "connections", "create", "--source", "gitlab", "--url", dest.URL, "--filter", `{"headers.x-gitlab-event":"Push Hook"}`)
+	if out := hl(nil, "sources", "list"); !strings.Contains(out, "gitlab") || !strings.Contains(out, "token") {
+		t.Fatalf("sources list:\n%s", out)
+	}
+
+	body := []byte(`{"object_kind":"push","ref":"refs/heads/main"}`)
+	resp, _ := ingest(t, src.IngestURL, "POST", http.Header{"X-Gitlab-Token": {"wrong"}, "X-Gitlab-Event": {"Push Hook"}}, body)
+	if resp.StatusCode != 401 {
+		t.Fatalf("wrong token answered %d", resp.StatusCode)
+	}
+	resp, _ = ingest(t, src.IngestURL, "POST", http.Header{"X-Gitlab-Token": {"t0k"}, "X-Gitlab-Event": {"Push Hook"}}, body)
+	id := resp.Header.Get("X-Hookline-Request-Id")
+	waitFor(t, 10*time.Second, "the forwarded push", func() bool { return len(dest.requests()) == 1 })
+
+	out = hl(nil, "requests", "list", "--source", "gitlab", "--status", "rejected")
+	if !strings.Contains(out, "rejected") || !strings.Contains(out, "signature_mismatch") || strings.Contains(out, id) {
+		t.Fatalf("requests list --status rejected:\n%s", out)
+	}
+	if out := hl(nil, "requests", "show", id); !strings.Contains(out, "X-Gitlab-Event: Push Hook") || !strings.Contains(out, string(body)) {
+		t.Fatalf("requests show:\n%s", out)
+	}
+	if out := hl(nil, "requests", "show", id, "--raw"); out != string(body) {
+		t.Fatalf("requests show --raw = %q", out)
+	}
+
+	// --edit: the "editor" rewrites the branch in the body.
+	editor := filepath.Join(t.TempDir(), "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/refs\\/heads\\/main/refs\\/heads\\/dev/' \"$1\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	out = hl([]string{"EDITOR=" + editor}, "requests", "replay", id, "--edit")
+	if !strings.Contains(out, "Replayed "+id) || !strings.Contains(out, "202") {
+		t.Fatalf("requests replay --edit:\n%s", out)
+	}
+	reqs := dest.requests()
+	if len(reqs) != 2 || string(reqs[1].Body) != `{"object_kind":"push","ref":"refs/heads/dev"}` || reqs[1].Header.Get("X-Gitlab-Token") != "t0k" {
+		t.Fatalf("edited replay arrived as %d requests, last %q", len(reqs), reqs[len(reqs)-1].Body)
 	}
 }
