@@ -47,8 +47,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		if err != nil {
 			return err
 		}
-		insEvent := tx.StmtContext(ctx, s.stmts.insertEvent)
-		insDelivery := tx.StmtContext(ctx, s.stmts.insertDelivery)
+		var eventRows, deliveryRows [][]any
+		inBatch := map[string]*hookline.Event{} // events of this call, inserted at the end
 		getKey := tx.StmtContext(ctx, s.stmts.getIdemKey)
 		putKey := tx.StmtContext(ctx, s.stmts.putIdemKey)
 
@@ -59,9 +59,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				err := getKey.QueryRowContext(ctx, ev.IdempotencyKey).Scan(&origID, &published)
 				switch {
 				case err == nil && windowMS > 0 && published > nowMS-windowMS:
-					orig, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, origID))
-					if err != nil {
-						return fmt.Errorf("reading event %s of idempotency key: %w", origID, err)
+					orig, ok := inBatch[origID]
+					if !ok {
+						orig, err = scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, origID))
+						if err != nil {
+							return fmt.Errorf("reading event %s of idempotency key: %w", origID, err)
+						}
 					}
 					out[i] = hookline.Published{Event: orig, Duplicate: true}
 					continue
@@ -76,9 +79,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			if payload == nil {
 				payload = []byte{}
 			}
-			if _, err := insEvent.ExecContext(ctx, ev.ID, ev.Type, ms(ev.Created), ev.Tenant, payload, ev.IdempotencyKey); err != nil {
-				return fmt.Errorf("inserting event %s: %w", ev.ID, err)
-			}
+			eventRows = append(eventRows, []any{ev.ID, ev.Type, ms(ev.Created), ev.Tenant, payload, ev.IdempotencyKey})
+			inBatch[ev.ID] = ev
 			p := hookline.Published{Event: ev}
 			due := ms(ev.Created)
 			for _, ep := range endpoints {
@@ -95,9 +97,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				if opts.LeaseOwner != "" {
 					owner, exp = opts.LeaseOwner, leaseExp
 				}
-				if _, err := insDelivery.ExecContext(ctx, id, ev.ID, ep.ID, due, owner, exp, ready, nowMS, nowMS); err != nil {
-					return fmt.Errorf("inserting delivery: %w", err)
-				}
+				deliveryRows = append(deliveryRows, []any{id, ev.ID, ep.ID, due, owner, exp, ready, nowMS, nowMS})
 				p.Deliveries++
 				if opts.LeaseOwner != "" {
 					cp := *ep // a fresh struct per call; slices and maps are shared read-only
@@ -107,6 +107,12 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				}
 			}
 			out[i] = p
+		}
+		if err := s.insEvents.exec(ctx, tx, eventRows); err != nil {
+			return fmt.Errorf("inserting events: %w", err)
+		}
+		if err := s.insDeliveries.exec(ctx, tx, deliveryRows); err != nil {
+			return fmt.Errorf("inserting deliveries: %w", err)
 		}
 		return nil
 	})

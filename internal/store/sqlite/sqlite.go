@@ -73,21 +73,21 @@ type Store struct {
 	enabledList []*hookline.Endpoint
 
 	stmts writeStmts
+	// Multi-row inserts of the hot path.
+	insEvents, insDeliveries, insAttempts *multiInsert
 }
 
 // writeStmts are the hot path's statements, prepared once on the writer
 // connection.
 type writeStmts struct {
-	insertEvent    *sql.Stmt
-	insertDelivery *sql.Stmt
 	getIdemKey     *sql.Stmt
 	putIdemKey     *sql.Stmt
 	leaseDelivery  *sql.Stmt
-	insertAttempt  *sql.Stmt
 	finishDelivery *sql.Stmt
 	deliveryRefs   *sql.Stmt
 	setFailing     *sql.Stmt
 	clearFailing   *sql.Stmt
+	resetFailing   *sql.Stmt
 	disableEP      *sql.Stmt
 	releaseOne     *sql.Stmt
 }
@@ -175,13 +175,16 @@ func (s *Store) Close() error {
 	defer s.wmu.Unlock()
 	var errs []error
 	for _, st := range []*sql.Stmt{
-		s.stmts.insertEvent, s.stmts.insertDelivery, s.stmts.getIdemKey, s.stmts.putIdemKey,
-		s.stmts.leaseDelivery, s.stmts.insertAttempt, s.stmts.finishDelivery, s.stmts.deliveryRefs,
-		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.disableEP, s.stmts.releaseOne,
+		s.stmts.getIdemKey, s.stmts.putIdemKey,
+		s.stmts.leaseDelivery, s.stmts.finishDelivery, s.stmts.deliveryRefs,
+		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.resetFailing, s.stmts.disableEP, s.stmts.releaseOne,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
+	}
+	for _, m := range []*multiInsert{s.insEvents, s.insDeliveries, s.insAttempts} {
+		m.close()
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
@@ -239,21 +242,17 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst *(*sql.Stmt)
 		q   string
 	}{
-		{&s.stmts.insertEvent, `INSERT INTO events (id, type, created, tenant, payload, idempotency_key) VALUES (?, ?, ?, ?, ?, ?)`},
-		{&s.stmts.insertDelivery, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
-			VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmts.getIdemKey, `SELECT event_id, published FROM idempotency_keys WHERE key = ?`},
 		{&s.stmts.putIdemKey, `INSERT INTO idempotency_keys (key, event_id, published) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, published = excluded.published`},
 		{&s.stmts.leaseDelivery, `UPDATE deliveries SET lease_owner = ?, lease_expires = ?, ready_at = ? WHERE id = ?`},
-		{&s.stmts.insertAttempt, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, response_body, next_retry)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.stmts.finishDelivery, `UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, ready_at = ?,
 			lease_owner = '', lease_expires = 0, updated = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
 		{&s.stmts.deliveryRefs, `SELECT event_id, endpoint_id FROM deliveries WHERE id = ?`},
 		{&s.stmts.setFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since = 0`},
 		{&s.stmts.clearFailing, `UPDATE endpoints SET failing_since = 0 WHERE id = ? AND failing_since <> 0`},
+		{&s.stmts.resetFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ?`},
 		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ?`},
 		{&s.stmts.releaseOne, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, next_attempt_at = ?, ready_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
@@ -264,6 +263,19 @@ func (s *Store) prepare(ctx context.Context) error {
 			return fmt.Errorf("preparing %q: %w", p.q, err)
 		}
 		*p.dst = st
+	}
+	var err error
+	if s.insEvents, err = prepareMultiInsert(ctx, s.w, `INSERT INTO events (id, type, created, tenant, payload, idempotency_key)`,
+		`(?, ?, ?, ?, ?, ?)`, 6); err != nil {
+		return err
+	}
+	if s.insDeliveries, err = prepareMultiInsert(ctx, s.w, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)`,
+		`(?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`, 9); err != nil {
+		return err
+	}
+	if s.insAttempts, err = prepareMultiInsert(ctx, s.w, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, response_body, next_retry)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 12); err != nil {
+		return err
 	}
 	return nil
 }

@@ -102,12 +102,18 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 	}
 	now := ms(s.now())
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		insAttempt := tx.StmtContext(ctx, s.stmts.insertAttempt)
 		finish := tx.StmtContext(ctx, s.stmts.finishDelivery)
 		refs := tx.StmtContext(ctx, s.stmts.deliveryRefs)
-		setFailing := tx.StmtContext(ctx, s.stmts.setFailing)
-		clearFailing := tx.StmtContext(ctx, s.stmts.clearFailing)
 		disable := tx.StmtContext(ctx, s.stmts.disableEP)
+		attemptRows := make([][]any, 0, len(cs))
+		// health is each endpoint's outcome over the batch, in order: one
+		// statement per endpoint instead of one per attempt.
+		type health struct {
+			failingSince int64 // first failure after the batch's last success; 0 if none
+			succeeded    bool  // some attempt succeeded
+		}
+		healths := map[string]*health{}
+		var order []string
 		endpointsChanged := false
 		if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
 			return err
@@ -125,10 +131,8 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 					return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
 				}
 			}
-			if _, err := insAttempt.ExecContext(ctx, a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
-				a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)); err != nil {
-				return fmt.Errorf("inserting attempt: %w", err)
-			}
+			attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
+				a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)})
 			var next, ready int64
 			if c.Status == hookline.DeliveryPending {
 				next = ms(a.NextRetry)
@@ -137,23 +141,45 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 			if _, err := finish.ExecContext(ctx, c.Status, next, ready, now, a.DeliveryID, owner); err != nil {
 				return fmt.Errorf("updating delivery: %w", err)
 			}
-			var res sql.Result
-			var err error
-			if a.Succeeded() {
-				res, err = clearFailing.ExecContext(ctx, a.EndpointID)
-			} else {
-				res, err = setFailing.ExecContext(ctx, ms(a.Created), a.EndpointID)
+			h := healths[a.EndpointID]
+			if h == nil {
+				h = &health{}
+				healths[a.EndpointID] = h
+				order = append(order, a.EndpointID)
 			}
-			if err != nil {
-				return fmt.Errorf("updating endpoint health: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				endpointsChanged = true
+			switch {
+			case a.Succeeded():
+				h.succeeded, h.failingSince = true, 0
+			case h.failingSince == 0:
+				h.failingSince = ms(a.Created)
 			}
 			if c.DisableEndpoint != "" {
 				if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
 					return fmt.Errorf("disabling endpoint: %w", err)
 				}
+				endpointsChanged = true
+			}
+		}
+		if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
+			return fmt.Errorf("inserting attempts: %w", err)
+		}
+		for _, id := range order {
+			h := healths[id]
+			var res sql.Result
+			var err error
+			switch {
+			case h.failingSince != 0 && h.succeeded:
+				// Recovered, then failed again within the batch.
+				res, err = tx.StmtContext(ctx, s.stmts.resetFailing).ExecContext(ctx, h.failingSince, id)
+			case h.failingSince != 0:
+				res, err = tx.StmtContext(ctx, s.stmts.setFailing).ExecContext(ctx, h.failingSince, id)
+			default:
+				res, err = tx.StmtContext(ctx, s.stmts.clearFailing).ExecContext(ctx, id)
+			}
+			if err != nil {
+				return fmt.Errorf("updating endpoint health: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
 				endpointsChanged = true
 			}
 		}
