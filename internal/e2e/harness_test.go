@@ -44,7 +44,7 @@ const testAPIKey = "hl_sk_test_key_0123456789abcdef"
 
 // node is a running `hookline serve`.
 type node struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	URL     string
 	DataDir string
@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startNode runs hookline serve on port 0 in dataDir with extra args.
-func startNode(t *testing.T, dataDir string, args ...string) *node {
+func startNode(t testing.TB, dataDir string, args ...string) *node {
 	t.Helper()
 	n := &node{t: t, DataDir: dataDir, args: args}
 	n.start()
@@ -264,7 +264,7 @@ func (n *node) attempts(path string) []attempt {
 	return l.Data
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !ok() {
