@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-postgres.sh >/dev/null
+bash scripts/ensure-chromium.sh >/dev/null # the dashboard's browser tests
 
 echo "== go vet"
 go vet ./...

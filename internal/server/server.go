@@ -50,13 +50,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
 	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
+	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
 		Timeout:      cfg.Timeout,
 		DisableAfter: cfg.DisableAfter,
 		Transports:   dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
-		OnAttempt:    dev.onAttempt,
+		OnAttempt:    obs.fanOut(dev.onAttempt),
 		Logger:       log,
 		Lease:        cfg.Lease,
 		OnBacklog:    cluster.backlogged,
@@ -76,7 +77,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
 	}
 	httpServer := &http.Server{
-		Handler:           apiServer.Handler(),
+		Handler:           obs.mount(apiServer, engine, publisher),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

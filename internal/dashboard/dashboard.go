@@ -1,0 +1,309 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/netguard"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config is what the dashboard needs from the server.
+type Config struct {
+	Store     hookline.Store
+	Publisher *delivery.Publisher // sends test events
+	Engine    *delivery.Engine    // woken after resends; may be nil
+	// CheckKey reports whether a key is the admin API key (constant time).
+	CheckKey func(key string) bool
+	// SessionKey signs session cookies and CSRF tokens; keep it across
+	// restarts so that people stay signed in. At least 32 bytes.
+	SessionKey []byte
+	// Secure marks the session cookie Secure (serving over TLS).
+	Secure bool
+	// Dev allows endpoints on loopback and private addresses, as the API.
+	Dev      bool
+	Resolver netguard.Resolver
+	// RotationOverlap is how long a rotated-out secret keeps signing (24 h).
+	RotationOverlap time.Duration
+	// Nav adds links to the navigation bar after the built-in ones (the
+	// inbound pages, when they exist).
+	Nav    []NavLink
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// NavLink is an entry of the navigation bar.
+type NavLink struct {
+	Path  string // "/inbound"
+	Label string
+}
+
+// Dashboard serves the web UI. Create it with New, register its routes
+// with Register, feed its live tail with Attempt and stop it with Close.
+type Dashboard struct {
+	cfg   Config
+	pages map[string]*template.Template
+	tail  *tailHub
+	jobs  *jobs
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New returns a dashboard. It panics if the embedded templates do not
+// parse, which the tests catch.
+func New(cfg Config) *Dashboard {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RotationOverlap <= 0 {
+		cfg.RotationOverlap = 24 * time.Hour
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if len(cfg.SessionKey) < 32 {
+		panic("dashboard: SessionKey must be at least 32 bytes")
+	}
+	d := &Dashboard{cfg: cfg, tail: newTailHub(), closed: make(chan struct{})}
+	d.jobs = newJobs(d)
+	d.pages = parsePages()
+	return d
+}
+
+func parsePages() map[string]*template.Template {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t := template.Must(template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"csrf": func() string { return "" }}).
+			ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
+		pages[base] = t
+	}
+	return pages
+}
+
+// Close ends the live-tail streams and waits for nothing else: bulk resends
+// in progress stop at their next step.
+func (d *Dashboard) Close() {
+	d.closeOnce.Do(func() { close(d.closed) })
+}
+
+// Attempt feeds the live tail. Wire it to the engine's OnAttempt hook (it
+// never blocks: a slow browser misses attempts rather than holding the
+// engine up).
+func (d *Dashboard) Attempt(r delivery.Result) {
+	d.tail.publish(r)
+}
+
+// Register adds the dashboard's routes to mux. The API's routes (/v1/…,
+// /healthz) are more specific and keep precedence.
+func (d *Dashboard) Register(mux *http.ServeMux) {
+	auth := d.RequireSession
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /login", d.loginPage)
+	mux.HandleFunc("POST /login", d.login)
+	mux.Handle("POST /logout", auth(http.HandlerFunc(d.logout)))
+
+	mux.Handle("GET /{$}", auth(d.handle(d.overview)))
+	mux.Handle("GET /endpoints", auth(d.handle(d.endpoints)))
+	mux.Handle("GET /endpoints/new", auth(d.handle(d.newEndpoint)))
+	mux.Handle("POST /endpoints", auth(d.handle(d.createEndpoint)))
+	mux.Handle("GET /endpoints/{id}", auth(d.handle(d.endpoint)))
+	mux.Handle("POST /endpoints/{id}", auth(d.handle(d.updateEndpoint)))
+	mux.Handle("POST /endpoints/{id}/status", auth(d.handle(d.setStatus)))
+	mux.Handle("POST /endpoints/{id}/rotate", auth(d.handle(d.rotate)))
+	mux.Handle("POST /endpoints/{id}/reveal", auth(d.handle(d.reveal)))
+	mux.Handle("POST /endpoints/{id}/test", auth(d.handle(d.sendTest)))
+	mux.Handle("POST /endpoints/{id}/resend-failed", auth(d.handle(d.bulkResend)))
+	mux.Handle("GET /jobs/{id}", auth(d.handle(d.job)))
+	mux.Handle("GET /events", auth(d.handle(d.events)))
+	mux.Handle("GET /events/{id}", auth(d.handle(d.event)))
+	mux.Handle("POST /events/{id}/resend", auth(d.handle(d.resend)))
+	mux.Handle("GET /tail", auth(d.handle(d.tailPage)))
+	mux.Handle("GET /tail/stream", auth(http.HandlerFunc(d.tailStream)))
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Section string // the nav entry to highlight
+	CSRF    string
+	Nav     []NavLink
+	Flash   string
+	Error   string
+	Data    any
+}
+
+// Render writes the named page template inside the layout, with data as
+// .Data. Other packages' pages use it to look the same.
+func (d *Dashboard) Render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) error {
+	t, ok := d.pages[name]
+	if !ok {
+		return fmt.Errorf("rendering %s: no such page", name)
+	}
+	p := page{Title: title, Section: strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 2)[0],
+		CSRF: d.CSRF(r), Nav: d.cfg.Nav, Flash: r.URL.Query().Get("flash"), Data: data}
+	if e, ok := data.(interface{ formError() string }); ok {
+		p.Error = e.formError()
+	}
+	// csrf is per request: a clone carries this request's token into
+	// nested templates, which do not see the page's root.
+	t, err := t.Clone()
+	if err != nil {
+		return fmt.Errorf("rendering %s: %w", name, err)
+	}
+	t.Funcs(template.FuncMap{"csrf": func() string { return p.CSRF }})
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		return fmt.Errorf("rendering %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// handle adapts a handler that returns an error: not-found and invalid
+// input become pages a person can read, the rest is logged.
+func (d *Dashboard) handle(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		status := http.StatusInternalServerError
+		switch hookline.ErrorCode(err) {
+		case hookline.ENOTFOUND:
+			status = http.StatusNotFound
+		case hookline.EINVALID:
+			status = http.StatusBadRequest
+		case hookline.ECONFLICT:
+			status = http.StatusConflict
+		default:
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Message: hookline.ErrorMessage(err)}); rerr != nil {
+			http.Error(w, hookline.ErrorMessage(err), status)
+		}
+	})
+}
+
+type errorPage struct {
+	Status  int
+	Message string
+}
+
+// redirect sends the browser to path with a one-line notice.
+func redirect(w http.ResponseWriter, r *http.Request, path, flash string) {
+	if flash != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "flash=" + url.QueryEscape(flash)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := d.session(r); ok {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	d.renderLogin(w, r, http.StatusOK, "")
+}
+
+type loginData struct {
+	Next string
+	Err  string
+}
+
+func (l loginData) formError() string { return l.Err }
+
+func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if err := d.Render(w, r, status, "login", "Sign in", loginData{Next: safeNext(r.FormValue("next")), Err: msg}); err != nil {
+		d.cfg.Logger.Error("rendering the sign-in page", "err", err)
+	}
+}
+
+// login checks the API key. The sign-in form has no session to bind a
+// CSRF token to; SameSite=Strict and the Origin check guard it (a forged
+// sign-in could only sign the victim in with the attacker's own key, which
+// here is the admin key the attacker would need to have).
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		http.Error(w, "cross-site sign-in refused", http.StatusForbidden)
+		return
+	}
+	key := strings.TrimSpace(r.PostFormValue("key"))
+	if !d.cfg.CheckKey(key) {
+		// No key in the log line, right or wrong.
+		d.cfg.Logger.Warn("dashboard sign-in failed", "remote", r.RemoteAddr)
+		d.renderLogin(w, r, http.StatusUnauthorized, "That is not the admin API key.")
+		return
+	}
+	http.SetCookie(w, d.newSessionCookie())
+	d.cfg.Logger.Info("dashboard sign-in", "remote", r.RemoteAddr)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	c := d.cookie("", time.Unix(0, 0))
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

@@ -1,0 +1,576 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/webhook"
+)
+
+const pageSize = 25
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"pct":       func(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" },
+	"ms":        func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + " ms" },
+	"join":      strings.Join,
+	"list":      func(v ...any) []any { return v },
+	"emptyTail": func() tailAttempt { return tailAttempt{} },
+	"statusClass": func(status int) string {
+		switch {
+		case status >= 200 && status < 300:
+			return "ok"
+		case status == 0:
+			return "none"
+		default:
+			return "bad"
+		}
+	},
+}
+
+// overview ----------------------------------------------------------------
+
+type overviewData struct {
+	Hour, Day       window
+	Pending         int64
+	OldestAge       string
+	LastHourSuccess string
+	LastHourP95     string
+	LastHourCount   int64
+}
+
+type window struct {
+	Label                        string
+	Deliveries, Success, Latency template.HTML
+	Backlog, Oldest              template.HTML
+}
+
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	now := d.cfg.Now().UTC()
+	data := overviewData{}
+	b, err := d.cfg.Store.Backlog(ctx)
+	if err != nil {
+		return err
+	}
+	data.Pending = b.Pending
+	data.OldestAge = "—"
+	if !b.OldestDue.IsZero() && now.After(b.OldestDue) {
+		data.OldestAge = shortDuration(now.Sub(b.OldestDue))
+	}
+	var total hookline.StatsBucket
+	for _, wnd := range []struct {
+		dst   *window
+		label string
+		span  time.Duration
+		step  time.Duration
+	}{
+		{&data.Hour, "Last hour", time.Hour, time.Minute},
+		{&data.Day, "Last 24 hours", 24 * time.Hour, 30 * time.Minute},
+	} {
+		// Align to whole steps so that buckets do not shift on every load.
+		to := now.Truncate(wnd.step).Add(wnd.step)
+		f := hookline.StatsFilter{From: to.Add(-wnd.span), To: to, Step: wnd.step}
+		stats, err := d.cfg.Store.AttemptStats(ctx, f)
+		if err != nil {
+			return err
+		}
+		backlog, err := d.cfg.Store.BacklogStats(ctx, f)
+		if err != nil {
+			return err
+		}
+		if wnd.span == time.Hour {
+			for _, s := range stats {
+				total.Add(s)
+			}
+		}
+		*wnd.dst = renderWindow(wnd.label, f, stats, backlog)
+	}
+	data.LastHourCount = total.Attempts
+	data.LastHourSuccess, data.LastHourP95 = "—", "—"
+	if total.Attempts > 0 {
+		data.LastHourSuccess = strconv.FormatFloat(total.SuccessRate()*100, 'f', 1, 64) + "%"
+		data.LastHourP95 = strconv.FormatFloat(total.Quantile(0.95), 'f', 0, 64) + " ms"
+	}
+	return d.Render(w, r, http.StatusOK, "overview", "Overview", data)
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Truncate(time.Second).String()
+	case d < time.Hour:
+		return d.Truncate(time.Second).String()
+	default:
+		return d.Truncate(time.Minute).String()
+	}
+}
+
+// endpoints ---------------------------------------------------------------
+
+type endpointRow struct {
+	E       *hookline.Endpoint
+	Stats   hookline.StatsBucket
+	HasData bool
+}
+
+type endpointsData struct {
+	Rows []endpointRow
+	Next string
+}
+
+func (d *Dashboard) endpoints(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	eps, more, err := d.cfg.Store.ListEndpoints(ctx, hookline.EndpointFilter{
+		Page: hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")}})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(eps))
+	for i, e := range eps {
+		ids[i] = e.ID
+	}
+	stats, err := d.cfg.Store.EndpointStats(ctx, d.cfg.Now().Add(-24*time.Hour), ids)
+	if err != nil {
+		return err
+	}
+	data := endpointsData{}
+	for _, e := range eps {
+		s, ok := stats[e.ID]
+		data.Rows = append(data.Rows, endpointRow{E: e, Stats: s, HasData: ok && s.Attempts > 0})
+	}
+	if more && len(eps) > 0 {
+		data.Next = eps[len(eps)-1].ID
+	}
+	return d.Render(w, r, http.StatusOK, "endpoints", "Endpoints", data)
+}
+
+type endpointForm struct {
+	ID          string
+	URL         string
+	Events      string
+	Description string
+	Tenant      string
+	Scheme      string
+	Err         string
+}
+
+func (f endpointForm) formError() string { return f.Err }
+
+func (d *Dashboard) newEndpoint(w http.ResponseWriter, r *http.Request) error {
+	return d.Render(w, r, http.StatusOK, "endpoint_new", "New endpoint", endpointForm{Events: "*", Scheme: hookline.SchemeStandard})
+}
+
+// readForm validates the endpoint form onto e.
+func (d *Dashboard) readForm(r *http.Request, e *hookline.Endpoint) (endpointForm, error) {
+	f := endpointForm{
+		ID: e.ID, URL: strings.TrimSpace(r.PostFormValue("url")), Events: r.PostFormValue("events"),
+		Description: r.PostFormValue("description"), Tenant: strings.TrimSpace(r.PostFormValue("tenant")),
+		Scheme: r.PostFormValue("scheme"),
+	}
+	if err := d.checkURL(r, f.URL); err != nil {
+		return f, err
+	}
+	var events []string
+	for _, ev := range strings.FieldsFunc(f.Events, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }) {
+		if !hookline.ValidEventPattern(ev) {
+			return f, hookline.Invalid("events", "%q is not an event type, a prefix wildcard like \"invoice.*\", or \"*\"", ev)
+		}
+		events = append(events, ev)
+	}
+	if len(events) == 0 {
+		return f, hookline.Invalid("events", "name at least one event type, or * for all")
+	}
+	if len(f.Description) > 5000 || len(f.Tenant) > 255 {
+		return f, hookline.Invalid("description", "the description or tenant is too long")
+	}
+	switch f.Scheme {
+	case hookline.SchemeStandard, hookline.SchemeStripe:
+	default:
+		return f, hookline.Invalid("scheme", "choose a signature scheme")
+	}
+	e.URL, e.EnabledEvents, e.Description, e.Tenant, e.SignatureScheme =
+		f.URL, slices.Compact(slices.Sorted(slices.Values(events))), f.Description, f.Tenant, f.Scheme
+	return f, nil
+}
+
+// checkURL applies the API's rules for endpoint URLs.
+func (d *Dashboard) checkURL(r *http.Request, raw string) error {
+	if raw == "" || len(raw) > 2048 {
+		return hookline.Invalid("url", "a URL of at most 2048 bytes is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return hookline.Invalid("url", "the URL must be an absolute http:// or https:// URL")
+	}
+	if u.User != nil {
+		return hookline.Invalid("url", "the URL must not carry credentials")
+	}
+	if !d.cfg.Dev {
+		if err := netguard.CheckURL(r.Context(), d.cfg.Resolver, u); err != nil {
+			return hookline.Invalid("url", "URL refused: %v; private and loopback destinations are allowed only with --dev", err)
+		}
+	}
+	return nil
+}
+
+func (d *Dashboard) createEndpoint(w http.ResponseWriter, r *http.Request) error {
+	now := d.cfg.Now()
+	e := &hookline.Endpoint{
+		ID: hookline.NewID("ep"), Metadata: map[string]string{}, Status: hookline.EndpointEnabled,
+		Secret: webhook.NewSecret(), Created: now, Updated: now,
+	}
+	f, err := d.readForm(r, e)
+	if err != nil {
+		if hookline.ErrorCode(err) == hookline.EINVALID {
+			f.Err = hookline.ErrorMessage(err)
+			return d.Render(w, r, http.StatusBadRequest, "endpoint_new", "New endpoint", f)
+		}
+		return err
+	}
+	if err := d.cfg.Store.CreateEndpoint(r.Context(), e); err != nil {
+		return err
+	}
+	d.cfg.Logger.Info("endpoint created from the dashboard", "endpoint", e.ID)
+	redirect(w, r, "/endpoints/"+e.ID, "Endpoint created. Reveal its secret below to configure your receiver.")
+	return nil
+}
+
+type endpointData struct {
+	E            *hookline.Endpoint
+	Form         endpointForm
+	Day          hookline.StatsBucket
+	Chart        template.HTML
+	Attempts     []*hookline.Attempt
+	Secret       string // shown after "reveal"
+	Previous     string
+	PreviousExp  time.Time
+	RangeFrom    string
+	RangeTo      string
+	FailedTotal  int
+	Err          string
+	LatencyChart template.HTML
+}
+
+func (e endpointData) formError() string { return e.Err }
+
+func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpointForm) (endpointData, error) {
+	ctx := r.Context()
+	now := d.cfg.Now().UTC()
+	data := endpointData{E: e}
+	if f != nil {
+		data.Form = *f
+	} else {
+		data.Form = endpointForm{ID: e.ID, URL: e.URL, Events: strings.Join(e.EnabledEvents, ", "),
+			Description: e.Description, Tenant: e.Tenant, Scheme: e.SignatureScheme}
+	}
+	to := now.Truncate(30 * time.Minute).Add(30 * time.Minute)
+	sf := hookline.StatsFilter{EndpointID: e.ID, From: to.Add(-24 * time.Hour), To: to, Step: 30 * time.Minute}
+	stats, err := d.cfg.Store.AttemptStats(ctx, sf)
+	if err != nil {
+		return data, err
+	}
+	for _, s := range stats {
+		data.Day.Add(s)
+	}
+	w := renderWindow("Last 24 hours", sf, stats, nil)
+	data.Chart, data.LatencyChart = w.Deliveries, w.Latency
+	data.Attempts, _, err = d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EndpointID: e.ID, Page: hookline.Page{Limit: 10}})
+	if err != nil {
+		return data, err
+	}
+	data.RangeFrom = now.Add(-24 * time.Hour).Format("2006-01-02T15:04")
+	data.RangeTo = now.Add(time.Minute).Format("2006-01-02T15:04")
+	return data, nil
+}
+
+func (d *Dashboard) endpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data, err := d.loadEndpoint(r, e, nil)
+	if err != nil {
+		return err
+	}
+	return d.Render(w, r, http.StatusOK, "endpoint", e.URL, data)
+}
+
+func (d *Dashboard) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f, err := d.readForm(r, e)
+	if err != nil {
+		if hookline.ErrorCode(err) != hookline.EINVALID {
+			return err
+		}
+		data, lerr := d.loadEndpoint(r, e, &f)
+		if lerr != nil {
+			return lerr
+		}
+		data.Err = hookline.ErrorMessage(err)
+		return d.Render(w, r, http.StatusBadRequest, "endpoint", e.URL, data)
+	}
+	e.Updated = d.cfg.Now()
+	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
+		return err
+	}
+	redirect(w, r, "/endpoints/"+e.ID, "Saved.")
+	return nil
+}
+
+func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	switch r.PostFormValue("status") {
+	case hookline.EndpointEnabled:
+		e.Status, e.DisabledReason, e.FailingSince = hookline.EndpointEnabled, "", time.Time{}
+	case hookline.EndpointDisabled:
+		e.Status, e.DisabledReason = hookline.EndpointDisabled, "disabled from the dashboard"
+	default:
+		return hookline.Invalid("status", "status must be enabled or disabled")
+	}
+	e.Updated = d.cfg.Now()
+	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
+		return err
+	}
+	if e.Status == hookline.EndpointEnabled && d.cfg.Engine != nil {
+		d.cfg.Engine.Wake()
+	}
+	d.cfg.Logger.Info("endpoint status changed from the dashboard", "endpoint", e.ID, "status", e.Status)
+	redirect(w, r, "/endpoints/"+e.ID, "Endpoint "+e.Status+".")
+	return nil
+}
+
+func (d *Dashboard) rotate(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	now := d.cfg.Now()
+	e.PreviousSecret, e.PreviousSecretExpires = e.Secret, now.Add(d.cfg.RotationOverlap)
+	e.Secret, e.Updated = webhook.NewSecret(), now
+	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
+		return err
+	}
+	// The id only: secrets never reach the logs.
+	d.cfg.Logger.Info("endpoint secret rotated from the dashboard", "endpoint", e.ID, "overlap", d.cfg.RotationOverlap)
+	redirect(w, r, "/endpoints/"+e.ID, fmt.Sprintf("Secret rotated. The previous one keeps signing for %s.", d.cfg.RotationOverlap))
+	return nil
+}
+
+// reveal shows the secret on a POST (never a GET), so that it is never in
+// a URL, a history entry or a cached page.
+func (d *Dashboard) reveal(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data, err := d.loadEndpoint(r, e, nil)
+	if err != nil {
+		return err
+	}
+	data.Secret = e.Secret
+	if e.PreviousSecret != "" && d.cfg.Now().Before(e.PreviousSecretExpires) {
+		data.Previous, data.PreviousExp = e.PreviousSecret, e.PreviousSecretExpires
+	}
+	return d.Render(w, r, http.StatusOK, "endpoint", e.URL, data)
+}
+
+// TestEventType is the type of the events "Send test event" publishes.
+const TestEventType = "hookline.test"
+
+func (d *Dashboard) sendTest(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	e, err := d.cfg.Store.Endpoint(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(map[string]string{"message": "A test event sent from the Hookline dashboard.", "endpoint_id": e.ID})
+	res, err := d.cfg.Publisher.Publish(ctx, delivery.PublishRequest{Type: TestEventType, Data: data, Tenant: e.Tenant})
+	if err != nil {
+		return err
+	}
+	// Publishing fans out by subscription; the endpoint may not subscribe
+	// to hookline.test, so make sure it gets a delivery.
+	if _, err := d.cfg.Store.Resend(ctx, res.Event.ID, e.ID, d.cfg.Now()); err != nil {
+		return err
+	}
+	if d.cfg.Engine != nil {
+		d.cfg.Engine.Wake()
+	}
+	redirect(w, r, "/events/"+res.Event.ID, "Test event sent.")
+	return nil
+}
+
+func (d *Dashboard) bulkResend(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	from, err1 := time.Parse("2006-01-02T15:04", r.PostFormValue("from"))
+	to, err2 := time.Parse("2006-01-02T15:04", r.PostFormValue("to"))
+	if err1 != nil || err2 != nil || !from.Before(to) {
+		return hookline.Invalid("from", "give a time range (UTC) whose start is before its end")
+	}
+	id := d.jobs.start(e.ID, from, to)
+	d.cfg.Logger.Info("bulk resend started from the dashboard", "endpoint", e.ID, "from", from, "to", to, "job", id)
+	http.Redirect(w, r, "/jobs/"+id, http.StatusSeeOther)
+	return nil
+}
+
+func (d *Dashboard) job(w http.ResponseWriter, r *http.Request) error {
+	j, ok := d.jobs.get(r.PathValue("id"))
+	if !ok {
+		return hookline.NotFound("job", r.PathValue("id"))
+	}
+	if r.URL.Query().Get("format") == "json" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		return json.NewEncoder(w).Encode(j)
+	}
+	return d.Render(w, r, http.StatusOK, "job", "Bulk resend", j)
+}
+
+// events ------------------------------------------------------------------
+
+type eventsData struct {
+	Type   string
+	Events []*hookline.Event
+	Next   string
+	Err    string
+}
+
+func (e eventsData) formError() string { return e.Err }
+
+func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if id := strings.TrimSpace(q.Get("id")); id != "" {
+		if _, err := d.cfg.Store.Event(r.Context(), id); err != nil {
+			if hookline.ErrorCode(err) == hookline.ENOTFOUND {
+				return d.Render(w, r, http.StatusNotFound, "events", "Events", eventsData{Err: "No event has the id " + id + "."})
+			}
+			return err
+		}
+		http.Redirect(w, r, "/events/"+url.PathEscape(id), http.StatusSeeOther)
+		return nil
+	}
+	data := eventsData{Type: strings.TrimSpace(q.Get("type"))}
+	if data.Type != "" && !hookline.ValidEventType(data.Type) {
+		data.Err = fmt.Sprintf("%q is not a valid event type.", data.Type)
+		return d.Render(w, r, http.StatusBadRequest, "events", "Events", data)
+	}
+	evs, more, err := d.cfg.Store.ListEvents(r.Context(), hookline.EventFilter{Type: data.Type,
+		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
+	if err != nil {
+		return err
+	}
+	data.Events = evs
+	if more && len(evs) > 0 {
+		data.Next = evs[len(evs)-1].ID
+	}
+	return d.Render(w, r, http.StatusOK, "events", "Events", data)
+}
+
+type timeline struct {
+	Delivery *hookline.Delivery
+	Endpoint *hookline.Endpoint // nil once deleted
+	Attempts []*hookline.Attempt
+}
+
+type eventData struct {
+	E         *hookline.Event
+	Payload   string
+	Timelines []timeline
+}
+
+func (d *Dashboard) event(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	e, err := d.cfg.Store.Event(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ds, err := d.cfg.Store.Deliveries(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	data := eventData{E: e, Payload: indentJSON(e.Payload)}
+	// One page of attempts per event: 100 covers a delivery's whole retry
+	// schedule many times over.
+	attempts, _, err := d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EventID: e.ID, Page: hookline.Page{Limit: 100}})
+	if err != nil {
+		return err
+	}
+	for _, dl := range ds {
+		t := timeline{Delivery: dl}
+		if ep, err := d.cfg.Store.Endpoint(ctx, dl.EndpointID); err == nil {
+			t.Endpoint = ep
+		}
+		for _, a := range attempts {
+			if a.DeliveryID == dl.ID {
+				t.Attempts = append(t.Attempts, a)
+			}
+		}
+		// Oldest first reads as a timeline.
+		slices.Reverse(t.Attempts)
+		data.Timelines = append(data.Timelines, t)
+	}
+	return d.Render(w, r, http.StatusOK, "event", e.Type+" "+e.ID, data)
+}
+
+// indentJSON indents a payload for reading, keeping its key order.
+func indentJSON(b []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+func (d *Dashboard) resend(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	endpoint := r.PostFormValue("endpoint_id")
+	ds, err := d.cfg.Store.Resend(r.Context(), id, endpoint, d.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if d.cfg.Engine != nil {
+		d.cfg.Engine.Wake()
+	}
+	redirect(w, r, "/events/"+id, fmt.Sprintf("Resending to %d endpoint(s).", len(ds)))
+	return nil
+}
+
+// tail --------------------------------------------------------------------
+
+func (d *Dashboard) tailPage(w http.ResponseWriter, r *http.Request) error {
+	recent, _, err := d.cfg.Store.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
+	if err != nil {
+		return err
+	}
+	rows := make([]tailAttempt, len(recent))
+	for i, a := range recent {
+		rows[i] = newTailAttempt(a, "")
+	}
+	return d.Render(w, r, http.StatusOK, "tail", "Live tail", rows)
+}

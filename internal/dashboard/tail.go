@@ -1,0 +1,127 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// tailAttempt is an attempt as the live tail shows it: no response body
+// and nothing secret, only what identifies it and how it went.
+type tailAttempt struct {
+	ID         string `json:"id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	Attempt    int    `json:"attempt"`
+	Status     int    `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Outcome    string `json:"outcome"`
+	Error      string `json:"error,omitempty"`
+	Created    string `json:"created"`
+}
+
+func newTailAttempt(a *hookline.Attempt, eventType string) tailAttempt {
+	outcome := "failed"
+	switch {
+	case a.Succeeded():
+		outcome = "succeeded"
+	case !a.NextRetry.IsZero():
+		outcome = "retrying"
+	}
+	return tailAttempt{
+		ID: a.ID, EventID: a.EventID, EventType: eventType, EndpointID: a.EndpointID, URL: a.URL,
+		Attempt: a.Attempt, Status: a.ResponseStatus, DurationMS: a.DurationMS, Outcome: outcome,
+		Error: a.Error, Created: a.Created.UTC().Format("2006-01-02 15:04:05Z"),
+	}
+}
+
+// tailHub fans attempts out to the browsers watching the tail.
+type tailHub struct {
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+}
+
+func newTailHub() *tailHub { return &tailHub{subs: map[chan []byte]struct{}{}} }
+
+// publish encodes the attempt once and offers it to every subscriber
+// without waiting: a full subscriber misses it.
+func (h *tailHub) publish(r delivery.Result) {
+	h.mu.Lock()
+	n := len(h.subs)
+	h.mu.Unlock()
+	if n == 0 {
+		return // nobody watching: no encoding on the engine's path
+	}
+	typ := ""
+	if r.Task != nil && r.Task.Event != nil {
+		typ = r.Task.Event.Type
+	}
+	b, err := json.Marshal(newTailAttempt(&r.Completion.Attempt, typ))
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- b:
+		default:
+		}
+	}
+}
+
+func (h *tailHub) subscribe() (chan []byte, func()) {
+	ch := make(chan []byte, 256)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}
+}
+
+// tailStream is the Server-Sent Events stream of attempts.
+func (d *Dashboard) tailStream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	ch, cancel := d.tail.subscribe()
+	defer cancel()
+	// Tell the browser to come back quickly if the stream drops, and
+	// flush the headers so EventSource reports "open".
+	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	ping := time.NewTicker(20 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-d.closed:
+			return
+		case <-ping.C:
+			fmt.Fprint(w, ": ping\n\n")
+		case b := <-ch:
+			fmt.Fprintf(w, "event: attempt\ndata: %s\n\n", b)
+		}
+		// A stream has no write deadline beyond the server's; keep each
+		// write bounded so a stalled reader is dropped.
+		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/dashboard"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/metrics"
+)
+
+// sessionKeySetting names the store setting that keeps the key signing
+// dashboard sessions.
+const sessionKeySetting = "dashboard_session_key"
+
+// observer wires what lets people see a running server: the dashboard at
+// /, Prometheus metrics at /metrics, and the fan-out of the engine's
+// OnAttempt hook. Run makes it before the engine (for the hook) and mounts
+// it once the API exists.
+type observer struct {
+	ctx     context.Context
+	cfg     Config
+	store   hookline.Store
+	log     *slog.Logger
+	metrics *metrics.Metrics
+
+	mu    sync.RWMutex
+	hooks []func(delivery.Result) // besides metrics and the dashboard's tail
+	dash  *dashboard.Dashboard
+}
+
+// newObserver makes the metrics at once, so that the engine's hook can
+// count from its first attempt. Its background work ends with ctx.
+func newObserver(ctx context.Context, cfg Config, store hookline.Store, log *slog.Logger) *observer {
+	o := &observer{ctx: ctx, cfg: cfg, store: store, log: log}
+	o.metrics = metrics.New(metrics.Config{Backlog: store.Backlog, Endpoints: o.countEndpoints})
+	return o
+}
+
+// addHook adds fn to the attempts' fan-out (for `hookline tail` or other
+// watchers). fn must not block.
+func (o *observer) addHook(fn func(delivery.Result)) {
+	o.mu.Lock()
+	o.hooks = append(o.hooks, fn)
+	o.mu.Unlock()
+}
+
+// fanOut returns the engine's OnAttempt hook: each recorded attempt goes
+// to the metrics, the dashboard's live tail, then to others (nil ones are
+// skipped), so that several watchers share the engine's one hook.
+func (o *observer) fanOut(others ...func(delivery.Result)) func(delivery.Result) {
+	for _, h := range others {
+		if h != nil {
+			o.addHook(h)
+		}
+	}
+	return o.onAttempt
+}
+
+func (o *observer) onAttempt(r delivery.Result) {
+	o.metrics.Attempt(r.Completion)
+	o.mu.RLock()
+	dash, hooks := o.dash, o.hooks
+	o.mu.RUnlock()
+	if dash != nil {
+		dash.Attempt(r)
+	}
+	for _, h := range hooks {
+		h(r)
+	}
+}
+
+// mount registers the dashboard and /metrics on the API's mux and returns
+// the server's handler: the API's, counting publishes.
+func (o *observer) mount(apiServer *api.Server, engine *delivery.Engine, publisher *delivery.Publisher) http.Handler {
+	key, err := sessionKey(o.ctx, o.store)
+	if err != nil {
+		// Still serve: sessions then last until the next restart.
+		o.log.Warn("keeping the dashboard session key; sessions will not survive a restart", "err", err)
+		key = []byte(rand.Text() + rand.Text())
+	}
+	dash := dashboard.New(dashboard.Config{
+		Store: o.store, Publisher: publisher, Engine: engine, CheckKey: apiServer.CheckKey,
+		SessionKey: key, Secure: o.cfg.Inbound.scheme() == "https", Dev: o.cfg.Dev, Logger: o.log,
+	})
+	o.mu.Lock()
+	o.dash = dash
+	o.mu.Unlock()
+	mux := apiServer.Mux()
+	dash.Register(mux)
+	// Unauthenticated, as Prometheus scrapes: counts and ages only.
+	mux.Handle("GET /metrics", o.metrics.Handler())
+	go o.background(dash)
+	return o.countPublishes(apiServer.Handler())
+}
+
+// background samples the backlog once a minute for the overview's charts,
+// prunes aggregates older than a week once an hour, and closes the
+// dashboard's streams when the server stops.
+func (o *observer) background(dash *dashboard.Dashboard) {
+	sample := func() {
+		ctx, cancel := context.WithTimeout(o.ctx, 10*time.Second)
+		defer cancel()
+		b, err := o.store.Backlog(ctx)
+		if err == nil {
+			err = o.store.RecordBacklog(ctx, time.Now(), b)
+		}
+		if err != nil && o.ctx.Err() == nil {
+			o.log.Warn("sampling the backlog", "err", err)
+		}
+	}
+	prune := func() {
+		ctx, cancel := context.WithTimeout(o.ctx, time.Minute)
+		defer cancel()
+		if err := o.store.PruneStats(ctx, time.Now().Add(-8*24*time.Hour)); err != nil && o.ctx.Err() == nil {
+			o.log.Warn("pruning dashboard aggregates", "err", err)
+		}
+	}
+	sample()
+	prune()
+	minute := time.NewTicker(time.Minute)
+	defer minute.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-o.ctx.Done():
+			dash.Close()
+			return
+		case <-minute.C:
+			sample()
+			if n%60 == 0 {
+				prune()
+			}
+		}
+	}
+}
+
+// countPublishes counts the events the publish API accepts.
+func (o *observer) countPublishes(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/events" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusCreated && w.Header().Get("Idempotent-Replayed") == "" {
+			o.metrics.Published(1)
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countEndpoints counts endpoints by status for the metrics (cached by
+// the caller). It reads at most 10 000 endpoints.
+func (o *observer) countEndpoints(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	p := hookline.Page{Limit: 100}
+	for range 100 {
+		eps, more, err := o.store.ListEndpoints(ctx, hookline.EndpointFilter{Page: p})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range eps {
+			out[e.Status]++
+		}
+		if !more || len(eps) == 0 {
+			break
+		}
+		p.StartingAfter = eps[len(eps)-1].ID
+	}
+	return out, nil
+}
+
+// sessionKey returns the dashboard's session key, kept in the store's
+// settings so that restarts, and every node sharing a database, accept the
+// same cookies. Two nodes making it at once both read back the one that
+// was stored last.
+func sessionKey(ctx context.Context, store hookline.Store) ([]byte, error) {
+	key, err := store.Setting(ctx, sessionKeySetting)
+	if err == nil && len(key) >= 64 {
+		return []byte(key), nil
+	}
+	if err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
+		return nil, fmt.Errorf("reading the session key: %w", err)
+	}
+	var k [32]byte
+	_, _ = rand.Read(k[:])
+	if err := store.SetSetting(ctx, sessionKeySetting, hex.EncodeToString(k[:])); err != nil {
+		return nil, fmt.Errorf("storing the session key: %w", err)
+	}
+	if key, err = store.Setting(ctx, sessionKeySetting); err != nil {
+		return nil, fmt.Errorf("reading the session key: %w", err)
+	}
+	return []byte(key), nil
+}
