@@ -56,7 +56,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	addScaleOutFlags(f, &cfg.ScaleOut) // --db, --no-migrate, --retention, --lease (scaleout.go)
-	addInboundFlags(f, &cfg.Inbound) // --max-inbound-body, --tls-cert, --tls-key (serve_inbound.go)
+	addInboundFlags(f, &cfg.Inbound)   // --max-inbound-body, --tls-cert, --tls-key (serve_inbound.go)
 	return cmd
 }
 
