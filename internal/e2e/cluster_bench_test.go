@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkCluster measures delivered events per second, in one run, on
+// SQLite (one node), on PostgreSQL with one node and with two nodes sharing
+// the database: 32 concurrent publishers spread over the nodes, one
+// loopback receiver. Run it with
+//
+//	go test ./internal/e2e -run '^$' -bench Cluster -benchtime 1x
+func BenchmarkCluster(b *testing.B) {
+	const (
+		events     = 20000
+		publishers = 32
+	)
+	for range b.N {
+		rc := newBenchReceiver(b)
+		rates := map[string]float64{}
+		for _, c := range []struct {
+			name  string
+			nodes int
+			pg    bool
+		}{{"sqlite_1node", 1, false}, {"postgres_1node", 1, true}, {"postgres_2nodes", 2, true}} {
+			b.StopTimer()
+			var args []string
+			if c.pg {
+				args = []string{"--db", postgresDSN(b)}
+			}
+			var urls []string
+			for range c.nodes {
+				urls = append(urls, startClusterBenchNode(b, args...))
+			}
+			createBenchEndpoint(b, urls[0], rc.url)
+			b.StartTimer()
+			rates[c.name] = throughputAcross(b, rc, urls, events, publishers)
+			b.ReportMetric(rates[c.name], c.name+"_events/s")
+		}
+		b.Logf("delivered events/s: SQLite %.0f; PostgreSQL one node %.0f, two nodes %.0f",
+			rates["sqlite_1node"], rates["postgres_1node"], rates["postgres_2nodes"])
+	}
+}
+
+func startClusterBenchNode(b *testing.B, args ...string) string {
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", b.TempDir(), "--dev", "--log-level", "warn"}, args...)
+	url, _ := startProcess(b, binary, args...)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Fatal("hookline did not become healthy")
+	return ""
+}
+
+// throughputAcross is throughput with the publishers spread over several
+// nodes.
+func throughputAcross(b *testing.B, rc *benchReceiver, urls []string, events, publishers int) float64 {
+	rc.reset()
+	c := benchClient()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p := range publishers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			url := urls[p%len(urls)] + "/v1/events"
+			for next.Add(1) <= int64(events) {
+				if err := publishOne(c, url, testAPIKey, 0); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(2 * time.Minute)
+	for rc.count.Load() < int64(events) {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d delivered", rc.count.Load(), events)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return float64(events) / time.Since(start).Seconds()
+}
