@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,5 +361,39 @@ func TestRetentionPurges(t *testing.T) {
 			}
 			n.must(200, "GET", "/v1/endpoints/"+ep.ID, nil, nil) // endpoints are never purged
 		})
+	}
+}
+
+// A listen session connected to one node receives events published through
+// another: the node that takes the delivery without the session gives it
+// back, and the node with the session picks it up.
+func TestClusterListenAcrossNodes(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	a := startNode(t, t.TempDir(), clusterArgs(dsn)...)
+	b := startNode(t, t.TempDir(), clusterArgs(dsn)...)
+	app := newVerifyingReceiver(t)
+	l := startListen(t, a.URL, "--name", "cluster-laptop", "--forward-to", app.URL+"/webhook")
+	app.setSecret(l.Secret)
+
+	start := time.Now()
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, b.publish("order.created", map[string]any{"i": i}).ID)
+	}
+	waitFor(t, 30*time.Second, "every event published through the other node", func() bool {
+		got := app.distinct()
+		for _, id := range ids {
+			if !slices.Contains(got, id) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("10 events published through node B reached the listen session on node A in %s", time.Since(start).Round(time.Millisecond))
+	for _, d := range app.all() {
+		if d.Err != nil {
+			t.Errorf("a delivery failed verification: %v", d.Err)
+		}
 	}
 }
