@@ -1,0 +1,115 @@
+package dashboard
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hookline/hookline/internal/store/sqlite"
+)
+
+// newTestDashboard serves a dashboard on a real SQLite store.
+func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d := New(Config{Store: st, CheckKey: func(k string) bool { return k == "right-key-0123456789" },
+		SessionKey: []byte(strings.Repeat("k", 32))})
+	mux := http.NewServeMux()
+	d.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return d, srv
+}
+
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func TestSessionAndCSRF(t *testing.T) {
+	t.Parallel()
+	d, srv := newTestDashboard(t)
+	c := noRedirects()
+
+	resp, err := c.PostForm(srv.URL+"/login", url.Values{"key": {"right-key-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == CookieName {
+			cookie = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == nil {
+		t.Fatalf("sign-in: %s, cookie %v", resp.Status, cookie)
+	}
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie flags: HttpOnly %v SameSite %v", cookie.HttpOnly, cookie.SameSite)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(cookie)
+	token := d.CSRF(req)
+
+	tampered := *cookie
+	tampered.Value = strings.Replace(cookie.Value, ".", "x.", 1)
+	cases := []struct {
+		name   string
+		method string
+		cookie *http.Cookie
+		form   url.Values
+		want   int
+	}{
+		{"page without a session", "GET", nil, nil, http.StatusSeeOther},
+		{"page with a tampered cookie", "GET", &tampered, nil, http.StatusSeeOther},
+		{"page with the session", "GET", cookie, nil, http.StatusOK},
+		{"form without a session", "POST", nil, url.Values{"csrf": {token}}, http.StatusUnauthorized},
+		{"form without a token", "POST", cookie, url.Values{}, http.StatusForbidden},
+		{"form with a wrong token", "POST", cookie, url.Values{"csrf": {"nope"}}, http.StatusForbidden},
+		{"form with the token", "POST", cookie, url.Values{"csrf": {token}}, http.StatusSeeOther},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/endpoints"
+			var body *strings.Reader
+			if tc.method == "POST" {
+				path = "/logout"
+				body = strings.NewReader(tc.form.Encode())
+			} else {
+				body = strings.NewReader("")
+			}
+			req, _ := http.NewRequest(tc.method, srv.URL+path, body)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.cookie != nil {
+				req.AddCookie(tc.cookie)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("%s %s: %s, want %d", tc.method, path, resp.Status, tc.want)
+			}
+		})
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"": "/", "/events": "/events", "//evil.test/x": "/", "https://evil.test": "/", `/\evil.test`: "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,292 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/server"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
+
+// serve runs server.Run with JSON logs at debug level into logs, until the
+// returned stop is called (or the test ends).
+func serve(t *testing.T, key string, logs io.Writer) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	go func() {
+		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: key,
+			RetrySchedule: []time.Duration{time.Hour}}, pw, log)
+		pw.Close()
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("server.Run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("server did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case base = <-found:
+	case err := <-done:
+		t.Fatalf("server.Run ended early: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not start")
+	}
+	return base, stop
+}
+
+func call(t *testing.T, base, key, method, path string, body any, hdr map[string]string, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// scrape reads /metrics (no credentials) into series → value.
+func scrape(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// TestMetricsAfterKnownTraffic sends traffic of known outcomes and checks
+// every counter /metrics reports for it.
+func TestMetricsAfterKnownTraffic(t *testing.T) {
+	const key = "hl_sk_metrics_test_key_0123456789"
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.WriteHeader(200)
+		case "/fail":
+			w.WriteHeader(503)
+		case "/gone":
+			w.WriteHeader(410)
+		}
+	}))
+	defer recv.Close()
+	base, _ := serve(t, key, io.Discard)
+	for _, ep := range []struct{ path, events string }{{"/ok", "ok.*"}, {"/fail", "fail.*"}, {"/gone", "gone.*"}} {
+		if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": recv.URL + ep.path, "enabled_events": []string{ep.events}}, nil, nil); code != 201 {
+			t.Fatalf("creating endpoint: %d", code)
+		}
+	}
+	publish := func(typ string, hdr map[string]string) {
+		if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": typ, "data": map[string]int{"n": 1}}, hdr, nil); code != 201 {
+			t.Fatalf("publishing %s: %d", typ, code)
+		}
+	}
+	for range 3 {
+		publish("ok.x", nil)
+	}
+	publish("fail.x", nil)
+	publish("fail.x", nil)
+	publish("gone.x", map[string]string{"Idempotency-Key": "k1"})
+	publish("gone.x", map[string]string{"Idempotency-Key": "k1"}) // a replay: not a new event
+	metrics.InboundRequest("metrics-test-source", "accepted")
+
+	want := map[string]float64{
+		`hookline_deliveries_total{outcome="succeeded",status_class="2xx"}`:                3,
+		`hookline_deliveries_total{outcome="retrying",status_class="5xx"}`:                 2,
+		`hookline_deliveries_total{outcome="failed",status_class="4xx"}`:                   1,
+		`hookline_delivery_duration_seconds_count`:                                         6,
+		`hookline_events_published_total`:                                                  6,
+		`hookline_retries_scheduled_total`:                                                 2,
+		`hookline_endpoints_disabled_total`:                                                1,
+		`hookline_backlog_deliveries`:                                                      2, // the two waiting for a retry
+		`hookline_endpoints{status="disabled"}`:                                            1,
+		`hookline_endpoints{status="enabled"}`:                                             2,
+		`hookline_inbound_requests_total{source="metrics-test-source",verdict="accepted"}`: 1,
+	}
+	// Attempts land asynchronously and the store gauges are cached for 5 s.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := scrape(t, base)
+		var diffs []string
+		for k, v := range want {
+			if got[k] != v {
+				diffs = append(diffs, k+" = "+strconv.FormatFloat(got[k], 'g', -1, 64)+", want "+strconv.FormatFloat(v, 'g', -1, 64))
+			}
+		}
+		if len(diffs) == 0 {
+			if got[`hookline_backlog_oldest_age_seconds`] != 0 {
+				t.Errorf("oldest pending age %v, want 0 (the retries are due in an hour)", got[`hookline_backlog_oldest_age_seconds`])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics after known traffic:\n%s", strings.Join(diffs, "\n"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestLogsHoldNoSecrets runs a server through endpoint creation, secret
+// reads and rotations, dashboard sign-ins (right and wrong key) and
+// deliveries, with debug logging, then greps the logs for every secret
+// and key it saw.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	const key = "hl_sk_log_test_key_abcdefghijklmnop"
+	const wrongKey = "hl_sk_wrong_but_secret_zyxwvutsrq"
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer recv.Close()
+	logs := &lockedBuffer{}
+	base, stop := serve(t, key, logs)
+
+	var secrets []string
+	var ep struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": recv.URL}, nil, &ep); code != 201 {
+		t.Fatalf("creating: %d", code)
+	}
+	secrets = append(secrets, ep.Secret)
+	// A secret set by the caller, then rotated twice.
+	custom := "whsec_" + strings.Repeat("QUJD", 8)
+	var rot struct {
+		Secret string `json:"secret"`
+	}
+	if code := call(t, base, key, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", map[string]any{"secret": custom}, nil, &rot); code != 200 {
+		t.Fatalf("rotating: %d", code)
+	}
+	secrets = append(secrets, custom)
+	call(t, base, key, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", nil, nil, &rot)
+	secrets = append(secrets, rot.Secret)
+	// A bad secret is refused: the error must not echo it either.
+	bad := "whsec_tooshort"
+	call(t, base, key, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", map[string]any{"secret": bad}, nil, nil)
+	secrets = append(secrets, bad)
+	call(t, base, wrongKey, "GET", "/v1/endpoints", nil, nil, nil)
+	call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]int{}}, nil, nil)
+
+	// Dashboard sign-in, wrong and right.
+	for _, k := range []string{wrongKey, key} {
+		resp, err := http.PostForm(base+"/login", url.Values{"key": {k}})
+		if err != nil {
+			t.Fatalf("POST /login: %v", err)
+		}
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "a.b") && !strings.Contains(logs.String(), "HTTP 500") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		var list struct {
+			Data []any `json:"data"`
+		}
+		call(t, base, key, "GET", "/v1/endpoints/"+ep.ID+"/attempts", nil, nil, &list)
+		if len(list.Data) > 0 {
+			break
+		}
+	}
+	stop()
+
+	out := logs.String()
+	if !strings.Contains(out, "dashboard sign-in") {
+		t.Fatalf("the logs do not show the sign-ins; the test would prove nothing:\n%s", out)
+	}
+	for _, s := range append(secrets, key, wrongKey) {
+		if s == "" {
+			t.Fatal("an empty secret: the test would prove nothing")
+		}
+		// The secret, and its key material without the prefix.
+		for _, needle := range []string{s, strings.TrimPrefix(strings.TrimPrefix(s, "whsec_"), "hl_sk_")} {
+			if strings.Contains(out, needle) {
+				t.Errorf("the logs contain a secret (%.12s…):\n%s", needle, out)
+			}
+		}
+	}
+}
