@@ -38,7 +38,7 @@ const timeLayout = "2006-01-02 15:04:05"
 // lineEvent is one line of --format json output.
 type lineEvent struct {
 	Time       string `json:"time"`
-	Kind       string `json:"kind"` // "event", "response", "error" or "status"
+	Kind       string `json:"kind"` // "event", "request", "response", "error" or "status"
 	EventType  string `json:"event_type,omitempty"`
 	EventID    string `json:"event_id,omitempty"`
 	Method     string `json:"method,omitempty"`
@@ -47,6 +47,7 @@ type lineEvent struct {
 	DurationMS *int64 `json:"duration_ms,omitempty"`
 	Attempt    int    `json:"attempt,omitempty"`
 	EndpointID string `json:"endpoint_id,omitempty"`
+	Source     string `json:"source,omitempty"` // a forwarded request's source
 	Error      string `json:"error,omitempty"`
 	Message    string `json:"message,omitempty"`
 }
@@ -74,15 +75,18 @@ func (lw *lineWriter) event(at time.Time, typ, id string, extra lineEvent) {
 func (lw *lineWriter) response(at time.Time, status int, url, id string, d time.Duration, errText string, extra lineEvent) {
 	ts := at.Local().Format(timeLayout)
 	ms := d.Milliseconds()
-	extra.Time, extra.EventID, extra.Method, extra.URL, extra.Status, extra.DurationMS, extra.Error =
-		at.Format(time.RFC3339Nano), id, "POST", url, status, &ms, errText
+	if extra.Method == "" { // events are POSTed; a forwarded request keeps its method
+		extra.Method = "POST"
+	}
+	extra.Time, extra.EventID, extra.URL, extra.Status, extra.DurationMS, extra.Error =
+		at.Format(time.RFC3339Nano), id, url, status, &ms, errText
 	if status == 0 {
 		extra.Kind = "error"
-		lw.emit(fmt.Sprintf("%s            [ERROR] Failed to POST %s [%s]: %s", ts, url, id, errText), extra)
+		lw.emit(fmt.Sprintf("%s            [ERROR] Failed to %s %s [%s]: %s", ts, extra.Method, url, id, errText), extra)
 		return
 	}
 	extra.Kind = "response"
-	lw.emit(fmt.Sprintf("%s  <--  [%s] POST %s [%s] (%d ms)", ts, lw.status(status), url, id, ms), extra)
+	lw.emit(fmt.Sprintf("%s  <--  [%s] %s %s [%s] (%d ms)", ts, lw.status(status), extra.Method, url, id, ms), extra)
 }
 
 // note prints a status line such as "> Reconnected".

@@ -44,6 +44,7 @@ type listenOpts struct {
 	skipVerify  bool
 	name        string
 	printSecret bool
+	sources     []string
 }
 
 func (a *app) listenCmd() *cobra.Command {
@@ -54,9 +55,13 @@ func (a *app) listenCmd() *cobra.Command {
 		Long: "Forward events to an app on this machine over an outbound websocket: no public URL, no tunnel.\n\n" +
 			"A listen device (--name, default the host name) is a durable subscription: events published while it is\n" +
 			"not running are delivered when it starts again, and its signing secret stays the same. When no server\n" +
-			"answers at the default address, listen starts one in this process.",
+			"answers at the default address, listen starts one in this process.\n\n" +
+			"--source forwards what a source (hookline sources) captures over the same session, exactly as the provider\n" +
+			"sent it, so the app verifies the provider's own signature; requests captured while listen is not running\n" +
+			"arrive when it starts again.",
 		Example: "  hookline listen --forward-to localhost:8000/webhook\n" +
 			"  hookline listen --forward-to 8000 --forward 'invoice.*=localhost:9000/billing' --events 'invoice.*,customer.*'\n" +
+			"  hookline listen --source stripe --forward-to localhost:8000/webhook\n" +
 			"  export WEBHOOK_SECRET=$(hookline listen --print-secret)",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,6 +76,7 @@ func (a *app) listenCmd() *cobra.Command {
 	f.BoolVar(&o.skipVerify, "skip-verify", false, "accept self-signed TLS certificates of the local app")
 	f.StringVar(&o.name, "name", "", "device name; its subscription and secret are kept under it (default the host name)")
 	f.BoolVar(&o.printSecret, "print-secret", false, "print the device's signing secret and exit")
+	f.StringArrayVar(&o.sources, "source", nil, "also forward the requests a source captures (name or src_…; repeatable), unchanged, so the app checks the provider's signature")
 	return cmd
 }
 
@@ -244,18 +250,25 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
 		return nil
 	}
+	var links []sourceLink
+	if len(o.sources) > 0 {
+		if links, err = ensureSourceConnections(ctx, c, o.name, o.sources); err != nil {
+			return err
+		}
+	}
 	if fallback != "" {
 		out.note("Forwarding events to %s", fallback)
 	}
 	for _, r := range routes {
 		out.note("Forwarding %s to %s", r.pattern, r.url)
 	}
+	noteSources(out, fallback, links)
 	out.note("Device %s is endpoint %s (resend to it: hookline events resend evt_… --endpoint %s)", o.name, dev.EndpointID, dev.EndpointID)
 	out.note("Ready! Your webhook signing secret is %s (^C to quit)", dev.Secret)
 
 	l := &listener{
 		c: c, name: o.name, events: events, out: out, routes: routes, fallback: fallback, extra: extra,
-		secret: dev.Secret,
+		secret: dev.Secret, sources: links,
 		http: &http.Client{
 			Timeout:       14 * time.Second, // under the server's 15 s per attempt, so the app's slowness is reported as such
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -362,6 +375,7 @@ type listener struct {
 	extra    http.Header
 	http     *http.Client
 	secret   string
+	sources  []sourceLink // the --source sources, with their connections
 }
 
 // errReplaced ends listen when another one took the device over.
@@ -475,6 +489,9 @@ func (l *listener) session(ctx context.Context, connected func()) error {
 
 // forward POSTs one delivery to the local app and reports what it said.
 func (l *listener) forward(ctx context.Context, m listen.Message) listen.Message {
+	if m.SourceID != "" {
+		return l.forwardRequest(ctx, m)
+	}
 	now := time.Now()
 	l.out.event(now, m.EventType, m.EventID, lineEvent{Attempt: m.Attempt})
 	dest := destination(l.routes, l.fallback, m.EventType)
@@ -497,20 +514,27 @@ func (l *listener) forward(ctx context.Context, m listen.Message) listen.Message
 	for k, v := range l.extra {
 		req.Header[k] = v
 	}
+	return l.do(req, m, res)
+}
+
+// do sends req, built for delivery m, to the local app, prints the
+// response line and fills in res with what the app answered.
+func (l *listener) do(req *http.Request, m, res listen.Message) listen.Message {
+	ev := lineEvent{Attempt: m.Attempt, Method: req.Method}
 	start := time.Now()
 	resp, err := l.http.Do(req)
 	d := time.Since(start)
 	res.DurationMS = d.Milliseconds()
 	if err != nil {
 		res.Error = describeForwardError(err)
-		l.out.response(time.Now(), 0, dest, m.EventID, d, res.Error, lineEvent{Attempt: m.Attempt})
+		l.out.response(time.Now(), 0, res.URL, m.EventID, d, res.Error, ev)
 		return res
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	res.Status, res.Response, res.RetryAfter = resp.StatusCode, string(body), resp.Header.Get("Retry-After")
-	l.out.response(time.Now(), resp.StatusCode, dest, m.EventID, d, "", lineEvent{Attempt: m.Attempt})
+	l.out.response(time.Now(), resp.StatusCode, res.URL, m.EventID, d, "", ev)
 	return res
 }
 

@@ -12,6 +12,12 @@
 // the attempt. While the device is offline it defers the delivery without
 // spending an attempt.
 //
+// A source's connection whose URL is a device's listen:// URL (`hookline
+// listen --source stripe`) forwards captured requests over the same
+// session: the device gets the provider's method, headers and body bytes as
+// delivery.ForwardSender would send them, not a signed event, and replays
+// them unchanged so the local app checks the provider's own signature.
+//
 // Tail fans every recorded attempt out to `hookline tail` sessions over
 // server-sent events.
 package listen

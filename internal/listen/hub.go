@@ -176,17 +176,26 @@ func (h *Hub) Send(ctx context.Context, t *hookline.Task, now time.Time) deliver
 	if s == nil {
 		return delivery.Response{Defer: OfflineDefer}
 	}
-	hdr := http.Header{}
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("User-Agent", h.cfg.Signer.UserAgent)
-	if err := h.cfg.Signer.SignHeaders(hdr, t.Endpoint.SignatureScheme, t.Event.ID, t.Event.Payload, now, t.Endpoint.Secrets(now)); err != nil {
-		return delivery.Response{Err: err}
+	var msg Message
+	if t.Request != nil {
+		// A source's captured request, forwarded as it arrived: never
+		// signed with the device's secret.
+		m, err := requestMessage(ctx, t)
+		if err != nil {
+			return delivery.Response{Err: err}
+		}
+		msg = m
+	} else {
+		hdr := http.Header{}
+		hdr.Set("Content-Type", "application/json")
+		hdr.Set("User-Agent", h.cfg.Signer.UserAgent)
+		if err := h.cfg.Signer.SignHeaders(hdr, t.Endpoint.SignatureScheme, t.Event.ID, t.Event.Payload, now, t.Endpoint.Secrets(now)); err != nil {
+			return delivery.Response{Err: err}
+		}
+		msg = Message{EventID: t.Event.ID, EventType: t.Event.Type, Header: hdr, Body: t.Event.Payload}
 	}
-	msg := Message{
-		Type: TypeDeliver, ID: "req_" + strconv.FormatUint(h.seq.Add(1), 10),
-		EventID: t.Event.ID, EventType: t.Event.Type, Attempt: t.Attempt, Header: hdr, Body: t.Event.Payload,
-	}
-	res, err := s.deliver(ctx, t.Event.ID, msg)
+	msg.Type, msg.ID, msg.Attempt = TypeDeliver, "msg_"+strconv.FormatUint(h.seq.Add(1), 10), t.Attempt
+	res, err := s.deliver(ctx, msg.EventID, msg)
 	switch {
 	case errors.Is(err, errNotSent):
 		return delivery.Response{Defer: OfflineDefer}

@@ -22,11 +22,22 @@ type Message struct {
 	Type string `json:"type"`
 	ID   string `json:"id"` // matches a Result to its Deliver
 
-	// Deliver: the request a production endpoint would get.
+	// Deliver: the request a production endpoint would get. For a captured
+	// inbound request, EventID is the request's id (req_…) and EventType
+	// the provider's event type when one is found (see RequestLabel), else
+	// the method and path it arrived at.
 	EventID   string      `json:"event_id,omitempty"`
 	EventType string      `json:"event_type,omitempty"`
 	Attempt   int         `json:"attempt,omitempty"`
 	Header    http.Header `json:"header,omitempty"`
+	// SourceID is set only when the delivery forwards a request captured at
+	// a source: the device then replays Method, Query (appended to the local
+	// URL's), Header and Body exactly, without signing anything, so the app
+	// checks the provider's own signature.
+	SourceID string `json:"source_id,omitempty"`
+	Method   string `json:"method,omitempty"`
+	Path     string `json:"path,omitempty"` // where the provider sent it (/in/src_…), for display
+	Query    string `json:"query,omitempty"`
 	// Body is the exact payload; []byte so that JSON encoding cannot
 	// reformat it (a json.RawMessage would be compacted).
 	Body []byte `json:"body,omitempty"`

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hookline/hookline/internal/client"
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/listen"
+)
+
+// This file is `hookline listen --source`: a source's captured requests
+// forwarded to the local app over the device's session, as they arrived.
+
+// sourceLink is a source whose requests a listen device gets.
+type sourceLink struct {
+	ID, Name     string
+	ConnectionID string
+	Created      bool // the connection was made by this listen
+}
+
+// ensureSourceConnections makes sure each source (a name or src_… id) has
+// a connection to the device's listen:// URL, creating it when missing and
+// reusing it otherwise, so that requests captured while listen is stopped
+// wait for the device as pending deliveries.
+func ensureSourceConnections(ctx context.Context, c *client.Client, device string, sources []string) ([]sourceLink, error) {
+	target := listen.URLScheme + "://" + device
+	var links []sourceLink
+	seen := map[string]bool{}
+	for _, s := range sources {
+		var src sourceView
+		if err := c.JSON(ctx, http.MethodGet, "/v1/sources/"+url.PathEscape(s), nil, nil, &src); err != nil {
+			return nil, fmt.Errorf("--source %s: %w", s, err)
+		}
+		if seen[src.ID] {
+			continue
+		}
+		seen[src.ID] = true
+		link := sourceLink{ID: src.ID, Name: src.Name}
+		id, err := findConnection(ctx, c, src.ID, target)
+		if err != nil {
+			return nil, fmt.Errorf("--source %s: %w", s, err)
+		}
+		if id == "" {
+			var con connectionView
+			err := c.JSON(ctx, http.MethodPost, "/v1/connections", nil, map[string]any{"source_id": src.ID, "url": target}, &con)
+			if err != nil {
+				return nil, fmt.Errorf("--source %s: connecting it to %s: %w", s, target, err)
+			}
+			id, link.Created = con.ID, true
+		}
+		link.ConnectionID = id
+		links = append(links, link)
+	}
+	return links, nil
+}
+
+// findConnection returns the id of sourceID's connection to target, or ""
+// when it has none.
+func findConnection(ctx context.Context, c *client.Client, sourceID, target string) (string, error) {
+	q := url.Values{"source_id": {sourceID}, "limit": {"100"}}
+	for {
+		var page struct {
+			Data    []connectionView `json:"data"`
+			HasMore bool             `json:"has_more"`
+		}
+		if err := c.JSON(ctx, http.MethodGet, "/v1/connections", q, nil, &page); err != nil {
+			return "", fmt.Errorf("listing connections: %w", err)
+		}
+		for _, con := range page.Data {
+			if con.URL == target {
+				return con.ID, nil
+			}
+		}
+		if !page.HasMore || len(page.Data) == 0 {
+			return "", nil
+		}
+		q.Set("starting_after", page.Data[len(page.Data)-1].ID)
+	}
+}
+
+// noteSources says which sources the device forwards, and where to.
+func noteSources(out *lineWriter, fallback string, links []sourceLink) {
+	where := fallback
+	if where == "" {
+		where = "the --forward routes"
+	}
+	for _, s := range links {
+		verb := "reusing"
+		if s.Created {
+			verb = "created"
+		}
+		out.note("Forwarding requests from source %s (%s) to %s, unchanged (connection %s, %s)", s.Name, s.ID, where, s.ConnectionID, verb)
+	}
+}
+
+// sourceName is how a source is shown: its name when this listen was
+// given it, else its id (a connection to the device made by other means).
+func (l *listener) sourceName(id string) string {
+	for _, s := range l.sources {
+		if s.ID == id {
+			return s.Name
+		}
+	}
+	return id
+}
+
+// forwardRequest replays a captured request to the local app exactly as
+// the server built it: same method, headers and body bytes, the provider's
+// query appended to the local URL's. Nothing is signed, so the app checks
+// the provider's own signature (Stripe's, GitHub's…) as in production.
+func (l *listener) forwardRequest(ctx context.Context, m listen.Message) listen.Message {
+	now := time.Now()
+	src := l.sourceName(m.SourceID)
+	l.out.request(now, src, m.Method, m.EventType, m.EventID, m.Attempt)
+	dest := destination(l.routes, l.fallback, m.EventType)
+	res := listen.Message{Type: listen.TypeResult, ID: m.ID, URL: dest}
+	if dest == "" {
+		res.Status = http.StatusNoContent
+		l.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
+		return res
+	}
+	// The server built m.Header with this same function (hop-by-hop headers
+	// dropped, X-Hookline-Request-Id and X-Hookline-Source added), so
+	// running it again changes no header; it appends the query to the local
+	// URL exactly as to an HTTP connection's.
+	req, err := delivery.ForwardRequest(ctx, dest, &hookline.InboundRequest{
+		ID: m.EventID, SourceID: m.SourceID, Method: m.Method, Query: m.Query, Headers: m.Header, Body: m.Body,
+	})
+	if err != nil {
+		res.Error = err.Error()
+		l.out.response(time.Now(), 0, dest, m.EventID, 0, res.Error, lineEvent{Attempt: m.Attempt, Method: m.Method})
+		return res
+	}
+	for k, v := range l.extra {
+		req.Header[k] = v
+	}
+	res.URL = req.URL.String()
+	return l.do(req, m, res)
+}
+
+// request prints "2026-11-23 15:31:18   --> POST payment_intent.succeeded
+// [req_…] from stripe": a captured request arriving from a source.
+func (lw *lineWriter) request(at time.Time, source, method, label, id string, attempt int) {
+	ts := at.Local().Format(timeLayout)
+	ev := lineEvent{Time: at.Format(time.RFC3339Nano), Kind: "request", EventType: label, EventID: id,
+		Method: method, Source: source, Attempt: attempt}
+	lw.emit(fmt.Sprintf("%s   --> %s %s [%s] from %s", ts, method, label, id, source), ev)
+}
