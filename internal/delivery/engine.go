@@ -37,6 +37,9 @@ type Config struct {
 	// PerEndpoint bounds the attempts in flight to one endpoint (128), so a
 	// slow endpoint cannot take every connection.
 	PerEndpoint int
+	// CompleteLinger is how long the first completion of a batch waits for
+	// others before they are recorded together (5 ms).
+	CompleteLinger time.Duration
 	// ClaimBatch is how many deliveries one claim takes at most (256).
 	ClaimBatch int
 	// PollInterval is how often due retries are looked for (1 s).
@@ -92,6 +95,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PerEndpoint <= 0 {
 		c.PerEndpoint = 128
+	}
+	if c.CompleteLinger <= 0 {
+		c.CompleteLinger = 5 * time.Millisecond
 	}
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = 256
@@ -418,8 +424,15 @@ func (e *Engine) completeLoop() {
 	const maxBatch = 512
 	batch := make([]completion, 0, maxBatch)
 	cs := make([]hookline.Completion, 0, maxBatch)
+	// Completions wait a moment for company: nobody waits on them (the
+	// receiver already has the event), and every commit costs a write of
+	// each page it touches, so fewer, larger batches leave the writer to
+	// publishes, which somebody does wait on.
+	linger := time.NewTimer(0)
+	<-linger.C
 	for first := range e.completions {
 		batch = append(batch[:0], first)
+		linger.Reset(e.cfg.CompleteLinger)
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -428,8 +441,14 @@ func (e *Engine) completeLoop() {
 					break drain
 				}
 				batch = append(batch, c)
-			default:
+			case <-linger.C:
 				break drain
+			}
+		}
+		if !linger.Stop() {
+			select {
+			case <-linger.C:
+			default:
 			}
 		}
 		cs = cs[:0]
