@@ -2,11 +2,21 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hookline/hookline/internal/server"
 )
 
 // TestMain lets the scripts in testdata/script run `hookline` in-process.
@@ -22,8 +32,86 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI behaviour that reads best as scripts: messages,
-// exit codes, flag errors.
+// exit codes, flag errors, and the client commands against a real server.
 func TestScripts(t *testing.T) {
 	t.Parallel()
-	testscript.Run(t, testscript.Params{Dir: "testdata/script"})
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"hookline-server": startScriptServer,
+			"jsonvar":         jsonVar,
+		},
+	})
+}
+
+var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
+
+// startScriptServer runs a real server (SQLite in the script's work
+// directory, development mode, port 0) for the rest of the script, and
+// points HOOKLINE_URL and HOOKLINE_API_KEY at it.
+func startScriptServer(ts *testscript.TestScript, neg bool, _ []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! hookline-server")
+	}
+	const key = "hl_sk_script_key_0123456789"
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: ts.MkAbs("server-data"), Dev: true, APIKey: key,
+		RetrySchedule: []time.Duration{time.Hour}}
+	go func() { done <- server.Run(ctx, cfg, pw, slog.New(slog.DiscardHandler)); pw.Close() }()
+	found := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		var out strings.Builder
+		for {
+			n, err := pr.Read(buf)
+			out.Write(buf[:n])
+			if m := listeningRE.FindStringSubmatch(out.String()); m != nil {
+				found <- m[1]
+				io.Copy(io.Discard, pr)
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		ts.Setenv("HOOKLINE_URL", u)
+		ts.Setenv("HOOKLINE_API_KEY", key)
+	case err := <-done:
+		cancel()
+		ts.Fatalf("server stopped at start: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		ts.Fatalf("server did not start")
+	}
+	ts.Defer(func() { cancel(); <-done })
+}
+
+// jsonVar sets an environment variable from a field of the last command's
+// JSON stdout: `jsonvar EP data.0.id`.
+func jsonVar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonvar NAME path.to.field")
+	}
+	var v any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &v))
+	for _, part := range strings.Split(args[1], ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[part]
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i >= len(x) {
+				ts.Fatalf("jsonvar: no element %q", part)
+			}
+			v = x[i]
+		default:
+			ts.Fatalf("jsonvar: cannot index %T with %q", v, part)
+		}
+	}
+	ts.Setenv(args[0], fmt.Sprint(v))
 }
