@@ -106,32 +106,9 @@ func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([
 		q += ` AND tenant = ?`
 		args = append(args, f.Tenant)
 	}
-	if f.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, f.StartingAfter)
-	}
-	n := pageLimit(f.Page)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanEndpoint)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing endpoints: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookline.Endpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("listing endpoints: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing endpoints: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }

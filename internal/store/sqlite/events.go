@@ -146,32 +146,9 @@ func (s *Store) ListEvents(ctx context.Context, f hookline.EventFilter) ([]*hook
 		q += ` AND tenant = ?`
 		args = append(args, f.Tenant)
 	}
-	if f.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, f.StartingAfter)
-	}
-	n := pageLimit(f.Page)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanEvent)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing events: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookline.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("listing events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing events: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }

@@ -90,20 +90,9 @@ func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source
 func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
 	q := `SELECT ` + sourceColumns + ` FROM sources WHERE 1`
 	var args []any
-	if p.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, p.StartingAfter)
-	}
-	n := pageLimit(p)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	out, err := queryAll(ctx, s.r, q, args, scanSource)
+	out, more, err := listPage(ctx, s.r, q, args, p, scanSource)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing sources: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }
@@ -214,20 +203,9 @@ func (s *Store) ListConnections(ctx context.Context, f hookline.ConnectionFilter
 		q += ` AND source_id = ?`
 		args = append(args, f.SourceID)
 	}
-	if f.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, f.StartingAfter)
-	}
-	n := pageLimit(f.Page)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	out, err := queryAll(ctx, s.r, q, args, scanConnection)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanConnection)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing connections: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }
@@ -484,20 +462,9 @@ func (s *Store) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*
 		q += ` AND (instr(headers, ?) > 0 OR instr(CAST(body AS TEXT), ?) > 0)`
 		args = append(args, f.Search, f.Search)
 	}
-	if f.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, f.StartingAfter)
-	}
-	n := pageLimit(f.Page)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	out, err := queryAll(ctx, s.r, q, args, scanRequest)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanRequest)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing requests: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }
@@ -561,22 +528,4 @@ func (s *Store) ResendRequest(ctx context.Context, requestID, connectionID strin
 		return nil, fmt.Errorf("resending request: %w", err)
 	}
 	return out, nil
-}
-
-// queryAll runs a read query and scans every row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }

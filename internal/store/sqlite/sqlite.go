@@ -462,15 +462,6 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-// limit returns the page size and the number of rows to fetch to learn
-// whether more follow.
-func pageLimit(p hookline.Page) int {
-	if p.Limit <= 0 {
-		return 10
-	}
-	return p.Limit
-}
-
 // placeholders returns "?, ?, …" with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -287,6 +287,19 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 const attemptColumns = `id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms,
 	error, response_body, next_retry`
 
+func scanAttempt(sc scanner) (*hookline.Attempt, error) {
+	var (
+		a                  hookline.Attempt
+		created, nextRetry int64
+	)
+	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
+		&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ResponseBody, &nextRetry); err != nil {
+		return nil, err
+	}
+	a.Created, a.NextRetry = fromMS(created), fromMS(nextRetry)
+	return &a, nil
+}
+
 // ListAttempts returns one page of attempts, newest first.
 func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
 	q := `SELECT ` + attemptColumns + ` FROM attempts WHERE 1`
@@ -299,37 +312,9 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 		q += ` AND endpoint_id = ?`
 		args = append(args, f.EndpointID)
 	}
-	if f.StartingAfter != "" {
-		q += ` AND id < ?`
-		args = append(args, f.StartingAfter)
-	}
-	n := pageLimit(f.Page)
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, n+1)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanAttempt)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookline.Attempt
-	for rows.Next() {
-		var (
-			a                  hookline.Attempt
-			created, nextRetry int64
-		)
-		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
-			&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ResponseBody, &nextRetry); err != nil {
-			return nil, false, fmt.Errorf("listing attempts: %w", err)
-		}
-		a.Created, a.NextRetry = fromMS(created), fromMS(nextRetry)
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing attempts: %w", err)
-	}
-	more := len(out) > n
-	if more {
-		out = out[:n]
 	}
 	return out, more, nil
 }
