@@ -95,20 +95,14 @@ func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, er
 
 // ListEndpoints returns one page of endpoints, newest first.
 func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
-	n := pageLimit(f.Page)
 	// '' stands for "no filter": the planner folds the OR away for a given
 	// value, and one query text keeps one prepared statement.
-	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints
+	list, more, err := listPage(ctx, s.pool, f.Page, scanEndpoint, `SELECT `+endpointColumns+` FROM endpoints
 		WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR id < $2)
-		ORDER BY id DESC LIMIT $3`, f.Tenant, f.StartingAfter, n+1)
+		ORDER BY id DESC LIMIT $3`, f.Tenant, f.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing endpoints: %w", err)
 	}
-	list, err := collect(rows, scanEndpoint)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing endpoints: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 

@@ -271,18 +271,12 @@ func (s *Store) Event(ctx context.Context, id string) (*hookline.Event, error) {
 
 // ListEvents returns one page of events, newest first.
 func (s *Store) ListEvents(ctx context.Context, f hookline.EventFilter) ([]*hookline.Event, bool, error) {
-	n := pageLimit(f.Page)
-	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+` FROM events
+	list, more, err := listPage(ctx, s.pool, f.Page, scanEvent, `SELECT `+eventColumns+` FROM events
 		WHERE ($1 = '' OR type = $1) AND ($2 = '' OR tenant = $2) AND ($3 = '' OR id < $3)
-		ORDER BY id DESC LIMIT $4`, f.Type, f.Tenant, f.StartingAfter, n+1)
+		ORDER BY id DESC LIMIT $4`, f.Type, f.Tenant, f.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing events: %w", err)
 	}
-	list, err := collect(rows, scanEvent)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing events: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 

@@ -63,17 +63,11 @@ func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source
 
 // ListSources returns one page of sources, newest first.
 func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
-	n := pageLimit(p)
-	rows, err := s.pool.Query(ctx, `SELECT `+sourceColumns+` FROM sources
-		WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`, p.StartingAfter, n+1)
+	list, more, err := listPage(ctx, s.pool, p, scanSource, `SELECT `+sourceColumns+` FROM sources
+		WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`, p.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing sources: %w", err)
 	}
-	list, err := collect(rows, scanSource)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing sources: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 
@@ -160,18 +154,12 @@ func (s *Store) Connection(ctx context.Context, id string) (*hookline.Connection
 
 // ListConnections returns one page of connections, newest first.
 func (s *Store) ListConnections(ctx context.Context, f hookline.ConnectionFilter) ([]*hookline.Connection, bool, error) {
-	n := pageLimit(f.Page)
-	rows, err := s.pool.Query(ctx, `SELECT `+connectionColumns+` FROM connections
+	list, more, err := listPage(ctx, s.pool, f.Page, scanConnection, `SELECT `+connectionColumns+` FROM connections
 		WHERE ($1 = '' OR source_id = $1) AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`,
-		f.SourceID, f.StartingAfter, n+1)
+		f.SourceID, f.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing connections: %w", err)
 	}
-	list, err := collect(rows, scanConnection)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing connections: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 
@@ -398,24 +386,18 @@ func (s *Store) Request(ctx context.Context, id string) (*hookline.InboundReques
 
 // ListRequests returns one page of captured requests, newest first.
 func (s *Store) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*hookline.InboundRequest, bool, error) {
-	n := pageLimit(f.Page)
 	// strpos is a plain substring search: no LIKE wildcards to escape. The
 	// body is searched as text only where it is valid UTF-8.
-	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+` FROM inbound_requests
+	list, more, err := listPage(ctx, s.pool, f.Page, scanRequest, `SELECT `+requestColumns+` FROM inbound_requests
 		WHERE ($1 = '' OR source_id = $1) AND ($2 = '' OR status = $2)
 			AND ($3::timestamptz IS NULL OR received >= $3) AND ($4::timestamptz IS NULL OR received < $4)
 			AND ($5 = '' OR strpos(headers::text, $5) > 0 OR strpos(encode(body, 'escape'), $5) > 0)
 			AND ($6 = '' OR id < $6)
 		ORDER BY id DESC LIMIT $7`,
-		f.SourceID, f.Status, ts(f.Since), ts(f.Until), f.Search, f.StartingAfter, n+1)
+		f.SourceID, f.Status, ts(f.Since), ts(f.Until), f.Search, f.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing requests: %w", err)
 	}
-	list, err := collect(rows, scanRequest)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing requests: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 

@@ -231,15 +231,6 @@ func fromTS(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// pageLimit returns the page size; the caller fetches one row more to learn
-// whether more follow.
-func pageLimit(p hookline.Page) int {
-	if p.Limit <= 0 {
-		return 10
-	}
-	return p.Limit
-}
-
 // collect reads every row with scan and closes rows.
 func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	defer rows.Close()
@@ -252,13 +243,4 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// page trims a list fetched with one extra row and reports whether more
-// follow.
-func page[T any](list []T, n int) ([]T, bool) {
-	if len(list) > n {
-		return list[:n], true
-	}
-	return list, false
 }

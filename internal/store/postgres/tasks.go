@@ -377,18 +377,12 @@ func scanAttempt(row pgx.Row) (*hookline.Attempt, error) {
 
 // ListAttempts returns one page of attempts, newest first.
 func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
-	n := pageLimit(f.Page)
-	rows, err := s.pool.Query(ctx, `SELECT `+attemptColumns+` FROM attempts
+	list, more, err := listPage(ctx, s.pool, f.Page, scanAttempt, `SELECT `+attemptColumns+` FROM attempts
 		WHERE ($1 = '' OR event_id = $1) AND ($2 = '' OR endpoint_id = $2) AND ($3 = '' OR id < $3)
-		ORDER BY id DESC LIMIT $4`, f.EventID, f.EndpointID, f.StartingAfter, n+1)
+		ORDER BY id DESC LIMIT $4`, f.EventID, f.EndpointID, f.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing attempts: %w", err)
 	}
-	list, err := collect(rows, scanAttempt)
-	if err != nil {
-		return nil, false, fmt.Errorf("listing attempts: %w", err)
-	}
-	list, more := page(list, n)
 	return list, more, nil
 }
 
