@@ -509,20 +509,9 @@ func (s *Store) ResendRequest(ctx context.Context, requestID, connectionID strin
 				return fmt.Errorf("reading deliveries: %w", err)
 			}
 		}
-		for _, target := range targets {
-			d, err := scanDelivery(tx.QueryRowContext(ctx, `INSERT INTO deliveries
-				(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
-				VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
-				ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
-					lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
-				RETURNING `+deliveryColumns,
-				hookline.NewID("dlv"), requestID, target, nowMS, nowMS, nowMS, nowMS))
-			if err != nil {
-				return fmt.Errorf("resending to %s: %w", target, err)
-			}
-			out = append(out, d)
-		}
-		return nil
+		var err error
+		out, err = redeliver(ctx, tx, requestID, targets, nowMS)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resending request: %w", err)

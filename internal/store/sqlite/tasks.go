@@ -263,23 +263,32 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 				}
 			}
 		}
-		for _, target := range targets {
-			d, err := scanDelivery(tx.QueryRowContext(ctx, `INSERT INTO deliveries
-				(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
-				VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
-				ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
-					lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
-				RETURNING `+deliveryColumns,
-				hookline.NewID("dlv"), eventID, target, nowMS, nowMS, nowMS, nowMS))
-			if err != nil {
-				return fmt.Errorf("resending to %s: %w", target, err)
-			}
-			out = append(out, d)
-		}
-		return nil
+		out, err = redeliver(ctx, tx, eventID, targets, nowMS)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resending event: %w", err)
+	}
+	return out, nil
+}
+
+// redeliver makes the delivery of eventID (an event's id or a captured
+// request's) to each target pending and due at nowMS, inserting it where
+// there is none, and returns the deliveries in targets order.
+func redeliver(ctx context.Context, tx *sql.Tx, eventID string, targets []string, nowMS int64) ([]*hookline.Delivery, error) {
+	var out []*hookline.Delivery
+	for _, target := range targets {
+		d, err := scanDelivery(tx.QueryRowContext(ctx, `INSERT INTO deliveries
+			(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
+			VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
+			ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
+				lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
+			RETURNING `+deliveryColumns,
+			hookline.NewID("dlv"), eventID, target, nowMS, nowMS, nowMS, nowMS))
+		if err != nil {
+			return nil, fmt.Errorf("resending to %s: %w", target, err)
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
