@@ -14,6 +14,7 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/endpoints/{id}/secret", auth(s.handle(s.getSecret)))
 	m.Handle("POST /v1/endpoints/{id}/secret/rotate", auth(s.handle(s.rotateSecret)))
 	m.Handle("GET /v1/endpoints/{id}/attempts", auth(s.handle(s.listEndpointAttempts)))
+	m.Handle("POST /v1/endpoints/{id}/test", auth(s.handle(s.sendTestEvent))) // testevent.go
 
 	m.Handle("POST /v1/events", auth(s.handle(s.publishEvent)))
 	m.Handle("GET /v1/events", auth(s.handle(s.listEvents)))

@@ -377,6 +377,33 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, dir, "08-endpoint")
 
+	// "Send test event" reaches this endpoint alone, though it subscribes
+	// to order.* only and another endpoint subscribes to everything.
+	starRecv, starReceived := receiver(t)
+	if code := n.api(t, "POST", "/v1/endpoints", map[string]any{"url": starRecv.URL, "enabled_events": []string{"*"}}, nil); code != 201 {
+		t.Fatalf("creating the * endpoint: %d", code)
+	}
+	before := received()
+	run(t, ctx, "sending a test event",
+		chromedp.Click(`form[action$="/test"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`pre.payload`, chromedp.ByQuery),
+		chromedp.Location(&loc))
+	testID := loc[strings.LastIndex(loc, "/")+1:]
+	testID, _, _ = strings.Cut(testID, "?")
+	var ds struct {
+		Data []struct {
+			EndpointID string `json:"endpoint_id"`
+		} `json:"data"`
+	}
+	if code := n.api(t, "GET", "/v1/events/"+testID+"/deliveries", nil, &ds); code != 200 || len(ds.Data) != 1 || ds.Data[0].EndpointID != epID {
+		t.Fatalf("test event %s: %d, deliveries %+v, want one to %s", testID, code, ds.Data, epID)
+	}
+	waitFor(t, func() bool { return received() == before+1 })
+	if got := starReceived(); got != 0 {
+		t.Fatalf("the * endpoint got %d requests from a test event to another endpoint", got)
+	}
+	run(t, ctx, "back to the endpoint", chromedp.Navigate(n.base+"/endpoints/"+epID), chromedp.WaitVisible(`form[action$="/rotate"] button`, chromedp.ByQuery))
+
 	// Keyboard: Tab from the top reaches the skip link, then the nav.
 	var focused string
 	run(t, ctx, "tabbing", chromedp.KeyEvent("\t"), chromedp.Evaluate(`document.activeElement.textContent`, &focused))

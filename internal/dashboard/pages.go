@@ -398,26 +398,22 @@ func (d *Dashboard) reveal(w http.ResponseWriter, r *http.Request) error {
 }
 
 // TestEventType is the type of the events "Send test event" publishes.
-const TestEventType = "hookline.test"
+const TestEventType = delivery.TestEventType
 
+// sendTest publishes a test event to this endpoint alone: endpoints
+// subscribed to "*" do not get it (delivery.Publisher.PublishTest).
 func (d *Dashboard) sendTest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	e, err := d.cfg.Store.Endpoint(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	data, _ := json.Marshal(map[string]string{"message": "A test event sent from the Hookline dashboard.", "endpoint_id": e.ID})
-	res, err := d.cfg.Publisher.Publish(ctx, delivery.PublishRequest{Type: TestEventType, Data: data, Tenant: e.Tenant})
+	if e.Status != hookline.EndpointEnabled {
+		return hookline.Errorf(hookline.ECONFLICT, "this endpoint is disabled; enable it to send it a test event")
+	}
+	res, err := d.cfg.Publisher.PublishTest(ctx, e, "dashboard")
 	if err != nil {
 		return err
-	}
-	// Publishing fans out by subscription; the endpoint may not subscribe
-	// to hookline.test, so make sure it gets a delivery.
-	if _, err := d.cfg.Store.Resend(ctx, res.Event.ID, e.ID, d.cfg.Now()); err != nil {
-		return err
-	}
-	if d.cfg.Engine != nil {
-		d.cfg.Engine.Wake()
 	}
 	redirect(w, r, "/events/"+res.Event.ID, "Test event sent.")
 	return nil

@@ -18,6 +18,9 @@ type PublishRequest struct {
 	Data           json.RawMessage // a JSON object; empty means {}
 	Tenant         string
 	IdempotencyKey string
+	// OnlyEndpoint, when set, delivers the event to that endpoint alone,
+	// whatever it subscribes to (a test event; see PublishTest).
+	OnlyEndpoint string
 }
 
 // PublisherConfig configures a Publisher.
@@ -142,7 +145,7 @@ func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &hookline.Event{ID: id, Type: req.Type, Created: created, Tenant: req.Tenant, Payload: payload, IdempotencyKey: req.IdempotencyKey}, nil
+	return &hookline.Event{ID: id, Type: req.Type, Created: created, Tenant: req.Tenant, Payload: payload, IdempotencyKey: req.IdempotencyKey, OnlyEndpoint: req.OnlyEndpoint}, nil
 }
 
 func (p *Publisher) commitLoop() {

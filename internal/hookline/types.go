@@ -63,6 +63,10 @@ type Event struct {
 	// IdempotencyKey, when set, makes publishing the same key twice within
 	// the idempotency window return the first event.
 	IdempotencyKey string
+	// OnlyEndpoint, when set, fans the event out to that endpoint alone
+	// (if it is enabled), whatever its subscription and tenant: a test
+	// event. It matters only at publish and is not stored.
+	OnlyEndpoint string
 }
 
 // NewEventPayload builds an event's delivery body:

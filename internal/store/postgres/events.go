@@ -135,12 +135,16 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 
 		// Sort the batch into new events and duplicates, and group the new
 		// ones by (type, tenant), which is all that fan-out depends on.
-		type combo struct{ typ, tenant string }
+		// A test event (OnlyEndpoint) is a combo of its own, matched by id
+		// instead of by subscription.
+		type combo struct{ typ, tenant, only string }
 		comboOf := map[combo]int{} // 1-based, as SQL arrays are
 		var (
 			comboTenants               []string
 			patCombo                   []int32
 			patText                    []string
+			onlyCombo                  []int32
+			onlyID                     []string
 			fresh                      []int
 			ids, types, tenants, ikeys []string
 			created                    []time.Time
@@ -164,12 +168,16 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			}
 			ids, types, tenants, ikeys = append(ids, ev.ID), append(types, ev.Type), append(tenants, ev.Tenant), append(ikeys, ev.IdempotencyKey)
 			created, payloads = append(created, msTime(ev.Created)), append(payloads, payload)
-			c := combo{ev.Type, ev.Tenant}
+			c := combo{ev.Type, ev.Tenant, ev.OnlyEndpoint}
 			if _, ok := comboOf[c]; !ok {
 				comboOf[c] = len(comboOf) + 1
 				comboTenants = append(comboTenants, ev.Tenant)
-				for _, p := range patterns(ev.Type) {
-					patCombo, patText = append(patCombo, int32(comboOf[c])), append(patText, p)
+				if ev.OnlyEndpoint != "" {
+					onlyCombo, onlyID = append(onlyCombo, int32(comboOf[c])), append(onlyID, ev.OnlyEndpoint)
+				} else {
+					for _, p := range patterns(ev.Type) {
+						patCombo, patText = append(patCombo, int32(comboOf[c])), append(patText, p)
+					}
 				}
 			}
 		}
@@ -181,11 +189,19 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		b.Queue(`INSERT INTO events (`+eventColumns+`)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[])`,
 			ids, types, created, tenants, payloads, ikeys)
-		b.Queue(`SELECT DISTINCT ON (p.combo, e.id) p.combo, `+endpointColumnsOf("e")+`
+		fanOut := `SELECT DISTINCT ON (p.combo, e.id) p.combo, ` + endpointColumnsOf("e") + `
 			FROM unnest($1::int[], $2::text[]) AS p(combo, pattern)
 			JOIN endpoints e ON e.enabled_events @> ARRAY[p.pattern]
 			WHERE e.status = 'enabled' AND (e.tenant = '' OR e.tenant = ($3::text[])[p.combo])
-			ORDER BY p.combo, e.id`, patCombo, patText, comboTenants)
+			ORDER BY p.combo, e.id`
+		fanOutArgs := []any{patCombo, patText, comboTenants}
+		if len(onlyID) > 0 { // only then, so that the usual query stays as it was
+			fanOut = `(` + fanOut + `) UNION ALL (SELECT o.combo, ` + endpointColumnsOf("e") + `
+				FROM unnest($4::int[], $5::text[]) AS o(combo, id)
+				JOIN endpoints e ON e.id = o.id WHERE e.status = 'enabled')`
+			fanOutArgs = append(fanOutArgs, onlyCombo, onlyID)
+		}
+		b.Queue(fanOut, fanOutArgs...)
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -224,7 +240,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		for _, i := range fresh {
 			ev := events[i]
 			p := hookline.Published{Event: ev}
-			for _, ep := range targets[comboOf[combo{ev.Type, ev.Tenant}]] {
+			for _, ep := range targets[comboOf[combo{ev.Type, ev.Tenant, ev.OnlyEndpoint}]] {
 				id := hookline.NewID("dlv")
 				dIDs, dEvents, dEndpoints, dDue = append(dIDs, id), append(dEvents, ev.ID), append(dEndpoints, ep.ID), append(dDue, msTime(ev.Created))
 				p.Deliveries++

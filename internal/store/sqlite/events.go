@@ -84,7 +84,11 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			p := hookline.Published{Event: ev}
 			due := ms(ev.Created)
 			for _, ep := range endpoints {
-				if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+				if ev.OnlyEndpoint != "" {
+					if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone, whatever it subscribes to
+						continue
+					}
+				} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
 					continue
 				}
 				id := hookline.NewID("dlv")

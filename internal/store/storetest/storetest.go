@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runScaleOut(t, open) // retention and cluster primitives (retention.go)
 	runStats(t, open)    // dashboard aggregates (stats.go)
 	runInbound(t, open)  // sources, connections, captured requests (inbound.go)
+	runOnlyEndpoint(t, open)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {

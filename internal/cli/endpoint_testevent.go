@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/spf13/cobra"
+)
+
+// endpointTestCmd is `hookline endpoints test ep_…`: a hookline.test event
+// to that endpoint alone (POST /v1/endpoints/{id}/test).
+func (a *app) endpointTestCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "test ep_…",
+		Short: "Send a hookline.test event to one endpoint only, whatever it subscribes to",
+		Long: "Send a hookline.test event to one endpoint only, whatever it subscribes to.\n" +
+			"No other endpoint gets it, not even those subscribed to *. 'hookline events attempts evt_…' shows how it went.",
+		Args:    cobra.ExactArgs(1),
+		Example: "  hookline endpoints test ep_2Xb…",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints/"+url.PathEscape(args[0])+"/test", nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if a.format == "json" {
+				return printJSON(a.env.Stdout, raw)
+			}
+			var e eventView
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("decoding event: %w", err)
+			}
+			fmt.Fprintf(a.env.Stdout, "Sent %s (%s) to %s\n", e.ID, e.Type, args[0])
+			return nil
+		},
+	}
+}
