@@ -149,17 +149,32 @@ func renderDeliveries(ds []*hookline.Delivery) []deliveryJSON {
 	return out
 }
 
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.cfg.Store.Event(r.Context(), id); err != nil {
-		return err
-	}
+// writeDeliveries answers the deliveries of id, an event's or a captured
+// request's, as one list; the caller has checked that id exists.
+func (s *Server) writeDeliveries(w http.ResponseWriter, r *http.Request, id string) error {
 	ds, err := s.cfg.Store.Deliveries(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newList(renderDeliveries(ds), false))
 	return nil
+}
+
+// writeResent wakes the engine for the deliveries a resend made due and
+// answers them with status.
+func (s *Server) writeResent(w http.ResponseWriter, status int, ds []*hookline.Delivery) {
+	if s.cfg.Engine != nil {
+		s.cfg.Engine.Wake()
+	}
+	writeJSON(w, status, newList(renderDeliveries(ds), false))
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.cfg.Store.Event(r.Context(), id); err != nil {
+		return err
+	}
+	return s.writeDeliveries(w, r, id)
 }
 
 func (s *Server) resendEvent(w http.ResponseWriter, r *http.Request) error {
@@ -173,9 +188,6 @@ func (s *Server) resendEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.cfg.Engine != nil {
-		s.cfg.Engine.Wake()
-	}
-	writeJSON(w, http.StatusAccepted, newList(renderDeliveries(ds), false))
+	s.writeResent(w, http.StatusAccepted, ds)
 	return nil
 }

@@ -620,12 +620,7 @@ func (s *Server) listRequestDeliveries(w http.ResponseWriter, r *http.Request) e
 	if _, err := s.cfg.Store.Request(r.Context(), id); err != nil {
 		return err
 	}
-	ds, err := s.cfg.Store.Deliveries(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(renderDeliveries(ds), false))
-	return nil
+	return s.writeDeliveries(w, r, id)
 }
 
 func (s *Server) resendRequest(w http.ResponseWriter, r *http.Request) error {
@@ -639,10 +634,7 @@ func (s *Server) resendRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.cfg.Engine != nil {
-		s.cfg.Engine.Wake()
-	}
-	writeJSON(w, http.StatusOK, newList(renderDeliveries(ds), false))
+	s.writeResent(w, http.StatusOK, ds)
 	return nil
 }
 
