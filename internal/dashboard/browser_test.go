@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hookline/hookline/internal/server"
+	"github.com/hookline/hookline/internal/testutil"
 )
 
 // chromium is Debian's Chromium; scripts/ensure-chromium.sh installs it.
@@ -30,77 +29,16 @@ const chromium = "/usr/bin/chromium"
 type node struct {
 	base string
 	key  string
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var listening = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // startNode runs server.Run until the test ends, logging JSON into a
 // buffer, and returns once it listens.
 func startNode(t *testing.T) *node {
 	t.Helper()
-	n := &node{key: "hl_sk_browser_test_key_0123456789", logs: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	out, w := io.Pipe()
-	done := make(chan error, 1)
-	log := slog.New(slog.NewJSONHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() {
-		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: n.key,
-			RetrySchedule: []time.Duration{time.Second}}, w, log)
-		w.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		var seen strings.Builder
-		for {
-			k, err := out.Read(buf)
-			seen.Write(buf[:k])
-			if m := listening.FindStringSubmatch(seen.String()); m != nil {
-				found <- m[1]
-				_, _ = io.Copy(io.Discard, out)
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	select {
-	case n.base = <-found:
-	case err := <-done:
-		t.Fatalf("server.Run ended early: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
-	}
+	n := &node{key: "hl_sk_browser_test_key_0123456789", logs: &testutil.SyncBuffer{}}
+	n.base, _ = testutil.Serve(t, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: n.key,
+		RetrySchedule: []time.Duration{time.Second}}, n.logs)
 	return n
 }
 

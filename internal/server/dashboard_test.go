@@ -3,88 +3,27 @@ package server_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/server"
+	"github.com/hookline/hookline/internal/testutil"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
-
-// serve runs server.Run with JSON logs at debug level into logs, until the
-// returned stop is called (or the test ends).
+// serve runs a dev node with key and a one-hour retry schedule, logging
+// into logs, until the returned stop is called (or the test ends).
 func serve(t *testing.T, key string, logs io.Writer) (base string, stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	go func() {
-		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: key,
-			RetrySchedule: []time.Duration{time.Hour}}, pw, log)
-		pw.Close()
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("server.Run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Error("server did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	select {
-	case base = <-found:
-	case err := <-done:
-		t.Fatalf("server.Run ended early: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not start")
-	}
-	return base, stop
+	return testutil.Serve(t, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: key,
+		RetrySchedule: []time.Duration{time.Hour}}, logs)
 }
 
 func call(t *testing.T, base, key, method, path string, body any, hdr map[string]string, out any) int {
@@ -223,7 +162,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	const wrongKey = "hl_sk_wrong_but_secret_zyxwvutsrq"
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
 	defer recv.Close()
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	base, stop := serve(t, key, logs)
 
 	var secrets []string
