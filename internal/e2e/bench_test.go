@@ -36,7 +36,7 @@ func BenchmarkRelay(b *testing.B) {
 
 		// Baseline: the null relay.
 		relayURL, stopRelay := startProcess(b, nullBin, "-addr", "127.0.0.1:0", "-target", rc.url)
-		nullRate := throughput(b, rc, relayURL+"/v1/events", "", events, publishers)
+		nullRate := throughput(b, rc, []string{relayURL + "/v1/events"}, "", events, publishers)
 		stopRelay()
 
 		// Hookline, durable.
@@ -44,7 +44,7 @@ func BenchmarkRelay(b *testing.B) {
 		hl := startBenchNode(b)
 		createBenchEndpoint(b, hl, rc.url)
 		b.StartTimer()
-		hlRate := throughput(b, rc, hl+"/v1/events", testAPIKey, events, publishers)
+		hlRate := throughput(b, rc, []string{hl + "/v1/events"}, testAPIKey, events, publishers)
 		p50, p99 := steadyLatency(b, rc, hl+"/v1/events", testAPIKey, 200, 5*time.Second)
 
 		b.ReportMetric(nullRate, "null_events/s")
@@ -194,18 +194,20 @@ func publishOne(c *http.Client, url, key string, t int64) error {
 	return nil
 }
 
-// throughput publishes events from concurrent publishers and returns
-// delivered events per second, publish start to last receipt.
-func throughput(b *testing.B, rc *benchReceiver, url, key string, events, publishers int) float64 {
+// throughput publishes events from concurrent publishers, publisher p
+// posting to urls[p%len(urls)], and returns delivered events per second,
+// publish start to last receipt.
+func throughput(b *testing.B, rc *benchReceiver, urls []string, key string, events, publishers int) float64 {
 	rc.reset()
 	c := benchClient()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range publishers {
+	for p := range publishers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			url := urls[p%len(urls)]
 			for next.Add(1) <= int64(events) {
 				if err := publishOne(c, url, key, 0); err != nil {
 					b.Error(err)

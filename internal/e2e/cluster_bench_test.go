@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -65,32 +63,10 @@ func startClusterBenchNode(b *testing.B, args ...string) string {
 
 // throughputAcross is throughput with the publishers spread over several
 // nodes.
-func throughputAcross(b *testing.B, rc *benchReceiver, urls []string, events, publishers int) float64 {
-	rc.reset()
-	c := benchClient()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for p := range publishers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			url := urls[p%len(urls)] + "/v1/events"
-			for next.Add(1) <= int64(events) {
-				if err := publishOne(c, url, testAPIKey, 0); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
+func throughputAcross(b *testing.B, rc *benchReceiver, nodes []string, events, publishers int) float64 {
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = n + "/v1/events"
 	}
-	wg.Wait()
-	deadline := time.Now().Add(2 * time.Minute)
-	for rc.count.Load() < int64(events) {
-		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d delivered", rc.count.Load(), events)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return float64(events) / time.Since(start).Seconds()
+	return throughput(b, rc, urls, testAPIKey, events, publishers)
 }
