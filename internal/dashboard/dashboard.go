@@ -151,6 +151,7 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 	mux.Handle("POST /events/{id}/resend", auth(d.handle(d.resend)))
 	mux.Handle("GET /tail", auth(d.handle(d.tailPage)))
 	mux.Handle("GET /tail/stream", auth(http.HandlerFunc(d.tailStream)))
+	d.registerInbound(mux) // inbound.go
 }
 
 func cacheStatic(h http.Handler) http.Handler {

@@ -9,8 +9,11 @@
 // aggregates (hookline.StatsStore, never a scan of attempts), endpoints,
 // events with their attempts, resend and bulk resend, and a live tail of
 // attempts fed by the delivery engine's OnAttempt hook over Server-Sent
-// Events.
+// Events. The inbound pages (inbound.go) list sources with their ingest
+// URLs and connections, and the requests they captured, shown as they
+// arrived (a body is only ever text in a <pre>, or a download), with
+// replay and edit-and-replay recorded as attempts.
 //
-// Other parts add pages (inbound sources, say) through Config.Nav and
+// Other parts add pages through Config.Nav and
 // RequireSession, Render and CSRF.
 package dashboard

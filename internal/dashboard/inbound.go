@@ -1,0 +1,832 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+)
+
+// The inbound pages: sources with their ingest URLs and connections, and
+// the requests they captured, with a raw download, replay and
+// edit-and-replay. Register calls registerInbound.
+
+const (
+	// replayTimeout bounds one replayed send, as the API's replay does.
+	replayTimeout = 30 * time.Second
+	// maxShownBody is how much of a captured body the request page prints;
+	// the raw download has all of it.
+	maxShownBody = 256 << 10
+	// maxEditBody is the largest body the edit-and-replay form offers to
+	// edit: a form post is capped at 1 MiB and base64 grows a body by 4/3.
+	maxEditBody = 512 << 10
+	// hexDumpBytes is how much of a binary body the page dumps in hex.
+	hexDumpBytes = 1024
+)
+
+// requestStatuses are the statuses the requests list filters by.
+var requestStatuses = []string{hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay}
+
+func (d *Dashboard) registerInbound(mux *http.ServeMux) {
+	auth := d.RequireSession
+	mux.Handle("GET /sources", auth(d.handle(d.sources)))
+	mux.Handle("GET /sources/new", auth(d.handle(d.newSource)))
+	mux.Handle("POST /sources", auth(d.handle(d.createSource)))
+	mux.Handle("GET /sources/{id}", auth(d.handle(d.source)))
+	mux.Handle("POST /sources/{id}/delete", auth(d.handle(d.deleteSource)))
+	mux.Handle("POST /sources/{id}/connections", auth(d.handle(d.createConnection)))
+	mux.Handle("POST /connections/{id}/delete", auth(d.handle(d.deleteConnection)))
+	mux.Handle("GET /requests", auth(d.handle(d.requests)))
+	mux.Handle("GET /requests/{id}", auth(d.handle(d.request)))
+	mux.Handle("GET /requests/{id}/raw", auth(d.handle(d.rawRequest)))
+	mux.Handle("POST /requests/{id}/replay", auth(d.handle(d.replayRequest)))
+	mux.Handle("POST /requests/{id}/edit-replay", auth(d.handle(d.editReplayRequest)))
+	mux.Handle("POST /requests/{id}/resend", auth(d.handle(d.resendRequest)))
+}
+
+// ingestBase is the scheme and host the browser reached this server at,
+// which is where providers reach the ingest URLs too (the API's rule).
+func ingestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+		host = h
+	}
+	return scheme + "://" + host
+}
+
+// sources -----------------------------------------------------------------
+
+type sourceRow struct {
+	S           *hookline.Source
+	IngestURL   string
+	Connections string // "3", or "100+"
+	LastRequest time.Time
+}
+
+type sourcesData struct {
+	Rows []sourceRow
+	Next string
+}
+
+func (d *Dashboard) sources(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	list, more, err := d.cfg.Store.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
+	if err != nil {
+		return err
+	}
+	data := sourcesData{}
+	base := ingestBase(r)
+	for _, s := range list {
+		row := sourceRow{S: s, IngestURL: base + "/in/" + s.ID}
+		// Two indexed reads per row, (source_id, id) both: cheap beside a
+		// count over a source's millions of requests, which is not.
+		cons, moreCons, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
+		if err != nil {
+			return err
+		}
+		row.Connections = strconv.Itoa(len(cons))
+		if moreCons {
+			row.Connections += "+"
+		}
+		last, _, err := d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		if err != nil {
+			return err
+		}
+		if len(last) > 0 {
+			row.LastRequest = last[0].Received
+		}
+		data.Rows = append(data.Rows, row)
+	}
+	if more && len(list) > 0 {
+		data.Next = list[len(list)-1].ID
+	}
+	return d.Render(w, r, http.StatusOK, "sources", "Sources", data)
+}
+
+type sourceForm struct {
+	Name    string
+	Type    string
+	Options string // JSON
+	Types   []string
+	Err     string
+}
+
+func (f sourceForm) formError() string { return f.Err }
+
+func (d *Dashboard) newSource(w http.ResponseWriter, r *http.Request) error {
+	return d.Render(w, r, http.StatusOK, "source_new", "New source", sourceForm{Type: hookline.SourceNone, Types: inbound.Types()})
+}
+
+// readSource validates the new-source form into a source, with the API's
+// rules and defaults.
+func readSource(r *http.Request, src *hookline.Source) (sourceForm, error) {
+	f := sourceForm{Name: strings.TrimSpace(r.PostFormValue("name")), Type: r.PostFormValue("type"),
+		Options: strings.TrimSpace(r.PostFormValue("options")), Types: inbound.Types()}
+	if f.Name == "" || len(f.Name) > 100 || strings.ContainsAny(f.Name, "/ \t\n") {
+		return f, hookline.Invalid("name", "a name is required: up to 100 characters, no spaces or slashes")
+	}
+	src.Name, src.Type, src.Secret = f.Name, f.Type, r.PostFormValue("secret")
+	if f.Options != "" {
+		dec := json.NewDecoder(strings.NewReader(f.Options))
+		// A misspelt option would otherwise be dropped without a word.
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&src.Options); err != nil {
+			return f, hookline.Invalid("options", "the options are not a JSON object of known fields: %v", err)
+		}
+	}
+	src.Response = hookline.SourceResponse{Status: http.StatusOK, Body: `{"received": true}`,
+		Headers: map[string]string{"Content-Type": "application/json"}}
+	return f, inbound.Check(src)
+}
+
+func (d *Dashboard) createSource(w http.ResponseWriter, r *http.Request) error {
+	now := d.cfg.Now()
+	src := &hookline.Source{ID: hookline.NewID("src"), Created: now, Updated: now}
+	f, err := readSource(r, src)
+	if err == nil {
+		err = d.cfg.Store.CreateSource(r.Context(), src)
+		if hookline.ErrorCode(err) == hookline.ECONFLICT {
+			err = hookline.Invalid("name", "a source named %q exists", src.Name)
+		}
+	}
+	if err != nil {
+		if hookline.ErrorCode(err) == hookline.EINVALID {
+			f.Err = hookline.ErrorMessage(err)
+			return d.Render(w, r, http.StatusBadRequest, "source_new", "New source", f)
+		}
+		return err
+	}
+	// The id only: the secret never reaches the logs.
+	d.cfg.Logger.Info("source created from the dashboard", "source", src.ID, "type", src.Type)
+	redirect(w, r, "/sources/"+src.ID, "Source created. Point the provider at its ingest URL.")
+	return nil
+}
+
+type connectionRow struct {
+	C      *hookline.Connection
+	Filter string
+}
+
+type sourceData struct {
+	S           *hookline.Source
+	IngestURL   string
+	Options     string
+	Connections []connectionRow
+	MoreCons    bool
+	Requests    []*hookline.InboundRequest
+	MoreReqs    bool
+	ConURL      string
+	ConFilter   string
+	Err         string
+}
+
+func (s sourceData) formError() string { return s.Err }
+
+func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
+	ctx := r.Context()
+	src, err := d.cfg.Store.Source(ctx, id)
+	if err != nil {
+		return sourceData{}, err
+	}
+	data := sourceData{S: src, IngestURL: ingestBase(r) + "/in/" + src.ID}
+	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
+		data.Options = string(opts)
+	}
+	cons, more, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
+	if err != nil {
+		return data, err
+	}
+	for _, c := range cons {
+		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentJSON(c.Filter)})
+	}
+	data.MoreCons = more
+	data.Requests, data.MoreReqs, err = d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
+	return data, err
+}
+
+func (d *Dashboard) source(w http.ResponseWriter, r *http.Request) error {
+	data, err := d.loadSource(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return d.Render(w, r, http.StatusOK, "source", data.S.Name, data)
+}
+
+func (d *Dashboard) deleteSource(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := d.cfg.Store.DeleteSource(r.Context(), id); err != nil {
+		return err
+	}
+	d.cfg.Logger.Info("source deleted from the dashboard", "source", id)
+	redirect(w, r, "/sources", "Source deleted; its captured requests stay.")
+	return nil
+}
+
+// checkConnectionURL accepts what the engine has a transport for, as the
+// API does: http(s) URLs under the endpoints' rules and listen://<device>.
+func (d *Dashboard) checkConnectionURL(r *http.Request, raw string) error {
+	if dev, ok := strings.CutPrefix(raw, "listen://"); ok {
+		if dev == "" || strings.ContainsAny(dev, "/?# ") {
+			return hookline.Invalid("url", "a listen URL is listen://<device>")
+		}
+		return nil
+	}
+	return d.checkURL(r, raw)
+}
+
+func (d *Dashboard) createConnection(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	src, err := d.cfg.Store.Source(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	now := d.cfg.Now()
+	c := &hookline.Connection{ID: hookline.NewID("con"), SourceID: src.ID, URL: strings.TrimSpace(r.PostFormValue("url")),
+		Created: now, Updated: now}
+	rawFilter := strings.TrimSpace(r.PostFormValue("filter"))
+	err = d.checkConnectionURL(r, c.URL)
+	if err == nil && rawFilter != "" {
+		var f *inbound.Filter
+		if f, err = inbound.ParseFilter([]byte(rawFilter)); err == nil && !f.Empty() {
+			c.Filter = json.RawMessage(rawFilter)
+		}
+	}
+	if err == nil {
+		err = d.cfg.Store.CreateConnection(ctx, c)
+	}
+	if err != nil {
+		if hookline.ErrorCode(err) != hookline.EINVALID {
+			return err
+		}
+		data, lerr := d.loadSource(r, src.ID)
+		if lerr != nil {
+			return lerr
+		}
+		data.ConURL, data.ConFilter, data.Err = c.URL, rawFilter, hookline.ErrorMessage(err)
+		return d.Render(w, r, http.StatusBadRequest, "source", src.Name, data)
+	}
+	d.cfg.Logger.Info("connection created from the dashboard", "connection", c.ID, "source", src.ID)
+	redirect(w, r, "/sources/"+src.ID, "Connection added: verified requests that match go to "+c.URL+".")
+	return nil
+}
+
+func (d *Dashboard) deleteConnection(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	c, err := d.cfg.Store.Connection(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := d.cfg.Store.DeleteConnection(ctx, c.ID); err != nil {
+		return err
+	}
+	d.cfg.Logger.Info("connection deleted from the dashboard", "connection", c.ID)
+	redirect(w, r, "/sources/"+c.SourceID, "Connection deleted.")
+	return nil
+}
+
+// requests ----------------------------------------------------------------
+
+type requestRow struct {
+	R          *hookline.InboundRequest
+	SourceName string // "" once the source is deleted
+}
+
+type sourceOption struct {
+	ID, Name string
+}
+
+type requestsData struct {
+	Source   string // the filter's source id
+	Status   string
+	Statuses []string
+	Sources  []sourceOption
+	Rows     []requestRow
+	Next     string
+	Err      string
+}
+
+func (q requestsData) formError() string { return q.Err }
+
+// NextQuery is the query string of the next page, keeping the filters.
+func (q requestsData) NextQuery() string {
+	v := url.Values{"after": {q.Next}}
+	if q.Source != "" {
+		v.Set("source", q.Source)
+	}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	return v.Encode()
+}
+
+func (d *Dashboard) requests(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	data := requestsData{Source: q.Get("source"), Status: q.Get("status"), Statuses: requestStatuses}
+	// The filter's choice of sources is the newest hundred: a list, like
+	// every other, never read whole.
+	srcs, _, err := d.cfg.Store.ListSources(ctx, hookline.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, s := range srcs {
+		data.Sources = append(data.Sources, sourceOption{ID: s.ID, Name: s.Name})
+		names[s.ID] = s.Name
+	}
+	if data.Source != "" {
+		if _, ok := names[data.Source]; !ok {
+			s, err := d.cfg.Store.Source(ctx, data.Source)
+			if err != nil {
+				if hookline.ErrorCode(err) != hookline.ENOTFOUND {
+					return err
+				}
+				// A deleted source's requests stay; filter by its id still.
+				data.Sources = append(data.Sources, sourceOption{ID: data.Source, Name: data.Source + " (deleted)"})
+			} else {
+				data.Sources = append(data.Sources, sourceOption{ID: s.ID, Name: s.Name})
+				names[s.ID] = s.Name
+			}
+		}
+	}
+	if data.Status != "" && !slices.Contains(requestStatuses, data.Status) {
+		data.Err = "The status must be accepted, rejected, duplicate or replay."
+		return d.Render(w, r, http.StatusBadRequest, "requests", "Requests", data)
+	}
+	list, more, err := d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
+		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
+	if err != nil {
+		return err
+	}
+	for _, req := range list {
+		name, ok := names[req.SourceID]
+		if !ok {
+			if s, err := d.cfg.Store.Source(ctx, req.SourceID); err == nil {
+				name = s.Name
+			}
+			names[req.SourceID] = name
+		}
+		data.Rows = append(data.Rows, requestRow{R: req, SourceName: name})
+	}
+	if more && len(list) > 0 {
+		data.Next = list[len(list)-1].ID
+	}
+	return d.Render(w, r, http.StatusOK, "requests", "Requests", data)
+}
+
+// body is a captured body as the request page shows it.
+type body struct {
+	Size      int
+	Text      string // the text, indented when it is JSON
+	JSON      bool
+	Binary    bool
+	Hex       string // a dump of the first hexDumpBytes of a binary body
+	Truncated bool   // Text or Hex shows only the beginning
+}
+
+// isText reports whether b reads as text: valid UTF-8 without NUL bytes.
+func isText(b []byte) bool { return utf8.Valid(b) && !bytes.ContainsRune(b, 0) }
+
+func viewBody(b []byte) body {
+	v := body{Size: len(b)}
+	if !isText(b) {
+		v.Binary = true
+		n := min(len(b), hexDumpBytes)
+		v.Hex, v.Truncated = hex.Dump(b[:n]), n < len(b)
+		return v
+	}
+	if len(b) > maxShownBody {
+		// Cut at a rune boundary so the page stays valid UTF-8.
+		n := maxShownBody
+		for n > 0 && !utf8.RuneStart(b[n]) {
+			n--
+		}
+		v.Text, v.Truncated = string(b[:n]), true
+		return v
+	}
+	if json.Valid(b) {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") == nil {
+			v.Text, v.JSON = out.String(), true
+			return v
+		}
+	}
+	v.Text = string(b)
+	return v
+}
+
+type headerLine struct {
+	Name, Value string
+}
+
+// sortedHeaders lists headers by name, values in arrival order.
+func sortedHeaders(h map[string][]string) []headerLine {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var out []headerLine
+	for _, k := range names {
+		for _, v := range h[k] {
+			out = append(out, headerLine{k, v})
+		}
+	}
+	return out
+}
+
+// replayForm is the edit-and-replay form.
+type replayForm struct {
+	URL      string
+	Method   string
+	Headers  string // "Name: value" lines
+	Body     string
+	Encoding string // text or base64
+	TooLarge bool   // the body is too large to edit in a form
+}
+
+type requestTimeline struct {
+	Delivery   *hookline.Delivery
+	Connection *hookline.Connection // nil for a replay to a URL, or once deleted
+	Attempts   []*hookline.Attempt
+}
+
+type requestData struct {
+	R          *hookline.InboundRequest
+	Source     *hookline.Source // nil once deleted
+	Headers    []headerLine
+	Body       body
+	Timelines  []requestTimeline
+	Methods    []string
+	Form       replayForm
+	HasTargets bool // the source has connections to replay to
+	Err        string
+}
+
+func (q requestData) formError() string { return q.Err }
+
+func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm) (requestData, error) {
+	req, err := d.cfg.Store.Request(ctx, id)
+	if err != nil {
+		return requestData{}, err
+	}
+	data := requestData{R: req, Headers: sortedHeaders(req.Headers), Body: viewBody(req.Body),
+		Methods: []string{"POST", "PUT", "PATCH", "GET", "DELETE"}}
+	if !slices.Contains(data.Methods, req.Method) {
+		data.Methods = append(data.Methods, req.Method)
+	}
+	if s, err := d.cfg.Store.Source(ctx, req.SourceID); err == nil {
+		data.Source = s
+		cons, _, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		if err != nil {
+			return data, err
+		}
+		data.HasTargets = len(cons) > 0
+	} else if hookline.ErrorCode(err) != hookline.ENOTFOUND {
+		return data, err
+	}
+	if form != nil {
+		data.Form = *form
+	} else {
+		data.Form = newReplayForm(req)
+	}
+	ds, err := d.cfg.Store.Deliveries(ctx, req.ID)
+	if err != nil {
+		return data, err
+	}
+	// One page of attempts: 100 covers a delivery's whole retry schedule
+	// many times over, as on the event page.
+	attempts, _, err := d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EventID: req.ID, Page: hookline.Page{Limit: 100}})
+	if err != nil {
+		return data, err
+	}
+	for _, dl := range ds {
+		t := requestTimeline{Delivery: dl}
+		if dl.EndpointID != "" {
+			if c, err := d.cfg.Store.Connection(ctx, dl.EndpointID); err == nil {
+				t.Connection = c
+			}
+		}
+		for _, a := range attempts {
+			if a.DeliveryID == dl.ID {
+				t.Attempts = append(t.Attempts, a)
+			}
+		}
+		slices.Reverse(t.Attempts) // oldest first reads as a timeline
+		data.Timelines = append(data.Timelines, t)
+	}
+	return data, nil
+}
+
+// newReplayForm fills the edit-and-replay form with the request as it
+// arrived. Host and Content-Length are left out: the transport sets them
+// from the target and the body.
+func newReplayForm(req *hookline.InboundRequest) replayForm {
+	f := replayForm{Method: req.Method, Encoding: "text"}
+	var hs strings.Builder
+	for _, h := range sortedHeaders(req.Headers) {
+		if h.Name == "Host" || h.Name == "Content-Length" {
+			continue
+		}
+		fmt.Fprintf(&hs, "%s: %s\n", h.Name, h.Value)
+	}
+	f.Headers = hs.String()
+	switch {
+	case len(req.Body) > maxEditBody:
+		f.TooLarge = true
+	case isText(req.Body):
+		f.Body = string(req.Body)
+	default:
+		f.Body, f.Encoding = base64.StdEncoding.EncodeToString(req.Body), "base64"
+	}
+	return f
+}
+
+func (d *Dashboard) request(w http.ResponseWriter, r *http.Request) error {
+	data, err := d.loadRequest(r.Context(), r.PathValue("id"), nil)
+	if err != nil {
+		return err
+	}
+	return d.Render(w, r, http.StatusOK, "request", data.R.Method+" "+data.R.ID, data)
+}
+
+// rawRequest downloads the body bytes as received. Unlike the API's raw
+// view it never answers with the captured content type: served from the
+// dashboard's origin, a captured HTML or SVG body would otherwise run
+// there with the session's rights. An attachment of octet-stream, not
+// sniffed and sandboxed, is only ever saved.
+func (d *Dashboard) rawRequest(w http.ResponseWriter, r *http.Request) error {
+	req, err := d.cfg.Store.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.bin"`, req.ID))
+	h.Set("Content-Length", strconv.Itoa(len(req.Body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(req.Body)
+	return nil
+}
+
+func (d *Dashboard) resendRequest(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	ds, err := d.cfg.Store.ResendRequest(r.Context(), id, r.PostFormValue("connection_id"), d.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if d.cfg.Engine != nil {
+		d.cfg.Engine.Wake()
+	}
+	redirect(w, r, "/requests/"+id, fmt.Sprintf("Resending to %d connection(s).", len(ds)))
+	return nil
+}
+
+// replayRequest sends an unchanged copy to the source's connections that
+// take it, now.
+func (d *Dashboard) replayRequest(w http.ResponseWriter, r *http.Request) error {
+	orig, err := d.cfg.Store.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	cp := *orig
+	res, err := d.replay(r, orig, &cp, "")
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/requests/"+cp.ID, res)
+	return nil
+}
+
+// editReplayRequest sends an edited copy to a URL, or to the source's
+// connections when the URL is empty.
+func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	orig, err := d.cfg.Store.Request(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f := replayForm{URL: strings.TrimSpace(r.PostFormValue("url")), Method: r.PostFormValue("method"),
+		Headers: r.PostFormValue("headers"), Body: r.PostFormValue("body"), Encoding: r.PostFormValue("encoding")}
+	cp := *orig
+	err = readReplayForm(&f, orig, &cp)
+	var res string
+	if err == nil {
+		res, err = d.replay(r, orig, &cp, f.URL)
+	}
+	if err != nil {
+		if hookline.ErrorCode(err) != hookline.EINVALID {
+			return err
+		}
+		data, lerr := d.loadRequest(ctx, orig.ID, &f)
+		if lerr != nil {
+			return lerr
+		}
+		data.Err = hookline.ErrorMessage(err)
+		return d.Render(w, r, http.StatusBadRequest, "request", orig.Method+" "+orig.ID, data)
+	}
+	redirect(w, r, "/requests/"+cp.ID, res)
+	return nil
+}
+
+// readReplayForm applies the edit-and-replay form to cp, a copy of orig.
+func readReplayForm(f *replayForm, orig, cp *hookline.InboundRequest) error {
+	method := strings.ToUpper(strings.TrimSpace(f.Method))
+	if method == "" || !validToken(method) {
+		return hookline.Invalid("method", "the method must be an HTTP method such as POST")
+	}
+	cp.Method = method
+	cp.Headers = map[string][]string{}
+	for i, line := range strings.Split(f.Headers, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		if !ok || !validToken(name) || strings.ContainsAny(value, "\r\n\x00") {
+			return hookline.Invalid("headers", "header line %d is not \"Name: value\"", i+1)
+		}
+		http.Header(cp.Headers).Add(name, strings.TrimSpace(value))
+	}
+	switch f.Encoding {
+	case "base64":
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Body), ""))
+		if err != nil {
+			return hookline.Invalid("body", "the body is not valid base64")
+		}
+		cp.Body = b
+	case "text", "":
+		b := f.Body
+		// Browsers submit a textarea's line breaks as CRLF; a body that
+		// arrived with bare LFs keeps them, so that an unedited body
+		// replays byte for byte (and its signature still checks).
+		if !bytes.Contains(orig.Body, []byte("\r")) {
+			b = strings.ReplaceAll(b, "\r\n", "\n")
+		}
+		cp.Body = []byte(b)
+	default:
+		return hookline.Invalid("encoding", "the body encoding is text or base64")
+	}
+	return nil
+}
+
+// validToken reports whether s is an RFC 9110 token (a method or a
+// header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// replay stores cp as a replay of orig and sends it now to target, or to
+// the source's matching connections when target is "", recording each
+// send as an attempt of the copy's delivery. It returns a line saying how
+// it went. listen:// connections are left to the engine.
+//
+// It follows the API's POST /v1/requests/{id}/replay (internal/api), which
+// the dashboard cannot call: the API is another package with its own
+// authentication, and a dashboard session is not an API key.
+func (d *Dashboard) replay(r *http.Request, orig, cp *hookline.InboundRequest, target string) (string, error) {
+	ctx := r.Context()
+	now := d.cfg.Now()
+	cp.ID, cp.Status, cp.Reason, cp.ReplayOf, cp.Received, cp.DedupeKey = hookline.NewID("req"), hookline.RequestReplay, "", orig.ID, now, ""
+	cp.RemoteAddr = r.RemoteAddr
+	var targets []string
+	if target != "" {
+		if err := d.checkURL(r, target); err != nil {
+			return "", err
+		}
+		targets = []string{""}
+	} else {
+		var err error
+		if targets, err = d.matchingConnections(ctx, orig.SourceID, cp); err != nil {
+			return "", err
+		}
+		if len(targets) == 0 {
+			return "", hookline.Invalid("url", "the request's source has no connection that takes it; give a URL")
+		}
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	owner := "dashboard_replay_" + hex.EncodeToString(b[:])
+	res, err := d.cfg.Store.CaptureRequest(ctx, cp, hookline.CaptureOptions{
+		ConnectionIDs: targets, Now: now, LeaseOwner: owner, LeaseExpires: now.Add(replayTimeout + time.Minute)})
+	if err != nil {
+		return "", err
+	}
+	// A client per replay: replays are a person clicking, and one client
+	// for the dashboard's lifetime would need a field and a Close.
+	client := delivery.NewHTTPClient(d.cfg.Dev)
+	defer client.CloseIdleConnections()
+	sender := &delivery.ForwardSender{Client: client}
+	var completions []hookline.Completion
+	var release, outcomes []string
+	for _, t := range res.Tasks {
+		if t.Endpoint.ID == "" {
+			t.Endpoint.URL = target
+		}
+		if !strings.HasPrefix(t.Endpoint.URL, "http://") && !strings.HasPrefix(t.Endpoint.URL, "https://") {
+			release = append(release, t.DeliveryID) // listen:// and the like: the engine's transports
+			outcomes = append(outcomes, "queued for "+t.Endpoint.URL)
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, replayTimeout)
+		start := time.Now()
+		resp := sender.Send(sctx, t, now)
+		cancel()
+		a := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: t.DeliveryID, EventID: cp.ID, EndpointID: t.Endpoint.ID,
+			Attempt: 1, Created: now, URL: t.Endpoint.URL, ResponseStatus: resp.Status,
+			DurationMS: time.Since(start).Milliseconds(), ResponseBody: resp.Body}
+		c := hookline.Completion{Status: hookline.DeliverySucceeded}
+		switch {
+		case resp.Err != nil:
+			a.Error = resp.Err.Error()
+			outcomes = append(outcomes, t.Endpoint.URL+": "+a.Error)
+		case !a.Succeeded():
+			a.Error = fmt.Sprintf("HTTP %d", resp.Status)
+			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", t.Endpoint.URL, resp.Status))
+		default:
+			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", t.Endpoint.URL, resp.Status))
+		}
+		if !a.Succeeded() {
+			c.Status = hookline.DeliveryFailed // a replay is one try; replay again to retry
+		}
+		c.Attempt = a
+		completions = append(completions, c)
+	}
+	// Recorded even when the browser has gone: the sends happened.
+	wctx := context.WithoutCancel(ctx)
+	if err := d.cfg.Store.CompleteTasks(wctx, owner, completions); err != nil {
+		return "", err
+	}
+	if len(release) > 0 {
+		if err := d.cfg.Store.ReleaseTasks(wctx, owner, release, now); err != nil {
+			return "", err
+		}
+		if d.cfg.Engine != nil {
+			d.cfg.Engine.Wake()
+		}
+	}
+	d.cfg.Logger.Info("request replayed from the dashboard", "request", orig.ID, "copy", cp.ID, "targets", len(res.Tasks))
+	return "Replayed: " + strings.Join(outcomes, "; ") + ".", nil
+}
+
+// matchingConnections returns the ids of the source's connections whose
+// filters req satisfies.
+func (d *Dashboard) matchingConnections(ctx context.Context, sourceID string, req *hookline.InboundRequest) ([]string, error) {
+	in := &inbound.Input{Method: req.Method, Path: req.Path, Query: req.Query, Header: http.Header(req.Headers), Body: req.Body}
+	var ids []string
+	f := hookline.ConnectionFilter{SourceID: sourceID, Page: hookline.Page{Limit: 100}}
+	for {
+		list, more, err := d.cfg.Store.ListConnections(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			filter, err := inbound.ParseFilter(c.Filter)
+			if err != nil {
+				d.cfg.Logger.Warn("connection filter does not parse; skipping it", "connection", c.ID, "err", err)
+				continue
+			}
+			if filter.Match(in) {
+				ids = append(ids, c.ID)
+			}
+		}
+		if !more || len(list) == 0 {
+			return ids, nil
+		}
+		f.StartingAfter = list[len(list)-1].ID
+	}
+}
