@@ -173,20 +173,9 @@ func scanDelivery(sc scanner) (*hookline.Delivery, error) {
 
 // Deliveries returns the deliveries of one event, oldest first.
 func (s *Store) Deliveries(ctx context.Context, eventID string) ([]*hookline.Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = ? ORDER BY id`, eventID)
+	out, err := queryAll(ctx, s.r, `SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = ? ORDER BY id`,
+		[]any{eventID}, scanDelivery)
 	if err != nil {
-		return nil, fmt.Errorf("listing deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookline.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing deliveries: %w", err)
 	}
 	return out, nil

@@ -236,22 +236,10 @@ func (s *Store) FailedDeliveries(ctx context.Context, endpointID string, from, t
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries INDEXED BY deliveries_failed
+	out, err := queryAll(ctx, s.r, `SELECT `+deliveryColumns+` FROM deliveries INDEXED BY deliveries_failed
 		WHERE endpoint_id = ? AND status = 'failed' AND id > ? AND created >= ? AND created < ?
-		ORDER BY id LIMIT ?`, endpointID, after, ms(from), ms(to), limit)
+		ORDER BY id LIMIT ?`, []any{endpointID, after, ms(from), ms(to), limit}, scanDelivery)
 	if err != nil {
-		return nil, fmt.Errorf("listing failed deliveries: %w", err)
-	}
-	defer rows.Close()
-	var out []*hookline.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing failed deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing failed deliveries: %w", err)
 	}
 	return out, nil
