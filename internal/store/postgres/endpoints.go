@@ -145,14 +145,21 @@ func setPaused(ctx context.Context, tx pgx.Tx, endpointIDs []string, paused bool
 
 // DeleteEndpoint removes the endpoint and cancels its pending deliveries.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
+	return s.deleteTarget(ctx, "endpoints", "endpoint", id)
+}
+
+// deleteTarget deletes row id of table, endpoints or connections, and
+// cancels its pending deliveries (deliveries.endpoint_id names either), in
+// one transaction. kind names the row in errors.
+func (s *Store) deleteTarget(ctx context.Context, table, kind, id string) error {
 	now := ts(s.now())
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM endpoints WHERE id = $1`, id)
+		tag, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return hookline.NotFound("endpoint", id)
+			return hookline.NotFound(kind, id)
 		}
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = NULL,
 			next_attempt_at = NULL, ready_at = NULL, updated = $2
@@ -160,7 +167,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("deleting endpoint: %w", err)
+		return fmt.Errorf("deleting %s: %w", kind, err)
 	}
 	return nil
 }

@@ -179,24 +179,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *hookline.Connection) er
 // DeleteConnection removes the connection and cancels its pending
 // deliveries.
 func (s *Store) DeleteConnection(ctx context.Context, id string) error {
-	now := ts(s.now())
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM connections WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return hookline.NotFound("connection", id)
-		}
-		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = NULL,
-			next_attempt_at = NULL, ready_at = NULL, updated = $2
-			WHERE endpoint_id = $1 AND status = 'pending'`, id, now)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("deleting connection: %w", err)
-	}
-	return nil
+	return s.deleteTarget(ctx, "connections", "connection", id)
 }
 
 const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of`
