@@ -41,7 +41,7 @@ func BenchmarkRelay(b *testing.B) {
 
 		// Hookline, durable.
 		b.StopTimer()
-		hl := startBenchNode(b)
+		hl := startBenchNode(b, 10*time.Second)
 		createBenchEndpoint(b, hl, rc.url)
 		b.StartTimer()
 		hlRate := throughput(b, rc, []string{hl + "/v1/events"}, testAPIKey, events, publishers)
@@ -99,9 +99,13 @@ func startProcess(b *testing.B, bin string, args ...string) (string, func()) {
 	return "", nil
 }
 
-func startBenchNode(b *testing.B) string {
-	url, _ := startProcess(b, binary, "serve", "--addr", "127.0.0.1:0", "--data", b.TempDir(), "--dev", "--log-level", "warn")
-	deadline := time.Now().Add(10 * time.Second)
+// startBenchNode runs a dev `hookline serve` with extra args until the
+// benchmark ends and returns its URL once /healthz answers 200, failing the
+// benchmark if that takes longer than healthy.
+func startBenchNode(b *testing.B, healthy time.Duration, args ...string) string {
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", b.TempDir(), "--dev", "--log-level", "warn"}, args...)
+	url, _ := startProcess(b, binary, args...)
+	deadline := time.Now().Add(healthy)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url + "/healthz"); err == nil {
 			resp.Body.Close()

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"testing"
 	"time"
 )
@@ -32,7 +31,7 @@ func BenchmarkCluster(b *testing.B) {
 			}
 			var urls []string
 			for range c.nodes {
-				urls = append(urls, startClusterBenchNode(b, args...))
+				urls = append(urls, startBenchNode(b, 20*time.Second, args...))
 			}
 			createBenchEndpoint(b, urls[0], rc.url)
 			b.StartTimer()
@@ -42,23 +41,6 @@ func BenchmarkCluster(b *testing.B) {
 		b.Logf("delivered events/s: SQLite %.0f; PostgreSQL one node %.0f, two nodes %.0f",
 			rates["sqlite_1node"], rates["postgres_1node"], rates["postgres_2nodes"])
 	}
-}
-
-func startClusterBenchNode(b *testing.B, args ...string) string {
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--data", b.TempDir(), "--dev", "--log-level", "warn"}, args...)
-	url, _ := startProcess(b, binary, args...)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	b.Fatal("hookline did not become healthy")
-	return ""
 }
 
 // throughputAcross is throughput with the publishers spread over several
