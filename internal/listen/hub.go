@@ -59,6 +59,7 @@ type Hub struct {
 	closed   chan struct{}
 	close    sync.Once
 	seq      atomic.Uint64
+	peers    atomic.Pointer[peers] // other nodes' hubs, when they share the database (peers.go)
 }
 
 var _ delivery.Sender = (*Hub)(nil)
@@ -174,7 +175,7 @@ func (h *Hub) Send(ctx context.Context, t *hookline.Task, now time.Time) deliver
 	name := strings.TrimPrefix(t.Endpoint.URL, URLScheme+"://")
 	s := h.session(name)
 	if s == nil {
-		return delivery.Response{Defer: OfflineDefer}
+		return delivery.Response{Defer: h.offline(name)} // maybe connected to another node (peers.go)
 	}
 	var msg Message
 	if t.Request != nil {
@@ -335,6 +336,7 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.cfg.Logger.Info("listen device connected", "device", name, "remote", r.RemoteAddr)
 	h.cfg.Wake()
+	h.announce(peerHave, name)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -366,6 +368,7 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.mu.Unlock()
 	s.shut(websocket.StatusNormalClosure, "")
+	h.announce(peerGone, name)
 	h.cfg.Logger.Info("listen device disconnected", "device", name, "reason", err)
 	return nil
 }

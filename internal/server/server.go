@@ -70,6 +70,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		MaxInboundBody: cfg.MaxInboundBody,
 	})
 	dev.register(ctx, apiServer, engine)
+	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
