@@ -155,7 +155,7 @@ func tailOnce(ctx context.Context, hc *http.Client, c *client.Client, q url.Valu
 
 func printTail(out *lineWriter, e listen.TailEvent) {
 	at := time.UnixMilli(e.Created)
-	extra := lineEvent{Attempt: e.Attempt, EndpointID: e.EndpointID}
+	extra := lineEvent{Attempt: e.Attempt, EndpointID: e.EndpointID, Method: e.Method} // "" (an older server) prints POST
 	out.event(at, e.EventType, e.EventID, extra)
 	errText := ""
 	if e.Status == 0 {

@@ -69,6 +69,10 @@ type TailEvent struct {
 	EventType  string `json:"event_type"`
 	EndpointID string `json:"endpoint_id"`
 	URL        string `json:"url"`
+	// Method is the HTTP method of the attempt: POST for events, the
+	// method a forwarded inbound request arrived with (PUT, say). Servers
+	// before it was added leave it out, meaning POST.
+	Method     string `json:"method,omitempty"`
 	Attempt    int    `json:"attempt"`
 	Status     int    `json:"status"`
 	DurationMS int64  `json:"duration_ms"`

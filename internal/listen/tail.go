@@ -59,6 +59,7 @@ func (t *Tail) OnAttempt(r delivery.Result) {
 	if !a.NextRetry.IsZero() {
 		e.NextRetry = a.NextRetry.Unix()
 	}
+	e.Method = AttemptMethod(r.Task) // tailmethod.go
 	for s := range t.subs {
 		if !s.filter.match(&e) {
 			continue
