@@ -98,7 +98,13 @@ func TestFanOutAndPeerVerification(t *testing.T) {
 		return err
 	}, wantStripe)
 
-	// Every delivery is on record as a successful first attempt.
+	// Every delivery is on record as a successful first attempt (attempts
+	// are recorded in batches, a moment after the receiver answered).
+	waitFor(t, 5*time.Second, "every attempt on record", func() bool {
+		return len(n.attempts("/v1/endpoints/"+epAll.ID+"/attempts")) >= len(wantAll) &&
+			len(n.attempts("/v1/endpoints/"+epInv.ID+"/attempts")) >= len(wantInv) &&
+			len(n.attempts("/v1/endpoints/"+epStripe.ID+"/attempts")) >= len(wantStripe)
+	})
 	for _, e := range published {
 		for _, a := range n.attempts("/v1/events/" + e.ID + "/attempts") {
 			if a.ResponseStatus != 200 || a.Attempt != 1 || a.NextRetry != nil || a.Error != "" {
@@ -307,6 +313,9 @@ func TestResendAndRotation(t *testing.T) {
 			t.Errorf("secret %s… does not verify during the overlap: %v", secret[:10], err)
 		}
 	}
+	waitFor(t, 5*time.Second, "the resend on record", func() bool {
+		return len(n.attempts("/v1/events/"+ev.ID+"/attempts")) >= 2
+	})
 	atts := n.attempts("/v1/events/" + ev.ID + "/attempts")
 	if len(atts) != 2 || atts[0].Attempt != 2 {
 		t.Errorf("after a resend the attempts are %+v, want 2", atts)
