@@ -132,7 +132,7 @@ func (s *Store) DeleteSource(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return hookline.NotFound("source", id)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, updated = ?
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, next_attempt_at = 0, updated = ?
 			WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM connections WHERE source_id = ?)`, now, id); err != nil {
 			return fmt.Errorf("canceling deliveries: %w", err)
 		}
@@ -241,7 +241,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return hookline.NotFound("connection", id)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, updated = ?
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0, next_attempt_at = 0, updated = ?
 			WHERE status = 'pending' AND endpoint_id = ?`, now, id)
 		return err
 	})
