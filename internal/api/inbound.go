@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,9 +22,6 @@ import (
 // DefaultMaxInboundBody caps a request received at a source (10 MiB;
 // GitHub sends up to 25 MB, so serve's --max-inbound-body raises it).
 const DefaultMaxInboundBody = 10 << 20
-
-// replayTimeout bounds one replayed request.
-const replayTimeout = 30 * time.Second
 
 // inboundRoutes registers the receiving side: sources, connections,
 // captured requests and the ingest URL. routes calls it.
@@ -388,33 +383,6 @@ func (s *Server) deleteConnection(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// matchingConnections returns the ids of src's connections whose filters
-// req satisfies.
-func (s *Server) matchingConnections(ctx context.Context, sourceID string, in *inbound.Input) ([]string, error) {
-	var ids []string
-	f := hookline.ConnectionFilter{SourceID: sourceID, Page: hookline.Page{Limit: 100}}
-	for {
-		list, more, err := s.cfg.Store.ListConnections(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range list {
-			filter, err := inbound.ParseFilter(c.Filter)
-			if err != nil {
-				s.cfg.Logger.Warn("connection filter does not parse; skipping it", "connection", c.ID, "err", err)
-				continue
-			}
-			if filter.Match(in) {
-				ids = append(ids, c.ID)
-			}
-		}
-		if !more || len(list) == 0 {
-			return ids, nil
-		}
-		f.StartingAfter = list[len(list)-1].ID
-	}
-}
-
 // --- ingest ---
 
 // ingest captures a request sent to a source: it stores it exactly as it
@@ -456,7 +424,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if req.Status == hookline.RequestAccepted {
 		req.DedupeKey = inbound.DedupeKey(src.Type, r.Header, body)
 		in := &inbound.Input{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header, Body: body}
-		if opts.ConnectionIDs, err = s.matchingConnections(r.Context(), src.ID, in); err != nil {
+		if opts.ConnectionIDs, err = delivery.MatchingConnections(r.Context(), s.cfg.Store, s.cfg.Logger, src.ID, in); err != nil {
 			return err
 		}
 		if e := s.cfg.Engine; e != nil && len(opts.ConnectionIDs) > 0 && e.Accepting() {
@@ -658,7 +626,8 @@ type replayJSON struct {
 // replayRequest sends a copy of a captured request, maybe edited, to a URL
 // or to its source's matching connections, now, and records each send as
 // an attempt of a delivery of the copy (stored as a request with status
-// replay), so that it shows up like any other.
+// replay), so that it shows up like any other. delivery.Replay does the
+// work; the dashboard's replay buttons share it.
 func (s *Server) replayRequest(w http.ResponseWriter, r *http.Request) error {
 	orig, err := s.cfg.Store.Request(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -668,107 +637,41 @@ func (s *Server) replayRequest(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.cfg.MaxInboundBody+s.cfg.MaxBodyBytes, &p, true); err != nil {
 		return err
 	}
-	now := s.cfg.Now()
-	cp := *orig
-	cp.ID, cp.Status, cp.Reason, cp.ReplayOf, cp.Received, cp.DedupeKey = hookline.NewID("req"), hookline.RequestReplay, "", orig.ID, now, ""
-	cp.RemoteAddr = r.RemoteAddr
+	rp := delivery.Replay{URL: p.URL, ConnectionID: p.ConnectionID, RemoteAddr: r.RemoteAddr, OwnerPrefix: "replay",
+		Now: s.cfg.Now(), Store: s.cfg.Store, Sender: s.forwarder, Engine: s.cfg.Engine, Logger: s.cfg.Logger,
+		CheckURL: func(raw string) error { return s.checkURL(r, raw) }}
 	if p.Method != "" {
-		cp.Method = strings.ToUpper(p.Method)
+		rp.Method = strings.ToUpper(p.Method)
 	}
 	if p.Headers != nil {
-		cp.Headers = make(map[string][]string, len(p.Headers))
+		rp.Headers = make(map[string][]string, len(p.Headers))
 		for k, v := range p.Headers {
-			http.Header(cp.Headers).Set(k, v)
+			http.Header(rp.Headers).Set(k, v)
 		}
 	}
 	switch {
 	case p.Body != nil && p.BodyBase64 != nil:
 		return hookline.Invalid("body", "give body or body_base64, not both")
 	case p.Body != nil:
-		cp.Body = []byte(*p.Body)
+		b := []byte(*p.Body)
+		rp.Body = &b
 	case p.BodyBase64 != nil:
-		if cp.Body, err = base64.StdEncoding.DecodeString(*p.BodyBase64); err != nil {
+		b, err := base64.StdEncoding.DecodeString(*p.BodyBase64)
+		if err != nil {
 			return hookline.Invalid("body_base64", "body_base64 is not valid base64")
 		}
+		rp.Body = &b
 	}
-	var targets []string
-	switch {
-	case p.URL != "" && p.ConnectionID != "":
-		return hookline.Invalid("url", "give url or connection_id, not both")
-	case p.URL != "":
-		if err := s.checkURL(r, p.URL); err != nil {
-			return err
-		}
-		targets = []string{""}
-	case p.ConnectionID != "":
-		c, err := s.cfg.Store.Connection(r.Context(), p.ConnectionID)
-		if err != nil {
-			return err
-		}
-		if c.SourceID != orig.SourceID {
-			return hookline.Invalid("connection_id", "connection %s is not one of the request's source's", c.ID)
-		}
-		targets = []string{c.ID}
-	default:
-		in := &inbound.Input{Method: cp.Method, Path: cp.Path, Query: cp.Query, Header: http.Header(cp.Headers), Body: cp.Body}
-		if targets, err = s.matchingConnections(r.Context(), orig.SourceID, in); err != nil {
-			return err
-		}
-		if len(targets) == 0 {
-			return hookline.Invalid("url", "the request's source has no connection that takes it; give a url")
-		}
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	owner := "replay_" + hex.EncodeToString(b[:])
-	res, err := s.cfg.Store.CaptureRequest(r.Context(), &cp, hookline.CaptureOptions{
-		ConnectionIDs: targets, Now: now, LeaseOwner: owner, LeaseExpires: now.Add(replayTimeout + time.Minute)})
+	res, err := rp.Run(r.Context(), orig)
 	if err != nil {
 		return err
 	}
-	out := replayJSON{Object: "replay", Request: renderRequest(&cp, true), Attempts: []attemptJSON{}, Queued: []string{}}
-	var completions []hookline.Completion
-	var release []string
-	for _, t := range res.Tasks {
-		if t.Endpoint.ID == "" {
-			t.Endpoint.URL = p.URL
-		}
-		if !strings.HasPrefix(t.Endpoint.URL, "http://") && !strings.HasPrefix(t.Endpoint.URL, "https://") {
-			release = append(release, t.DeliveryID) // listen:// and the like: the engine's transports
-			out.Queued = append(out.Queued, t.DeliveryID)
-			continue
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), replayTimeout)
-		start := time.Now()
-		resp := s.forwarder.Send(ctx, t, now)
-		cancel()
-		a := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: t.DeliveryID, EventID: cp.ID, EndpointID: t.Endpoint.ID,
-			Attempt: 1, Created: now, URL: t.Endpoint.URL, ResponseStatus: resp.Status,
-			DurationMS: time.Since(start).Milliseconds(), ResponseBody: resp.Body}
-		c := hookline.Completion{Status: hookline.DeliverySucceeded}
-		if resp.Err != nil {
-			a.Error = resp.Err.Error()
-		} else if !a.Succeeded() {
-			a.Error = fmt.Sprintf("HTTP %d", resp.Status)
-		}
-		if !a.Succeeded() {
-			c.Status = hookline.DeliveryFailed // a replay is one try; send it again to retry
-		}
-		c.Attempt = a
-		completions = append(completions, c)
-		out.Attempts = append(out.Attempts, renderAttempt(&a))
-	}
-	// Recorded even when the caller has gone: the sends happened.
-	ctx := context.WithoutCancel(r.Context())
-	if err := s.cfg.Store.CompleteTasks(ctx, owner, completions); err != nil {
-		return err
-	}
-	if len(release) > 0 {
-		if err := s.cfg.Store.ReleaseTasks(ctx, owner, release, now); err != nil {
-			return err
-		}
-		if s.cfg.Engine != nil {
-			s.cfg.Engine.Wake()
+	out := replayJSON{Object: "replay", Request: renderRequest(res.Request, true), Attempts: []attemptJSON{}, Queued: []string{}}
+	for _, sent := range res.Sends {
+		if sent.Attempt == nil {
+			out.Queued = append(out.Queued, sent.DeliveryID)
+		} else {
+			out.Attempts = append(out.Attempts, renderAttempt(sent.Attempt))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

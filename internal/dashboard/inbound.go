@@ -3,7 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -27,8 +26,6 @@ import (
 // edit-and-replay. Register calls registerInbound.
 
 const (
-	// replayTimeout bounds one replayed send, as the API's replay does.
-	replayTimeout = 30 * time.Second
 	// maxShownBody is how much of a captured body the request page prints;
 	// the raw download has all of it.
 	maxShownBody = 256 << 10
@@ -614,12 +611,11 @@ func (d *Dashboard) replayRequest(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	cp := *orig
-	res, err := d.replay(r, orig, &cp, "")
+	id, res, err := d.replay(r, orig, &delivery.Replay{})
 	if err != nil {
 		return err
 	}
-	redirect(w, r, "/requests/"+cp.ID, res)
+	redirect(w, r, "/requests/"+id, res)
 	return nil
 }
 
@@ -635,9 +631,9 @@ func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) er
 		Headers: r.PostFormValue("headers"), Body: r.PostFormValue("body"), Encoding: r.PostFormValue("encoding")}
 	cp := *orig
 	err = readReplayForm(&f, orig, &cp)
-	var res string
+	var id, res string
 	if err == nil {
-		res, err = d.replay(r, orig, &cp, f.URL)
+		id, res, err = d.replay(r, orig, &delivery.Replay{URL: f.URL, Method: cp.Method, Headers: cp.Headers, Body: &cp.Body})
 	}
 	if err != nil {
 		if hookline.ErrorCode(err) != hookline.EINVALID {
@@ -650,7 +646,7 @@ func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) er
 		data.Err = hookline.ErrorMessage(err)
 		return d.Render(w, r, http.StatusBadRequest, "request", orig.Method+" "+orig.ID, data)
 	}
-	redirect(w, r, "/requests/"+cp.ID, res)
+	redirect(w, r, "/requests/"+id, res)
 	return nil
 }
 
@@ -710,123 +706,34 @@ func validToken(s string) bool {
 	return true
 }
 
-// replay stores cp as a replay of orig and sends it now to target, or to
-// the source's matching connections when target is "", recording each
-// send as an attempt of the copy's delivery. It returns a line saying how
-// it went. listen:// connections are left to the engine.
-//
-// It follows the API's POST /v1/requests/{id}/replay (internal/api), which
-// the dashboard cannot call: the API is another package with its own
-// authentication, and a dashboard session is not an API key.
-func (d *Dashboard) replay(r *http.Request, orig, cp *hookline.InboundRequest, target string) (string, error) {
-	ctx := r.Context()
-	now := d.cfg.Now()
-	cp.ID, cp.Status, cp.Reason, cp.ReplayOf, cp.Received, cp.DedupeKey = hookline.NewID("req"), hookline.RequestReplay, "", orig.ID, now, ""
-	cp.RemoteAddr = r.RemoteAddr
-	var targets []string
-	if target != "" {
-		if err := d.checkURL(r, target); err != nil {
-			return "", err
-		}
-		targets = []string{""}
-	} else {
-		var err error
-		if targets, err = d.matchingConnections(ctx, orig.SourceID, cp); err != nil {
-			return "", err
-		}
-		if len(targets) == 0 {
-			return "", hookline.Invalid("url", "the request's source has no connection that takes it; give a URL")
-		}
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	owner := "dashboard_replay_" + hex.EncodeToString(b[:])
-	res, err := d.cfg.Store.CaptureRequest(ctx, cp, hookline.CaptureOptions{
-		ConnectionIDs: targets, Now: now, LeaseOwner: owner, LeaseExpires: now.Add(replayTimeout + time.Minute)})
-	if err != nil {
-		return "", err
-	}
+// replay stores a copy of orig, with rp's edits, as a replay and sends it
+// now to rp.URL, or to the source's matching connections when that is
+// empty (delivery.Replay, which the API's POST /v1/requests/{id}/replay
+// runs too: the dashboard cannot call the API, a session not being an API
+// key). It returns the copy's id and a line saying how it went.
+func (d *Dashboard) replay(r *http.Request, orig *hookline.InboundRequest, rp *delivery.Replay) (string, string, error) {
 	// A client per replay: replays are a person clicking, and one client
 	// for the dashboard's lifetime would need a field and a Close.
 	client := delivery.NewHTTPClient(d.cfg.Dev)
 	defer client.CloseIdleConnections()
-	sender := &delivery.ForwardSender{Client: client}
-	var completions []hookline.Completion
-	var release, outcomes []string
-	for _, t := range res.Tasks {
-		if t.Endpoint.ID == "" {
-			t.Endpoint.URL = target
-		}
-		if !strings.HasPrefix(t.Endpoint.URL, "http://") && !strings.HasPrefix(t.Endpoint.URL, "https://") {
-			release = append(release, t.DeliveryID) // listen:// and the like: the engine's transports
-			outcomes = append(outcomes, "queued for "+t.Endpoint.URL)
-			continue
-		}
-		sctx, cancel := context.WithTimeout(ctx, replayTimeout)
-		start := time.Now()
-		resp := sender.Send(sctx, t, now)
-		cancel()
-		a := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: t.DeliveryID, EventID: cp.ID, EndpointID: t.Endpoint.ID,
-			Attempt: 1, Created: now, URL: t.Endpoint.URL, ResponseStatus: resp.Status,
-			DurationMS: time.Since(start).Milliseconds(), ResponseBody: resp.Body}
-		c := hookline.Completion{Status: hookline.DeliverySucceeded}
-		switch {
-		case resp.Err != nil:
-			a.Error = resp.Err.Error()
-			outcomes = append(outcomes, t.Endpoint.URL+": "+a.Error)
-		case !a.Succeeded():
-			a.Error = fmt.Sprintf("HTTP %d", resp.Status)
-			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", t.Endpoint.URL, resp.Status))
+	rp.RemoteAddr, rp.OwnerPrefix, rp.Now = r.RemoteAddr, "dashboard_replay", d.cfg.Now()
+	rp.Store, rp.Sender, rp.Engine, rp.Logger = d.cfg.Store, &delivery.ForwardSender{Client: client}, d.cfg.Engine, d.cfg.Logger
+	rp.CheckURL = func(raw string) error { return d.checkURL(r, raw) }
+	res, err := rp.Run(r.Context(), orig)
+	if err != nil {
+		return "", "", err
+	}
+	outcomes := make([]string, 0, len(res.Sends))
+	for _, sent := range res.Sends {
+		switch a := sent.Attempt; {
+		case a == nil:
+			outcomes = append(outcomes, "queued for "+sent.URL)
+		case sent.Err != nil:
+			outcomes = append(outcomes, sent.URL+": "+a.Error)
 		default:
-			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", t.Endpoint.URL, resp.Status))
-		}
-		if !a.Succeeded() {
-			c.Status = hookline.DeliveryFailed // a replay is one try; replay again to retry
-		}
-		c.Attempt = a
-		completions = append(completions, c)
-	}
-	// Recorded even when the browser has gone: the sends happened.
-	wctx := context.WithoutCancel(ctx)
-	if err := d.cfg.Store.CompleteTasks(wctx, owner, completions); err != nil {
-		return "", err
-	}
-	if len(release) > 0 {
-		if err := d.cfg.Store.ReleaseTasks(wctx, owner, release, now); err != nil {
-			return "", err
-		}
-		if d.cfg.Engine != nil {
-			d.cfg.Engine.Wake()
+			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", sent.URL, a.ResponseStatus))
 		}
 	}
-	d.cfg.Logger.Info("request replayed from the dashboard", "request", orig.ID, "copy", cp.ID, "targets", len(res.Tasks))
-	return "Replayed: " + strings.Join(outcomes, "; ") + ".", nil
-}
-
-// matchingConnections returns the ids of the source's connections whose
-// filters req satisfies.
-func (d *Dashboard) matchingConnections(ctx context.Context, sourceID string, req *hookline.InboundRequest) ([]string, error) {
-	in := &inbound.Input{Method: req.Method, Path: req.Path, Query: req.Query, Header: http.Header(req.Headers), Body: req.Body}
-	var ids []string
-	f := hookline.ConnectionFilter{SourceID: sourceID, Page: hookline.Page{Limit: 100}}
-	for {
-		list, more, err := d.cfg.Store.ListConnections(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range list {
-			filter, err := inbound.ParseFilter(c.Filter)
-			if err != nil {
-				d.cfg.Logger.Warn("connection filter does not parse; skipping it", "connection", c.ID, "err", err)
-				continue
-			}
-			if filter.Match(in) {
-				ids = append(ids, c.ID)
-			}
-		}
-		if !more || len(list) == 0 {
-			return ids, nil
-		}
-		f.StartingAfter = list[len(list)-1].ID
-	}
+	d.cfg.Logger.Info("request replayed from the dashboard", "request", orig.ID, "copy", res.Request.ID, "targets", len(res.Sends))
+	return res.Request.ID, "Replayed: " + strings.Join(outcomes, "; ") + ".", nil
 }
