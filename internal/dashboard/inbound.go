@@ -470,6 +470,10 @@ type requestTimeline struct {
 	Attempts   []*hookline.Attempt
 }
 
+// ShowURL tells the shared "timeline" block to name each attempt's URL: a
+// replay to a URL has no connection to name it in the card's head.
+func (requestTimeline) ShowURL() bool { return true }
+
 type requestData struct {
 	R          *hookline.InboundRequest
 	Source     *hookline.Source // nil once deleted

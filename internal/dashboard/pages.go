@@ -494,6 +494,10 @@ type timeline struct {
 	Attempts []*hookline.Attempt
 }
 
+// ShowURL tells the shared "timeline" block not to name each attempt's
+// URL: an event's delivery goes to its endpoint, named in the card's head.
+func (timeline) ShowURL() bool { return false }
+
 type eventData struct {
 	E         *hookline.Event
 	Payload   string
