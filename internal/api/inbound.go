@@ -75,24 +75,8 @@ type sourceJSON struct {
 
 func renderSource(r *http.Request, src *hookline.Source) sourceJSON {
 	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type, Secret: src.Secret,
-		Options: src.Options, Response: src.Response, IngestURL: baseURL(r) + "/in/" + src.ID,
+		Options: src.Options, Response: src.Response, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
 		Created: src.Created.Unix(), Updated: src.Updated.Unix()}
-}
-
-// baseURL is the scheme and host the caller reached this server at.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-		host = h
-	}
-	return scheme + "://" + host
 }
 
 type sourceParams struct {
@@ -412,7 +396,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		ID: hookline.NewID("req"), SourceID: src.ID, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Headers: headers, Body: body, RemoteAddr: r.RemoteAddr, Received: now, Status: hookline.RequestAccepted,
 	}
-	verr := inbound.Verify(src, &inbound.Request{Method: r.Method, URL: baseURL(r) + r.URL.RequestURI(), Header: r.Header, Body: body}, now)
+	verr := inbound.Verify(src, &inbound.Request{Method: r.Method, URL: inbound.BaseURL(r) + r.URL.RequestURI(), Header: r.Header, Body: body}, now)
 	var rejected *inbound.VerifyError
 	switch {
 	case errors.As(verr, &rejected):

@@ -56,23 +56,6 @@ func (d *Dashboard) registerInbound(mux *http.ServeMux) {
 	mux.Handle("POST /requests/{id}/resend", auth(d.handle(d.resendRequest)))
 }
 
-// ingestBase is the scheme and host the browser reached this server at,
-// which is where providers reach the ingest URLs too (the API's rule).
-func ingestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-		host = h
-	}
-	return scheme + "://" + host
-}
-
 // sources -----------------------------------------------------------------
 
 type sourceRow struct {
@@ -94,7 +77,7 @@ func (d *Dashboard) sources(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data := sourcesData{}
-	base := ingestBase(r)
+	base := inbound.BaseURL(r)
 	for _, s := range list {
 		row := sourceRow{S: s, IngestURL: base + "/in/" + s.ID}
 		// Two indexed reads per row, (source_id, id) both: cheap beside a
@@ -207,7 +190,7 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	if err != nil {
 		return sourceData{}, err
 	}
-	data := sourceData{S: src, IngestURL: ingestBase(r) + "/in/" + src.ID}
+	data := sourceData{S: src, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID}
 	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
 		data.Options = string(opts)
 	}
