@@ -419,6 +419,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.OnIngest != nil {
+		s.cfg.OnIngest(src.Name, req.Status) // a duplicate's Status was changed by the store
+	}
 	w.Header().Set(delivery.HeaderRequestID, req.ID)
 	if req.Status == hookline.RequestRejected {
 		writeJSON(w, http.StatusUnauthorized, errorBody{Error: errorDetail{Code: hookline.EUNAUTHORIZED,

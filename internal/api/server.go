@@ -32,8 +32,11 @@ type Config struct {
 	// RotationOverlap is how long a rotated-out secret keeps signing (24 h).
 	RotationOverlap time.Duration
 	Resolver        netguard.Resolver
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// OnIngest, when set, is told the source name and verdict (accepted,
+	// rejected, duplicate) of every request a source captures (metrics).
+	OnIngest func(source, verdict string)
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Server is the HTTP API. Mount it with Handler.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/server"
 	"github.com/hookline/hookline/internal/testutil"
 )
@@ -115,21 +115,41 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	publish("fail.x", nil)
 	publish("gone.x", map[string]string{"Idempotency-Key": "k1"})
 	publish("gone.x", map[string]string{"Idempotency-Key": "k1"}) // a replay: not a new event
-	metrics.InboundRequest("metrics-test-source", "accepted")
+	// Inbound traffic through a real source: one accepted, two rejected.
+	// The counter is process-wide, so the source's name is this run's own.
+	source := fmt.Sprintf("metrics-%d", time.Now().UnixNano())
+	var src struct {
+		IngestURL string `json:"ingest_url"`
+	}
+	if code := call(t, base, key, "POST", "/v1/sources", map[string]any{"name": source, "type": "token", "secret": "s3cret-token-value", "options": map[string]any{"header": "X-Hookline-Token"}}, nil, &src); code != 201 {
+		t.Fatalf("creating source: %d", code)
+	}
+	for _, token := range []string{"s3cret-token-value", "wrong", ""} {
+		req, _ := http.NewRequest("POST", src.IngestURL, strings.NewReader(`{"a":1}`))
+		if token != "" {
+			req.Header.Set("X-Hookline-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 
 	want := map[string]float64{
-		`hookline_deliveries_total{outcome="succeeded",status_class="2xx"}`:                3,
-		`hookline_deliveries_total{outcome="retrying",status_class="5xx"}`:                 2,
-		`hookline_deliveries_total{outcome="failed",status_class="4xx"}`:                   1,
-		`hookline_delivery_duration_seconds_count`:                                         6,
-		`hookline_events_published_total`:                                                  6,
-		`hookline_retries_scheduled_total`:                                                 2,
-		`hookline_endpoints_disabled_total`:                                                1,
-		`hookline_backlog_deliveries`:                                                      2, // the two waiting for a retry
-		`hookline_endpoints{status="disabled"}`:                                            1,
-		`hookline_endpoints{status="enabled"}`:                                             2,
-		`hookline_inbound_requests_total{source="metrics-test-source",verdict="accepted"}`: 1,
+		`hookline_deliveries_total{outcome="succeeded",status_class="2xx"}`: 3,
+		`hookline_deliveries_total{outcome="retrying",status_class="5xx"}`:  2,
+		`hookline_deliveries_total{outcome="failed",status_class="4xx"}`:    1,
+		`hookline_delivery_duration_seconds_count`:                          6,
+		`hookline_events_published_total`:                                   6,
+		`hookline_retries_scheduled_total`:                                  2,
+		`hookline_endpoints_disabled_total`:                                 1,
+		`hookline_backlog_deliveries`:                                       2, // the two waiting for a retry
+		`hookline_endpoints{status="disabled"}`:                             1,
+		`hookline_endpoints{status="enabled"}`:                              2,
 	}
+	want[`hookline_inbound_requests_total{source="`+source+`",verdict="accepted"}`] = 1
+	want[`hookline_inbound_requests_total{source="`+source+`",verdict="rejected"}`] = 2
 	// Attempts land asynchronously and the store gauges are cached for 5 s.
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/metrics"
 )
 
 // APIKeyFile is the file in the data directory that keeps a generated API
@@ -67,7 +68,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	apiServer := api.New(api.Config{
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-		MaxInboundBody: cfg.MaxInboundBody,
+		MaxInboundBody: cfg.MaxInboundBody, OnIngest: metrics.InboundRequest,
 	})
 	dev.register(ctx, apiServer, engine)
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
