@@ -198,3 +198,18 @@ type InboundStore interface {
 	// delivery of it. Returns ENOTFOUND for an unknown request or connection.
 	ResendRequest(ctx context.Context, requestID, connectionID string, now time.Time) ([]*Delivery, error)
 }
+
+// NewRequestTask builds the task of forwarding r to a connection. Its Event
+// stands in for the request, so that code written for event tasks (attempt
+// records, metrics, the live tail) sees the request's id.
+func NewRequestTask(deliveryID string, attempt int, r *InboundRequest, connectionID, url string, lease time.Time) *Task {
+	return &Task{
+		DeliveryID: deliveryID,
+		Attempt:    attempt,
+		Event:      &Event{ID: r.ID, Type: "inbound.request", Created: r.Received, Payload: r.Body},
+		Endpoint: &Endpoint{ID: connectionID, URL: url, Status: EndpointEnabled,
+			EnabledEvents: []string{"*"}, Created: r.Received},
+		LeaseExpires: lease,
+		Request:      r,
+	}
+}

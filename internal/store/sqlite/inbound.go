@@ -349,7 +349,7 @@ func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, 
 			}
 			out.Deliveries++
 			if owner != "" {
-				out.Tasks = append(out.Tasks, requestTask(id, 1, r, cid, url, opts.LeaseExpires))
+				out.Tasks = append(out.Tasks, hookline.NewRequestTask(id, 1, r, cid, url, opts.LeaseExpires))
 			}
 		}
 		r.Status, r.Reason = status, reason
@@ -360,21 +360,6 @@ func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, 
 		return out, fmt.Errorf("capturing request: %w", err)
 	}
 	return out, nil
-}
-
-// requestTask builds the task of forwarding r to a connection. Its Event
-// stands in for the request, so that code written for event tasks (attempt
-// records, metrics, the live tail) sees the request's id.
-func requestTask(deliveryID string, attempt int, r *hookline.InboundRequest, connectionID, url string, lease time.Time) *hookline.Task {
-	return &hookline.Task{
-		DeliveryID: deliveryID,
-		Attempt:    attempt,
-		Event:      &hookline.Event{ID: r.ID, Type: "inbound.request", Created: r.Received, Payload: r.Body},
-		Endpoint: &hookline.Endpoint{ID: connectionID, URL: url, Status: hookline.EndpointEnabled,
-			EnabledEvents: []string{"*"}, Created: r.Received},
-		LeaseExpires: lease,
-		Request:      r,
-	}
 }
 
 // claimRequestTasks adds to tasks up to limit-len(tasks) due deliveries of
@@ -408,7 +393,7 @@ func (s *Store) claimRequestTasks(ctx context.Context, tx *sql.Tx, tasks []*hook
 		if err != nil {
 			return nil, fmt.Errorf("reading due request delivery: %w", err)
 		}
-		tasks = append(tasks, requestTask(dlvID, attempts+1, r, connID, url, exp))
+		tasks = append(tasks, hookline.NewRequestTask(dlvID, attempts+1, r, connID, url, exp))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading due request deliveries: %w", err)
