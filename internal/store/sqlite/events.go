@@ -26,12 +26,18 @@ func scanEvent(sc scanner) (*hookline.Event, error) {
 	return &e, nil
 }
 
-// PublishEvents stores events and fans them out in one transaction. The
-// enabled endpoints are read once per call (usually from memory) and matched
-// in Go.
+// PublishEvents stores events and fans them out: it appends them to the
+// journal, durably, and keeps them in memory until a flush writes them to
+// SQLite (pending.go). The enabled endpoints are read once per call
+// (usually from memory) and matched in Go.
 func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opts hookline.PublishOptions) ([]hookline.Published, error) {
 	if len(events) == 0 {
 		return nil, nil
+	}
+	if s.pendingCount.Load() >= maxPending {
+		if err := s.sync(ctx); err != nil {
+			return nil, fmt.Errorf("publishing events: %w", err)
+		}
 	}
 	now := opts.Now
 	if now.IsZero() {
@@ -42,88 +48,145 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	leaseExp := ms(opts.LeaseExpires)
 	out := make([]hookline.Published, len(events))
 
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		endpoints, _, err := s.enabledEndpoints(ctx, tx)
-		if err != nil {
-			return err
+	// jmu makes the idempotency checks and the append one step; the fsync
+	// follows outside it, shared with concurrent publishes.
+	s.jmu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.jmu.Unlock()
 		}
-		var eventRows, deliveryRows [][]any
-		inBatch := map[string]*hookline.Event{} // events of this call, inserted at the end
-		getKey := tx.StmtContext(ctx, s.stmts.getIdemKey)
-		putKey := tx.StmtContext(ctx, s.stmts.putIdemKey)
-
-		for i, ev := range events {
-			if ev.IdempotencyKey != "" {
-				var origID string
-				var published int64
-				err := getKey.QueryRowContext(ctx, ev.IdempotencyKey).Scan(&origID, &published)
-				switch {
-				case err == nil && windowMS > 0 && published > nowMS-windowMS:
-					orig, ok := inBatch[origID]
-					if !ok {
-						orig, err = scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, origID))
-						if err != nil {
-							return fmt.Errorf("reading event %s of idempotency key: %w", origID, err)
-						}
-					}
-					out[i] = hookline.Published{Event: orig, Duplicate: true}
-					continue
-				case err != nil && !errors.Is(err, sql.ErrNoRows):
-					return fmt.Errorf("reading idempotency key: %w", err)
-				}
-				if _, err := putKey.ExecContext(ctx, ev.IdempotencyKey, ev.ID, nowMS); err != nil {
-					return fmt.Errorf("storing idempotency key: %w", err)
-				}
-			}
-			payload := ev.Payload
-			if payload == nil {
-				payload = []byte{}
-			}
-			eventRows = append(eventRows, []any{ev.ID, ev.Type, ms(ev.Created), ev.Tenant, payload, ev.IdempotencyKey})
-			inBatch[ev.ID] = ev
-			p := hookline.Published{Event: ev}
-			due := ms(ev.Created)
-			for _, ep := range endpoints {
-				if ev.OnlyEndpoint != "" {
-					if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone, whatever it subscribes to
-						continue
-					}
-				} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
-					continue
-				}
-				id := hookline.NewID("dlv")
-				ready := due
-				if opts.LeaseOwner != "" {
-					ready = max(due, leaseExp)
-				}
-				var owner string
-				var exp int64
-				if opts.LeaseOwner != "" {
-					owner, exp = opts.LeaseOwner, leaseExp
-				}
-				deliveryRows = append(deliveryRows, []any{id, ev.ID, ep.ID, due, owner, exp, ready, nowMS, nowMS})
-				p.Deliveries++
-				if opts.LeaseOwner != "" {
-					cp := *ep // a fresh struct per call; slices and maps are shared read-only
-					p.Tasks = append(p.Tasks, &hookline.Task{
-						DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires,
-					})
-				}
-			}
-			out[i] = p
-		}
-		if err := s.insEvents.exec(ctx, tx, eventRows); err != nil {
-			return fmt.Errorf("inserting events: %w", err)
-		}
-		if err := s.insDeliveries.exec(ctx, tx, deliveryRows); err != nil {
-			return fmt.Errorf("inserting deliveries: %w", err)
-		}
-		return nil
-	})
+	}()
+	endpoints, _, err := s.enabledEndpoints(ctx, s.r.db)
 	if err != nil {
 		return nil, fmt.Errorf("publishing events: %w", err)
 	}
+	var accepted []*pendingEvent
+	inBatch := map[string]*pendingEvent{} // keyed events of this call
+	for i, ev := range events {
+		if ev.IdempotencyKey != "" {
+			orig, err := s.idempotent(ctx, ev.IdempotencyKey, inBatch, nowMS-windowMS, windowMS > 0)
+			if err != nil {
+				return nil, fmt.Errorf("publishing events: %w", err)
+			}
+			if orig != nil {
+				out[i] = hookline.Published{Event: orig, Duplicate: true}
+				continue
+			}
+		}
+		payload := ev.Payload
+		if payload == nil {
+			payload = []byte{}
+		}
+		pe := &pendingEvent{
+			id: ev.ID, typ: ev.Type, created: ms(ev.Created), tenant: ev.Tenant, payload: payload,
+			idemKey: ev.IdempotencyKey, published: nowMS, event: ev,
+		}
+		if ev.IdempotencyKey != "" {
+			inBatch[ev.IdempotencyKey] = pe
+		}
+		p := hookline.Published{Event: ev}
+		due := ms(ev.Created)
+		for _, ep := range endpoints {
+			if ev.OnlyEndpoint != "" {
+				if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone, whatever it subscribes to
+					continue
+				}
+			} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+				continue
+			}
+			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
+			if opts.LeaseOwner != "" {
+				d.owner, d.leaseExpires, d.ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
+				cp := *ep // a fresh struct per call; slices and maps are shared read-only
+				p.Tasks = append(p.Tasks, &hookline.Task{
+					DeliveryID: d.id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires,
+				})
+			}
+			pe.deliveries = append(pe.deliveries, d)
+			p.Deliveries++
+		}
+		accepted = append(accepted, pe)
+		out[i] = p
+	}
+	if len(accepted) == 0 {
+		return out, nil
+	}
+	body := encodeBatch(accepted)
+	if !s.jrnl.fits(len(body)) {
+		s.bmu.Lock()
+		err := s.rotateJournal()
+		s.bmu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("publishing events: %w", err)
+		}
+	}
+	durable, err := s.jrnl.append(body)
+	if err != nil {
+		return nil, fmt.Errorf("publishing events: %w", err)
+	}
+	// Pending before durable: a flush may write them to SQLite first, which
+	// is as good. Their deliveries wait for the caller, who has not seen
+	// them yet.
+	s.bmu.Lock()
+	s.pend.accept(accepted, s.pend.current)
+	n := int64(len(s.pend.events))
+	s.pendingCount.Store(n)
+	s.bmu.Unlock()
+	s.jmu.Unlock()
+	locked = false
+	if err := durable(); err != nil {
+		return nil, fmt.Errorf("publishing events: %w", err)
+	}
+	if n >= flushAt {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 	return out, nil
+}
+
+// idempotent returns the event published with key within the window (since
+// minMS), if any: from this call, from the journal, or from SQLite. The
+// caller holds jmu.
+func (s *Store) idempotent(ctx context.Context, key string, inBatch map[string]*pendingEvent, minMS int64, window bool) (*hookline.Event, error) {
+	if !window {
+		return nil, nil
+	}
+	pe := inBatch[key]
+	if pe == nil {
+		s.bmu.Lock()
+		pe = s.pend.byKey[key]
+		s.bmu.Unlock()
+	}
+	if pe != nil {
+		if pe.published <= minMS {
+			return nil, nil
+		}
+		if pe.event != nil {
+			return pe.event, nil
+		}
+		return &hookline.Event{ID: pe.id, Type: pe.typ, Created: fromMS(pe.created), Tenant: pe.tenant, Payload: pe.payload, IdempotencyKey: pe.idemKey}, nil
+	}
+	// Flushes commit before they forget an event, so a key missing from
+	// memory is in SQLite if anywhere.
+	var origID string
+	var published int64
+	err := s.r.db.QueryRowContext(ctx, `SELECT event_id, published FROM idempotency_keys WHERE key = ?`, key).Scan(&origID, &published)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading idempotency key: %w", err)
+	case published <= minMS:
+		return nil, nil
+	}
+	orig, err := scanEvent(s.r.db.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, origID))
+	if err != nil {
+		return nil, fmt.Errorf("reading event %s of idempotency key: %w", origID, err)
+	}
+	return orig, nil
 }
 
 // Event returns the event with that id, or ENOTFOUND.

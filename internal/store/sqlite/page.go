@@ -21,7 +21,7 @@ func pageLimit(p hookline.Page) int {
 // time-ordered, so "newest first" is "id descending") and fetches one row
 // more than the page size to learn whether more follow. Errors are returned
 // unwrapped for the caller to name.
-func listPage[T any](ctx context.Context, db *sql.DB, q string, args []any, p hookline.Page, scan func(scanner) (T, error)) ([]T, bool, error) {
+func listPage[T any](ctx context.Context, db queryer, q string, args []any, p hookline.Page, scan func(scanner) (T, error)) ([]T, bool, error) {
 	if p.StartingAfter != "" {
 		q += ` AND id < ?`
 		args = append(args, p.StartingAfter)
@@ -40,7 +40,7 @@ func listPage[T any](ctx context.Context, db *sql.DB, q string, args []any, p ho
 }
 
 // queryAll runs a read query and scans every row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+func queryAll[T any](ctx context.Context, db queryer, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -55,4 +55,33 @@ func queryAll[T any](ctx context.Context, db *sql.DB, q string, args []any, scan
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// queryer runs read queries: the read pool, or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readPool is the read-only connection pool. Each query first flushes the
+// journal (Store.sync), so that a read sees every write that returned
+// before it.
+type readPool struct {
+	db *sql.DB
+	s  *Store
+}
+
+func (p *readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := p.s.sync(ctx); err != nil {
+		return nil, err
+	}
+	return p.db.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.DB.QueryRowContext; a failed flush is reported by
+// Scan.
+func (p *readPool) QueryRowContext(ctx context.Context, query string, args ...any) scanner {
+	if err := p.s.sync(ctx); err != nil {
+		return scanFunc(func(...any) error { return err })
+	}
+	return p.db.QueryRowContext(ctx, query, args...)
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -55,22 +56,40 @@ type Options struct {
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
 // use. Writes are serialised; reads run concurrently with them.
 type Store struct {
-	w   *sql.DB // one connection: every write
-	r   *sql.DB // read-only pool
+	w   *sql.DB   // one connection: every write
+	r   *readPool // read-only pool
 	now func() time.Time
+
+	// jmu serialises publishes: their journal appends and the checks before
+	// them. Taken before bmu.
+	jmu  sync.Mutex
+	jrnl *journal
+	// bmu guards pend, the published events not yet in SQLite.
+	bmu          sync.Mutex
+	pend         pending
+	pendingCount atomic.Int64 // len(pend.events), to skip bmu when zero
+	kick         chan struct{}
+	stopFlush    chan struct{}
+	flushDone    chan struct{}
 
 	// qmu guards queue: the writes waiting for the writer.
 	qmu   sync.Mutex
 	queue []*writeJob
-	// wmu serialises write transactions, and guards what follows.
+	// wmu serialises write transactions.
 	wmu sync.Mutex
-	// enabled caches the enabled endpoints for publish fan-out and claims.
-	// It is read and rebuilt only under wmu, inside write transactions, and
-	// dropped by every write that changes an endpoint, so it is never stale.
-	// Its values are never modified once cached.
-	enabled map[string]*hookline.Endpoint
-	// enabledList is enabled in id order, for deterministic fan-out.
-	enabledList []*hookline.Endpoint
+	// endpointsChanged is set under wmu by a write that changes endpoints:
+	// the cache is dropped again once its transaction ends, so that no load
+	// that read the old rows in the meantime survives.
+	endpointsChanged bool
+
+	// cmu guards what follows: the enabled endpoints, cached for publish
+	// fan-out and claims. Every write that changes an endpoint drops them,
+	// and a load stores its result only if no drop happened since it began,
+	// so the cache is never stale. Its values are never modified once cached.
+	cmu         sync.Mutex
+	cacheGen    uint64
+	enabled     map[string]*hookline.Endpoint
+	enabledList []*hookline.Endpoint // enabled in id order, for deterministic fan-out
 
 	stmts writeStmts
 	// Multi-row inserts of the hot path.
@@ -80,7 +99,6 @@ type Store struct {
 // writeStmts are the hot path's statements, prepared once on the writer
 // connection.
 type writeStmts struct {
-	getIdemKey     *sql.Stmt
 	putIdemKey     *sql.Stmt
 	leaseDelivery  *sql.Stmt
 	finishDelivery *sql.Stmt
@@ -156,26 +174,79 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
-	s.r = r
+	s.r = &readPool{db: r, s: s}
 
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	if err := s.openJournal(path, opts.Synchronous == SyncFull); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// releaseAll, like every write, first flushes the replayed journal.
 	if err := s.releaseAll(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	go s.flushLoop()
 	return s, nil
 }
 
-// Close closes the store's connections.
+// openJournal loads the segments an earlier process left (it stopped
+// before flushing them) and starts a new one.
+func (s *Store) openJournal(path string, sync bool) error {
+	s.pend = newPending()
+	s.kick = make(chan struct{}, 1)
+	s.stopFlush = make(chan struct{})
+	s.flushDone = make(chan struct{})
+	j, old, err := openJournal(path, sync)
+	if err != nil {
+		return fmt.Errorf("opening journal: %w", err)
+	}
+	s.jrnl = j
+	s.pend.current = &segment{}
+	for _, p := range old {
+		bodies, err := readSegment(p)
+		if err != nil {
+			return err
+		}
+		seg := &segment{path: p, rotated: true}
+		for _, b := range bodies {
+			evs, err := decodeBatch(b)
+			if err != nil {
+				return fmt.Errorf("replaying %s: %w", p, err)
+			}
+			s.pend.accept(evs, seg)
+		}
+		if seg.remaining == 0 {
+			j.retire(p)
+		}
+	}
+	s.pendingCount.Store(int64(len(s.pend.events)))
+	return nil
+}
+
+// Close flushes the journal into SQLite and closes the store.
 func (s *Store) Close() error {
+	var errs []error
+	if s.flushDone != nil {
+		close(s.stopFlush)
+		<-s.flushDone
+		s.flushDone = nil
+		// On failure the journal stays, to be replayed at the next Open.
+		errs = append(errs, s.sync(context.Background()))
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	var errs []error
+	if s.jrnl != nil {
+		errs = append(errs, s.jrnl.close())
+		if s.pendingCount.Load() == 0 {
+			s.jrnl.retire(s.jrnl.f.Name())
+		}
+	}
 	for _, st := range []*sql.Stmt{
-		s.stmts.getIdemKey, s.stmts.putIdemKey,
+		s.stmts.putIdemKey,
 		s.stmts.leaseDelivery, s.stmts.finishDelivery, s.stmts.deliveryRefs,
 		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.resetFailing, s.stmts.disableEP, s.stmts.releaseOne,
 	} {
@@ -187,7 +258,7 @@ func (s *Store) Close() error {
 		m.close()
 	}
 	if s.r != nil {
-		errs = append(errs, s.r.Close())
+		errs = append(errs, s.r.db.Close())
 	}
 	errs = append(errs, s.w.Close())
 	if err := errors.Join(errs...); err != nil {
@@ -242,7 +313,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst *(*sql.Stmt)
 		q   string
 	}{
-		{&s.stmts.getIdemKey, `SELECT event_id, published FROM idempotency_keys WHERE key = ?`},
 		{&s.stmts.putIdemKey, `INSERT INTO idempotency_keys (key, event_id, published) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET event_id = excluded.event_id, published = excluded.published`},
 		{&s.stmts.leaseDelivery, `UPDATE deliveries SET lease_owner = ?, lease_expires = ?, ready_at = ? WHERE id = ?`},
@@ -265,12 +335,14 @@ func (s *Store) prepare(ctx context.Context) error {
 		*p.dst = st
 	}
 	var err error
-	if s.insEvents, err = prepareMultiInsert(ctx, s.w, `INSERT INTO events (id, type, created, tenant, payload, idempotency_key)`,
+	// OR IGNORE: replaying a journal after a crash may find rows a flush
+	// wrote before it.
+	if s.insEvents, err = prepareMultiInsert(ctx, s.w, `INSERT OR IGNORE INTO events (id, type, created, tenant, payload, idempotency_key)`,
 		`(?, ?, ?, ?, ?, ?)`, 6); err != nil {
 		return err
 	}
-	if s.insDeliveries, err = prepareMultiInsert(ctx, s.w, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)`,
-		`(?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`, 9); err != nil {
+	if s.insDeliveries, err = prepareMultiInsert(ctx, s.w, `INSERT OR IGNORE INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 11); err != nil {
 		return err
 	}
 	if s.insAttempts, err = prepareMultiInsert(ctx, s.w, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, response_body, next_retry)`,
@@ -299,12 +371,15 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return s.writeJob(&writeJob{ctx: context.WithoutCancel(ctx), fn: fn})
+}
+
+// writeJob queues job and waits for it to run.
+func (s *Store) writeJob(job *writeJob) error {
 	// Group commit: every write joins a queue; whoever gets the writer next
 	// runs everything queued in one transaction, each write inside a
 	// savepoint of its own, so one commit (one fsync) serves them all and a
-	// failing write undoes only itself. Publishes and completions arriving
-	// together from different goroutines share a commit this way.
-	job := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn}
+	// failing write undoes only itself.
 	s.qmu.Lock()
 	s.queue = append(s.queue, job)
 	s.qmu.Unlock()
@@ -328,6 +403,10 @@ type writeJob struct {
 	fn       func(ctx context.Context, tx *sql.Tx) error
 	err      error
 	finished bool // set under wmu
+	// settledOnly marks a job that needs no unsettled event flushed (see
+	// flushPending): the flusher's, and completions of flushed deliveries.
+	// A batch of such jobs alone flushes only settled events.
+	settledOnly bool
 }
 
 // runBatch runs jobs in one transaction. The caller holds wmu.
@@ -343,14 +422,33 @@ func (s *Store) runBatch(jobs []*writeJob) {
 	// Once it holds the writer, a transaction runs to its end: it is short,
 	// abandoning it half-way only wastes the work, and the driver watches
 	// every statement of a cancellable context with a goroutine of its own.
+	defer s.endpointsSettled()
 	tx, err := s.w.BeginTx(jobs[0].ctx, nil)
 	if err != nil {
 		finish(translate(err))
 		return
 	}
+	// Every transaction starts by flushing the journal, so that it sees
+	// every publish accepted before it.
+	settledOnly := true
+	for _, j := range jobs {
+		settledOnly = settledOnly && j.settledOnly
+	}
+	flushed, err := s.flushPending(jobs[0].ctx, tx, settledOnly)
+	if err != nil {
+		_ = tx.Rollback()
+		finish(fmt.Errorf("flushing the journal: %w", translate(err)))
+		return
+	}
+	done := func(committed bool) {
+		if flushed != nil {
+			flushed(committed)
+		}
+	}
 	if len(jobs) == 1 {
 		if err := jobs[0].fn(jobs[0].ctx, tx); err != nil {
 			_ = tx.Rollback()
+			done(false)
 			s.dropEndpointCache()
 			finish(translate(err))
 			return
@@ -359,6 +457,7 @@ func (s *Store) runBatch(jobs []*writeJob) {
 		for _, j := range jobs {
 			if _, err := tx.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
 				_ = tx.Rollback()
+				done(false)
 				s.dropEndpointCache()
 				finish(translate(err))
 				return
@@ -370,12 +469,14 @@ func (s *Store) runBatch(jobs []*writeJob) {
 				_, err = tx.ExecContext(j.ctx, "ROLLBACK TO job")
 				if err != nil {
 					_ = tx.Rollback()
+					done(false)
 					finish(translate(err))
 					return
 				}
 			}
 			if _, err := tx.ExecContext(j.ctx, "RELEASE job"); err != nil {
 				_ = tx.Rollback()
+				done(false)
 				s.dropEndpointCache()
 				finish(translate(err))
 				return
@@ -383,32 +484,56 @@ func (s *Store) runBatch(jobs []*writeJob) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		done(false)
 		// The transaction may have changed endpoints before failing.
 		s.dropEndpointCache()
 		finish(translate(err))
 		return
 	}
+	done(true)
 	finish(nil)
 }
 
-// dropEndpointCache forgets the enabled endpoints; the caller holds wmu.
+// dropEndpointCache forgets the enabled endpoints; the caller holds wmu,
+// in a transaction that may have changed them.
 func (s *Store) dropEndpointCache() {
-	s.enabled, s.enabledList = nil, nil
+	s.endpointsChanged = true
+	s.invalidateEndpoints()
 }
 
-// enabledEndpoints returns the enabled endpoints, loading them in tx when
-// the cache is empty. The caller holds wmu.
-func (s *Store) enabledEndpoints(ctx context.Context, tx *sql.Tx) ([]*hookline.Endpoint, map[string]*hookline.Endpoint, error) {
-	if s.enabled != nil {
-		return s.enabledList, s.enabled, nil
+func (s *Store) invalidateEndpoints() {
+	s.cmu.Lock()
+	s.cacheGen++
+	s.enabled, s.enabledList = nil, nil
+	s.cmu.Unlock()
+}
+
+// endpointsSettled drops the cache once more after a transaction that
+// changed endpoints has ended: a load through the read pool may have read
+// the old rows between the first drop and the commit.
+func (s *Store) endpointsSettled() {
+	if s.endpointsChanged {
+		s.endpointsChanged = false
+		s.invalidateEndpoints()
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE status = 'enabled' ORDER BY id`)
+}
+
+// enabledEndpoints returns the enabled endpoints, loading them through q
+// (a transaction, or the read pool) when the cache is empty.
+func (s *Store) enabledEndpoints(ctx context.Context, q queryer) ([]*hookline.Endpoint, map[string]*hookline.Endpoint, error) {
+	s.cmu.Lock()
+	list, m, gen := s.enabledList, s.enabled, s.cacheGen
+	s.cmu.Unlock()
+	if m != nil {
+		return list, m, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE status = 'enabled' ORDER BY id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
 	}
 	defer rows.Close()
-	m := map[string]*hookline.Endpoint{}
-	var list []*hookline.Endpoint
+	m = map[string]*hookline.Endpoint{}
+	list = nil
 	for rows.Next() {
 		e, err := scanEndpoint(rows)
 		if err != nil {
@@ -420,7 +545,11 @@ func (s *Store) enabledEndpoints(ctx context.Context, tx *sql.Tx) ([]*hookline.E
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
 	}
-	s.enabled, s.enabledList = m, list
+	s.cmu.Lock()
+	if s.cacheGen == gen {
+		s.enabled, s.enabledList = m, list
+	}
+	s.cmu.Unlock()
 	return list, m, nil
 }
 

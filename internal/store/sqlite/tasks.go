@@ -101,95 +101,116 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		return nil
 	}
 	now := ms(s.now())
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		finish := tx.StmtContext(ctx, s.stmts.finishDelivery)
-		refs := tx.StmtContext(ctx, s.stmts.deliveryRefs)
-		disable := tx.StmtContext(ctx, s.stmts.disableEP)
-		attemptRows := make([][]any, 0, len(cs))
-		// health is each endpoint's outcome over the batch, in order: one
-		// statement per endpoint instead of one per attempt.
-		type health struct {
-			failingSince int64 // first failure after the batch's last success; 0 if none
-			succeeded    bool  // some attempt succeeded
-		}
-		healths := map[string]*health{}
-		var order []string
-		endpointsChanged := false
-		if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
-			return err
-		}
-		for _, c := range cs {
-			a := c.Attempt
-			if a.ID == "" {
-				a.ID = hookline.NewID("atm")
-			}
-			if a.EventID == "" || a.EndpointID == "" {
-				if err := refs.QueryRowContext(ctx, a.DeliveryID).Scan(&a.EventID, &a.EndpointID); err != nil {
-					if errors.Is(err, sql.ErrNoRows) {
-						return hookline.NotFound("delivery", a.DeliveryID)
-					}
-					return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
-				}
-			}
-			attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
-				a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)})
-			var next, ready int64
-			if c.Status == hookline.DeliveryPending {
-				next = ms(a.NextRetry)
-				ready = next
-			}
-			if _, err := finish.ExecContext(ctx, c.Status, next, ready, now, a.DeliveryID, owner); err != nil {
-				return fmt.Errorf("updating delivery: %w", err)
-			}
-			h := healths[a.EndpointID]
-			if h == nil {
-				h = &health{}
-				healths[a.EndpointID] = h
-				order = append(order, a.EndpointID)
-			}
-			switch {
-			case a.Succeeded():
-				h.succeeded, h.failingSince = true, 0
-			case h.failingSince == 0:
-				h.failingSince = ms(a.Created)
-			}
-			if c.DisableEndpoint != "" {
-				if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
-					return fmt.Errorf("disabling endpoint: %w", err)
-				}
-				endpointsChanged = true
-			}
-		}
-		if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
-			return fmt.Errorf("inserting attempts: %w", err)
-		}
-		for _, id := range order {
-			h := healths[id]
-			var res sql.Result
-			var err error
-			switch {
-			case h.failingSince != 0 && h.succeeded:
-				// Recovered, then failed again within the batch.
-				res, err = tx.StmtContext(ctx, s.stmts.resetFailing).ExecContext(ctx, h.failingSince, id)
-			case h.failingSince != 0:
-				res, err = tx.StmtContext(ctx, s.stmts.setFailing).ExecContext(ctx, h.failingSince, id)
-			default:
-				res, err = tx.StmtContext(ctx, s.stmts.clearFailing).ExecContext(ctx, id)
-			}
-			if err != nil {
-				return fmt.Errorf("updating endpoint health: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				endpointsChanged = true
-			}
-		}
-		if endpointsChanged {
-			s.dropEndpointCache()
-		}
+	cs, unflushed := s.absorb(owner, cs, now)
+	if len(cs) == 0 {
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.writeJob(&writeJob{
+		ctx: context.WithoutCancel(ctx),
+		fn: func(ctx context.Context, tx *sql.Tx) error {
+			return s.complete(ctx, tx, owner, cs, nil)
+		},
+		// Flushing unsettled events would send their completions here too.
+		settledOnly: !unflushed,
 	})
 	if err != nil {
 		return fmt.Errorf("completing tasks: %w", err)
+	}
+	return nil
+}
+
+// complete records attempts, their endpoints' health and their deliveries'
+// new state, except for the deliveries in applied, written in that state
+// already by a flush.
+func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hookline.Completion, applied map[string]bool) error {
+	now := ms(s.now())
+	finish := tx.StmtContext(ctx, s.stmts.finishDelivery)
+	refs := tx.StmtContext(ctx, s.stmts.deliveryRefs)
+	disable := tx.StmtContext(ctx, s.stmts.disableEP)
+	attemptRows := make([][]any, 0, len(cs))
+	// health is each endpoint's outcome over the batch, in order: one
+	// statement per endpoint instead of one per attempt.
+	type health struct {
+		failingSince int64 // first failure after the batch's last success; 0 if none
+		succeeded    bool  // some attempt succeeded
+	}
+	healths := map[string]*health{}
+	var order []string
+	endpointsChanged := false
+	if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		a := c.Attempt
+		if a.ID == "" {
+			a.ID = hookline.NewID("atm")
+		}
+		if a.EventID == "" || a.EndpointID == "" {
+			if err := refs.QueryRowContext(ctx, a.DeliveryID).Scan(&a.EventID, &a.EndpointID); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return hookline.NotFound("delivery", a.DeliveryID)
+				}
+				return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
+			}
+		}
+		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
+			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)})
+		if !applied[a.DeliveryID] {
+			var next int64
+			if c.Status == hookline.DeliveryPending {
+				next = ms(a.NextRetry)
+			}
+			if _, err := finish.ExecContext(ctx, c.Status, next, next, now, a.DeliveryID, owner); err != nil {
+				return fmt.Errorf("updating delivery: %w", err)
+			}
+		}
+		h := healths[a.EndpointID]
+		if h == nil {
+			h = &health{}
+			healths[a.EndpointID] = h
+			order = append(order, a.EndpointID)
+		}
+		switch {
+		case a.Succeeded():
+			h.succeeded, h.failingSince = true, 0
+		case h.failingSince == 0:
+			h.failingSince = ms(a.Created)
+		}
+		if c.DisableEndpoint != "" {
+			if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
+				return fmt.Errorf("disabling endpoint: %w", err)
+			}
+			endpointsChanged = true
+		}
+	}
+	if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
+		return fmt.Errorf("inserting attempts: %w", err)
+	}
+	for _, id := range order {
+		h := healths[id]
+		var res sql.Result
+		var err error
+		switch {
+		case h.failingSince != 0 && h.succeeded:
+			// Recovered, then failed again within the batch.
+			res, err = tx.StmtContext(ctx, s.stmts.resetFailing).ExecContext(ctx, h.failingSince, id)
+		case h.failingSince != 0:
+			res, err = tx.StmtContext(ctx, s.stmts.setFailing).ExecContext(ctx, h.failingSince, id)
+		default:
+			res, err = tx.StmtContext(ctx, s.stmts.clearFailing).ExecContext(ctx, id)
+		}
+		if err != nil {
+			return fmt.Errorf("updating endpoint health: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			endpointsChanged = true
+		}
+	}
+	if endpointsChanged {
+		s.dropEndpointCache()
 	}
 	return nil
 }

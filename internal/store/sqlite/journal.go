@@ -1,0 +1,372 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The journal makes a publish durable with one write and one fdatasync of
+// a preallocated file instead of a SQLite transaction, which would write
+// every b-tree page the batch touches (events, deliveries and their
+// indexes) to the WAL. Published batches wait in memory (see pending.go)
+// until a flush copies them into SQLite in one large transaction. At Open,
+// segments left by a crash are replayed into SQLite before anything else
+// runs.
+//
+// Segments are files of segmentSize, zero-filled when made, so that an
+// append overwrites allocated blocks and its fdatasync flushes data alone:
+// appending to a growing file makes every sync commit the filesystem's own
+// journal too, which costs three times as long on a busy machine. A segment
+// whose events are all in SQLite becomes the spare that the next rotation
+// reuses, so files are zero-filled only at first.
+//
+// A segment is a sequence of records: a 4-byte little-endian length, a
+// 4-byte CRC-32C of the segment's number followed by the body, and the body
+// (encodeBatch). Replay stops at the first record whose length or checksum
+// fails: the zeros after the last record, a record cut short by a crash
+// (never acknowledged: its sync did not return), or a record left from the
+// file's life as an earlier segment (its checksum has the old number).
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// segmentSize is the size of a journal segment. A batch that does not fit
+// the rest of one starts the next.
+const segmentSize = 8 << 20
+
+// journal is the segment being appended to. Its methods are called with
+// Store.jmu held; the function append returns is called without.
+type journal struct {
+	dir, prefix string // segment paths are dir/prefix<seq>
+	sync        bool   // sync each append (synchronous=FULL)
+	f           *os.File
+	seq         uint64
+	size        int64 // bytes written to f
+	// fmu is held for reading by appends waiting for their sync, and for
+	// writing by rotate, which closes f.
+	fmu sync.RWMutex
+}
+
+// openJournal starts a new segment after the highest existing one, which
+// it returns for the caller to replay.
+func openJournal(dbPath string, sync bool) (*journal, []string, error) {
+	j := &journal{dir: filepath.Dir(dbPath), prefix: filepath.Base(dbPath) + ".journal.", sync: sync}
+	old, last, err := j.segments()
+	if err != nil {
+		return nil, nil, err
+	}
+	j.seq = last
+	f, err := j.next()
+	if err != nil {
+		return nil, nil, err
+	}
+	j.f = f
+	return j, old, nil
+}
+
+// segments lists existing segment paths in order, and the highest number.
+func (j *journal) segments() ([]string, uint64, error) {
+	entries, err := os.ReadDir(j.dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing journal segments: %w", err)
+	}
+	type seg struct {
+		n    uint64
+		path string
+	}
+	var segs []seg
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), j.prefix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(rest, 10, 64)
+		if err != nil {
+			continue // the spare
+		}
+		segs = append(segs, seg{n, filepath.Join(j.dir, e.Name())})
+	}
+	sort.Slice(segs, func(a, b int) bool { return segs[a].n < segs[b].n })
+	var paths []string
+	var last uint64
+	for _, s := range segs {
+		paths = append(paths, s.path)
+		last = s.n
+	}
+	return paths, last, nil
+}
+
+func (j *journal) path(seq uint64) string {
+	return filepath.Join(j.dir, j.prefix+strconv.FormatUint(seq, 10))
+}
+
+func (j *journal) sparePath() string { return filepath.Join(j.dir, j.prefix+"spare") }
+
+// next opens segment seq+1: the spare renamed, or a new zero-filled file.
+// Its directory entry is made durable before any record is written to it.
+func (j *journal) next() (*os.File, error) {
+	j.seq++
+	path := j.path(j.seq)
+	if err := os.Rename(j.sparePath(), path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reusing journal segment: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("creating journal segment: %w", err)
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("creating journal segment: %w", err)
+	}
+	if j.sync {
+		if err := syncDir(j.dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	j.size = 0
+	return f, nil
+}
+
+// fill zero-fills f to segmentSize unless it is that long already (a
+// reused spare) and makes the blocks durable.
+func fill(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() >= segmentSize {
+		return nil
+	}
+	zeros := make([]byte, 1<<20)
+	for off := int64(0); off < segmentSize; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros, off); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening data directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing data directory: %w", err)
+	}
+	return nil
+}
+
+// fits reports whether a batch of n encoded bytes fits the segment. An
+// empty segment takes any batch, growing if it must.
+func (j *journal) fits(n int) bool {
+	return j.size == 0 || j.size+8+int64(n) <= segmentSize
+}
+
+// append writes one record and returns a function that makes it durable
+// (a no-op unless synchronous=FULL). The caller holds Store.jmu for the
+// write only, so that appends of several publishers share a sync.
+func (j *journal) append(body []byte) (func() error, error) {
+	rec := make([]byte, 8, 8+len(body))
+	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(body)))
+	binary.LittleEndian.PutUint32(rec[4:8], checksum(j.seq, body))
+	rec = append(rec, body...)
+	if _, err := j.f.WriteAt(rec, j.size); err != nil {
+		return nil, fmt.Errorf("writing journal: %w", err)
+	}
+	j.size += int64(len(rec))
+	if !j.sync {
+		return func() error { return nil }, nil
+	}
+	f := j.f
+	j.fmu.RLock()
+	return func() error {
+		defer j.fmu.RUnlock()
+		if err := datasync(f); err != nil {
+			return fmt.Errorf("syncing journal: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+func checksum(seq uint64, body []byte) uint32 {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], seq)
+	return crc32.Update(crc32.Checksum(n[:], crcTable), crcTable, body)
+}
+
+// rotate starts the next segment once every append to the current one is
+// synced, and returns the current one's path; the caller retires it (see
+// retire) once its records are all in SQLite.
+func (j *journal) rotate() (string, error) {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	old := j.f
+	f, err := j.next()
+	if err != nil {
+		return "", err
+	}
+	j.f = f
+	if err := old.Close(); err != nil {
+		return "", fmt.Errorf("closing journal segment: %w", err)
+	}
+	return old.Name(), nil
+}
+
+// retire keeps a segment whose records are all in SQLite as the spare, or
+// deletes it when there is one. If a crash undoes this, the segment is
+// replayed at Open, harmlessly: replay leaves rows already present alone.
+func (j *journal) retire(path string) {
+	if _, err := os.Stat(j.sparePath()); errors.Is(err, os.ErrNotExist) {
+		if os.Rename(path, j.sparePath()) == nil {
+			return
+		}
+	}
+	_ = os.Remove(path)
+}
+
+func (j *journal) close() error {
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("closing journal segment: %w", err)
+	}
+	return nil
+}
+
+// readSegment returns the bodies of a segment's records.
+func readSegment(path string) ([][]byte, error) {
+	seq, err := strconv.ParseUint(path[strings.LastIndexByte(path, '.')+1:], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("journal segment %s: %w", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading journal segment: %w", err)
+	}
+	var out [][]byte
+	for len(data) >= 8 {
+		n := binary.LittleEndian.Uint32(data[0:4])
+		sum := binary.LittleEndian.Uint32(data[4:8])
+		if n == 0 || uint64(n) > uint64(len(data)-8) {
+			break
+		}
+		body := data[8 : 8+n]
+		if checksum(seq, body) != sum {
+			break
+		}
+		out = append(out, body)
+		data = data[8+n:]
+	}
+	return out, nil
+}
+
+// encodeBatch serialises published events and their deliveries.
+func encodeBatch(evs []*pendingEvent) []byte {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	for _, pe := range evs {
+		b = appendString(b, pe.id)
+		b = appendString(b, pe.typ)
+		b = binary.AppendVarint(b, pe.created)
+		b = appendString(b, pe.tenant)
+		b = appendString(b, string(pe.payload))
+		b = appendString(b, pe.idemKey)
+		b = binary.AppendVarint(b, pe.published)
+		b = binary.AppendUvarint(b, uint64(len(pe.deliveries)))
+		for _, d := range pe.deliveries {
+			b = appendString(b, d.id)
+			b = appendString(b, d.endpointID)
+			b = binary.AppendVarint(b, d.due)
+			b = appendString(b, d.owner)
+			b = binary.AppendVarint(b, d.leaseExpires)
+			b = binary.AppendVarint(b, d.ready)
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errCorrupt = errors.New("corrupt journal record")
+
+// decodeBatch is the inverse of encodeBatch.
+func decodeBatch(b []byte) ([]*pendingEvent, error) {
+	d := decoder{b: b}
+	n := d.uvarint()
+	var out []*pendingEvent
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		pe := &pendingEvent{
+			id: d.string(), typ: d.string(), created: d.varint(), tenant: d.string(),
+			payload: []byte(d.string()), idemKey: d.string(), published: d.varint(),
+		}
+		nd := d.uvarint()
+		for k := uint64(0); k < nd && d.err == nil; k++ {
+			pe.deliveries = append(pe.deliveries, &pendingDelivery{
+				id: d.string(), eventID: pe.id, endpointID: d.string(), due: d.varint(),
+				owner: d.string(), leaseExpires: d.varint(), ready: d.varint(), created: pe.published, ev: pe,
+			})
+		}
+		out = append(out, pe)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return out, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.err = io.ErrUnexpectedEOF
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}

@@ -1,0 +1,321 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// Published events live in memory between their journal append and the
+// flush that copies them into SQLite. A flush normally takes only settled
+// events, those whose first attempts have all been recorded, so that each
+// delivery row is written once, in its final state, instead of inserted
+// pending and updated a millisecond later. Anything else that touches the
+// database first flushes everything (runBatch), so every read and write sees
+// every publish that returned before it.
+const (
+	// flushInterval is how often settled events are flushed.
+	flushInterval = 50 * time.Millisecond
+	// flushAt wakes the flusher early once this many events wait.
+	flushAt = 4096
+	// maxPending makes publishers wait for a flush once this many events
+	// wait, so memory stays bounded when SQLite falls behind.
+	maxPending = 32768
+	// settleAfter is how long a flush waits for an event's first attempts
+	// before writing its deliveries as they stand (leased, pending).
+	settleAfter = 2 * time.Second
+)
+
+// pendingEvent is a published event not yet flushed to SQLite. Its fields
+// are set before it is shared; flushed is guarded by Store.bmu.
+type pendingEvent struct {
+	id, typ, tenant, idemKey string
+	created, published       int64 // unix ms
+	payload                  []byte
+	deliveries               []*pendingDelivery
+	seg                      *segment
+	event                    *hookline.Event // as returned to publishers; nil when replayed
+	flushing                 bool
+}
+
+// pendingDelivery is a delivery of a pending event. The fields after
+// ready change under Store.bmu.
+type pendingDelivery struct {
+	id, eventID, endpointID, owner string
+	due, leaseExpires, ready       int64
+	created                        int64
+	ev                             *pendingEvent
+
+	// done is set when its attempt was recorded before the flush: the row is
+	// then written with the attempt's outcome.
+	done    bool
+	status  string
+	next    int64
+	updated int64
+}
+
+// segment counts the events of one journal segment not yet in SQLite; it
+// is deleted once none are left and appends have moved on.
+type segment struct {
+	path      string
+	remaining int
+	rotated   bool
+}
+
+// pending is everything the journal holds that SQLite does not, guarded by
+// Store.bmu.
+type pending struct {
+	events      []*pendingEvent
+	deliveries  map[string]*pendingDelivery
+	byKey       map[string]*pendingEvent
+	completions []hookline.Completion // attempts of pending deliveries, in order
+	current     *segment
+}
+
+func newPending() pending {
+	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{}}
+}
+
+// accept adds journaled events. The caller holds bmu.
+func (p *pending) accept(evs []*pendingEvent, seg *segment) {
+	for _, pe := range evs {
+		pe.seg = seg
+		seg.remaining++
+		p.events = append(p.events, pe)
+		for _, d := range pe.deliveries {
+			p.deliveries[d.id] = d
+		}
+		if pe.idemKey != "" {
+			p.byKey[pe.idemKey] = pe
+		}
+	}
+}
+
+// settled reports whether pe can be flushed without waiting for attempts:
+// every delivery's first attempt is recorded, or is not this node's to make,
+// or has taken longer than settleAfter.
+func (pe *pendingEvent) settled(nowMS int64) bool {
+	if nowMS-pe.published >= settleAfter.Milliseconds() {
+		return true
+	}
+	for _, d := range pe.deliveries {
+		if d.owner != "" && !d.done {
+			return false
+		}
+	}
+	return true
+}
+
+// absorb records the completions of pending deliveries in memory and
+// returns the others, for SQLite, and whether any of those is of a delivery
+// not flushed yet (its transaction must flush everything first).
+func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (rest []hookline.Completion, unflushed bool) {
+	if s.pendingCount.Load() == 0 {
+		return cs, false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	for _, c := range cs {
+		d := s.pend.deliveries[c.Attempt.DeliveryID]
+		if d == nil || d.ev.flushing {
+			// In SQLite, or about to be: the flush holds the writer.
+			rest = append(rest, c)
+			continue
+		}
+		// An endpoint to disable changes what later publishes fan out to:
+		// that completion goes to SQLite, which flushes everything first.
+		if d.done || d.owner != owner || c.DisableEndpoint != "" {
+			rest, unflushed = append(rest, c), true
+			continue
+		}
+		if c.Attempt.EventID == "" || c.Attempt.EndpointID == "" {
+			c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
+		}
+		d.done, d.status, d.updated = true, c.Status, nowMS
+		if c.Status == hookline.DeliveryPending {
+			d.next = ms(c.Attempt.NextRetry)
+		}
+		s.pend.completions = append(s.pend.completions, c)
+	}
+	return rest, unflushed
+}
+
+// flushPending writes pending events into tx: all of them, or with
+// settledOnly those settled. It returns a function to call with whether tx
+// committed. The caller holds wmu.
+func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) (func(committed bool), error) {
+	if s.pendingCount.Load() == 0 {
+		return nil, nil
+	}
+	nowMS := ms(s.now())
+	// Appends hold jmu while they add to pend, so taking it here means no
+	// publish is half added.
+	s.jmu.Lock()
+	s.bmu.Lock()
+	var evs []*pendingEvent
+	for _, pe := range s.pend.events {
+		if !settledOnly || pe.settled(nowMS) {
+			pe.flushing = true
+			evs = append(evs, pe)
+		}
+	}
+	var cs []hookline.Completion
+	applied := map[string]bool{}
+	for _, c := range s.pend.completions {
+		d := s.pend.deliveries[c.Attempt.DeliveryID]
+		if d != nil && d.ev.flushing {
+			cs = append(cs, c)
+			applied[d.id] = true
+		}
+	}
+	s.bmu.Unlock()
+	s.jmu.Unlock()
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	undo := func(bool) {
+		s.bmu.Lock()
+		for _, pe := range evs {
+			pe.flushing = false
+		}
+		s.bmu.Unlock()
+	}
+	if err := s.insertPending(ctx, tx, evs, applied); err != nil {
+		undo(false)
+		return nil, err
+	}
+	if len(cs) > 0 {
+		if err := s.complete(ctx, tx, "", cs, applied); err != nil {
+			undo(false)
+			return nil, err
+		}
+	}
+	return func(committed bool) {
+		if !committed {
+			undo(false)
+			return
+		}
+		s.forget(evs, applied)
+	}, nil
+}
+
+// rotateJournal starts a new segment; the caller holds jmu.
+func (s *Store) rotateJournal() error {
+	path, err := s.jrnl.rotate()
+	if err != nil {
+		return err
+	}
+	old := s.pend.current
+	old.path, old.rotated = path, true
+	s.pend.current = &segment{}
+	if old.remaining == 0 {
+		s.jrnl.retire(path)
+	}
+	return nil
+}
+
+// insertPending writes events, idempotency keys and deliveries. Rows
+// already present (a replayed journal) are left alone.
+func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*pendingEvent, applied map[string]bool) error {
+	eventRows := make([][]any, 0, len(evs))
+	var deliveryRows [][]any
+	putKey := tx.StmtContext(ctx, s.stmts.putIdemKey)
+	for _, pe := range evs {
+		eventRows = append(eventRows, []any{pe.id, pe.typ, pe.created, pe.tenant, pe.payload, pe.idemKey})
+		if pe.idemKey != "" {
+			if _, err := putKey.ExecContext(ctx, pe.idemKey, pe.id, pe.published); err != nil {
+				return fmt.Errorf("storing idempotency key: %w", err)
+			}
+		}
+		for _, d := range pe.deliveries {
+			if applied[d.id] {
+				deliveryRows = append(deliveryRows, []any{d.id, d.eventID, d.endpointID, d.status, 1, d.next, "", 0, d.next, d.created, d.updated})
+				continue
+			}
+			deliveryRows = append(deliveryRows, []any{d.id, d.eventID, d.endpointID, hookline.DeliveryPending, 0, d.due, d.owner, d.leaseExpires, d.ready, d.created, d.created})
+		}
+	}
+	if err := s.insEvents.exec(ctx, tx, eventRows); err != nil {
+		return fmt.Errorf("inserting events: %w", err)
+	}
+	if err := s.insDeliveries.exec(ctx, tx, deliveryRows); err != nil {
+		return fmt.Errorf("inserting deliveries: %w", err)
+	}
+	return nil
+}
+
+// forget drops flushed events from memory and deletes the journal segments
+// left with nothing unflushed.
+func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
+	s.bmu.Lock()
+	flushed := make(map[*pendingEvent]bool, len(evs))
+	var drop []string
+	for _, pe := range evs {
+		flushed[pe] = true
+		for _, d := range pe.deliveries {
+			delete(s.pend.deliveries, d.id)
+		}
+		if pe.idemKey != "" && s.pend.byKey[pe.idemKey] == pe {
+			delete(s.pend.byKey, pe.idemKey)
+		}
+		if seg := pe.seg; seg != nil {
+			seg.remaining--
+			if seg.remaining == 0 && seg.rotated {
+				drop = append(drop, seg.path)
+			}
+		}
+	}
+	kept := s.pend.events[:0:0]
+	for _, pe := range s.pend.events {
+		if !flushed[pe] {
+			kept = append(kept, pe)
+		}
+	}
+	s.pend.events = kept
+	keptCs := s.pend.completions[:0:0]
+	for _, c := range s.pend.completions {
+		if !applied[c.Attempt.DeliveryID] {
+			keptCs = append(keptCs, c)
+		}
+	}
+	s.pend.completions = keptCs
+	s.pendingCount.Store(int64(len(kept)))
+	s.bmu.Unlock()
+	for _, path := range drop {
+		s.jrnl.retire(path)
+	}
+}
+
+// sync flushes every pending event, so that what follows sees them.
+func (s *Store) sync(ctx context.Context) error {
+	if s.pendingCount.Load() == 0 {
+		return nil
+	}
+	return s.write(ctx, func(context.Context, *sql.Tx) error { return nil })
+}
+
+// flushLoop flushes settled events every flushInterval, or sooner when
+// many wait, until stop is closed.
+func (s *Store) flushLoop() {
+	defer close(s.flushDone)
+	tick := time.NewTicker(flushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-tick.C:
+		case <-s.kick:
+		}
+		if s.pendingCount.Load() == 0 {
+			continue
+		}
+		// A failure leaves the events pending and the journal in place; the
+		// next flush retries, and publishers see the error once maxPending
+		// makes them flush themselves.
+		_ = s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true})
+	}
+}
