@@ -34,6 +34,11 @@ type PublisherConfig struct {
 	// Committers is how many transactions may be open at once (1: SQLite
 	// has one writer; PostgreSQL gains from a few).
 	Committers int
+	// Linger is how long a batch waits for more events once publishes come
+	// concurrently (the previous batch held more than one): with a store
+	// whose commit costs CPU, fewer larger commits leave more for the rest.
+	// A lone publisher never waits. 0 commits at once.
+	Linger time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -152,7 +157,13 @@ func (p *Publisher) commitLoop() {
 	defer p.loops.Done()
 	var held *pubReq // a request whose key repeats one in the batch: it goes first in the next
 	batch := make([]*pubReq, 0, p.cfg.MaxBatch)
+	var linger *time.Timer
+	if p.cfg.Linger > 0 {
+		linger = time.NewTimer(time.Hour)
+		linger.Stop()
+	}
 	for {
+		lingering := linger != nil && len(batch) > 1
 		batch = batch[:0]
 		if held != nil {
 			batch, held = append(batch, held), nil
@@ -167,24 +178,42 @@ func (p *Publisher) commitLoop() {
 		if k := batch[0].event.IdempotencyKey; k != "" {
 			keys[k] = true
 		}
+		var wait <-chan time.Time // nil: take what is queued, no more
+		if lingering {
+			linger.Reset(p.cfg.Linger)
+			wait = linger.C
+		}
 	drain:
 		for len(batch) < p.cfg.MaxBatch {
+			var r *pubReq
+			var ok bool
 			select {
-			case r, ok := <-p.reqs:
-				if !ok {
+			case r, ok = <-p.reqs:
+			default:
+				if wait == nil {
 					break drain
 				}
-				if k := r.event.IdempotencyKey; k != "" {
-					if keys[k] {
-						held = r
-						break drain
-					}
-					keys[k] = true
+				select {
+				case r, ok = <-p.reqs:
+				case <-wait:
+					wait = nil
+					break drain
 				}
-				batch = append(batch, r)
-			default:
+			}
+			if !ok {
 				break drain
 			}
+			if k := r.event.IdempotencyKey; k != "" {
+				if keys[k] {
+					held = r
+					break drain
+				}
+				keys[k] = true
+			}
+			batch = append(batch, r)
+		}
+		if wait != nil {
+			linger.Stop() // since Go 1.23 no stale tick is left behind
 		}
 		p.commit(batch)
 	}

@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		OnBacklog:    cluster.backlogged,
 		RunOnce:      cluster.runOnce,
 	})
-	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers()})
+	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers(), Linger: cluster.publishLinger()})
 	apiServer := api.New(api.Config{
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,

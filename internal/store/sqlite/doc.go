@@ -4,10 +4,17 @@
 // The database runs in WAL mode. All writes go through one connection, one
 // BEGIN IMMEDIATE transaction at a time, so writers never fight over the
 // lock; reads use a separate pool of read-only connections and never wait
-// for the writer. Commits are synchronous=FULL by default: an event the API
-// answered 201 for survives kill -9 and power loss. The publisher batches
-// events into group commits above the store, so the fsync is paid once per
-// batch, not once per event.
+// for the writer. Commits are synchronous=FULL by default.
+//
+// Publishes take a shorter path (journal.go, pending.go): a batch of events
+// and its deliveries is appended to a preallocated journal file and
+// fdatasync'd, one write and one sync, and is then durable: an event the API
+// answered 201 for survives kill -9 and power loss. The batch waits in
+// memory until a flush, every 50 ms, copies it into SQLite in one large
+// transaction, usually after its first attempts were recorded, so that a
+// delivery row is written once, in its final state. Any other read or write
+// flushes first, so it sees every publish that returned before it. Open
+// replays the journal a crash left behind.
 //
 // One process owns the file at a time (the server locks its data dir), so
 // Open takes every delivery lease left by an earlier process back: after a
