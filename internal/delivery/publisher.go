@@ -39,8 +39,8 @@ type PublisherConfig struct {
 	// whose commit costs CPU, fewer larger commits leave more for the rest.
 	// A lone publisher never waits. 0 commits at once.
 	Linger time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Publisher stores published events in group commits: every publish that
