@@ -210,7 +210,7 @@ func (s *Store) ListEvents(ctx context.Context, f hookline.EventFilter) ([]*hook
 		args = append(args, f.Type)
 	}
 	if f.Tenant != "" {
-		q += ` AND tenant = ?`
+		q += ` AND tenant = ? AND tenant <> ''` // the condition of the partial index events_tenant
 		args = append(args, f.Tenant)
 	}
 	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanEvent)
