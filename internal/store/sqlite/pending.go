@@ -30,7 +30,8 @@ const (
 )
 
 // pendingEvent is a published event not yet flushed to SQLite. Its fields
-// are set before it is shared; flushed is guarded by Store.bmu.
+// are set before it is shared; flushing (in a flush not yet committed) is
+// guarded by Store.bmu.
 type pendingEvent struct {
 	id, typ, tenant, idemKey string
 	created, published       int64 // unix ms
@@ -176,7 +177,7 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 	if len(evs) == 0 {
 		return nil, nil
 	}
-	undo := func(bool) {
+	undo := func() {
 		s.bmu.Lock()
 		for _, pe := range evs {
 			pe.flushing = false
@@ -184,18 +185,18 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 		s.bmu.Unlock()
 	}
 	if err := s.insertPending(ctx, tx, evs, applied); err != nil {
-		undo(false)
+		undo()
 		return nil, err
 	}
 	if len(cs) > 0 {
 		if err := s.complete(ctx, tx, "", cs, applied); err != nil {
-			undo(false)
+			undo()
 			return nil, err
 		}
 	}
 	return func(committed bool) {
 		if !committed {
-			undo(false)
+			undo()
 			return
 		}
 		s.forget(evs, applied)

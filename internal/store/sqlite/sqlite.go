@@ -189,6 +189,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 	return s, nil
 }
@@ -198,8 +199,6 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) openJournal(path string, sync bool) error {
 	s.pend = newPending()
 	s.kick = make(chan struct{}, 1)
-	s.stopFlush = make(chan struct{})
-	s.flushDone = make(chan struct{})
 	j, old, err := openJournal(path, sync)
 	if err != nil {
 		return fmt.Errorf("opening journal: %w", err)
