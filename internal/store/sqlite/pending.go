@@ -42,8 +42,8 @@ type pendingEvent struct {
 	flushing                 bool
 }
 
-// pendingDelivery is a delivery of a pending event. The fields after
-// ready change under Store.bmu.
+// pendingDelivery is a delivery of a pending event. done, status, next and
+// updated change under Store.bmu.
 type pendingDelivery struct {
 	id, eventID, endpointID, owner string
 	due, leaseExpires, ready       int64
