@@ -135,10 +135,7 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		if c.Attempt.EventID == "" || c.Attempt.EndpointID == "" {
 			c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
 		}
-		d.done, d.status, d.updated = true, c.Status, nowMS
-		if c.Status == hookline.DeliveryPending {
-			d.next = ms(c.Attempt.NextRetry)
-		}
+		d.done, d.status, d.next, d.updated = true, c.Status, nextAttemptMS(c), nowMS
 		s.pend.completions = append(s.pend.completions, c)
 	}
 	return rest, unflushed
@@ -203,7 +200,7 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 	}, nil
 }
 
-// rotateJournal starts a new segment; the caller holds jmu.
+// rotateJournal starts a new segment; the caller holds jmu and bmu.
 func (s *Store) rotateJournal() error {
 	path, err := s.jrnl.rotate()
 	if err != nil {

@@ -159,10 +159,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
 			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)})
 		if !applied[a.DeliveryID] {
-			var next int64
-			if c.Status == hookline.DeliveryPending {
-				next = ms(a.NextRetry)
-			}
+			next := nextAttemptMS(c)
 			if _, err := finish.ExecContext(ctx, c.Status, next, next, now, a.DeliveryID, owner); err != nil {
 				return fmt.Errorf("updating delivery: %w", err)
 			}
@@ -389,4 +386,14 @@ func (s *Store) SetSetting(ctx context.Context, name, value string) error {
 		return fmt.Errorf("storing setting: %w", err)
 	}
 	return nil
+}
+
+// nextAttemptMS is when a delivery is due after completion c: its retry,
+// or 0 once it has succeeded or failed for good. A flush writes it for
+// deliveries completed in memory; complete, for the others.
+func nextAttemptMS(c hookline.Completion) int64 {
+	if c.Status == hookline.DeliveryPending {
+		return ms(c.Attempt.NextRetry)
+	}
+	return 0
 }
