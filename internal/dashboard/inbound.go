@@ -702,7 +702,7 @@ func (d *Dashboard) replay(r *http.Request, orig *hookline.InboundRequest, rp *d
 	// A client per replay: replays are a person clicking, and one client
 	// for the dashboard's lifetime would need a field and a Close.
 	client := delivery.NewHTTPClient(d.cfg.Dev)
-	defer client.CloseIdleConnections()
+	defer client.CloseIdle()
 	rp.RemoteAddr, rp.OwnerPrefix, rp.Now = r.RemoteAddr, "dashboard_replay", d.cfg.Now()
 	rp.Store, rp.Sender, rp.Engine, rp.Logger = d.cfg.Store, &delivery.ForwardSender{Client: client}, d.cfg.Engine, d.cfg.Logger
 	rp.CheckURL = func(raw string) error { return d.checkURL(r, raw) }

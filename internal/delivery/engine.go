@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -349,14 +349,14 @@ func (e *Engine) attempt(t *hookline.Task) {
 }
 
 func (e *Engine) sender(rawURL string) (Sender, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint URL: %w", err)
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return nil, fmt.Errorf("endpoint URL %q has no scheme", rawURL)
 	}
-	if s, ok := e.cfg.Transports[u.Scheme]; ok {
+	if s, ok := e.cfg.Transports[strings.ToLower(scheme)]; ok {
 		return s, nil
 	}
-	return nil, fmt.Errorf("no transport for %s:// URLs", u.Scheme)
+	return nil, fmt.Errorf("no transport for %s:// URLs", scheme)
 }
 
 // judge turns a response into the delivery's next state.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/httpclient"
 )
 
 // Headers Hookline adds to a forwarded request.
@@ -33,7 +34,7 @@ var hopByHop = []string{
 // ones aside), plus X-Hookline-Request-Id and X-Hookline-Source, so that
 // the destination can check the provider's own signature.
 type ForwardSender struct {
-	Client *http.Client
+	Client *httpclient.Client
 }
 
 // Send forwards t.Request to t.Endpoint.URL.
@@ -41,20 +42,37 @@ func (f *ForwardSender) Send(ctx context.Context, t *hookline.Task, _ time.Time)
 	if t.Request == nil {
 		return Response{Err: fmt.Errorf("task %s carries no inbound request", t.DeliveryID)}
 	}
-	req, err := ForwardRequest(ctx, t.Endpoint.URL, t.Request)
+	method, u, h, err := forwarded(t.Endpoint.URL, t.Request)
 	if err != nil {
 		return Response{Err: err}
 	}
-	return Do(f.Client, req)
+	return Do(ctx, f.Client, &httpclient.Request{Method: method, URL: u, Header: h, Body: t.Request.Body})
 }
 
 // ForwardRequest builds the request that forwards r to target. r's query
 // string is appended to target's, since some providers sign or
 // authenticate with it.
 func ForwardRequest(ctx context.Context, target string, r *hookline.InboundRequest) (*http.Request, error) {
+	method, u, h, err := forwarded(target, r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(r.Body))
+	if err != nil {
+		return nil, fmt.Errorf("building forwarded request: %w", err)
+	}
+	req.Header = h
+	if len(r.Body) == 0 && method != http.MethodPost && method != http.MethodPut && method != http.MethodPatch {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	return req, nil
+}
+
+// forwarded returns the method, URL and headers that forward r to target.
+func forwarded(target string, r *hookline.InboundRequest) (string, *url.URL, http.Header, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("forwarding to %q: %w", target, err)
+		return "", nil, nil, fmt.Errorf("forwarding to %q: %w", target, err)
 	}
 	if r.Query != "" {
 		if u.RawQuery != "" {
@@ -67,22 +85,15 @@ func ForwardRequest(ctx context.Context, target string, r *hookline.InboundReque
 	if method == "" {
 		method = http.MethodPost
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(r.Body))
-	if err != nil {
-		return nil, fmt.Errorf("building forwarded request: %w", err)
-	}
-	req.Header = ForwardHeaders(r.Headers)
-	if len(r.Body) == 0 && method != http.MethodPost && method != http.MethodPut && method != http.MethodPatch {
-		req.Body, req.ContentLength = http.NoBody, 0
-	}
-	req.Header.Set(HeaderRequestID, r.ID)
-	req.Header.Set(HeaderSource, r.SourceID)
-	if req.Header.Get("User-Agent") == "" {
+	h := ForwardHeaders(r.Headers)
+	h.Set(HeaderRequestID, r.ID)
+	h.Set(HeaderSource, r.SourceID)
+	if h.Get("User-Agent") == "" {
 		// An empty value keeps Go from adding its own: the destination sees
 		// what the provider sent.
-		req.Header["User-Agent"] = []string{""}
+		h["User-Agent"] = []string{""}
 	}
-	return req, nil
+	return method, u, h, nil
 }
 
 // ForwardHeaders copies captured headers without the hop-by-hop ones

@@ -1,28 +1,25 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/httpclient"
 	"github.com/hookline/hookline/internal/netguard"
 	"github.com/hookline/hookline/webhook"
 )
 
 // maxResponseBody is how much of a response body an attempt keeps.
 const maxResponseBody = 4 << 10
-
-// drainLimit is how much more of a response is read (and thrown away) so the
-// connection can be reused; past it the connection is closed instead.
-const drainLimit = 64 << 10
 
 // Response is what one request to an endpoint came back with.
 type Response struct {
@@ -45,30 +42,19 @@ type Sender interface {
 
 // HTTPSender POSTs signed event payloads over HTTP.
 type HTTPSender struct {
-	Client    *http.Client
+	Client    *httpclient.Client
 	UserAgent string
 
 	signers sync.Map // secret → *webhook.Signer; decoding a secret per request costs more than the HMAC
+	urls    urlCache
 }
 
-// NewHTTPClient returns the client deliveries are made with: no redirects
-// followed (a 3xx is an answer, not a success), pooled connections, and,
-// unless allowPrivate, no connections to private or loopback addresses.
-func NewHTTPClient(allowPrivate bool) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           netguard.Dialer(allowPrivate).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 0, // the per-attempt context bounds the whole attempt
-		ForceAttemptHTTP2:     true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+// NewHTTPClient returns the client deliveries are made with: HTTP/1.1 over
+// pooled connections, no redirects followed (a 3xx is an answer, not a
+// success), no proxy, and, unless allowPrivate, no connections to private
+// or loopback addresses.
+func NewHTTPClient(allowPrivate bool) *httpclient.Client {
+	return httpclient.New(httpclient.Options{Dial: netguard.Dialer(allowPrivate).DialContext})
 }
 
 // SignHeaders sets the signature headers of scheme on h for a request
@@ -111,28 +97,54 @@ func (s *HTTPSender) signer(secret string) (*webhook.Signer, error) {
 // Send POSTs the task's event to its endpoint.
 func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now time.Time) Response {
 	ep, ev := t.Endpoint, t.Event
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(ev.Payload))
+	u, err := s.urls.parse(ep.URL)
 	if err != nil {
-		return Response{Err: fmt.Errorf("building request: %w", err)}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", s.UserAgent)
-	if err := s.SignHeaders(req.Header, ep.SignatureScheme, ev.ID, ev.Payload, now, ep.Secrets(now)); err != nil {
 		return Response{Err: err}
 	}
-	return Do(s.Client, req)
+	h := make(http.Header, 6)
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{s.UserAgent}
+	if err := s.SignHeaders(h, ep.SignatureScheme, ev.ID, ev.Payload, now, ep.Secrets(now)); err != nil {
+		return Response{Err: err}
+	}
+	return Do(ctx, s.Client, &httpclient.Request{URL: u, Header: h, Body: ev.Payload})
 }
 
 // Do sends req and reads the start of the answer.
-func Do(c *http.Client, req *http.Request) Response {
-	resp, err := c.Do(req)
+func Do(ctx context.Context, c *httpclient.Client, req *httpclient.Request) Response {
+	resp, err := c.Do(ctx, req, maxResponseBody)
 	if err != nil {
 		return Response{Err: describeTransportError(err)}
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-	return Response{Status: resp.StatusCode, Body: string(body), RetryAfter: resp.Header.Get("Retry-After")}
+	return Response{Status: resp.Status, Body: string(resp.Body), RetryAfter: resp.Header.Get("Retry-After")}
+}
+
+// urlCache keeps endpoint URLs parsed: every attempt to an endpoint sends
+// to the same one.
+type urlCache struct {
+	mu sync.RWMutex
+	m  map[string]*url.URL
+}
+
+// parse returns raw parsed; the result is shared and must not be changed.
+func (c *urlCache) parse(raw string) (*url.URL, error) {
+	c.mu.RLock()
+	u := c.m[raw]
+	c.mu.RUnlock()
+	if u != nil {
+		return u, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint URL: %w", err)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 4096 { // URLs of deleted and changed endpoints go too
+		c.m = map[string]*url.URL{}
+	}
+	c.m[raw] = u
+	c.mu.Unlock()
+	return u, nil
 }
 
 // describeTransportError turns a client error into a short reason a person
@@ -144,12 +156,8 @@ func describeTransportError(err error) error {
 		return errors.New("timed out waiting for the endpoint")
 	case errors.Is(err, context.Canceled):
 		return errors.New("canceled: Hookline was shutting down")
-	}
-	var urlErr interface{ Unwrap() error }
-	if errors.As(err, &urlErr) {
-		if inner := urlErr.Unwrap(); inner != nil {
-			return inner
-		}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the endpoint closed the connection without a whole answer")
 	}
 	return err
 }
