@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,13 @@ func (a *app) serveCmd() *cobra.Command {
 			log, err := newLogger(a.env, logFormat, logLevel)
 			if err != nil {
 				return err
+			}
+			if a.env.Getenv("GOGC") == "" {
+				// A server allocates briskly and keeps little alive: collecting
+				// at 400 % heap growth instead of Go's 100 % costs some tens of
+				// MB and gives back about a tenth of the CPU per delivered
+				// event (BenchmarkRelay). GOGC, when set, wins.
+				debug.SetGCPercent(400)
 			}
 			cfg.APIKey = a.env.Getenv("HOOKLINE_API_KEY")
 			cfg.Version = Version
