@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,9 +18,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// jsonContentType is the Content-Type header value of every JSON answer;
+// shared, since an http.Header value slice is only read once set.
+var jsonContentType = []string{"application/json"}
+
 // writeRaw writes an already-encoded JSON body.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte{'\n'})
@@ -32,23 +35,27 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 // empty body decodes to nothing when optional.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err // *http.MaxBytesError, mapped to 413 by Error
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		if optional {
-			return nil
-		}
-		return hookline.Invalid("", "request body is empty; expected a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return err // mapped to 413 by Error
+		case err == io.EOF: // nothing but white space
+			if optional {
+				return nil
+			}
+			return hookline.Invalid("", "request body is empty; expected a JSON object")
+		}
 		return decodeError(err)
 	}
 	if dec.More() {
 		return hookline.Invalid("", "request body has data after the JSON object")
+	}
+	// White space may follow, up to the limit.
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		return err
 	}
 	return nil
 }

@@ -141,14 +141,14 @@ func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
 		data = []byte("{}")
 	}
-	if data[0] != '{' || !json.Valid(data) {
+	if data[0] != '{' {
 		return nil, hookline.Invalid("data", "data must be a JSON object")
 	}
 	created := p.cfg.Now().Truncate(time.Second)
 	id := hookline.NewID("evt")
-	payload, err := hookline.NewEventPayload(id, req.Type, created, req.Tenant, data)
+	payload, err := hookline.NewEventPayload(id, req.Type, created, req.Tenant, data) // checks data is JSON
 	if err != nil {
-		return nil, err
+		return nil, hookline.Invalid("data", "data must be a JSON object")
 	}
 	return &hookline.Event{ID: id, Type: req.Type, Created: created, Tenant: req.Tenant, Payload: payload, IdempotencyKey: req.IdempotencyKey, OnlyEndpoint: req.OnlyEndpoint}, nil
 }

@@ -64,23 +64,32 @@ func (s *HTTPSender) SignHeaders(h http.Header, scheme, msgID string, body []byt
 	case hookline.SchemeStripe:
 		h.Set("Stripe-Signature", webhook.StripeSignature(now, body, secrets...))
 	default:
-		var sig []byte
+		var sig string
 		for i, secret := range secrets {
 			signer, err := s.signer(secret)
 			if err != nil {
 				return err
 			}
-			if i > 0 {
-				sig = append(sig, ' ')
+			if i == 0 {
+				sig = signer.Sign(msgID, now, body)
+			} else {
+				sig += " " + signer.Sign(msgID, now, body)
 			}
-			sig = append(sig, signer.Sign(msgID, now, body)...)
 		}
-		h.Set(webhook.HeaderID, msgID)
-		h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-		h.Set(webhook.HeaderSignature, string(sig))
+		h[headerID] = []string{msgID}
+		h[headerTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
+		h[headerSignature] = []string{sig}
 	}
 	return nil
 }
+
+// The Standard Webhooks headers in canonical form, as http.Header.Set
+// would store them, without canonicalising on every request.
+var (
+	headerID        = http.CanonicalHeaderKey(webhook.HeaderID)
+	headerTimestamp = http.CanonicalHeaderKey(webhook.HeaderTimestamp)
+	headerSignature = http.CanonicalHeaderKey(webhook.HeaderSignature)
+)
 
 func (s *HTTPSender) signer(secret string) (*webhook.Signer, error) {
 	if v, ok := s.signers.Load(secret); ok {

@@ -112,3 +112,24 @@ func TestNewEventPayloadKeepsDataBytes(t *testing.T) {
 		t.Fatalf("invalid data: err = %v, want %s", err, EINVALID)
 	}
 }
+
+// TestNewEventPayloadEscapesLikeMarshal checks the envelope's strings are
+// written as json.Marshal writes them, whether or not they need escaping.
+func TestNewEventPayloadEscapesLikeMarshal(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"evt_06h0g14pk8000s1ceceb8sbr", "invoice.paid", "", "acme <&> \"quoted\" back\\slash", "tab\there\nnewline", "héllo ✓", "\x7f\x00"} {
+		payload, err := NewEventPayload(s, s, time.Unix(1, 0), s, []byte(`{}`))
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		q, _ := json.Marshal(s)
+		want := `{"id":` + string(q) + `,"object":"event","type":` + string(q) + `,"created":1,"data":{}`
+		if s != "" {
+			want += `,"tenant":` + string(q)
+		}
+		want += "}"
+		if string(payload) != want {
+			t.Errorf("%q: payload\n%s\nwant\n%s", s, payload, want)
+		}
+	}
+}

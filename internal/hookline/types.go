@@ -79,22 +79,33 @@ func NewEventPayload(id, typ string, created time.Time, tenant string, data json
 		return nil, Invalid("data", "data is not valid JSON")
 	}
 	buf := make([]byte, 0, len(data)+len(id)+len(typ)+len(tenant)+80)
-	idJSON, _ := json.Marshal(id) // marshalling a string cannot fail
-	typJSON, _ := json.Marshal(typ)
 	buf = append(buf, `{"id":`...)
-	buf = append(buf, idJSON...)
+	buf = appendJSONString(buf, id)
 	buf = append(buf, `,"object":"event","type":`...)
-	buf = append(buf, typJSON...)
+	buf = appendJSONString(buf, typ)
 	buf = append(buf, `,"created":`...)
 	buf = strconv.AppendInt(buf, created.Unix(), 10)
 	buf = append(buf, `,"data":`...)
 	buf = append(buf, data...)
 	if tenant != "" {
-		t, _ := json.Marshal(tenant)
 		buf = append(buf, `,"tenant":`...)
-		buf = append(buf, t...)
+		buf = appendJSONString(buf, tenant)
 	}
 	return append(buf, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string, as json.Marshal writes it.
+// Ids and event types need no escaping, so they skip the encoder.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // marshalling a string cannot fail
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Delivery statuses.

@@ -107,8 +107,7 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("unsupported URL %q: want http:// or https:// and a host", req.URL)
 	}
-	head, err := writeHead(req)
-	if err != nil {
+	if err := check(req); err != nil {
 		return nil, err
 	}
 	key := u.Scheme + "://" + hostPort(u)
@@ -117,7 +116,7 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 		if err != nil {
 			return nil, err
 		}
-		resp, answered, err := c.roundTrip(ctx, cn, req, head, bodyLimit)
+		resp, answered, err := c.roundTrip(ctx, cn, req, bodyLimit)
 		if err == nil {
 			return resp, nil
 		}
@@ -134,7 +133,7 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 // roundTrip makes one exchange on cn and pools or closes it. answered
 // reports whether any of an answer arrived: the request was read, and
 // sending it again would deliver it twice.
-func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, head []byte, bodyLimit int) (resp *Response, answered bool, err error) {
+func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, bodyLimit int) (resp *Response, answered bool, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		cn.nc.SetDeadline(dl)
 	} else {
@@ -154,7 +153,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, head []b
 		}
 	}()
 
-	cn.bw.Write(head)
+	writeHead(cn.bw, req)
 	cn.bw.Write(req.Body)
 	if err := cn.bw.Flush(); err != nil {
 		return nil, false, fmt.Errorf("sending request: %w", err)
@@ -213,22 +212,38 @@ func readUpTo(r io.Reader, b []byte, limit int) ([]byte, error) {
 	return b, nil
 }
 
-// writeHead returns the request line and header block of req.
-func writeHead(req *Request) ([]byte, error) {
+// check refuses a request that cannot be written as it is: a method or
+// header name that is not a token, a header value with a line break.
+func check(req *Request) error {
+	if req.Method != "" && !validToken(req.Method) {
+		return fmt.Errorf("invalid method %q", req.Method)
+	}
+	for name, values := range req.Header {
+		if !validToken(name) {
+			return fmt.Errorf("invalid header name %q", name)
+		}
+		for _, v := range values {
+			if !validValue(v) {
+				return fmt.Errorf("invalid value of header %s", name)
+			}
+		}
+	}
+	return nil
+}
+
+// writeHead writes the request line and header block of req, which check
+// accepted.
+func writeHead(w *bufio.Writer, req *Request) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodPost
 	}
-	if !validToken(method) {
-		return nil, fmt.Errorf("invalid method %q", method)
-	}
-	b := make([]byte, 0, 512)
-	b = append(b, method...)
-	b = append(b, ' ')
-	b = append(b, req.URL.RequestURI()...)
-	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, req.URL.Host...)
-	b = append(b, "\r\n"...)
+	w.WriteString(method)
+	w.WriteByte(' ')
+	w.WriteString(req.URL.RequestURI())
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(req.URL.Host)
+	w.WriteString("\r\n")
 	for name, values := range req.Header {
 		switch http.CanonicalHeaderKey(name) {
 		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
@@ -238,25 +253,20 @@ func writeHead(req *Request) ([]byte, error) {
 				continue
 			}
 		}
-		if !validToken(name) {
-			return nil, fmt.Errorf("invalid header name %q", name)
-		}
 		for _, v := range values {
-			if !validValue(v) {
-				return nil, fmt.Errorf("invalid value of header %s", name)
-			}
-			b = append(b, name...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
+			w.WriteString(name)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
 		}
 	}
 	if len(req.Body) > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
-		b = append(b, "\r\n"...)
+		var n [20]byte
+		w.WriteString("Content-Length: ")
+		w.Write(strconv.AppendInt(n[:0], int64(len(req.Body)), 10))
+		w.WriteString("\r\n")
 	}
-	return append(b, "\r\n"...), nil
+	w.WriteString("\r\n")
 }
 
 // validToken reports whether s is an RFC 9110 token (a method or a header

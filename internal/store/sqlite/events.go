@@ -112,8 +112,8 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if len(accepted) == 0 {
 		return out, nil
 	}
-	body := encodeBatch(accepted)
-	if !s.jrnl.fits(len(body)) {
+	rec := encodeRecord(accepted)
+	if !s.jrnl.fits(len(rec) - 8) {
 		s.bmu.Lock()
 		err := s.rotateJournal()
 		s.bmu.Unlock()
@@ -121,7 +121,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			return nil, fmt.Errorf("publishing events: %w", err)
 		}
 	}
-	durable, err := s.jrnl.append(body)
+	durable, err := s.jrnl.append(rec)
 	if err != nil {
 		return nil, fmt.Errorf("publishing events: %w", err)
 	}

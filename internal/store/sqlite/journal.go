@@ -31,7 +31,7 @@ import (
 //
 // A segment is a sequence of records: a 4-byte little-endian length, a
 // 4-byte CRC-32C of the segment's number followed by the body, and the body
-// (encodeBatch). Replay stops at the first record whose length or checksum
+// (encodeRecord). Replay stops at the first record whose length or checksum
 // fails: the zeros after the last record, a record cut short by a crash
 // (never acknowledged: its sync did not return), or a record left from the
 // file's life as an earlier segment (its checksum has the old number).
@@ -173,14 +173,14 @@ func (j *journal) fits(n int) bool {
 	return j.size == 0 || j.size+8+int64(n) <= segmentSize
 }
 
-// append writes one record and returns a function that makes it durable
+// append writes one record, rec: 8 bytes for its header, then its body
+// (see encodeRecord). It returns a function that makes the record durable
 // (a no-op unless synchronous=FULL). The caller holds Store.jmu for the
 // write only, so that appends of several publishers share a sync.
-func (j *journal) append(body []byte) (func() error, error) {
-	rec := make([]byte, 8, 8+len(body))
+func (j *journal) append(rec []byte) (func() error, error) {
+	body := rec[8:]
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(body)))
 	binary.LittleEndian.PutUint32(rec[4:8], checksum(j.seq, body))
-	rec = append(rec, body...)
 	if _, err := j.f.WriteAt(rec, j.size); err != nil {
 		return nil, fmt.Errorf("writing journal: %w", err)
 	}
@@ -269,16 +269,24 @@ func readSegment(path string) ([][]byte, error) {
 	return out, nil
 }
 
-// encodeBatch serialises published events and their deliveries.
-func encodeBatch(evs []*pendingEvent) []byte {
-	var b []byte
+// encodeRecord serialises published events and their deliveries as the
+// body of a journal record, after 8 bytes left for the record's header.
+func encodeRecord(evs []*pendingEvent) []byte {
+	n := 8 + binary.MaxVarintLen64
+	for _, pe := range evs {
+		n += len(pe.id) + len(pe.typ) + len(pe.tenant) + len(pe.payload) + len(pe.idemKey) + 8*binary.MaxVarintLen64
+		for _, d := range pe.deliveries {
+			n += len(d.id) + len(d.endpointID) + len(d.owner) + 6*binary.MaxVarintLen64
+		}
+	}
+	b := make([]byte, 8, n)
 	b = binary.AppendUvarint(b, uint64(len(evs)))
 	for _, pe := range evs {
 		b = appendString(b, pe.id)
 		b = appendString(b, pe.typ)
 		b = binary.AppendVarint(b, pe.created)
 		b = appendString(b, pe.tenant)
-		b = appendString(b, string(pe.payload))
+		b = appendBytes(b, pe.payload)
 		b = appendString(b, pe.idemKey)
 		b = binary.AppendVarint(b, pe.published)
 		b = binary.AppendUvarint(b, uint64(len(pe.deliveries)))
@@ -299,9 +307,14 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+func appendBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
 var errCorrupt = errors.New("corrupt journal record")
 
-// decodeBatch is the inverse of encodeBatch.
+// decodeBatch decodes the body of a record encodeRecord made.
 func decodeBatch(b []byte) ([]*pendingEvent, error) {
 	d := decoder{b: b}
 	n := d.uvarint()

@@ -153,15 +153,15 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 	// publish is half added.
 	s.jmu.Lock()
 	s.bmu.Lock()
-	var evs []*pendingEvent
+	evs := make([]*pendingEvent, 0, len(s.pend.events))
 	for _, pe := range s.pend.events {
 		if !settledOnly || pe.settled(nowMS) {
 			pe.flushing = true
 			evs = append(evs, pe)
 		}
 	}
-	var cs []hookline.Completion
-	applied := map[string]bool{}
+	cs := make([]hookline.Completion, 0, len(s.pend.completions))
+	applied := make(map[string]bool, len(s.pend.completions))
 	for _, c := range s.pend.completions {
 		d := s.pend.deliveries[c.Attempt.DeliveryID]
 		if d != nil && d.ev.flushing {
@@ -249,10 +249,8 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*pendingEve
 // left with nothing unflushed.
 func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	s.bmu.Lock()
-	flushed := make(map[*pendingEvent]bool, len(evs))
 	var drop []string
 	for _, pe := range evs {
-		flushed[pe] = true
 		for _, d := range pe.deliveries {
 			delete(s.pend.deliveries, d.id)
 		}
@@ -266,19 +264,24 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 			}
 		}
 	}
-	kept := s.pend.events[:0:0]
+	// Filtered in place: the arrays are reused by the appends until the
+	// next flush. Flushes run one at a time (under wmu), so the events
+	// marked flushing are those of this one.
+	kept := s.pend.events[:0]
 	for _, pe := range s.pend.events {
-		if !flushed[pe] {
+		if !pe.flushing {
 			kept = append(kept, pe)
 		}
 	}
+	clear(s.pend.events[len(kept):])
 	s.pend.events = kept
-	keptCs := s.pend.completions[:0:0]
+	keptCs := s.pend.completions[:0]
 	for _, c := range s.pend.completions {
 		if !applied[c.Attempt.DeliveryID] {
 			keptCs = append(keptCs, c)
 		}
 	}
+	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
 	s.pendingCount.Store(int64(len(kept)))
 	s.bmu.Unlock()
