@@ -59,6 +59,7 @@ type Publisher struct {
 }
 
 type pubReq struct {
+	at    time.Time // when it was published
 	event *hookline.Event
 	done  chan pubResult
 }
@@ -107,7 +108,7 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (hookline.P
 	if err != nil {
 		return hookline.Published{}, err
 	}
-	r := &pubReq{event: ev, done: make(chan pubResult, 1)}
+	r := &pubReq{event: ev, done: make(chan pubResult, 1), at: time.Now()}
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
@@ -179,8 +180,10 @@ func (p *Publisher) commitLoop() {
 			keys[k] = true
 		}
 		var wait <-chan time.Time // nil: take what is queued, no more
-		if lingering {
-			linger.Reset(p.cfg.Linger)
+		// The linger counts from the oldest publish of the batch: one that
+		// queued while the last commit ran has waited already.
+		if d := p.cfg.Linger - time.Since(batch[0].at); lingering && d > 0 {
+			linger.Reset(d)
 			wait = linger.C
 		}
 	drain:
