@@ -17,27 +17,35 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // Client sends requests over pooled connections. Its zero value is not
 // usable; make one with New.
 type Client struct {
-	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
-	tls         *tls.Config
-	maxIdle     int
-	idleTimeout time.Duration
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
+	tls          *tls.Config
+	maxIdle      int
+	maxIdleTotal int
+	idleTimeout  time.Duration
+	targets      sync.Map // scheme://host of a URL → target
 
 	mu        sync.Mutex
-	idle      map[string][]*conn // by scheme://host:port, most recently used last
+	idle      map[string][]*conn // by target key, most recently used last
+	idleCount int
 	lastPrune time.Time
 }
 
@@ -51,6 +59,8 @@ type Options struct {
 	TLS *tls.Config
 	// MaxIdlePerHost bounds the idle connections kept per host (256).
 	MaxIdlePerHost int
+	// MaxIdle bounds the idle connections kept in all (1024).
+	MaxIdle int
 	// IdleTimeout closes connections idle this long (90 s).
 	IdleTimeout time.Duration
 }
@@ -66,12 +76,16 @@ func New(opts Options) *Client {
 	if opts.MaxIdlePerHost <= 0 {
 		opts.MaxIdlePerHost = 256
 	}
+	if opts.MaxIdle <= 0 {
+		opts.MaxIdle = 1024
+	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 90 * time.Second
 	}
 	tc := opts.TLS.Clone()
 	tc.NextProtos = []string{"http/1.1"}
-	return &Client{dial: opts.Dial, tls: tc, maxIdle: opts.MaxIdlePerHost, idleTimeout: opts.IdleTimeout, idle: map[string][]*conn{}}
+	return &Client{dial: opts.Dial, tls: tc, maxIdle: opts.MaxIdlePerHost, maxIdleTotal: opts.MaxIdle,
+		idleTimeout: opts.IdleTimeout, idle: map[string][]*conn{}}
 }
 
 // Request is one request to send.
@@ -98,10 +112,18 @@ type Response struct {
 // reuse the connection; a longer body closes it instead.
 const drainLimit = 64 << 10
 
+// maxHeaderBytes bounds an answer's status line and headers, and
+// maxInformational the 1xx answers before the real one, so that an endpoint
+// cannot make an attempt hold memory or go on until its timeout.
+const (
+	maxHeaderBytes   = 1 << 20
+	maxInformational = 5
+)
+
 // Do sends req and returns the answer with up to bodyLimit bytes of its
 // body. ctx bounds the whole exchange, connecting included. A request that
 // fails on a pooled connection before any answer arrived (the server had
-// closed it) is sent once more on a new one.
+// closed it) is sent once more, on a new connection: at most twice in all.
 func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response, error) {
 	u := req.URL
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -110,30 +132,50 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 	if err := check(req); err != nil {
 		return nil, err
 	}
-	key := u.Scheme + "://" + hostPort(u)
-	for {
-		cn, err := c.get(ctx, key, u)
-		if err != nil {
-			return nil, err
+	t, err := c.target(u)
+	if err != nil {
+		return nil, err
+	}
+	cn, err := c.get(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	resp, answered, err := c.roundTrip(ctx, cn, t, req, bodyLimit)
+	if err != nil && cn.reused && !answered && ctxErr(ctx, err) == nil {
+		// The pooled connection was closed under us: once more, on a new one.
+		if cn, err = c.connect(ctx, t); err != nil {
+			return nil, ctxErr(ctx, err)
 		}
-		resp, answered, err := c.roundTrip(ctx, cn, req, bodyLimit)
-		if err == nil {
-			return resp, nil
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		if cn.reused && !answered {
-			continue // a stale pooled connection: the next one is fresh or checked
+		resp, _, err = c.roundTrip(ctx, cn, t, req, bodyLimit)
+	}
+	if err != nil {
+		if e := ctxErr(ctx, err); e != nil {
+			return nil, e
 		}
 		return nil, err
 	}
+	return resp, nil
+}
+
+// ctxErr returns the context's error if the exchange ended because of it:
+// canceled, or past its deadline (the connection's deadline, set from the
+// context's, may fire a moment before the context's own timer).
+func ctxErr(ctx context.Context, err error) error {
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if _, ok := ctx.Deadline(); ok {
+			return context.DeadlineExceeded
+		}
+	}
+	return nil
 }
 
 // roundTrip makes one exchange on cn and pools or closes it. answered
 // reports whether any of an answer arrived: the request was read, and
 // sending it again would deliver it twice.
-func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, bodyLimit int) (resp *Response, answered bool, err error) {
+func (c *Client) roundTrip(ctx context.Context, cn *conn, t *target, req *Request, bodyLimit int) (resp *Response, answered bool, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		cn.nc.SetDeadline(dl)
 	} else {
@@ -153,7 +195,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, bodyLimi
 		}
 	}()
 
-	writeHead(cn.bw, req)
+	writeHead(cn.bw, req, t.host)
 	cn.bw.Write(req.Body)
 	if err := cn.bw.Flush(); err != nil {
 		return nil, false, fmt.Errorf("sending request: %w", err)
@@ -164,11 +206,15 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, bodyLimi
 	}
 	hr := &http.Request{Method: method}
 	var r *http.Response
-	for {
+	cn.lim.left = maxHeaderBytes
+	for informational := 0; ; informational++ {
 		if _, err := cn.br.Peek(1); err != nil {
 			return nil, answered, fmt.Errorf("reading response: %w", err)
 		}
 		answered = true
+		if informational == maxInformational {
+			return nil, true, fmt.Errorf("reading response: more than %d informational (1xx) answers", maxInformational)
+		}
 		r, err = http.ReadResponse(cn.br, hr)
 		if err != nil {
 			return nil, true, fmt.Errorf("reading response: %w", err)
@@ -179,6 +225,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, bodyLimi
 			break
 		}
 	}
+	cn.lim.left = -1 // the body is bounded by what is read of it below
 	var body []byte
 	if bodyLimit > 0 && r.ContentLength != 0 {
 		body, err = readUpTo(r.Body, make([]byte, 0, min(bodyLimit, 512)), bodyLimit)
@@ -233,7 +280,7 @@ func check(req *Request) error {
 
 // writeHead writes the request line and header block of req, which check
 // accepted.
-func writeHead(w *bufio.Writer, req *Request) {
+func writeHead(w *bufio.Writer, req *Request, host string) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodPost
@@ -242,7 +289,7 @@ func writeHead(w *bufio.Writer, req *Request) {
 	w.WriteByte(' ')
 	w.WriteString(req.URL.RequestURI())
 	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(req.URL.Host)
+	w.WriteString(host)
 	w.WriteString("\r\n")
 	for name, values := range req.Header {
 		switch http.CanonicalHeaderKey(name) {
@@ -303,21 +350,87 @@ func validValue(v string) bool {
 	return true
 }
 
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
+// target is where requests to one scheme://host go, host names in ASCII
+// (IDNA), as net/http would send them.
+type target struct {
+	key        string // the pool's: scheme://addr
+	addr       string // to dial: host:port, the port defaulted
+	host       string // the Host header: no IPv6 zone, no empty port
+	serverName string // TLS server name; empty for http
+}
+
+func (c *Client) target(u *url.URL) (*target, error) {
+	id := u.Scheme + "://" + u.Host
+	if t, ok := c.targets.Load(id); ok {
+		return t.(*target), nil
+	}
+	name := u.Hostname()
+	if !ascii(name) {
+		var err error
+		if name, err = idna.Lookup.ToASCII(name); err != nil {
+			return nil, fmt.Errorf("host %q: %w", u.Hostname(), err)
 		}
 	}
-	return net.JoinHostPort(u.Hostname(), port)
+	port := u.Port()
+	host := name
+	if strings.Contains(name, ":") { // IPv6: bracketed, without a zone
+		if i := strings.IndexByte(host, '%'); i >= 0 {
+			host = host[:i]
+		}
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	} else if port = "80"; u.Scheme == "https" {
+		port = "443"
+	}
+	t := &target{addr: net.JoinHostPort(name, port), host: host}
+	t.key = u.Scheme + "://" + t.addr
+	if u.Scheme == "https" {
+		t.serverName = name
+		if i := strings.IndexByte(name, '%'); i >= 0 {
+			t.serverName = name[:i]
+		}
+	}
+	c.targets.Store(id, t)
+	return t, nil
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// limitedReader is a connection's reader, bounded while an answer's headers
+// are read.
+type limitedReader struct {
+	r    io.Reader
+	left int64 // bytes that may still be read; negative: no bound
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left == 0 {
+		return 0, fmt.Errorf("answer's headers are longer than %d bytes", maxHeaderBytes)
+	}
+	if l.left > 0 && int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	if l.left > 0 {
+		l.left -= int64(n)
+	}
+	return n, err
 }
 
 // conn is a connection and its buffers.
 type conn struct {
 	nc     net.Conn        // requests go over this (TLS or TCP)
 	raw    syscall.RawConn // the TCP connection's, to check an idle one is alive; nil if unknown
+	lim    *limitedReader  // under br
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	key    string // the pool's: scheme://host:port
@@ -325,18 +438,19 @@ type conn struct {
 	reused bool // taken from the pool
 }
 
-// get returns an idle connection to key that is still open, or a new one.
-func (c *Client) get(ctx context.Context, key string, u *url.URL) (*conn, error) {
+// get returns an idle connection to t that is still open, or a new one.
+func (c *Client) get(ctx context.Context, t *target) (*conn, error) {
 	now := time.Now()
 	c.mu.Lock()
 	for {
-		l := c.idle[key]
+		l := c.idle[t.key]
 		if len(l) == 0 {
 			break
 		}
 		cn := l[len(l)-1]
 		l[len(l)-1] = nil
-		c.idle[key] = l[:len(l)-1]
+		c.idle[t.key] = l[:len(l)-1]
+		c.idleCount--
 		if now.Sub(cn.idleAt) < c.idleTimeout && alive(cn.raw) {
 			c.mu.Unlock()
 			cn.reused = true
@@ -345,23 +459,22 @@ func (c *Client) get(ctx context.Context, key string, u *url.URL) (*conn, error)
 		cn.nc.Close()
 	}
 	c.mu.Unlock()
-	return c.connect(ctx, key, u)
+	return c.connect(ctx, t)
 }
 
-func (c *Client) connect(ctx context.Context, key string, u *url.URL) (*conn, error) {
-	addr := key[len(u.Scheme)+3:]
-	nc, err := c.dial(ctx, "tcp", addr)
+func (c *Client) connect(ctx context.Context, t *target) (*conn, error) {
+	nc, err := c.dial(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err
 	}
-	cn := &conn{nc: nc, key: key}
+	cn := &conn{nc: nc, key: t.key}
 	if sc, ok := nc.(syscall.Conn); ok {
 		cn.raw, _ = sc.SyscallConn()
 	}
-	if u.Scheme == "https" {
+	if t.serverName != "" {
 		cfg := c.tls.Clone()
 		if cfg.ServerName == "" {
-			cfg.ServerName = u.Hostname()
+			cfg.ServerName = t.serverName
 		}
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
@@ -370,25 +483,35 @@ func (c *Client) connect(ctx context.Context, key string, u *url.URL) (*conn, er
 		}
 		cn.nc = tc
 	}
-	cn.br = bufio.NewReaderSize(cn.nc, 4<<10)
+	cn.lim = &limitedReader{r: cn.nc, left: -1}
+	cn.br = bufio.NewReaderSize(cn.lim, 4<<10)
 	cn.bw = bufio.NewWriterSize(cn.nc, 4<<10)
 	return cn, nil
 }
 
-// put keeps cn for the next request to its host, closing the oldest idle
-// connection past the limit, and now and then those idle too long.
+// put keeps cn for the next request to its host. Past the limits it closes
+// the oldest idle connection of the host, or of another host when the
+// total is reached; now and then it closes those idle too long.
 func (c *Client) put(cn *conn) {
-	key := cn.key
 	now := time.Now()
 	cn.idleAt = now
 	var closing []*conn
 	c.mu.Lock()
-	l := append(c.idle[key], cn)
+	l := append(c.idle[cn.key], cn)
+	c.idleCount++
 	if len(l) > c.maxIdle {
 		closing = append(closing, l[0])
 		l = l[1:]
+		c.idleCount--
 	}
-	c.idle[key] = l
+	c.idle[cn.key] = l
+	if c.idleCount > c.maxIdleTotal {
+		if oldest := c.oldestIdle(); oldest != "" {
+			closing = append(closing, c.idle[oldest][0])
+			c.idle[oldest] = c.idle[oldest][1:]
+			c.idleCount--
+		}
+	}
 	if now.Sub(c.lastPrune) > c.idleTimeout/2 {
 		c.lastPrune = now
 		for k, l := range c.idle {
@@ -398,6 +521,7 @@ func (c *Client) put(cn *conn) {
 					kept = append(kept, cn)
 				} else {
 					closing = append(closing, cn)
+					c.idleCount--
 				}
 			}
 			if len(kept) == 0 {
@@ -413,11 +537,25 @@ func (c *Client) put(cn *conn) {
 	}
 }
 
+// oldestIdle returns the key whose first idle connection has been idle
+// longest. The caller holds mu.
+func (c *Client) oldestIdle() string {
+	var key string
+	var at time.Time
+	for k, l := range c.idle {
+		if len(l) > 0 && (key == "" || l[0].idleAt.Before(at)) {
+			key, at = k, l[0].idleAt
+		}
+	}
+	return key
+}
+
 // CloseIdle closes every idle connection.
 func (c *Client) CloseIdle() {
 	c.mu.Lock()
 	idle := c.idle
 	c.idle = map[string][]*conn{}
+	c.idleCount = 0
 	c.mu.Unlock()
 	for _, l := range idle {
 		for _, cn := range l {

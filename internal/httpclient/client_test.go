@@ -1420,3 +1420,165 @@ func TestDialOption(t *testing.T) {
 		})
 	}
 }
+
+// ---- limits an endpoint cannot get around ----
+
+func TestAnswerLimits(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(w *bufio.Writer)
+		want   string
+	}{
+		{"endless header line", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\nX-A: ")
+			chunk := strings.Repeat("a", 64<<10)
+			for range 40 { // 2.5 MB, never ending the line
+				w.WriteString(chunk)
+			}
+		}, "headers are longer than"},
+		{"many headers", func(w *bufio.Writer) {
+			w.WriteString("HTTP/1.1 200 OK\r\n")
+			for i := range 100000 {
+				fmt.Fprintf(w, "X-H%d: %s\r\n", i, strings.Repeat("b", 20))
+			}
+		}, "headers are longer than"},
+		{"endless 1xx answers", func(w *bufio.Writer) {
+			for range 50 {
+				w.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+			}
+		}, "informational"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+				if _, err := readRawRequest(br); err != nil {
+					return
+				}
+				w := bufio.NewWriter(c)
+				tt.answer(w)
+				w.Flush()
+				io.Copy(io.Discard, br) // hold the connection open
+			})
+			c := httpclient.New(httpclient.Options{})
+			start := time.Now()
+			_, err := c.Do(ctxTimeout(t, 5*time.Second), &httpclient.Request{URL: mustURL(t, srv.URL()+"/x")}, 100)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one saying %q", err, tt.want)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("took %s: the limit did not stop it before the timeout", d)
+			}
+		})
+	}
+}
+
+// TestResentAtMostOnce: a server that reads each request and closes the
+// connection without answering gets one request on a pooled connection and
+// one more on a new one, however many connections are pooled.
+func TestResentAtMostOnce(t *testing.T) {
+	var broken atomic.Bool
+	var mu sync.Mutex
+	var bodies []string
+	srv := newRawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		for {
+			req, err := readRawRequest(br)
+			if err != nil {
+				return
+			}
+			if broken.Load() {
+				mu.Lock()
+				bodies = append(bodies, string(req.body))
+				mu.Unlock()
+				return // close without an answer
+			}
+			time.Sleep(20 * time.Millisecond) // so the warm-up requests need a connection each
+			if _, err := io.WriteString(c, okResponse); err != nil {
+				return
+			}
+		}
+	})
+	c := httpclient.New(httpclient.Options{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Do(ctxTimeout(t, 2*time.Second), &httpclient.Request{URL: mustURL(t, srv.URL()+"/x"), Body: []byte("warm")}, 10); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := srv.conns.Load(); n < 4 {
+		t.Fatalf("only %d connections pooled by the warm-up", n)
+	}
+	broken.Store(true)
+	if _, err := c.Do(ctxTimeout(t, 2*time.Second), &httpclient.Request{URL: mustURL(t, srv.URL()+"/x"), Body: []byte("once")}, 10); err == nil {
+		t.Fatal("Do succeeded against a server that never answers")
+	}
+	time.Sleep(50 * time.Millisecond) // let the server goroutines record
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 {
+		t.Fatalf("the server read the request %d times, want 2 (once pooled, once new)", len(bodies))
+	}
+}
+
+// TestHostForms: host names go out in ASCII, the Host header without an
+// empty port, and the dial address with the scheme's port.
+func TestHostForms(t *testing.T) {
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Host)
+	}), false)
+	for _, tt := range []struct{ url, host, addr string }{
+		{"http://bücher.example/x", "xn--bcher-kva.example", "xn--bcher-kva.example:80"},
+		{"http://BÜCHER.example:8080/x", "xn--bcher-kva.example:8080", "xn--bcher-kva.example:8080"},
+		{"http://hooks.example:/x", "hooks.example", "hooks.example:80"},
+		{"http://[fe80::1%25eth0]:81/x", "[fe80::1]:81", "[fe80::1%eth0]:81"},
+	} {
+		t.Run(tt.url, func(t *testing.T) {
+			var dialed string
+			c := httpclient.New(httpclient.Options{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dialed = addr
+				return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+			}})
+			resp, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: mustURL(t, tt.url)}, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(resp.Body) != tt.host || dialed != tt.addr {
+				t.Errorf("Host %q dialed %q, want %q and %q", resp.Body, dialed, tt.host, tt.addr)
+			}
+		})
+	}
+}
+
+// TestMaxIdleInAll: past the total, the connection idle longest, of any
+// host, is closed.
+func TestMaxIdleInAll(t *testing.T) {
+	var servers []*httptest.Server
+	closed := make([]atomic.Int32, 3)
+	for i := range 3 {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed {
+				closed[i].Add(1)
+			}
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
+		servers = append(servers, srv)
+	}
+	c := httpclient.New(httpclient.Options{MaxIdle: 2})
+	for _, srv := range servers {
+		if _, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: mustURL(t, srv.URL+"/x")}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for closed[0].Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if closed[0].Load() != 1 || closed[1].Load() != 0 || closed[2].Load() != 0 {
+		t.Fatalf("closed %d, %d, %d connections of the three servers, want only the first one's", closed[0].Load(), closed[1].Load(), closed[2].Load())
+	}
+}
