@@ -50,12 +50,13 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 		}
 		return decodeError(err)
 	}
-	if dec.More() {
+	// Only white space may follow, up to the limit.
+	if _, err := dec.Token(); err != io.EOF {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
 		return hookline.Invalid("", "request body has data after the JSON object")
-	}
-	// White space may follow, up to the limit.
-	if _, err := io.Copy(io.Discard, r.Body); err != nil {
-		return err
 	}
 	return nil
 }

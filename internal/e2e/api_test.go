@@ -50,6 +50,7 @@ func TestBadInput(t *testing.T) {
 		{"oversized body", testAPIKey, "POST", "/v1/events", `{"type": "a.b", "data": {"x": "` + strings.Repeat("x", 5000) + `"}}`, 413, "body_too_large", "", "4 KiB"},
 		{"white space past the cap", testAPIKey, "POST", "/v1/events", `{"type": "a.b"}` + strings.Repeat(" ", 5000), 413, "body_too_large", "", "4 KiB"},
 		{"data after the object", testAPIKey, "POST", "/v1/events", `{"type": "a.b"} {"type": "a.c"}`, 400, "invalid_request", "", "after the JSON object"},
+		{"stray brace after the object", testAPIKey, "POST", "/v1/events", `{"type": "a.b"}}garbage`, 400, "invalid_request", "", "after the JSON object"},
 		{"only white space", testAPIKey, "POST", "/v1/endpoints", " \n\t ", 400, "invalid_request", "", "empty"},
 		{"unknown endpoint", testAPIKey, "GET", "/v1/endpoints/ep_nope", nil, 404, "resource_missing", "id", "ep_nope"},
 		{"unknown event", testAPIKey, "GET", "/v1/events/evt_nope", nil, 404, "resource_missing", "id", "evt_nope"},

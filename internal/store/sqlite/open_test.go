@@ -146,6 +146,17 @@ func TestUpgradeToWithoutRowid(t *testing.T) {
 			}
 		}
 	}
+	for _, q := range []string{ // the indexes migrations 0001 and 0200 made
+		`CREATE UNIQUE INDEX deliveries_event_endpoint ON deliveries (event_id, endpoint_id)`,
+		`CREATE INDEX deliveries_ready ON deliveries (ready_at) WHERE status = 'pending'`,
+		`CREATE INDEX deliveries_failed ON deliveries (endpoint_id, id) WHERE status = 'failed'`,
+		`CREATE INDEX attempts_event ON attempts (event_id, id)`,
+		`CREATE INDEX attempts_endpoint ON attempts (endpoint_id, id)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 	if _, err := db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = '0500_without_rowid'`); err != nil {
 		t.Fatal(err)
 	}
