@@ -11,6 +11,22 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
+// openWithEndpoint opens a store at path holding one endpoint that takes
+// every event; the caller closes it.
+func openWithEndpoint(t *testing.T, path string, now time.Time) (*sqlite.Store, *hookline.Endpoint) {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/", EnabledEvents: []string{"*"},
+		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard, Secret: "whsec_x", Created: now, Updated: now}
+	if err := s.CreateEndpoint(t.Context(), ep); err != nil {
+		t.Fatal(err)
+	}
+	return s, ep
+}
+
 // TestReopen checks what Open does to a file an earlier process left: the
 // migrations are not applied again, the data is there, and the earlier
 // process's leases are released so its deliveries can be claimed at once.
@@ -20,15 +36,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookline.db")
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/", EnabledEvents: []string{"*"},
-		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard, Secret: "whsec_x", Created: now, Updated: now}
-	if err := s.CreateEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openWithEndpoint(t, path, now)
 	ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)}
 	ps, err := s.PublishEvents(ctx, []*hookline.Event{ev},
 		hookline.PublishOptions{Now: now, LeaseOwner: "crashed-node", LeaseExpires: now.Add(time.Hour)})
@@ -91,15 +99,7 @@ func TestUpgradeToWithoutRowid(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookline.db")
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/", EnabledEvents: []string{"*"},
-		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard, Secret: "whsec_x", Created: now, Updated: now}
-	if err := s.CreateEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
-	}
+	s, ep := openWithEndpoint(t, path, now)
 	var evs []*hookline.Event
 	for range 3 {
 		evs = append(evs, &hookline.Event{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)})
