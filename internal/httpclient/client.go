@@ -143,10 +143,9 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 	resp, answered, err := c.roundTrip(ctx, cn, t, req, bodyLimit)
 	if err != nil && cn.reused && !answered && ctxErr(ctx, err) == nil {
 		// The pooled connection was closed under us: once more, on a new one.
-		if cn, err = c.connect(ctx, t); err != nil {
-			return nil, ctxErr(ctx, err)
+		if cn, err = c.connect(ctx, t); err == nil {
+			resp, _, err = c.roundTrip(ctx, cn, t, req, bodyLimit)
 		}
-		resp, _, err = c.roundTrip(ctx, cn, t, req, bodyLimit)
 	}
 	if err != nil {
 		if e := ctxErr(ctx, err); e != nil {

@@ -1582,3 +1582,28 @@ func TestMaxIdleInAll(t *testing.T) {
 		t.Fatalf("closed %d, %d, %d connections of the three servers, want only the first one's", closed[0].Load(), closed[1].Load(), closed[2].Load())
 	}
 }
+
+// TestResendCannotConnect: when the pooled connection fails and the new
+// one cannot be made, Do says why instead of returning nothing.
+func TestResendCannotConnect(t *testing.T) {
+	var srv *rawServer
+	srv = newRawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if _, err := readRawRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, okResponse)
+		if _, err := readRawRequest(br); err != nil {
+			return
+		}
+		srv.ln.Close() // nobody answers the resend's connection
+	})
+	c := httpclient.New(httpclient.Options{})
+	u := mustURL(t, srv.URL()+"/x")
+	if _, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: u}, 10); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: u}, 10)
+	if err == nil || resp != nil {
+		t.Fatalf("Do = %v, %v; want no answer and the connection's error", resp, err)
+	}
+}
