@@ -41,7 +41,9 @@ type Client struct {
 	maxIdle      int
 	maxIdleTotal int
 	idleTimeout  time.Duration
-	targets      sync.Map // scheme://host of a URL → target
+
+	tmu     sync.RWMutex
+	targets map[targetID]*target
 
 	mu        sync.Mutex
 	idle      map[string][]*conn // by target key, most recently used last
@@ -358,10 +360,17 @@ type target struct {
 	serverName string // TLS server name; empty for http
 }
 
+// targetID is what a target is worked out from.
+type targetID struct{ scheme, host string }
+
+// target returns where requests to u go, worked out once per host.
 func (c *Client) target(u *url.URL) (*target, error) {
-	id := u.Scheme + "://" + u.Host
-	if t, ok := c.targets.Load(id); ok {
-		return t.(*target), nil
+	id := targetID{u.Scheme, u.Host}
+	c.tmu.RLock()
+	t := c.targets[id]
+	c.tmu.RUnlock()
+	if t != nil {
+		return t, nil
 	}
 	name := u.Hostname()
 	if !ascii(name) {
@@ -383,7 +392,7 @@ func (c *Client) target(u *url.URL) (*target, error) {
 	} else if port = "80"; u.Scheme == "https" {
 		port = "443"
 	}
-	t := &target{addr: net.JoinHostPort(name, port), host: host}
+	t = &target{addr: net.JoinHostPort(name, port), host: host}
 	t.key = u.Scheme + "://" + t.addr
 	if u.Scheme == "https" {
 		t.serverName = name
@@ -391,7 +400,12 @@ func (c *Client) target(u *url.URL) (*target, error) {
 			t.serverName = name[:i]
 		}
 	}
-	c.targets.Store(id, t)
+	c.tmu.Lock()
+	if c.targets == nil || len(c.targets) >= 4096 { // hosts no longer sent to go too
+		c.targets = map[targetID]*target{}
+	}
+	c.targets[id] = t
+	c.tmu.Unlock()
 	return t, nil
 }
 
