@@ -43,7 +43,7 @@ type Client struct {
 	idleTimeout  time.Duration
 
 	tmu     sync.RWMutex
-	targets map[targetID]*target
+	targets map[targetID]*target // worked out once per host, guarded by tmu
 
 	mu        sync.Mutex
 	idle      map[string][]*conn // by target key, most recently used last
