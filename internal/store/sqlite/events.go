@@ -113,7 +113,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		return out, nil
 	}
 	rec := encodeRecord(accepted)
-	if !s.jrnl.fits(len(rec) - 8) {
+	if !s.jrnl.fits(len(rec)) {
 		s.bmu.Lock()
 		err := s.rotateJournal()
 		s.bmu.Unlock()

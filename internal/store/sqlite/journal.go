@@ -42,6 +42,10 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // the rest of one starts the next.
 const segmentSize = 8 << 20
 
+// recordHeader is the length of a record's header: its body's length and
+// checksum.
+const recordHeader = 8
+
 // journal is the segment being appended to. Its methods are called with
 // Store.jmu held; the function append returns is called without.
 type journal struct {
@@ -167,20 +171,20 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// fits reports whether a batch of n encoded bytes fits the segment. An
+// fits reports whether a record of n bytes fits the segment. An
 // empty segment takes any batch, growing if it must.
 func (j *journal) fits(n int) bool {
-	return j.size == 0 || j.size+8+int64(n) <= segmentSize
+	return j.size == 0 || j.size+int64(n) <= segmentSize
 }
 
-// append writes one record, rec: 8 bytes for its header, then its body
-// (see encodeRecord). It returns a function that makes the record durable
+// append writes one record, rec: room for its header, then its body (see
+// encodeRecord). It returns a function that makes the record durable
 // (a no-op unless synchronous=FULL). The caller holds Store.jmu for the
 // write only, so that appends of several publishers share a sync.
 func (j *journal) append(rec []byte) (func() error, error) {
-	body := rec[8:]
+	body := rec[recordHeader:]
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(body)))
-	binary.LittleEndian.PutUint32(rec[4:8], checksum(j.seq, body))
+	binary.LittleEndian.PutUint32(rec[4:recordHeader], checksum(j.seq, body))
 	if _, err := j.f.WriteAt(rec, j.size); err != nil {
 		return nil, fmt.Errorf("writing journal: %w", err)
 	}
@@ -253,40 +257,40 @@ func readSegment(path string) ([][]byte, error) {
 		return nil, fmt.Errorf("reading journal segment: %w", err)
 	}
 	var out [][]byte
-	for len(data) >= 8 {
+	for len(data) >= recordHeader {
 		n := binary.LittleEndian.Uint32(data[0:4])
-		sum := binary.LittleEndian.Uint32(data[4:8])
-		if n == 0 || uint64(n) > uint64(len(data)-8) {
+		sum := binary.LittleEndian.Uint32(data[4:recordHeader])
+		if n == 0 || uint64(n) > uint64(len(data)-recordHeader) {
 			break
 		}
-		body := data[8 : 8+n]
+		body := data[recordHeader : recordHeader+n]
 		if checksum(seq, body) != sum {
 			break
 		}
 		out = append(out, body)
-		data = data[8+n:]
+		data = data[recordHeader+n:]
 	}
 	return out, nil
 }
 
 // encodeRecord serialises published events and their deliveries as the
-// body of a journal record, after 8 bytes left for the record's header.
+// body of a journal record, after room for the record's header.
 func encodeRecord(evs []*pendingEvent) []byte {
-	n := 8 + binary.MaxVarintLen64
+	n := recordHeader + binary.MaxVarintLen64
 	for _, pe := range evs {
 		n += len(pe.id) + len(pe.typ) + len(pe.tenant) + len(pe.payload) + len(pe.idemKey) + 8*binary.MaxVarintLen64
 		for _, d := range pe.deliveries {
 			n += len(d.id) + len(d.endpointID) + len(d.owner) + 6*binary.MaxVarintLen64
 		}
 	}
-	b := make([]byte, 8, n)
+	b := make([]byte, recordHeader, n)
 	b = binary.AppendUvarint(b, uint64(len(evs)))
 	for _, pe := range evs {
 		b = appendString(b, pe.id)
 		b = appendString(b, pe.typ)
 		b = binary.AppendVarint(b, pe.created)
 		b = appendString(b, pe.tenant)
-		b = appendBytes(b, pe.payload)
+		b = appendString(b, pe.payload)
 		b = appendString(b, pe.idemKey)
 		b = binary.AppendVarint(b, pe.published)
 		b = binary.AppendUvarint(b, uint64(len(pe.deliveries)))
@@ -302,12 +306,8 @@ func encodeRecord(evs []*pendingEvent) []byte {
 	return b
 }
 
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendBytes(b, s []byte) []byte {
+// appendString appends s after its length.
+func appendString[S string | []byte](b []byte, s S) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
