@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // The journal makes a publish durable with one write and one fdatasync of
@@ -54,6 +56,8 @@ type journal struct {
 	f           *os.File
 	seq         uint64
 	size        int64 // bytes written to f
+	slowSync    time.Duration
+	slowUntil   atomic.Int64 // unix ns: syncs until then leave their P (see datasync)
 	// fmu is held for reading by appends waiting for their sync, and for
 	// writing by rotate, which closes f.
 	fmu sync.RWMutex
@@ -62,7 +66,7 @@ type journal struct {
 // openJournal starts a new segment after the highest existing one, which
 // it returns for the caller to replay.
 func openJournal(dbPath string, sync bool) (*journal, []string, error) {
-	j := &journal{dir: filepath.Dir(dbPath), prefix: filepath.Base(dbPath) + ".journal.", sync: sync}
+	j := &journal{dir: filepath.Dir(dbPath), prefix: filepath.Base(dbPath) + ".journal.", sync: sync, slowSync: slowSync}
 	old, last, err := j.segments()
 	if err != nil {
 		return nil, nil, err
@@ -196,11 +200,29 @@ func (j *journal) append(rec []byte) (func() error, error) {
 	j.fmu.RLock()
 	return func() error {
 		defer j.fmu.RUnlock()
-		if err := datasync(f); err != nil {
+		if err := j.datasync(f); err != nil {
 			return fmt.Errorf("syncing journal: %w", err)
 		}
 		return nil
 	}, nil
+}
+
+// A journal sync holds its P (see datasync) unless one took longer than
+// j.slowSync (slowSync) in the last slowSyncPause: a disk that stalls then
+// stalls the publishes waiting for it, not every goroutine at the next
+// garbage collection's stop-the-world.
+const (
+	slowSync      = 5 * time.Millisecond
+	slowSyncPause = 10 * time.Second
+)
+
+func (j *journal) datasync(f *os.File) error {
+	start := time.Now()
+	err := datasync(f, start.UnixNano() >= j.slowUntil.Load())
+	if took := time.Since(start); took > j.slowSync {
+		j.slowUntil.Store(start.Add(took + slowSyncPause).UnixNano())
+	}
+	return err
 }
 
 func checksum(seq uint64, body []byte) uint32 {

@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestJournalSyncLeavesPAfterSlowSync: syncs hold their P while they are
+// quick; one slower than slowSync makes the next ones, for slowSyncPause,
+// go through the scheduler.
+func TestJournalSyncLeavesPAfterSlowSync(t *testing.T) {
+	j, _, err := openJournal(filepath.Join(t.TempDir(), "hookline.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	sync := func() {
+		t.Helper()
+		durable, err := j.append(make([]byte, recordHeader+16))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := durable(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	j.slowSync = time.Hour
+	sync()
+	if until := j.slowUntil.Load(); until != 0 {
+		t.Fatalf("a quick sync set slowUntil to %s", time.Unix(0, until))
+	}
+
+	j.slowSync = 0 // every sync is slow
+	before := time.Now()
+	sync()
+	until := time.Unix(0, j.slowUntil.Load())
+	if until.Before(before.Add(slowSyncPause)) {
+		t.Fatalf("after a slow sync, syncs hold their P again at %s, less than %s from it", until, slowSyncPause)
+	}
+	sync() // through the scheduler
+}
+
+func TestDatasync(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("data"); err != nil {
+		t.Fatal(err)
+	}
+	for _, holdP := range []bool{true, false} {
+		if err := datasync(f, holdP); err != nil {
+			t.Errorf("datasync(holdP=%v): %v", holdP, err)
+		}
+	}
+	f.Close()
+	for _, holdP := range []bool{true, false} {
+		if err := datasync(f, holdP); err == nil {
+			t.Errorf("datasync(holdP=%v) of a closed file: no error", holdP)
+		}
+	}
+}
