@@ -55,9 +55,9 @@ type journal struct {
 	sync        bool   // sync each append (synchronous=FULL)
 	f           *os.File
 	seq         uint64
-	size        int64 // bytes written to f
-	slowSync    time.Duration
-	slowUntil   atomic.Int64 // unix ns: syncs until then leave their P (see datasync)
+	size        int64         // bytes written to f
+	slowSync    time.Duration // a sync longer than this makes the next ones leave their P
+	slowUntil   atomic.Int64  // unix ns: syncs until then leave their P (see datasync)
 	// fmu is held for reading by appends waiting for their sync, and for
 	// writing by rotate, which closes f.
 	fmu sync.RWMutex
