@@ -16,7 +16,7 @@ import (
 // after: on a small virtual machine that costs about ten context switches
 // per sync, more CPU than the sync itself. Holding the P is only right
 // while syncs are quick: the P runs nothing meanwhile, and a stop-the-world
-// waits for the call (see journal.sync).
+// waits for the call (see journal.holdP).
 func datasync(f *os.File, holdP bool) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -218,11 +219,18 @@ const (
 
 func (j *journal) datasync(f *os.File) error {
 	start := time.Now()
-	err := datasync(f, start.UnixNano() >= j.slowUntil.Load())
+	err := datasync(f, j.holdP(start))
 	if took := time.Since(start); took > j.slowSync {
 		j.slowUntil.Store(start.Add(took + slowSyncPause).UnixNano())
 	}
 	return err
+}
+
+// holdP reports whether a sync starting now should keep its P: not when
+// that is the process's only P, which would stop every goroutine for the
+// sync, nor for a while after a slow sync.
+func (j *journal) holdP(now time.Time) bool {
+	return runtime.GOMAXPROCS(0) > 1 && now.UnixNano() >= j.slowUntil.Load()
 }
 
 func checksum(seq uint64, body []byte) uint32 {

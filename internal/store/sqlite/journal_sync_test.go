@@ -3,6 +3,7 @@ package sqlite
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -32,6 +33,9 @@ func TestJournalSyncLeavesPAfterSlowSync(t *testing.T) {
 	if until := j.slowUntil.Load(); until != 0 {
 		t.Fatalf("a quick sync set slowUntil to %s", time.Unix(0, until))
 	}
+	if !j.holdP(time.Now()) && runtime.GOMAXPROCS(0) > 1 {
+		t.Fatal("syncs leave their P with no slow sync")
+	}
 
 	j.slowSync = 0 // every sync is slow
 	before := time.Now()
@@ -40,7 +44,31 @@ func TestJournalSyncLeavesPAfterSlowSync(t *testing.T) {
 	if until.Before(before.Add(slowSyncPause)) {
 		t.Fatalf("after a slow sync, syncs hold their P again at %s, less than %s from it", until, slowSyncPause)
 	}
+	if j.holdP(time.Now()) {
+		t.Fatal("the sync after a slow one holds its P")
+	}
+	if !j.holdP(until) && runtime.GOMAXPROCS(0) > 1 {
+		t.Fatalf("syncs still leave their P at %s", until)
+	}
 	sync() // through the scheduler
+}
+
+// TestJournalSyncLeavesTheOnlyP: with one P, holding it through a sync
+// would stop every goroutine.
+func TestJournalSyncLeavesTheOnlyP(t *testing.T) {
+	j, _, err := openJournal(filepath.Join(t.TempDir(), "hookline.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if j.holdP(time.Now()) {
+		t.Fatal("a sync holds the only P")
+	}
+	runtime.GOMAXPROCS(2)
+	if !j.holdP(time.Now()) {
+		t.Fatal("with two Ps, a sync leaves its P")
+	}
 }
 
 func TestDatasync(t *testing.T) {
