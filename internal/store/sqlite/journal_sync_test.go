@@ -12,11 +12,7 @@ import (
 // quick; one slower than slowSync makes the next ones, for slowSyncPause,
 // go through the scheduler.
 func TestJournalSyncLeavesPAfterSlowSync(t *testing.T) {
-	j, _, err := openJournal(filepath.Join(t.TempDir(), "hookline.db"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.close()
+	j := openTestJournal(t)
 	sync := func() {
 		t.Helper()
 		durable, err := j.append(make([]byte, recordHeader+16))
@@ -56,11 +52,7 @@ func TestJournalSyncLeavesPAfterSlowSync(t *testing.T) {
 // TestJournalSyncLeavesTheOnlyP: with one P, holding it through a sync
 // would stop every goroutine.
 func TestJournalSyncLeavesTheOnlyP(t *testing.T) {
-	j, _, err := openJournal(filepath.Join(t.TempDir(), "hookline.db"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.close()
+	j := openTestJournal(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	if j.holdP(time.Now()) {
 		t.Fatal("a sync holds the only P")
@@ -69,6 +61,16 @@ func TestJournalSyncLeavesTheOnlyP(t *testing.T) {
 	if !j.holdP(time.Now()) {
 		t.Fatal("with two Ps, a sync leaves its P")
 	}
+}
+
+func openTestJournal(t *testing.T) *journal {
+	t.Helper()
+	j, _, err := openJournal(filepath.Join(t.TempDir(), "hookline.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.close() })
+	return j
 }
 
 func TestDatasync(t *testing.T) {
