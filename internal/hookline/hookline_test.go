@@ -75,6 +75,12 @@ func TestValidEventTypeAndPattern(t *testing.T) {
 		{"invoice paid", false, false},
 		{"invoice-paid", false, false},
 		{"*.paid", false, false},
+		{"a", true, true},
+		{".", false, false},
+		{"invoice.paid\n", false, false},
+		{"invoicé.paid", false, false},
+		{strings.Repeat("a", 255), true, true},
+		{strings.Repeat("a", 256), false, false},
 	} {
 		if got := ValidEventType(tt.s); got != tt.typ {
 			t.Errorf("ValidEventType(%q) = %v", tt.s, got)

@@ -1,16 +1,29 @@
 package hookline
 
-import (
-	"regexp"
-	"strings"
-)
-
-var eventTypeRE = regexp.MustCompile(`^[a-zA-Z0-9_]+(\.[a-zA-Z0-9_]+)*$`)
+import "strings"
 
 // ValidEventType reports whether t is a dot-separated name of [a-zA-Z0-9_]
-// parts, at most 255 bytes long.
+// parts, at most 255 bytes long. Every publish checks one, so it is a loop
+// rather than a regular expression, which cost ten times as much.
 func ValidEventType(t string) bool {
-	return len(t) <= 255 && eventTypeRE.MatchString(t)
+	if t == "" || len(t) > 255 {
+		return false
+	}
+	partLen := 0
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '.':
+			if partLen == 0 {
+				return false
+			}
+			partLen = 0
+		case c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			partLen++
+		default:
+			return false
+		}
+	}
+	return partLen > 0
 }
 
 // ValidEventPattern reports whether p can stand in an endpoint's
