@@ -130,7 +130,8 @@ type Engine struct {
 	wake       chan struct{}
 
 	completions chan completion
-	endpointSem sync.Map // endpoint id → chan struct{}
+	endpointSem sync.Map            // endpoint id → chan struct{}
+	idle        chan *hookline.Task // hands a task to an attempt goroutine waiting for one
 
 	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
 	cancelSends context.CancelFunc
@@ -155,6 +156,7 @@ func New(cfg Config) *Engine {
 		cfg:         cfg,
 		wake:        make(chan struct{}, 1),
 		completions: make(chan completion, cfg.Capacity),
+		idle:        make(chan *hookline.Task),
 		sendCtx:     sendCtx,
 		cancelSends: cancel,
 		stopping:    make(chan struct{}),
@@ -211,11 +213,41 @@ func (e *Engine) Submit(tasks []*hookline.Task) {
 	e.dispatch(tasks)
 }
 
+// dispatch hands each task to an attempt goroutine that is waiting for
+// work, or starts one.
 func (e *Engine) dispatch(tasks []*hookline.Task) {
 	e.inflight.Add(int64(len(tasks)))
 	e.workers.Add(len(tasks))
 	for _, t := range tasks {
-		go e.attempt(t)
+		select {
+		case e.idle <- t:
+		default:
+			go e.attemptLoop(t)
+		}
+	}
+}
+
+// attemptIdle is how long an attempt goroutine waits for another task
+// before it exits.
+const attemptIdle = 10 * time.Second
+
+// attemptLoop attempts t, then the tasks dispatch hands it, until none
+// comes for attemptIdle. A goroutine per attempt would grow a new stack
+// (an attempt needs more than a goroutine starts with) every time: that
+// copying cost more CPU than the attempt's HMAC.
+func (e *Engine) attemptLoop(t *hookline.Task) {
+	idle := time.NewTimer(attemptIdle)
+	defer idle.Stop()
+	for {
+		e.attempt(t)
+		idle.Reset(attemptIdle)
+		select {
+		case t = <-e.idle:
+		case <-idle.C:
+			return
+		case <-e.stopping:
+			return
+		}
 	}
 }
 
@@ -329,9 +361,7 @@ func (e *Engine) attempt(t *hookline.Task) {
 	if err != nil {
 		resp = Response{Err: err}
 	} else {
-		ctx, cancel := context.WithTimeout(e.sendCtx, e.cfg.Timeout)
-		resp = sender.Send(ctx, t, now)
-		cancel()
+		resp = sender.Send(e.sendCtx, t, now, start.Add(e.cfg.Timeout))
 		if resp.Defer > 0 {
 			// The sender made no attempt (see Response.Defer).
 			e.release(t, now.Add(resp.Defer))

@@ -38,7 +38,7 @@ type ForwardSender struct {
 }
 
 // Send forwards t.Request to t.Endpoint.URL.
-func (f *ForwardSender) Send(ctx context.Context, t *hookline.Task, _ time.Time) Response {
+func (f *ForwardSender) Send(ctx context.Context, t *hookline.Task, _, deadline time.Time) Response {
 	if t.Request == nil {
 		return Response{Err: fmt.Errorf("task %s carries no inbound request", t.DeliveryID)}
 	}
@@ -46,7 +46,7 @@ func (f *ForwardSender) Send(ctx context.Context, t *hookline.Task, _ time.Time)
 	if err != nil {
 		return Response{Err: err}
 	}
-	return Do(ctx, f.Client, &httpclient.Request{Method: method, URL: u, Header: h, Body: t.Request.Body})
+	return Do(ctx, f.Client, &httpclient.Request{Method: method, URL: u, Header: h, Body: t.Request.Body, Deadline: deadline})
 }
 
 // ForwardRequest builds the request that forwards r to target. r's query

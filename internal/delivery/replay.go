@@ -147,10 +147,8 @@ func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*Repl
 			out.Sends = append(out.Sends, ReplaySend{DeliveryID: t.DeliveryID, URL: t.Endpoint.URL})
 			continue
 		}
-		sctx, cancel := context.WithTimeout(ctx, ReplayTimeout)
 		start := time.Now()
-		resp := rp.Sender.Send(sctx, t, now)
-		cancel()
+		resp := rp.Sender.Send(ctx, t, now, start.Add(ReplayTimeout))
 		a := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: t.DeliveryID, EventID: cp.ID, EndpointID: t.Endpoint.ID,
 			Attempt: 1, Created: now, URL: t.Endpoint.URL, ResponseStatus: resp.Status,
 			DurationMS: time.Since(start).Milliseconds(), ResponseBody: resp.Body}

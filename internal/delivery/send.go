@@ -33,11 +33,17 @@ type Response struct {
 	Defer time.Duration
 }
 
-// Sender makes one attempt of a task. The Engine uses an HTTPSender for
-// endpoints with http(s) URLs; other transports (a developer's listen
-// session) plug in through Engine.Route.
+// Sender makes one attempt of a task, signed at now. The Engine uses an
+// HTTPSender for endpoints with http(s) URLs; other transports (a
+// developer's listen session) plug in through Config.Transports.
+//
+// The attempt must be over by deadline; ctx is canceled only when Hookline
+// stops without waiting. The deadline is not in ctx because a context with
+// one arms a timer and registers with its parent on every attempt, which
+// showed up in the profile of a busy node; an HTTP attempt needs only its
+// connection's deadline.
 type Sender interface {
-	Send(ctx context.Context, t *hookline.Task, now time.Time) Response
+	Send(ctx context.Context, t *hookline.Task, now, deadline time.Time) Response
 }
 
 // HTTPSender POSTs signed event payloads over HTTP.
@@ -104,7 +110,7 @@ func (s *HTTPSender) signer(secret string) (*webhook.Signer, error) {
 }
 
 // Send POSTs the task's event to its endpoint.
-func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now time.Time) Response {
+func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now, deadline time.Time) Response {
 	ep, ev := t.Endpoint, t.Event
 	u, err := s.urls.parse(ep.URL)
 	if err != nil {
@@ -116,7 +122,7 @@ func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now time.Time) 
 	if err := s.SignHeaders(h, ep.SignatureScheme, ev.ID, ev.Payload, now, ep.Secrets(now)); err != nil {
 		return Response{Err: err}
 	}
-	return Do(ctx, s.Client, &httpclient.Request{URL: u, Header: h, Body: ev.Payload})
+	return Do(ctx, s.Client, &httpclient.Request{URL: u, Header: h, Body: ev.Payload, Deadline: deadline})
 }
 
 // Do sends req and reads the start of the answer.

@@ -41,6 +41,7 @@ type Client struct {
 	maxIdle      int
 	maxIdleTotal int
 	idleTimeout  time.Duration
+	checkAfter   time.Duration
 
 	tmu     sync.RWMutex
 	targets map[targetID]*target // worked out once per host, guarded by tmu
@@ -65,6 +66,14 @@ type Options struct {
 	MaxIdle int
 	// IdleTimeout closes connections idle this long (90 s).
 	IdleTimeout time.Duration
+	// CheckIdleAfter is how long a connection must have been idle for the
+	// pool to check it is still open before reusing it (1 s; negative:
+	// always). The check costs a system call, which a busy client reusing
+	// connections within milliseconds would pay on every request for
+	// nothing: servers close idle connections, or answer 408 before they do,
+	// after seconds, and a request that finds its connection closed
+	// unanswered is sent again on a new one (see Do).
+	CheckIdleAfter time.Duration
 }
 
 // New returns a client.
@@ -84,10 +93,13 @@ func New(opts Options) *Client {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 90 * time.Second
 	}
+	if opts.CheckIdleAfter == 0 {
+		opts.CheckIdleAfter = time.Second
+	}
 	tc := opts.TLS.Clone()
 	tc.NextProtos = []string{"http/1.1"}
 	return &Client{dial: opts.Dial, tls: tc, maxIdle: opts.MaxIdlePerHost, maxIdleTotal: opts.MaxIdle,
-		idleTimeout: opts.IdleTimeout, idle: map[string][]*conn{}}
+		idleTimeout: opts.IdleTimeout, checkAfter: opts.CheckIdleAfter, idle: map[string][]*conn{}}
 }
 
 // Request is one request to send.
@@ -99,6 +111,11 @@ type Request struct {
 	// empty User-Agent is left out.
 	Header http.Header
 	Body   []byte
+	// Deadline, when set, is when the exchange must be over, connecting
+	// included, as if it were the context's deadline. Unlike one in the
+	// context it arms no timer of its own: the connection's deadline does
+	// the work.
+	Deadline time.Time
 }
 
 // Response is the start of an answer.
@@ -123,9 +140,10 @@ const (
 )
 
 // Do sends req and returns the answer with up to bodyLimit bytes of its
-// body. ctx bounds the whole exchange, connecting included. A request that
-// fails on a pooled connection before any answer arrived (the server had
-// closed it) is sent once more, on a new connection: at most twice in all.
+// body. ctx and req.Deadline bound the whole exchange, connecting included.
+// A request that fails on a pooled connection before any answer arrived
+// (the server had closed it) is sent once more, on a new connection: at
+// most twice in all.
 func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response, error) {
 	u := req.URL
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -138,19 +156,23 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 	if err != nil {
 		return nil, err
 	}
-	cn, err := c.get(ctx, t)
+	deadline := req.Deadline
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	cn, err := c.get(ctx, t, deadline)
 	if err != nil {
 		return nil, err
 	}
-	resp, answered, err := c.roundTrip(ctx, cn, t, req, bodyLimit)
-	if err != nil && cn.reused && !answered && ctxErr(ctx, err) == nil {
+	resp, answered, err := c.roundTrip(ctx, cn, t, req, deadline, bodyLimit)
+	if err != nil && cn.reused && !answered && cutOff(ctx, err, deadline) == nil {
 		// The pooled connection was closed under us: once more, on a new one.
-		if cn, err = c.connect(ctx, t); err == nil {
-			resp, _, err = c.roundTrip(ctx, cn, t, req, bodyLimit)
+		if cn, err = c.connect(ctx, t, deadline); err == nil {
+			resp, _, err = c.roundTrip(ctx, cn, t, req, deadline, bodyLimit)
 		}
 	}
 	if err != nil {
-		if e := ctxErr(ctx, err); e != nil {
+		if e := cutOff(ctx, err, deadline); e != nil {
 			return nil, e
 		}
 		return nil, err
@@ -158,38 +180,35 @@ func (c *Client) Do(ctx context.Context, req *Request, bodyLimit int) (*Response
 	return resp, nil
 }
 
-// ctxErr returns the context's error if the exchange ended because of it:
-// canceled, or past its deadline (the connection's deadline, set from the
-// context's, may fire a moment before the context's own timer).
-func ctxErr(ctx context.Context, err error) error {
+// cutOff returns the context's error if the exchange ended because of it,
+// or context.DeadlineExceeded if it ended at the deadline (the
+// connection's deadline, or the context's own timer a moment later).
+func cutOff(ctx context.Context, err error, deadline time.Time) error {
 	if e := ctx.Err(); e != nil {
 		return e
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if _, ok := ctx.Deadline(); ok {
-			return context.DeadlineExceeded
-		}
+	if !deadline.IsZero() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) {
+		return context.DeadlineExceeded
 	}
 	return nil
 }
 
-// roundTrip makes one exchange on cn and pools or closes it. answered
-// reports whether any of an answer arrived: the request was read, and
-// sending it again would deliver it twice.
-func (c *Client) roundTrip(ctx context.Context, cn *conn, t *target, req *Request, bodyLimit int) (resp *Response, answered bool, err error) {
-	if dl, ok := ctx.Deadline(); ok {
-		cn.nc.SetDeadline(dl)
-	} else {
-		cn.nc.SetDeadline(time.Time{})
-	}
+// roundTrip makes one exchange on cn, by deadline unless it is zero, and
+// pools or closes it. answered reports whether any of an answer arrived:
+// the request was read, and sending it again would deliver it twice.
+func (c *Client) roundTrip(ctx context.Context, cn *conn, t *target, req *Request, deadline time.Time, bodyLimit int) (resp *Response, answered bool, err error) {
+	// The deadline is left in place when the connection goes back to the
+	// pool: the next exchange sets its own, and the liveness check does
+	// not look at it.
+	cn.nc.SetDeadline(deadline)
 	// A canceled context cuts the exchange off through the deadline.
-	stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
+	}
 	keep := false
 	defer func() {
 		if stop() && keep {
-			// Clear the deadline: once past, it would fail the liveness
-			// check's read and the connection would never be reused.
-			cn.nc.SetDeadline(time.Time{})
 			c.put(cn)
 		} else {
 			cn.nc.Close()
@@ -451,8 +470,9 @@ type conn struct {
 	reused bool // taken from the pool
 }
 
-// get returns an idle connection to t that is still open, or a new one.
-func (c *Client) get(ctx context.Context, t *target) (*conn, error) {
+// get returns an idle connection to t that is still open, or a new one
+// made by deadline.
+func (c *Client) get(ctx context.Context, t *target, deadline time.Time) (*conn, error) {
 	now := time.Now()
 	c.mu.Lock()
 	for {
@@ -464,7 +484,7 @@ func (c *Client) get(ctx context.Context, t *target) (*conn, error) {
 		l[len(l)-1] = nil
 		c.idle[t.key] = l[:len(l)-1]
 		c.idleCount--
-		if now.Sub(cn.idleAt) < c.idleTimeout && alive(cn.raw) {
+		if idle := now.Sub(cn.idleAt); idle < c.idleTimeout && (idle < c.checkAfter || alive(cn.raw)) {
 			c.mu.Unlock()
 			cn.reused = true
 			return cn, nil
@@ -472,10 +492,16 @@ func (c *Client) get(ctx context.Context, t *target) (*conn, error) {
 		cn.nc.Close()
 	}
 	c.mu.Unlock()
-	return c.connect(ctx, t)
+	return c.connect(ctx, t, deadline)
 }
 
-func (c *Client) connect(ctx context.Context, t *target) (*conn, error) {
+// connect opens a connection to t by deadline unless it is zero.
+func (c *Client) connect(ctx context.Context, t *target, deadline time.Time) (*conn, error) {
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	nc, err := c.dial(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err

@@ -602,6 +602,16 @@ func TestReuseAfterEarlierDeadlinePassed(t *testing.T) {
 			if _, err := c.Do(context.Background(), &httpclient.Request{URL: u}, 0); err != nil {
 				t.Fatal(err)
 			}
+			// The same with the Request's deadline, which the connection
+			// keeps while it is idle.
+			dl = time.Now().Add(150 * time.Millisecond)
+			if _, err := c.Do(context.Background(), &httpclient.Request{URL: u, Deadline: dl}, 0); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Until(dl) + 10*time.Millisecond)
+			if _, err := c.Do(context.Background(), &httpclient.Request{URL: u}, 0); err != nil {
+				t.Fatal(err)
+			}
 			if n := conns.Load(); n != 1 {
 				t.Errorf("%d connections, want 1", n)
 			}
@@ -854,13 +864,22 @@ func staleServer(t *testing.T, close func(c net.Conn, br *bufio.Reader)) (*rawSe
 
 func TestStalePooledConnection(t *testing.T) {
 	tests := []struct {
-		name     string
-		close    func(c net.Conn, br *bufio.Reader)
-		waitIdle bool // send the second request once the connection is closed
+		name       string
+		close      func(c net.Conn, br *bufio.Reader)
+		waitIdle   bool          // send the second request once the connection is closed
+		checkAfter time.Duration // the client's CheckIdleAfter
 	}{
 		{
 			// The liveness check sees the end of file.
-			name:     "closed while idle",
+			name:       "closed while idle",
+			close:      func(c net.Conn, br *bufio.Reader) {},
+			waitIdle:   true,
+			checkAfter: -1,
+		},
+		{
+			// Idle too briefly to be checked: the request goes out on the
+			// closed connection, fails unanswered and goes again.
+			name:     "closed while idle, not checked",
 			close:    func(c net.Conn, br *bufio.Reader) {},
 			waitIdle: true,
 		},
@@ -895,7 +914,7 @@ func TestStalePooledConnection(t *testing.T) {
 				tt.close(c, br)
 				close(closedIdle)
 			})
-			c := httpclient.New(httpclient.Options{})
+			c := httpclient.New(httpclient.Options{CheckIdleAfter: tt.checkAfter})
 			u := mustURL(t, srv.URL())
 			if _, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: u, Body: []byte("first")}, 10); err != nil {
 				t.Fatal(err)
@@ -922,13 +941,40 @@ func TestStalePooledConnection(t *testing.T) {
 }
 
 // On unix an idle connection the server has closed is found out before a
-// request is written on it: a server that only shut its side down sees no
-// second request on it.
+// request is written on it, once it has been idle for CheckIdleAfter: a
+// server that only shut its side down sees no second request on it. Sooner
+// the request is written, and sent again on a new connection.
 func TestIdleConnectionCheckedBeforeUse(t *testing.T) {
 	switch runtime.GOOS {
 	case "windows", "plan9", "js", "wasip1":
 		t.Skip("no liveness check on", runtime.GOOS)
 	}
+	for _, tt := range []struct {
+		checkAfter time.Duration
+		checked    bool
+	}{
+		{-1, true},
+		{50 * time.Millisecond, true},
+		{0, false}, // the default, 1 s
+	} {
+		t.Run(fmt.Sprint(tt.checkAfter), func(t *testing.T) {
+			t.Parallel()
+			n := idleConnectionWrites(t, tt.checkAfter)
+			if tt.checked && n != 0 {
+				t.Errorf("%d bytes written on the connection the server had closed", n)
+			}
+			if !tt.checked && n == 0 {
+				t.Errorf("the connection was checked after %s idle", 60*time.Millisecond)
+			}
+		})
+	}
+}
+
+// idleConnectionWrites makes two requests, 60 ms apart, with a client that
+// checks connections idle for checkAfter; the server half-closes the first
+// connection in between. It returns how many bytes were written on that
+// connection after the close.
+func idleConnectionWrites(t *testing.T, checkAfter time.Duration) int {
 	halfClosed := make(chan struct{})
 	readAfter := make(chan int, 1)
 	srv := newRawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
@@ -949,22 +995,20 @@ func TestIdleConnectionCheckedBeforeUse(t *testing.T) {
 			}
 		}
 	})
-	c := httpclient.New(httpclient.Options{})
+	c := httpclient.New(httpclient.Options{CheckIdleAfter: checkAfter})
 	u := mustURL(t, srv.URL())
 	if _, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: u}, 0); err != nil {
 		t.Fatal(err)
 	}
 	<-halfClosed
-	time.Sleep(10 * time.Millisecond) // for the FIN to arrive
+	time.Sleep(60 * time.Millisecond) // for the FIN to arrive, and past a checkAfter of 50 ms
 	if _, err := c.Do(ctxTimeout(t, time.Second), &httpclient.Request{URL: u}, 0); err != nil {
 		t.Fatal(err)
-	}
-	if n := <-readAfter; n != 0 {
-		t.Errorf("%d bytes written on the connection the server had closed", n)
 	}
 	if n := srv.conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
+	return <-readAfter
 }
 
 // A request is sent once more only on a pooled connection that failed
@@ -1063,14 +1107,17 @@ func TestTimeoutAndCancel(t *testing.T) {
 	const deadline = 200 * time.Millisecond
 	const slack = 300 * time.Millisecond
 	for _, tt := range []struct {
-		name   string
-		cancel bool // cancel once the server has the request, else a deadline
-		pooled bool // the stalled request goes over a pooled connection
+		name        string
+		cancel      bool // cancel once the server has the request, else a deadline
+		reqDeadline bool // the deadline is the Request's, not the context's
+		pooled      bool // the stalled request goes over a pooled connection
 	}{
-		{"deadline, new connection", false, false},
-		{"deadline, pooled connection", false, true},
-		{"cancel, new connection", true, false},
-		{"cancel, pooled connection", true, true},
+		{"deadline, new connection", false, false, false},
+		{"deadline, pooled connection", false, false, true},
+		{"request deadline, new connection", false, true, false},
+		{"request deadline, pooled connection", false, true, true},
+		{"cancel, new connection", true, false, false},
+		{"cancel, pooled connection", true, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -1104,9 +1151,11 @@ func TestTimeoutAndCancel(t *testing.T) {
 				}
 			}
 
-			var ctx context.Context
+			ctx := context.Background()
+			req := &httpclient.Request{URL: mustURL(t, srv.URL()+"/stall")}
 			canceledAt := make(chan time.Time, 1)
-			if tt.cancel {
+			switch {
+			case tt.cancel:
 				var cancel context.CancelFunc
 				// The timeout only bounds the test should cancelling not work.
 				ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
@@ -1116,11 +1165,13 @@ func TestTimeoutAndCancel(t *testing.T) {
 					canceledAt <- time.Now()
 					cancel()
 				}()
-			} else {
+			case tt.reqDeadline:
+				req.Deadline = time.Now().Add(deadline)
+			default:
 				ctx = ctxTimeout(t, deadline)
 			}
 			start := time.Now()
-			_, err := c.Do(ctx, &httpclient.Request{URL: mustURL(t, srv.URL()+"/stall")}, 0)
+			_, err := c.Do(ctx, req, 0)
 			end := time.Now()
 			if err == nil {
 				t.Fatal("no error from a server that never answers")
@@ -1387,6 +1438,21 @@ func TestDialOption(t *testing.T) {
 		}
 		if n := conns.Load(); n != 1 {
 			t.Errorf("%d connections, want 1", n)
+		}
+	})
+
+	t.Run("bounded by the request's deadline", func(t *testing.T) {
+		c := httpclient.New(httpclient.Options{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			<-ctx.Done() // a connect that never completes
+			return nil, ctx.Err()
+		}})
+		start := time.Now()
+		_, err := c.Do(context.Background(), &httpclient.Request{URL: mustURL(t, "http://hooks.example/x"), Deadline: start.Add(100 * time.Millisecond)}, 0)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("error %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Do returned after %v, want about 100ms", d)
 		}
 	})
 

@@ -171,7 +171,9 @@ var errNotSent = errors.New("not sent")
 
 // Send delivers t to its device and returns what the local app answered. An
 // offline device defers the delivery instead of failing it.
-func (h *Hub) Send(ctx context.Context, t *hookline.Task, now time.Time) delivery.Response {
+func (h *Hub) Send(ctx context.Context, t *hookline.Task, now, deadline time.Time) delivery.Response {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	name := strings.TrimPrefix(t.Endpoint.URL, URLScheme+"://")
 	s := h.session(name)
 	if s == nil {

@@ -47,7 +47,9 @@ func TestPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	task := &hookline.Task{DeliveryID: "dlv_1", Attempt: 1, Endpoint: ep, Event: &hookline.Event{ID: "evt_1", Type: "a.b"}}
-	deferOf := func(h *Hub) time.Duration { return h.Send(t.Context(), task, time.Now()).Defer }
+	deferOf := func(h *Hub) time.Duration {
+		return h.Send(t.Context(), task, time.Now(), time.Now().Add(time.Minute)).Defer
+	}
 
 	if d := deferOf(b); d != OfflineDefer {
 		t.Fatalf("before the device connects anywhere, B defers by %s, want %s", d, OfflineDefer)
