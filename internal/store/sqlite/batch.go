@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -36,7 +37,11 @@ func prepareMultiInsert(ctx context.Context, db *sql.DB, head, row string, cols 
 	return m, nil
 }
 
-// exec inserts rows (each of m.cols values) in tx.
+// exec inserts rows (each of m.cols values) in tx. It yields the
+// processor between statements: a large insert is a flush, background work
+// that can wait, and on a machine with few cores the request goroutines
+// queued behind it would otherwise wait for it instead (paired runs against
+// the null relay: 10 better, 5 worse, 1 tied, about +4 % on average).
 func (m *multiInsert) exec(ctx context.Context, tx *sql.Tx, rows [][]any) error {
 	args := make([]any, 0, min(len(rows), batchSizes[0])*m.cols)
 	for len(rows) > 0 {
@@ -55,6 +60,7 @@ func (m *multiInsert) exec(ctx context.Context, tx *sql.Tx, rows [][]any) error 
 			return err
 		}
 		rows = rows[n:]
+		runtime.Gosched()
 	}
 	return nil
 }
