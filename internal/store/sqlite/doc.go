@@ -7,8 +7,8 @@
 // for the writer. Commits are synchronous=FULL by default.
 //
 // Publishes take a shorter path (journal.go, pending.go): a batch of events
-// and its deliveries is appended to a preallocated journal file and
-// fdatasync'd, one write and one sync, and is then durable: an event the API
+// and its deliveries is appended to a preallocated journal file and synced,
+// one write and one sync, and is then durable: an event the API
 // answered 201 for survives kill -9 and power loss. The batch waits in
 // memory until a flush, every 50 ms, copies it into SQLite in one large
 // transaction, usually after its first attempts were recorded, so that a

@@ -17,20 +17,22 @@ import (
 	"time"
 )
 
-// The journal makes a publish durable with one write and one fdatasync of
-// a preallocated file instead of a SQLite transaction, which would write
+// The journal makes a publish durable with one write and one sync of a
+// preallocated file instead of a SQLite transaction, which would write
 // every b-tree page the batch touches (events, deliveries and their
 // indexes) to the WAL. Published batches wait in memory (see pending.go)
 // until a flush copies them into SQLite in one large transaction. At Open,
 // segments left by a crash are replayed into SQLite before anything else
 // runs.
 //
-// Segments are files of segmentSize, zero-filled when made, so that an
-// append overwrites allocated blocks and its fdatasync flushes data alone:
-// appending to a growing file makes every sync commit the filesystem's own
-// journal too, which costs three times as long on a busy machine. A segment
-// whose events are all in SQLite becomes the spare that the next rotation
-// reuses, so files are zero-filled only at first.
+// Segments are files of segmentSize, zero-filled and synced when made, so
+// that an append overwrites allocated blocks and its fdatasync flushes data
+// alone: appending to a growing file makes every sync commit the
+// filesystem's own journal too, which costs three times as long on a busy
+// machine. On ext4 without a journal, an append inside the segment is made
+// durable by syncRange instead, which also leaves the inode alone. A
+// segment whose events are all in SQLite becomes the spare that the next
+// rotation reuses, so files are zero-filled only at first.
 //
 // A segment is a sequence of records: a 4-byte little-endian length, a
 // 4-byte CRC-32C of the segment's number followed by the body, and the body
@@ -56,9 +58,13 @@ type journal struct {
 	sync        bool   // sync each append (synchronous=FULL)
 	f           *os.File
 	seq         uint64
-	size        int64         // bytes written to f
-	slowSync    time.Duration // a sync longer than this makes the next ones leave their P
-	slowUntil   atomic.Int64  // unix ns: syncs until then leave their P (see datasync)
+	size        int64 // bytes written to f
+	allocated   int64 // bytes of f zero-filled and synced when it was made
+	// barrier, when set, makes appends inside allocated durable through
+	// syncRange (see rangeSyncBarrier); it is the data directory.
+	barrier   *os.File
+	slowSync  time.Duration // a sync longer than this makes the next ones leave their P
+	slowUntil atomic.Int64  // unix ns: syncs until then leave their P (see datasync)
 	// fmu is held for reading by appends waiting for their sync, and for
 	// writing by rotate, which closes f.
 	fmu sync.RWMutex
@@ -73,8 +79,14 @@ func openJournal(dbPath string, sync bool) (*journal, []string, error) {
 		return nil, nil, err
 	}
 	j.seq = last
+	if sync {
+		if j.barrier, err = rangeSyncBarrier(j.dir); err != nil {
+			return nil, nil, err
+		}
+	}
 	f, err := j.next()
 	if err != nil {
+		j.closeBarrier()
 		return nil, nil, err
 	}
 	j.f = f
@@ -131,7 +143,8 @@ func (j *journal) next() (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating journal segment: %w", err)
 	}
-	if err := fill(f); err != nil {
+	allocated, err := fill(f)
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("creating journal segment: %w", err)
 	}
@@ -141,27 +154,28 @@ func (j *journal) next() (*os.File, error) {
 			return nil, err
 		}
 	}
-	j.size = 0
+	j.size, j.allocated = 0, allocated
 	return f, nil
 }
 
 // fill zero-fills f to segmentSize unless it is that long already (a
-// reused spare) and makes the blocks durable.
-func fill(f *os.File) error {
+// reused spare, every byte of which was written and synced) and makes the
+// blocks durable. It returns f's size.
+func fill(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if st.Size() >= segmentSize {
-		return nil
+		return st.Size(), nil
 	}
 	zeros := make([]byte, 1<<20)
 	for off := int64(0); off < segmentSize; off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros, off); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return f.Sync()
+	return segmentSize, f.Sync()
 }
 
 func syncDir(dir string) error {
@@ -190,18 +204,19 @@ func (j *journal) append(rec []byte) (func() error, error) {
 	body := rec[recordHeader:]
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(body)))
 	binary.LittleEndian.PutUint32(rec[4:recordHeader], checksum(j.seq, body))
-	if _, err := j.f.WriteAt(rec, j.size); err != nil {
+	off, n := j.size, int64(len(rec))
+	if _, err := j.f.WriteAt(rec, off); err != nil {
 		return nil, fmt.Errorf("writing journal: %w", err)
 	}
-	j.size += int64(len(rec))
+	j.size += n
 	if !j.sync {
 		return func() error { return nil }, nil
 	}
-	f := j.f
+	f, inPlace := j.f, j.inPlace(j.size)
 	j.fmu.RLock()
 	return func() error {
 		defer j.fmu.RUnlock()
-		if err := j.datasync(f); err != nil {
+		if err := j.durable(f, off, n, inPlace); err != nil {
 			return fmt.Errorf("syncing journal: %w", err)
 		}
 		return nil
@@ -217,9 +232,23 @@ const (
 	slowSyncPause = 10 * time.Second
 )
 
-func (j *journal) datasync(f *os.File) error {
+// inPlace reports whether syncRange can make the segment durable up to
+// end: not without a barrier, nor once a batch larger than the segment has
+// grown the file, which only fdatasync makes durable.
+func (j *journal) inPlace(end int64) bool {
+	return j.barrier != nil && end <= j.allocated
+}
+
+// durable makes bytes [off, off+n) of f durable: with syncRange when
+// inPlace, else with datasync.
+func (j *journal) durable(f *os.File, off, n int64, inPlace bool) error {
 	start := time.Now()
-	err := datasync(f, j.holdP(start))
+	var err error
+	if inPlace {
+		err = syncRange(f, off, n, j.barrier, j.holdP(start))
+	} else {
+		err = datasync(f, j.holdP(start))
+	}
 	if took := time.Since(start); took > j.slowSync {
 		j.slowUntil.Store(start.Add(took + slowSyncPause).UnixNano())
 	}
@@ -270,10 +299,17 @@ func (j *journal) retire(path string) {
 }
 
 func (j *journal) close() error {
+	j.closeBarrier()
 	if err := j.f.Close(); err != nil {
 		return fmt.Errorf("closing journal segment: %w", err)
 	}
 	return nil
+}
+
+func (j *journal) closeBarrier() {
+	if j.barrier != nil {
+		j.barrier.Close()
+	}
 }
 
 // readSegment returns the bodies of a segment's records.
