@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -103,8 +105,21 @@ func openStore(ctx context.Context, cfg Config) (hookline.Store, func(), error) 
 		unlock()
 		return nil, nil, fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
 	}
+	spareProcessor()
 	return s, func() { s.Close(); unlock() }, nil
 }
+
+// spareProcessor gives the process, once, one Go processor (P) more than
+// it has CPUs for: the SQLite store flushes on a low-priority thread, and
+// the P that thread holds while the kernel runs the others first would
+// otherwise be missing for requests and attempts. A GOMAXPROCS set in the
+// environment is left alone; setting it here stops the runtime from
+// following later changes of the container's CPU limit.
+var spareProcessor = sync.OnceFunc(func() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
+})
 
 // Migrate brings the schema of the database cfg names up to date and
 // returns. On an up-to-date database it changes nothing. For SQLite it
