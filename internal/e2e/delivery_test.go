@@ -292,6 +292,11 @@ func TestResendAndRotation(t *testing.T) {
 	ep := n.createEndpoint(map[string]any{"url": rc.URL})
 	ev := n.publish("user.created", map[string]string{"id": "u1"})
 	waitFor(t, 5*time.Second, "first delivery", func() bool { return rc.count() == 1 })
+	// Received is not yet recorded: a resend before the attempt is on record
+	// would race it for the delivery.
+	waitFor(t, 5*time.Second, "the first attempt on record", func() bool {
+		return len(n.attempts("/v1/events/"+ev.ID+"/attempts")) == 1
+	})
 
 	var rot struct {
 		Secret         string `json:"secret"`
