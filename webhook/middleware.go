@@ -23,8 +23,16 @@ const DefaultMaxBodyBytes = 25 << 20
 // body, 413 Request Entity Too Large for a body over the cap, and 401
 // Unauthorized for a timestamp out of tolerance or a signature that does not
 // match. The response never includes the expected signature.
+//
+// A nil or zero Verifier (an unchecked NewVerifier error) answers every
+// request 500 Internal Server Error with ErrNoSecret's message: the fault is
+// the receiver's configuration, and the sender will retry once it is fixed.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := v.ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		limit := v.MaxBodyBytes
 		if limit <= 0 {
 			limit = DefaultMaxBodyBytes
@@ -54,6 +62,9 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 // 400 when the request is not a well-formed webhook at all, 401 when it is
 // but cannot be trusted.
 func statusFor(err error) int {
+	if errors.Is(err, ErrNoSecret) {
+		return http.StatusInternalServerError
+	}
 	if errors.Is(err, ErrMissingHeaders) || errors.Is(err, ErrInvalidHeaders) {
 		return http.StatusBadRequest
 	}

@@ -146,3 +146,58 @@ func TestMiddlewareUnreadableBody(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestUnsetSecret follows the README's snippet with WEBHOOK_SECRET unset:
+// NewVerifier says so, and a receiver that ignored the error gets a nil
+// Verifier whose methods reject every request instead of panicking.
+func TestUnsetSecret(t *testing.T) {
+	t.Parallel()
+	for _, secrets := range [][]string{{""}, {" "}, {}, {webhook.NewSecret(), ""}} {
+		v, err := webhook.NewVerifier(secrets...)
+		if err == nil || v != nil {
+			t.Errorf("NewVerifier(%q) = %v, %v; want nil and an error", secrets, v, err)
+		}
+	}
+	if err := webhook.VerifyStripe("t=1,v1=00", []byte("{}"), 0, time.Time{}, ""); !errors.Is(err, webhook.ErrNoSecret) {
+		t.Errorf("VerifyStripe with an empty secret = %v, want ErrNoSecret", err)
+	}
+
+	secret := webhook.NewSecret()
+	signer, err := webhook.NewSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	body := []byte(`{"type":"order.created"}`)
+	h := http.Header{}
+	h.Set(webhook.HeaderID, "msg_1")
+	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(webhook.HeaderSignature, signer.Sign("msg_1", now, body))
+
+	for name, v := range map[string]*webhook.Verifier{"nil": nil, "zero": {}} {
+		if err := v.Verify(h, body); !errors.Is(err, webhook.ErrNoSecret) {
+			t.Errorf("%s Verifier: Verify = %v, want ErrNoSecret", name, err)
+		}
+		if in := v.Inspect(h, body); !errors.Is(in.Err, webhook.ErrNoSecret) || in.Matched != -1 {
+			t.Errorf("%s Verifier: Inspect = %+v, want ErrNoSecret and no match", name, in)
+		}
+		var called bool
+		srv := httptest.NewServer(v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })))
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = h.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(msg), "no secret") || called {
+			t.Errorf("%s Verifier: Middleware answered %d %q (next called: %v), want 500 naming the missing secret and next not called",
+				name, resp.StatusCode, msg, called)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,8 @@ func stripeMAC(dst []byte, secret string, unix int64, body []byte) []byte {
 // A zero tolerance means DefaultTolerance (Stripe's 300 seconds) and a
 // negative one turns the timestamp check off; a zero now means time.Now().
 // Unlike stripe-go, it also rejects timestamps more than tolerance in the
-// future. Errors wrap the same kinds as [Verifier.Verify].
+// future. Errors wrap the same kinds as [Verifier.Verify], and ErrNoSecret
+// when no secret, or an empty one, is given.
 func VerifyStripe(header string, body []byte, tolerance time.Duration, now time.Time, secrets ...string) error {
 	return checkStripe(header, body, tolerance, now, secrets, nil)
 }
@@ -66,8 +68,10 @@ func InspectStripe(header string, body []byte, tolerance time.Duration, now time
 }
 
 func checkStripe(header string, body []byte, tolerance time.Duration, now time.Time, secrets []string, in *Inspection) error {
-	if len(secrets) == 0 {
-		return errNoSecrets
+	// An empty secret is an unset variable, and a MAC keyed with nothing
+	// is one anybody can compute: refuse rather than accept forgeries.
+	if len(secrets) == 0 || slices.Contains(secrets, "") {
+		return fmt.Errorf("verifying Stripe signature: %w", ErrNoSecret)
 	}
 	header = strings.TrimSpace(header)
 	if header == "" {

@@ -28,11 +28,12 @@ var (
 	// ErrNoMatchingSignature: no v1 signature in the header matches any secret.
 	// The body was changed, the secret is wrong, or the sender signs differently.
 	ErrNoMatchingSignature = errors.New("no matching webhook signature")
+	// ErrNoSecret: the Verifier has no secret to check against: it is nil
+	// (NewVerifier failed and its error was not checked) or a zero
+	// Verifier. It is the receiver's mistake, not the sender's, so
+	// Middleware answers it with 500 rather than 401.
+	ErrNoSecret = errors.New("webhook verifier has no secret: create it with NewVerifier and check its error")
 )
-
-// errNoSecrets is a programming error rather than a verification outcome,
-// so it matches none of the kinds above.
-var errNoSecrets = errors.New("verifying webhook: no secrets given")
 
 // DefaultTolerance is how far a timestamp may be from the receiver's clock,
 // in either direction, when no other tolerance is set. It is the window both
@@ -72,13 +73,17 @@ type Verifier struct {
 // secrets, so that a secret can be rotated without dropping messages: list
 // both the old and the new secret until the sender has switched. Each secret
 // is "whsec_<base64>" or just the base64. It returns an error when no secret
-// is given or one does not decode.
+// is given, one is empty (an environment variable that was never set) or
+// one does not decode.
 func NewVerifier(secrets ...string) (*Verifier, error) {
 	if len(secrets) == 0 {
-		return nil, errNoSecrets
+		return nil, fmt.Errorf("creating verifier: %w", ErrNoSecret)
 	}
 	v := &Verifier{signers: make([]*Signer, 0, len(secrets))}
 	for i, secret := range secrets {
+		if strings.TrimSpace(secret) == "" {
+			return nil, fmt.Errorf("creating verifier: secret %d is empty (is the variable holding it set?)", i+1)
+		}
 		s, err := NewSigner(secret)
 		if err != nil {
 			return nil, fmt.Errorf("creating verifier: secret %d: %w", i+1, err)
@@ -100,6 +105,8 @@ func NewVerifier(secrets ...string) (*Verifier, error) {
 // ErrTimestampTooOld, ErrTimestampTooNew or ErrNoMatchingSignature. A
 // timestamp out of tolerance is reported before a signature mismatch, as in
 // the reference libraries. Use [Verifier.Inspect] to learn more.
+//
+// A nil or zero Verifier rejects every message with ErrNoSecret.
 func (v *Verifier) Verify(h http.Header, body []byte) error {
 	return v.check(h, body, nil)
 }
@@ -144,9 +151,22 @@ func (v *Verifier) Inspect(h http.Header, body []byte) *Inspection {
 	return in
 }
 
+// ready reports ErrNoSecret for a Verifier that can accept nothing, so that
+// a nil one (from an unchecked NewVerifier error) rejects instead of
+// panicking.
+func (v *Verifier) ready() error {
+	if v == nil || len(v.signers) == 0 {
+		return ErrNoSecret
+	}
+	return nil
+}
+
 // check is Verify when in is nil and Inspect otherwise. Verify returns at
 // the first failure; Inspect carries on to fill in what it can.
 func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
+	if err := v.ready(); err != nil {
+		return err
+	}
 	nameID, nameTS, nameSig, scheme := HeaderID, HeaderTimestamp, HeaderSignature, "standard-webhooks"
 	if !hasHeader(h, HeaderID) && !hasHeader(h, HeaderTimestamp) && !hasHeader(h, HeaderSignature) {
 		nameID, nameTS, nameSig, scheme = svixHeaderID, svixHeaderTimestamp, svixHeaderSignature, "svix"
