@@ -14,6 +14,7 @@ var statusOf = map[string]int{
 	hookline.EUNAUTHORIZED: http.StatusUnauthorized,
 	hookline.ENOTFOUND:     http.StatusNotFound,
 	hookline.ECONFLICT:     http.StatusConflict,
+	hookline.EKEYREUSED:    http.StatusConflict,
 	hookline.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	hookline.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	hookline.EINTERNAL:     http.StatusInternalServerError,

@@ -124,7 +124,43 @@ func (p *Publisher) Publish(ctx context.Context, req PublishRequest) (hookline.P
 	// Wait for the commit even if ctx ends: the event may be stored already,
 	// and the caller's retry with the same Idempotency-Key will find it.
 	res := <-r.done
+	if res.err == nil && res.res.Duplicate && !sameRequest(ev, res.res.Event) {
+		// As Stripe does: a key names one request, and a different
+		// request under it is a client bug, not a retry to absorb.
+		return hookline.Published{}, &hookline.Error{Code: hookline.EKEYREUSED, Param: "Idempotency-Key",
+			Message: fmt.Sprintf("Idempotency-Key %q was used for %s with another type, tenant or data; use a new key for a new event", ev.IdempotencyKey, res.res.Event.ID)}
+	}
 	return res.res, res.err
+}
+
+// sameRequest reports whether ev, a new publish, asks for what orig, the
+// event stored under the same Idempotency-Key, was published with: the same
+// type, tenant and data. Data is compared as JSON without insignificant
+// whitespace, so a client that re-encodes its retry is still retrying.
+// It runs only for repeated keys, so decoding the payloads costs the
+// ordinary publish nothing.
+func sameRequest(ev, orig *hookline.Event) bool {
+	if ev.Type != orig.Type || ev.Tenant != orig.Tenant {
+		return false
+	}
+	a, errA := compactData(ev.Payload)
+	b, errB := compactData(orig.Payload)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
+}
+
+// compactData returns the "data" member of an event payload, compacted.
+func compactData(payload []byte) ([]byte, error) {
+	var p struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("decoding event payload: %w", err)
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, p.Data); err != nil {
+		return nil, fmt.Errorf("compacting event data: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {

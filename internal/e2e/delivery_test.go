@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -260,27 +261,93 @@ func TestSlowEndpointDoesNotDelayOthers(t *testing.T) {
 	}
 }
 
-// Idempotency-Key: the same key returns the original event and delivers once.
+// Idempotency-Key: the same key with the same request returns the original
+// event and delivers once; with another request it answers 409
+// idempotency_key_reused, as Stripe does, and changes nothing. Both stores,
+// and on SQLite both before and after a restart (the key is then read from
+// the database, not from the events still in memory).
 func TestIdempotentPublish(t *testing.T) {
 	t.Parallel()
-	n := startNode(t, t.TempDir(), "--dev")
-	rc := newReceiver(t)
-	n.createEndpoint(map[string]any{"url": rc.URL})
-	h := http.Header{"Idempotency-Key": {"order-42"}}
-	var first, second event
-	for i, out := range []*event{&first, &second} {
-		status, raw := n.callKey(testAPIKey, "POST", "/v1/events", map[string]any{"type": "order.paid", "data": map[string]int{"try": i}}, out, h)
-		if status != 201 {
-			t.Fatalf("publish %d: %d %s", i, status, raw)
-		}
-	}
-	if first.ID != second.ID || string(second.Data) != string(first.Data) {
-		t.Fatalf("second publish returned %+v, want the original %+v", second, first)
-	}
-	waitFor(t, 5*time.Second, "delivery", func() bool { return rc.count() == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if rc.count() != 1 {
-		t.Fatalf("delivered %d times, want once", rc.count())
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"--dev"}
+			if db == "postgres" {
+				args = append(args, "--db", postgresDSN(t))
+			}
+			n := startNode(t, t.TempDir(), args...)
+			rc := newReceiver(t)
+			n.createEndpoint(map[string]any{"url": rc.URL})
+			h := http.Header{"Idempotency-Key": {"order-42"}}
+			publish := func(body string) (int, []byte, event, http.Header) {
+				t.Helper()
+				req, err := http.NewRequest("POST", n.URL+"/v1/events", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+testAPIKey)
+				req.Header["Idempotency-Key"] = h["Idempotency-Key"]
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				raw, _ := io.ReadAll(resp.Body)
+				var e event
+				if resp.StatusCode == 201 {
+					if err := json.Unmarshal(raw, &e); err != nil {
+						t.Fatalf("decoding %s: %v", raw, err)
+					}
+				}
+				return resp.StatusCode, raw, e, resp.Header
+			}
+			const body = `{"type": "order.paid", "tenant": "acme", "data": {"order": 42, "items": [1, 2]}}`
+			status, raw, first, _ := publish(body)
+			if status != 201 {
+				t.Fatalf("first publish: %d %s", status, raw)
+			}
+			retries := func(when string) {
+				// The same request, however it is spaced, is a retry.
+				for _, again := range []string{body, `{"type":"order.paid","tenant":"acme","data":{"order":42,"items":[1,2]}}`} {
+					status, raw, e, hdr := publish(again)
+					if status != 201 || e.ID != first.ID || hdr.Get("Idempotent-Replayed") != "true" {
+						t.Errorf("%s: retry %s = %d %s (Idempotent-Replayed %q), want 201 with %s replayed", when, again, status, raw, hdr.Get("Idempotent-Replayed"), first.ID)
+					}
+				}
+				for _, other := range []string{
+					`{"type": "order.paid", "tenant": "acme", "data": {"order": 43, "items": [1, 2]}}`,
+					`{"type": "order.refunded", "tenant": "acme", "data": {"order": 42, "items": [1, 2]}}`,
+					`{"type": "order.paid", "data": {"order": 42, "items": [1, 2]}}`,
+				} {
+					status, raw, _, _ := publish(other)
+					var e struct {
+						Error struct{ Code, Message, Param string } `json:"error"`
+					}
+					_ = json.Unmarshal(raw, &e)
+					if status != 409 || e.Error.Code != "idempotency_key_reused" || e.Error.Param != "Idempotency-Key" || !strings.Contains(e.Error.Message, first.ID) {
+						t.Errorf("%s: publish %s under a used key = %d %s, want 409 idempotency_key_reused naming %s", when, other, status, raw, first.ID)
+					}
+				}
+			}
+			retries("before a restart")
+			waitFor(t, 5*time.Second, "delivery", func() bool { return rc.count() == 1 })
+			if db == "sqlite" {
+				n.terminate()
+				n.restart()
+				retries("after a restart")
+			}
+			time.Sleep(300 * time.Millisecond)
+			if rc.count() != 1 {
+				t.Fatalf("delivered %d times, want once", rc.count())
+			}
+			var list struct {
+				Data []event `json:"data"`
+			}
+			n.must(200, "GET", "/v1/events", nil, &list)
+			if len(list.Data) != 1 || list.Data[0].ID != first.ID || string(list.Data[0].Data) != `{"order":42,"items":[1,2]}` {
+				t.Fatalf("events after the retries: %+v, want only %s as first published", list.Data, first.ID)
+			}
+		})
 	}
 }
 

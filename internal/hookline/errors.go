@@ -8,13 +8,14 @@ import (
 // Error codes. The HTTP API maps each to a status in one place
 // (internal/api), the CLI prints them as they are.
 const (
-	ECONFLICT     = "conflict"         // the request conflicts with the current state (409)
-	EINTERNAL     = "internal_error"   // a bug or an unavailable dependency (500)
-	EINVALID      = "invalid_request"  // malformed or invalid input (400)
-	ENOTFOUND     = "resource_missing" // no such object (404)
-	EUNAUTHORIZED = "unauthorized"     // missing or wrong API key (401)
-	ETOOLARGE     = "body_too_large"   // request body over the cap (413)
-	EUNAVAILABLE  = "unavailable"      // shutting down or overloaded (503)
+	ECONFLICT     = "conflict"               // the request conflicts with the current state (409)
+	EKEYREUSED    = "idempotency_key_reused" // an Idempotency-Key sent again with another request (409), as Stripe names it
+	EINTERNAL     = "internal_error"         // a bug or an unavailable dependency (500)
+	EINVALID      = "invalid_request"        // malformed or invalid input (400)
+	ENOTFOUND     = "resource_missing"       // no such object (404)
+	EUNAUTHORIZED = "unauthorized"           // missing or wrong API key (401)
+	ETOOLARGE     = "body_too_large"         // request body over the cap (413)
+	EUNAVAILABLE  = "unavailable"            // shutting down or overloaded (503)
 )
 
 // Error is an application error: a machine-readable code, a message for a
