@@ -95,14 +95,20 @@ func (a *app) migrateCmd() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return &UsageError{Err: err}
 			}
-			if err := server.Migrate(cmd.Context(), cfg); err != nil {
+			applied, err := server.Migrate(cmd.Context(), cfg)
+			if err != nil {
 				return err
 			}
 			where := "the SQLite database in " + cfg.DataDir
 			if server.UsesPostgres(cfg.DB) {
 				where = "the PostgreSQL database"
 			}
-			fmt.Fprintf(a.env.Stdout, "The schema of %s is up to date.\n", where)
+			if len(applied) == 0 {
+				fmt.Fprintf(a.env.Stdout, "The schema of %s is up to date; nothing to apply.\n", where)
+				return nil
+			}
+			fmt.Fprintf(a.env.Stdout, "Applied %d migration(s) to %s: %s. The schema is up to date.\n",
+				len(applied), where, strings.Join(applied, ", "))
 			return nil
 		},
 	}

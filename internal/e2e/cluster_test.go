@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -304,13 +307,29 @@ func runHookline(t *testing.T, args ...string) (string, error) {
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
 	dsn := postgresDSN(t)
-	for i := range 2 {
+	// The first run says what it applied; the second that there was nothing.
+	for i, want := range []string{"Applied ", "up to date; nothing to apply"} {
 		out, err := runHookline(t, "migrate", "--db", dsn)
-		if err != nil || !strings.Contains(out, "up to date") {
-			t.Fatalf("migrate run %d: %v\n%s", i+1, err, out)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("migrate run %d: %v\n%s\nwant %q", i+1, err, out, want)
+		}
+		if i == 0 && (!strings.Contains(out, "to the PostgreSQL database: 0001_") || strings.Contains(out, "nothing to apply")) {
+			t.Fatalf("first migrate does not list what it applied:\n%s", out)
 		}
 	}
-	n := startNode(t, t.TempDir(), "--db", dsn, "--no-migrate", "--dev")
+	// A node on PostgreSQL names its database, not a data directory it
+	// never creates.
+	unused := filepath.Join(t.TempDir(), "never-created")
+	n := startNode(t, unused, "--db", dsn, "--no-migrate", "--dev")
+	if out := n.stdout.String(); strings.Contains(out, unused) || strings.Contains(out, "data in") || !strings.Contains(out, "(PostgreSQL database test_") {
+		t.Errorf("a node on PostgreSQL printed:\n%s\nwant its database named and no data directory", out)
+	}
+	if logs := n.stderr.String(); strings.Contains(logs, unused) {
+		t.Errorf("a node on PostgreSQL logged the data directory %s:\n%s", unused, logs)
+	}
+	if _, err := os.Stat(unused); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a node on PostgreSQL created %s (%v)", unused, err)
+	}
 	rc := newReceiver(t)
 	n.createEndpoint(map[string]any{"url": rc.URL})
 	n.publish("migrated.ok", map[string]any{})
@@ -324,9 +343,9 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	// SQLite too, in a data directory.
 	dir := t.TempDir()
-	for i := range 2 {
-		if out, err := runHookline(t, "migrate", "--data", dir); err != nil || !strings.Contains(out, "SQLite") {
-			t.Fatalf("sqlite migrate run %d: %v\n%s", i+1, err, out)
+	for i, want := range []string{"Applied ", "up to date; nothing to apply"} {
+		if out, err := runHookline(t, "migrate", "--data", dir); err != nil || !strings.Contains(out, "SQLite") || !strings.Contains(out, want) {
+			t.Fatalf("sqlite migrate run %d: %v\n%s\nwant %q", i+1, err, out, want)
 		}
 	}
 	if out, err := runHookline(t, "migrate", "--db", "mysql://x"); err == nil {

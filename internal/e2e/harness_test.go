@@ -50,6 +50,7 @@ type node struct {
 	DataDir string
 	args    []string
 	stderr  *syncBuffer
+	stdout  *syncBuffer // every line printed so far
 	exited  chan struct{}
 }
 
@@ -101,9 +102,11 @@ func (n *node) start() {
 	go func() { cmd.Wait(); close(n.exited) }()
 
 	found := make(chan string, 1)
+	n.stdout = &syncBuffer{}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			n.stdout.Write(append(sc.Bytes(), '\n'))
 			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case found <- m[1]:

@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/metrics"
+	"github.com/hookline/hookline/internal/store/postgres"
 )
 
 // APIKeyFile is the file in the data directory that keeps a generated API
@@ -96,8 +97,15 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if cfg.Dev {
 		log.Warn("development mode: deliveries to loopback and private addresses are allowed")
 	}
-	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (data in %s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), cfg.DataDir)
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "node", engine.Owner(),
+	// Name where the data is: with PostgreSQL the data directory is never
+	// created, so naming it would send an operator looking in the wrong place.
+	where, whereKey, whereVal := "data in "+cfg.DataDir, "data", cfg.DataDir
+	if UsesPostgres(cfg.DB) {
+		where = postgres.Describe(cfg.DB)
+		whereKey, whereVal = "db", where
+	}
+	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
+	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
 
 	select {

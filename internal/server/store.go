@@ -63,8 +63,13 @@ func (s *ScaleOut) validate(timeout time.Duration) error {
 	return nil
 }
 
-// redactDSN hides a password in a DSN for messages.
+// kvPassword is the password of a libpq key=value DSN, quoted or not.
+var kvPassword = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// redactDSN hides a password in a DSN for messages, in the URL form
+// (user:password@) and in the key=value form (password=…).
 func redactDSN(dsn string) string {
+	dsn = kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		if at := strings.LastIndex(dsn, "@"); at > i {
 			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
@@ -122,27 +127,28 @@ var spareProcessor = sync.OnceFunc(func() {
 })
 
 // Migrate brings the schema of the database cfg names up to date and
-// returns. On an up-to-date database it changes nothing. For SQLite it
-// takes the data directory's lock, so it refuses to run beside a server.
-func Migrate(ctx context.Context, cfg Config) error {
+// returns the versions of the migrations it applied, none on an up-to-date
+// database, which it leaves unchanged. For SQLite it takes the data
+// directory's lock, so it refuses to run beside a server.
+func Migrate(ctx context.Context, cfg Config) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if UsesPostgres(cfg.DB) {
 		s, err := postgres.OpenWith(ctx, cfg.DB, postgres.Options{SkipMigrate: true})
 		if err != nil {
-			return fmt.Errorf("--db %s: %w", redactDSN(cfg.DB), err)
+			return nil, fmt.Errorf("--db %s: %w", redactDSN(cfg.DB), err)
 		}
 		defer s.Close()
 		return s.Migrate(ctx)
 	}
 	// Opening the SQLite store migrates it.
-	_, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	closeStore()
-	return nil
+	defer closeStore()
+	return store.(*sqlite.Store).Migrated(), nil
 }
 
 // apiKeySetting keeps the SHA-256 (hex) of the admin API key in a shared

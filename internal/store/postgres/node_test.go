@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,8 +59,12 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("with SkipMigrate, endpoints exists = %v (%v), want an untouched database", exists, err)
 	}
 
-	if err := s.Migrate(ctx); err != nil {
+	done, err := s.Migrate(ctx)
+	if err != nil {
 		t.Fatalf("first Migrate: %v", err)
+	}
+	if len(done) != len(want) || done[0] != strings.TrimSuffix(want[0].name, ".sql") {
+		t.Fatalf("first Migrate reported %q, want all %d migrations", done, len(want))
 	}
 	first := applied(t, s)
 	if len(first) != len(want) {
@@ -69,8 +74,8 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("store unusable after Migrate: %v", err)
 	}
 
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("second Migrate: %v", err)
+	if done, err := s.Migrate(ctx); err != nil || len(done) != 0 {
+		t.Fatalf("second Migrate = %q, %v; want nothing applied", done, err)
 	}
 	for v, at := range applied(t, s) {
 		if !at.Equal(first[v]) {
@@ -91,7 +96,7 @@ func TestMigrateConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
-		wg.Go(func() { errs[i] = n.Migrate(t.Context()) })
+		wg.Go(func() { _, errs[i] = n.Migrate(t.Context()) })
 	}
 	wg.Wait()
 	for i, err := range errs {

@@ -77,7 +77,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("opening postgres store: connecting: %w", err)
 	}
 	if !opts.SkipMigrate {
-		if err := s.Migrate(ctx); err != nil {
+		if _, err := s.Migrate(ctx); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("opening postgres store: %w", err)
 		}
@@ -131,20 +131,21 @@ func migrations() ([]migration, error) {
 // own transaction, and records them in schema_migrations. It holds an
 // advisory lock meanwhile, so concurrent calls (two nodes starting at once)
 // apply each migration once; on an up-to-date database it changes nothing.
-func (s *Store) Migrate(ctx context.Context) error {
+// It returns the names of the migrations it applied, in order.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	ms, err := migrations()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("migrating: acquiring a connection: %w", err)
+		return nil, fmt.Errorf("migrating: acquiring a connection: %w", err)
 	}
 	defer conn.Release()
 	// A session lock, not a transaction one: each migration commits on its
 	// own, and the lock must span them all.
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
-		return fmt.Errorf("migrating: taking the migration lock: %w", err)
+		return nil, fmt.Errorf("migrating: taking the migration lock: %w", err)
 	}
 	defer func() {
 		// With a dead connection the lock went with the session anyway.
@@ -155,20 +156,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 		name    text NOT NULL,
 		applied timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
-		return fmt.Errorf("migrating: creating schema_migrations: %w", err)
+		return nil, fmt.Errorf("migrating: creating schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
 	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("migrating: reading schema_migrations: %w", err)
+		return nil, fmt.Errorf("migrating: reading schema_migrations: %w", err)
 	}
 	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	if err != nil {
-		return fmt.Errorf("migrating: reading schema_migrations: %w", err)
+		return nil, fmt.Errorf("migrating: reading schema_migrations: %w", err)
 	}
 	for _, v := range versions {
 		applied[v] = true
 	}
+	var done []string
 	for _, m := range ms {
 		if applied[m.version] {
 			continue
@@ -183,10 +185,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migrating: applying %s: %w", m.name, err)
+			return nil, fmt.Errorf("migrating: applying %s: %w", m.name, err)
 		}
+		done = append(done, strings.TrimSuffix(m.name, ".sql"))
 	}
-	return nil
+	return done, nil
 }
 
 // translate maps driver errors to hookline errors at the boundary:
@@ -243,4 +246,19 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// Describe names the database a DSN points at, for a server's start-up
+// line: "PostgreSQL database <name> on <host>:<port> as <user>". It never
+// includes the password, whichever form (URL or key=value) the DSN has.
+func Describe(dsn string) string {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "a PostgreSQL database"
+	}
+	host := cfg.Host
+	if strings.HasPrefix(host, "/") {
+		host = "socket " + host // a Unix socket directory
+	}
+	return fmt.Sprintf("PostgreSQL database %s on %s:%d as %s", cfg.Database, host, cfg.Port, cfg.User)
 }

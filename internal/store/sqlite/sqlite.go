@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,8 @@ type Store struct {
 	w   *sql.DB   // one connection: every write
 	r   *readPool // read-only pool
 	now func() time.Time
+
+	migrated []string // the migrations Open applied, for "hookline migrate" to report
 
 	// jmu serialises publishes: their journal appends and the checks before
 	// them. Taken before bmu.
@@ -162,7 +165,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{w: w, now: opts.Now}
 	// The writer runs first so that the file exists, in WAL mode, with its
 	// schema, before any reader opens it.
-	if err := s.migrate(ctx); err != nil {
+	if s.migrated, err = s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -267,26 +270,30 @@ func (s *Store) Close() error {
 }
 
 // migrate applies the embedded migrations that schema_migrations does not
-// list, each in its own transaction, in file name order.
-func (s *Store) migrate(ctx context.Context) error {
+// list, each in its own transaction, in file name order, and returns the
+// versions it applied.
+func (s *Store) migrate(ctx context.Context) ([]string, error) {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY,
 		applied INTEGER NOT NULL
 	) STRICT`); err != nil {
-		return fmt.Errorf("creating schema_migrations: %w", err)
+		return nil, fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return fmt.Errorf("listing migrations: %w", err)
+		return nil, fmt.Errorf("listing migrations: %w", err)
 	}
 	sort.Strings(names)
+	var applied []string
 	for _, name := range names {
 		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
 		body, err := migrations.ReadFile(name)
 		if err != nil {
-			return fmt.Errorf("reading migration %s: %w", version, err)
+			return nil, fmt.Errorf("reading migration %s: %w", version, err)
 		}
+		var ran bool
 		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			ran = false // a retried transaction starts over
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -298,14 +305,22 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, ms(s.now()))
+			ran = err == nil
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("applying migration %s: %w", version, err)
+			return nil, fmt.Errorf("applying migration %s: %w", version, err)
+		}
+		if ran {
+			applied = append(applied, version)
 		}
 	}
-	return nil
+	return applied, nil
 }
+
+// Migrated returns the versions of the migrations Open applied to the
+// database (none when it was up to date), in the order applied.
+func (s *Store) Migrated() []string { return slices.Clone(s.migrated) }
 
 func (s *Store) prepare(ctx context.Context) error {
 	list := []struct {
