@@ -44,6 +44,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	cluster := newClusterWiring(store, cfg, log) // wake-ups, run-once jobs, retention (cluster.go)
 	defer cluster.stop()
 
+	// Listen before making the API key: a key printed "once" by a start
+	// that then failed (the port taken) would be lost, since the next start
+	// finds it kept and prints nothing.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close() // in case of an early return; Shutdown closes it too
 	keyHash, err := nodeAPIKey(ctx, cfg, store, stdout)
 	if err != nil {
 		return err
@@ -74,11 +82,6 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	dev.register(ctx, apiServer, engine)
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		publisher.Stop()
-		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
-	}
 	httpServer := &http.Server{
 		Handler:           obs.mount(apiServer, engine, publisher),
 		ReadHeaderTimeout: 10 * time.Second,
