@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,6 +26,9 @@ type endpointJSON struct {
 	Status          string            `json:"status"`
 	DisabledReason  string            `json:"disabled_reason,omitempty"`
 	SignatureScheme string            `json:"signature_scheme"`
+	Filter          json.RawMessage   `json:"filter"`         // null: none
+	Headers         map[string]string `json:"headers"`        // static headers of every delivery
+	RetrySchedule   []string          `json:"retry_schedule"` // null: the server's
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
@@ -34,10 +38,17 @@ func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
 	j := endpointJSON{
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
-		SignatureScheme: e.SignatureScheme, Created: e.Created.Unix(), Updated: e.Updated.Unix(),
+		SignatureScheme: e.SignatureScheme, Filter: e.Filter.JSON(), Headers: e.Headers,
+		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
 	}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}
+	}
+	if j.Headers == nil {
+		j.Headers = map[string]string{}
+	}
+	if e.RetrySchedule != nil {
+		j.RetrySchedule = hookline.FormatRetrySchedule(e.RetrySchedule)
 	}
 	if withSecret {
 		j.Secret = e.Secret
@@ -55,6 +66,13 @@ type endpointParams struct {
 	Status          *string            `json:"status"`
 	SignatureScheme *string            `json:"signature_scheme"`
 	Secret          *string            `json:"secret"`
+	// Filter is raw so that an explicit null (remove the filter) can be
+	// told from an absent field.
+	Filter  json.RawMessage    `json:"filter"`
+	Headers *map[string]string `json:"headers"`
+	// RetrySchedule is raw for the same reason: null goes back to the
+	// server's schedule.
+	RetrySchedule json.RawMessage `json:"retry_schedule"`
 }
 
 // Limits on endpoint fields, as Stripe sets them where it has them.
@@ -147,6 +165,37 @@ func (s *Server) apply(r *http.Request, e *hookline.Endpoint, p endpointParams) 
 			return err
 		}
 		e.Secret = *p.Secret
+	}
+	if p.Filter != nil {
+		f, err := hookline.ParseFilter(p.Filter, hookline.EventFilterFields)
+		if err != nil {
+			return err
+		}
+		e.Filter = f
+		if f.Empty() {
+			e.Filter = nil
+		}
+	}
+	if p.Headers != nil {
+		if err := hookline.CheckHeaders(*p.Headers); err != nil {
+			return err
+		}
+		e.Headers = *p.Headers
+	}
+	if p.RetrySchedule != nil {
+		if string(p.RetrySchedule) == "null" {
+			e.RetrySchedule = nil
+		} else {
+			var entries []string
+			if err := json.Unmarshal(p.RetrySchedule, &entries); err != nil {
+				return hookline.Invalid("retry_schedule", "retry_schedule must be an array of durations like [\"0s\", \"30s\", \"5m\"], or null for the server's")
+			}
+			sched, err := hookline.ParseRetrySchedule(entries)
+			if err != nil {
+				return err
+			}
+			e.RetrySchedule = sched
+		}
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ func (s *Server) routes() {
 	m.Handle("GET /v1/endpoints/{id}/attempts", auth(s.handle(s.listEndpointAttempts)))
 	m.Handle("POST /v1/endpoints/{id}/test", auth(s.handle(s.sendTestEvent))) // testevent.go
 
+	m.Handle("POST /v1/filters/test", auth(s.handle(s.testFilter))) // filters.go
+
 	m.Handle("POST /v1/events", auth(s.handle(s.publishEvent)))
 	m.Handle("GET /v1/events", auth(s.handle(s.listEvents)))
 	m.Handle("GET /v1/events/{id}", auth(s.handle(s.getEvent)))

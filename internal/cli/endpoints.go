@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,8 @@ var endpointFlags = map[string]string{
 	"url": "--url", "enabled_events": "--events", "description": "--description", "metadata": "--metadata",
 	"tenant": "--tenant", "status": "--status", "signature_scheme": "--scheme", "secret": "--secret",
 	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
+	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
+	"since": "--since", "until": "--until",
 }
 
 type endpointView struct {
@@ -28,6 +32,9 @@ type endpointView struct {
 	Status          string            `json:"status"`
 	DisabledReason  string            `json:"disabled_reason"`
 	SignatureScheme string            `json:"signature_scheme"`
+	Filter          json.RawMessage   `json:"filter"`
+	Headers         map[string]string `json:"headers"`
+	RetrySchedule   []string          `json:"retry_schedule"`
 	Secret          string            `json:"secret"`
 	Created         int64             `json:"created"`
 }
@@ -42,7 +49,8 @@ func (a *app) endpointsCmd() *cobra.Command {
 // endpointFlagSet holds the flags create and update share.
 type endpointFlagSet struct {
 	url, description, tenant, scheme, secret, status string
-	events, metadata                                 []string
+	filter, retrySchedule                            string
+	events, metadata, headers                        []string
 }
 
 func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
@@ -53,6 +61,9 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringArrayVar(&s.metadata, "metadata", nil, "metadata as key=value (repeatable)")
 	f.StringVar(&s.tenant, "tenant", "", "receive only this tenant's events")
 	f.StringVar(&s.scheme, "scheme", "", "signature scheme: standard (Standard Webhooks, the default) or stripe")
+	f.StringVar(&s.filter, "filter", "", `only events matching this JSON filter, e.g. '{"data.amount": {"in": [100, 200]}}' or @file.json ('' removes it)`)
+	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
+	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('' goes back to the server's)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…); made for you when omitted")
 	} else {
@@ -76,6 +87,51 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 	set("scheme", "signature_scheme", s.scheme)
 	set("secret", "secret", s.secret)
 	set("status", "status", s.status)
+	if f.Changed("filter") {
+		raw := strings.TrimSpace(s.filter)
+		if strings.HasPrefix(raw, "@") {
+			b, err := os.ReadFile(raw[1:])
+			if err != nil {
+				return nil, usagef("--filter: %v", err)
+			}
+			raw = strings.TrimSpace(string(b))
+		}
+		switch {
+		case raw == "":
+			p["filter"] = nil
+		case !json.Valid([]byte(raw)):
+			return nil, usagef("--filter %q is not JSON", raw)
+		default:
+			p["filter"] = json.RawMessage(raw)
+		}
+	}
+	if f.Changed("header") {
+		h := map[string]string{}
+		for _, kv := range s.headers {
+			if kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, ":")
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, usagef("--header %q: want 'Name: value'", kv)
+			}
+			h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		p["headers"] = h
+	}
+	if f.Changed("retry-schedule") {
+		if strings.TrimSpace(s.retrySchedule) == "" {
+			p["retry_schedule"] = nil
+		} else {
+			entries := []string{}
+			for _, e := range strings.Split(s.retrySchedule, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					entries = append(entries, e)
+				}
+			}
+			p["retry_schedule"] = entries
+		}
+	}
 	if f.Changed("metadata") {
 		md := map[string]string{}
 		for _, kv := range s.metadata {
@@ -105,6 +161,20 @@ func (a *app) showEndpoint(raw []byte) error {
 	}
 	if e.DisabledReason != "" {
 		kv = append(kv, [2]string{"disabled reason", e.DisabledReason})
+	}
+	if len(e.Filter) > 0 && string(e.Filter) != "null" {
+		kv = append(kv, [2]string{"filter", string(e.Filter)})
+	}
+	if e.RetrySchedule != nil {
+		kv = append(kv, [2]string{"retry schedule", orDash(strings.Join(e.RetrySchedule, ","))})
+	}
+	names := make([]string, 0, len(e.Headers))
+	for n := range e.Headers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names { // values are secrets: shown with --format json only
+		kv = append(kv, [2]string{"header." + n, "(set)"})
 	}
 	for k, v := range e.Metadata {
 		kv = append(kv, [2]string{"metadata." + k, v})
@@ -159,7 +229,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status, --filter, --header, --retry-schedule")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {

@@ -248,7 +248,7 @@ func (d *Dashboard) createConnection(w http.ResponseWriter, r *http.Request) err
 	rawFilter := strings.TrimSpace(r.PostFormValue("filter"))
 	err = d.checkConnectionURL(r, c.URL)
 	if err == nil && rawFilter != "" {
-		var f *inbound.Filter
+		var f *hookline.Filter
 		if f, err = inbound.ParseFilter([]byte(rawFilter)); err == nil && !f.Empty() {
 			c.Filter = json.RawMessage(rawFilter)
 		}

@@ -422,12 +422,17 @@ func (e *Engine) judge(t *hookline.Task, resp Response, now time.Time, elapsed t
 	default:
 		a.Error = fmt.Sprintf("HTTP %d", resp.Status)
 	}
-	// A failure: retry on the schedule, or give up once it has run out.
-	if t.Attempt > len(e.cfg.Schedule) {
+	// A failure: retry on the schedule (the endpoint's own, when it has
+	// one), or give up once it has run out.
+	schedule := e.cfg.Schedule
+	if t.Endpoint.RetrySchedule != nil {
+		schedule = t.Endpoint.RetrySchedule
+	}
+	if t.Attempt > len(schedule) {
 		c.Status = hookline.DeliveryFailed
 		a.Error += fmt.Sprintf("; gave up after %d attempts", t.Attempt)
 	} else {
-		delay := jitter(e.cfg.Schedule[t.Attempt-1], e.cfg.Jitter)
+		delay := jitter(schedule[t.Attempt-1], e.cfg.Jitter)
 		if d, ok := parseRetryAfter(resp.RetryAfter, now); ok {
 			delay = d
 		}

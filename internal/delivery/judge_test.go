@@ -21,8 +21,9 @@ func TestParseSchedule(t *testing.T) {
 		{" 1s , 2s ,", []time.Duration{time.Second, 2 * time.Second}, ""},
 		{"", nil, ""},
 		{"5x", nil, `"5x"`},
-		{"1s,-2s", nil, "must be positive"},
-		{"0s", nil, "must be positive"},
+		{"1s,-2s", nil, "is negative"},
+		{"0s,0s,5m", []time.Duration{0, 0, 5 * time.Minute}, ""}, // 0s retries at once
+		{"1s,200h", nil, "longer than"},
 	} {
 		got, err := ParseSchedule(tt.in)
 		if tt.wantErr != "" {
@@ -86,36 +87,42 @@ func TestJudge(t *testing.T) {
 	t.Parallel()
 	e := New(Config{Schedule: []time.Duration{time.Minute, time.Hour}, Jitter: -1})
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	task := func(attempt int) *hookline.Task {
+	task := func(attempt int, schedule []time.Duration) *hookline.Task {
 		return &hookline.Task{DeliveryID: "dlv_1", Attempt: attempt,
 			Event:    &hookline.Event{ID: "evt_1"},
-			Endpoint: &hookline.Endpoint{ID: "ep_1", URL: "https://example.com/hook"}}
+			Endpoint: &hookline.Endpoint{ID: "ep_1", URL: "https://example.com/hook", RetrySchedule: schedule}}
 	}
+	own := []time.Duration{0, 3 * time.Second} // an endpoint's retry_schedule
 	for _, tt := range []struct {
 		name      string
 		attempt   int
+		schedule  []time.Duration
 		resp      Response
 		status    string
 		nextRetry time.Duration // 0: none
 		disable   bool
 		errHas    string
 	}{
-		{"2xx succeeds", 1, Response{Status: 204}, hookline.DeliverySucceeded, 0, false, ""},
-		{"5xx retries on the schedule", 1, Response{Status: 503}, hookline.DeliveryPending, time.Minute, false, "HTTP 503"},
-		{"second failure takes the second delay", 2, Response{Status: 500}, hookline.DeliveryPending, time.Hour, false, "HTTP 500"},
-		{"the schedule runs out", 3, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 3 attempts"},
-		{"Retry-After wins over the schedule", 1, Response{Status: 429, RetryAfter: "30"}, hookline.DeliveryPending, 30 * time.Second, false, "HTTP 429"},
-		{"a redirect is a failure", 1, Response{Status: 301}, hookline.DeliveryPending, time.Minute, false, "redirects are not followed"},
-		{"410 gives up and disables", 1, Response{Status: 410}, hookline.DeliveryFailed, 0, true, "410 Gone"},
-		{"no answer retries", 1, Response{Err: errors.New("connection refused")}, hookline.DeliveryPending, time.Minute, false, "connection refused"},
+		{"2xx succeeds", 1, nil, Response{Status: 204}, hookline.DeliverySucceeded, 0, false, ""},
+		{"5xx retries on the schedule", 1, nil, Response{Status: 503}, hookline.DeliveryPending, time.Minute, false, "HTTP 503"},
+		{"second failure takes the second delay", 2, nil, Response{Status: 500}, hookline.DeliveryPending, time.Hour, false, "HTTP 500"},
+		{"the schedule runs out", 3, nil, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 3 attempts"},
+		{"Retry-After wins over the schedule", 1, nil, Response{Status: 429, RetryAfter: "30"}, hookline.DeliveryPending, 30 * time.Second, false, "HTTP 429"},
+		{"a redirect is a failure", 1, nil, Response{Status: 301}, hookline.DeliveryPending, time.Minute, false, "redirects are not followed"},
+		{"410 gives up and disables", 1, nil, Response{Status: 410}, hookline.DeliveryFailed, 0, true, "410 Gone"},
+		{"no answer retries", 1, nil, Response{Err: errors.New("connection refused")}, hookline.DeliveryPending, time.Minute, false, "connection refused"},
+		{"the endpoint's schedule: 0s retries at once", 1, own, Response{Status: 500}, hookline.DeliveryPending, 0, false, "HTTP 500"},
+		{"the endpoint's schedule: second delay", 2, own, Response{Status: 500}, hookline.DeliveryPending, 3 * time.Second, false, "HTTP 500"},
+		{"the endpoint's schedule runs out", 3, own, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 3 attempts"},
+		{"an empty schedule never retries", 1, []time.Duration{}, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 1 attempts"},
 	} {
-		c := e.judge(task(tt.attempt), tt.resp, now, 12*time.Millisecond)
+		c := e.judge(task(tt.attempt, tt.schedule), tt.resp, now, 12*time.Millisecond)
 		a := c.Attempt
 		if c.Status != tt.status || (c.DisableEndpoint != "") != tt.disable || !strings.Contains(a.Error, tt.errHas) {
 			t.Errorf("%s: status %q disable %q error %q", tt.name, c.Status, c.DisableEndpoint, a.Error)
 		}
 		var wantNext time.Time
-		if tt.nextRetry > 0 {
+		if tt.nextRetry > 0 || tt.status == hookline.DeliveryPending {
 			wantNext = now.Add(tt.nextRetry)
 		}
 		if !a.NextRetry.Equal(wantNext) {

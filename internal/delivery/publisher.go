@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,9 @@ type PublishRequest struct {
 	// OnlyEndpoint, when set, delivers the event to that endpoint alone,
 	// whatever it subscribes to (a test event; see PublishTest).
 	OnlyEndpoint string
+	// Operational marks Hookline's own events (hookline.…): only they may
+	// use that prefix.
+	Operational bool
 }
 
 // PublisherConfig configures a Publisher.
@@ -169,6 +173,8 @@ func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
 		return nil, hookline.Invalid("type", "type is required")
 	case !hookline.ValidEventType(req.Type):
 		return nil, hookline.Invalid("type", "type %q is not a dot-separated name of letters, digits and underscores", req.Type)
+	case !req.Operational && strings.HasPrefix(req.Type, hookline.OperationalPrefix):
+		return nil, hookline.Invalid("type", "types starting with %q are Hookline's own operational events", hookline.OperationalPrefix)
 	case len(req.Tenant) > MaxTenantLen:
 		return nil, hookline.Invalid("tenant", "tenant is longer than %d bytes", MaxTenantLen)
 	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen:

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
 )
 
 // DefaultSchedule is the delay before each retry: nine retries over about
@@ -16,7 +18,9 @@ var DefaultSchedule = []time.Duration{
 	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
 }
 
-// ParseSchedule parses a comma-separated list of Go durations ("5s,5m,1h").
+// ParseSchedule parses a comma-separated list of Go durations ("0s,5m,1h"),
+// each checked as an endpoint's retry_schedule entry is: 0s retries at
+// once.
 func ParseSchedule(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	for _, part := range strings.Split(s, ",") {
@@ -24,12 +28,9 @@ func ParseSchedule(s string) ([]time.Duration, error) {
 		if part == "" {
 			continue
 		}
-		d, err := time.ParseDuration(part)
+		d, err := hookline.ParseRetryDelay(part)
 		if err != nil {
-			return nil, fmt.Errorf("retry schedule entry %q: %w", part, err)
-		}
-		if d <= 0 {
-			return nil, fmt.Errorf("retry schedule entry %q: must be positive", part)
+			return nil, fmt.Errorf("retry schedule entry %w", err)
 		}
 		out = append(out, d)
 	}

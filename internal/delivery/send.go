@@ -116,7 +116,13 @@ func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now, deadline t
 	if err != nil {
 		return Response{Err: err}
 	}
-	h := make(http.Header, 6)
+	h := make(http.Header, 6+len(ep.Headers))
+	// The endpoint's static headers go first, so that what Hookline sets
+	// after them (framing, signature) wins even if one slipped past
+	// validation.
+	for name, value := range ep.Headers {
+		h.Set(name, value)
+	}
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{s.UserAgent}
 	if err := s.SignHeaders(h, ep.SignatureScheme, ev.ID, ev.Payload, now, ep.Secrets(now)); err != nil {

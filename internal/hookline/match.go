@@ -35,14 +35,25 @@ func ValidEventPattern(p string) bool {
 	return ValidEventType(strings.TrimSuffix(p, ".*"))
 }
 
+// OperationalPrefix starts the types of Hookline's own operational events
+// (hookline.endpoint.disabled, hookline.delivery.exhausted, …). Publishers
+// may not use it, and "*" does not match it: only an explicit subscription
+// such as "hookline.*" receives them.
+const OperationalPrefix = "hookline."
+
 // MatchEvent reports whether an event type matches any of the patterns:
-// "*" matches everything, "invoice.*" matches every type under "invoice."
-// (at any depth), and any other pattern matches only itself.
+// "*" matches everything but operational events, "invoice.*" matches every
+// type under "invoice." (at any depth), and any other pattern matches only
+// itself.
 func MatchEvent(patterns []string, typ string) bool {
 	for _, p := range patterns {
 		switch {
-		case p == "*" || p == typ:
+		case p == typ:
 			return true
+		case p == "*":
+			if !strings.HasPrefix(typ, OperationalPrefix) {
+				return true
+			}
 		case strings.HasSuffix(p, ".*") && strings.HasPrefix(typ, p[:len(p)-1]):
 			return true
 		}

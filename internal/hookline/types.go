@@ -37,8 +37,16 @@ type Endpoint struct {
 	// FailingSince is the time of the first failed attempt after the last
 	// success; zero while the endpoint is healthy.
 	FailingSince time.Time
-	Created      time.Time
-	Updated      time.Time
+	// Filter narrows the subscription by the event's contents; nil or empty
+	// lets through whatever EnabledEvents and Tenant do.
+	Filter *Filter
+	// Headers are added to every delivery, never replacing the signature.
+	Headers Headers
+	// RetrySchedule, when not nil, replaces the server's: the delay before
+	// each retry (0 retries at once); empty means no retries.
+	RetrySchedule []time.Duration
+	Created       time.Time
+	Updated       time.Time
 }
 
 // Secrets returns the secrets a delivery at now is signed with: the current

@@ -3,116 +3,37 @@ package inbound
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// Filter decides which requests a connection forwards. Its JSON form is an
-// object from field to condition, all of which must hold:
+// RequestFilterFields are the fields a connection's filter may name:
+// headers.<name> (any case), query.<name>, body.<path> (a JSON body's fields
+// by dotted path, array elements by index, or a form body's fields), method
+// and path. The language itself is hookline.Filter, shared with endpoints.
+var RequestFilterFields = hookline.FilterFields{
+	Names:    []string{"method", "path"},
+	Prefixes: []string{"headers.", "query.", "body."},
+}
+
+// ParseFilter parses a connection's filter, for example
 //
 //	{"body.type": {"in": ["payment_intent.*", "charge.succeeded"]},
 //	 "headers.x-github-event": "push",
 //	 "query.env": {"exists": true},
 //	 "body.data.object.currency": {"prefix": "eu"}}
 //
-// Fields are headers.<name> (any case), query.<name>, body.<path> (a JSON
-// body's fields by dotted path, array elements by index, or a form body's
-// fields), method and path. A condition is {"equals": v}, {"in": [v…]},
-// {"exists": bool} or {"prefix": "s"}; a bare value means equals and a bare
-// array means in. In "in", a string ending in "*" matches by prefix.
-type Filter struct {
-	conds []condition // sorted by field, for a stable order
+// Empty, null and {} match everything. Errors are EINVALID, naming the field
+// at fault.
+func ParseFilter(raw []byte) (*hookline.Filter, error) {
+	return hookline.ParseFilter(raw, RequestFilterFields)
 }
 
-type condition struct {
-	field  string
-	op     string // equals, in, exists, prefix
-	values []any  // equals: one; in: many; prefix: one string
-	exists bool
-}
-
-// ParseFilter parses a filter's JSON; empty, null and {} match everything.
-// Errors are EINVALID, naming the field at fault.
-func ParseFilter(raw []byte) (*Filter, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return &Filter{}, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, hookline.Invalid("filter", "filter must be a JSON object of field → condition: %v", err)
-	}
-	f := &Filter{}
-	for field, spec := range m {
-		if err := checkField(field); err != nil {
-			return nil, err
-		}
-		c := condition{field: field}
-		switch v := spec.(type) {
-		case []any:
-			c.op, c.values = "in", v
-		case map[string]any:
-			if len(v) != 1 {
-				return nil, hookline.Invalid("filter", "condition on %s must have exactly one of equals, in, exists, prefix", field)
-			}
-			for op, arg := range v {
-				c.op = op
-				switch op {
-				case "equals":
-					c.values = []any{arg}
-				case "in":
-					list, ok := arg.([]any)
-					if !ok {
-						return nil, hookline.Invalid("filter", "%s: in takes an array", field)
-					}
-					c.values = list
-				case "exists":
-					b, ok := arg.(bool)
-					if !ok {
-						return nil, hookline.Invalid("filter", "%s: exists takes true or false", field)
-					}
-					c.exists = b
-				case "prefix":
-					s, ok := arg.(string)
-					if !ok {
-						return nil, hookline.Invalid("filter", "%s: prefix takes a string", field)
-					}
-					c.values = []any{s}
-				default:
-					return nil, hookline.Invalid("filter", "%s: unknown operator %q; use equals, in, exists or prefix", field, op)
-				}
-			}
-		default:
-			c.op, c.values = "equals", []any{v}
-		}
-		f.conds = append(f.conds, c)
-	}
-	sort.Slice(f.conds, func(i, j int) bool { return f.conds[i].field < f.conds[j].field })
-	return f, nil
-}
-
-func checkField(field string) error {
-	switch {
-	case field == "method" || field == "path":
-		return nil
-	case strings.HasPrefix(field, "headers.") && len(field) > len("headers."),
-		strings.HasPrefix(field, "query.") && len(field) > len("query."),
-		strings.HasPrefix(field, "body.") && len(field) > len("body."):
-		return nil
-	}
-	return hookline.Invalid("filter", "filter field %q must be method, path, headers.<name>, query.<name> or body.<path>", field)
-}
-
-// Input is what a filter looks at.
+// Input is what a connection's filter looks at: a captured request.
 type Input struct {
 	Method string
 	Path   string
@@ -125,21 +46,10 @@ type Input struct {
 	query      url.Values
 }
 
-// Match reports whether in satisfies every condition.
-func (f *Filter) Match(in *Input) bool {
-	for _, c := range f.conds {
-		v, ok := in.lookup(c.field)
-		if !c.holds(v, ok) {
-			return false
-		}
-	}
-	return true
-}
+var _ hookline.Document = (*Input)(nil)
 
-// Empty reports whether the filter matches everything.
-func (f *Filter) Empty() bool { return len(f.conds) == 0 }
-
-func (in *Input) lookup(field string) (any, bool) {
+// Lookup returns the value of one of RequestFilterFields.
+func (in *Input) Lookup(field string) (any, bool) {
 	switch {
 	case field == "method":
 		return in.Method, true
@@ -165,26 +75,7 @@ func (in *Input) lookup(field string) (any, bool) {
 		in.bodyParsed = true
 		in.body = parseBody(in.Header.Get("Content-Type"), in.Body)
 	}
-	cur := in.body
-	for _, part := range strings.Split(strings.TrimPrefix(field, "body."), ".") {
-		switch v := cur.(type) {
-		case map[string]any:
-			next, ok := v[part]
-			if !ok {
-				return nil, false
-			}
-			cur = next
-		case []any:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(v) {
-				return nil, false
-			}
-			cur = v[i]
-		default:
-			return nil, false
-		}
-	}
-	return cur, true
+	return hookline.LookupPath(in.body, strings.TrimPrefix(field, "body."))
 }
 
 // parseBody reads a JSON or form body into maps; anything else is nil.
@@ -208,66 +99,4 @@ func parseBody(contentType string, body []byte) any {
 		return nil
 	}
 	return v
-}
-
-func (c *condition) holds(v any, present bool) bool {
-	switch c.op {
-	case "exists":
-		return present == c.exists
-	case "equals":
-		return present && equal(v, c.values[0])
-	case "prefix":
-		s, ok := v.(string)
-		return present && ok && strings.HasPrefix(s, c.values[0].(string))
-	case "in":
-		if !present {
-			return false
-		}
-		for _, want := range c.values {
-			if w, ok := want.(string); ok && strings.HasSuffix(w, "*") {
-				if s, ok := v.(string); ok && strings.HasPrefix(s, strings.TrimSuffix(w, "*")) {
-					return true
-				}
-				continue
-			}
-			if equal(v, want) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// equal compares JSON values: numbers by value, strings and booleans
-// exactly, and a header's or query's string against a number or boolean by
-// its text.
-func equal(got, want any) bool {
-	switch w := want.(type) {
-	case json.Number:
-		g, ok := got.(json.Number)
-		if !ok {
-			s, isStr := got.(string)
-			if !isStr {
-				return false
-			}
-			g = json.Number(s)
-		}
-		a, err1 := strconv.ParseFloat(string(g), 64)
-		b, err2 := strconv.ParseFloat(string(w), 64)
-		return err1 == nil && err2 == nil && a == b
-	case string:
-		g, ok := got.(string)
-		return ok && g == w
-	case bool:
-		switch g := got.(type) {
-		case bool:
-			return g == w
-		case string:
-			return g == strconv.FormatBool(w)
-		}
-		return false
-	case nil:
-		return got == nil
-	}
-	return fmt.Sprint(got) == fmt.Sprint(want)
 }

@@ -12,7 +12,8 @@ import (
 )
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
-	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated`
+	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
+	filter, headers, retry_schedule`
 
 // endpointColumnsOf is endpointColumns qualified with a table alias, for
 // joins.
@@ -20,17 +21,34 @@ func endpointColumnsOf(alias string) string {
 	a := alias + "."
 	return a + `id, ` + a + `url, ` + a + `enabled_events, ` + a + `description, ` + a + `metadata, ` +
 		a + `tenant, ` + a + `status, ` + a + `disabled_reason, ` + a + `signature_scheme, ` + a + `secret, ` +
-		a + `previous_secret, ` + a + `previous_secret_expires, ` + a + `failing_since, ` + a + `created, ` + a + `updated`
+		a + `previous_secret, ` + a + `previous_secret_expires, ` + a + `failing_since, ` + a + `created, ` + a + `updated, ` +
+		a + `filter, ` + a + `headers, ` + a + `retry_schedule`
 }
 
 // endpointDest returns the scan destinations of endpointColumns for e, and a
 // function to call after the scan.
-func endpointDest(e *hookline.Endpoint) ([]any, func()) {
+func endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 	var prevExp, failing *time.Time
 	var created, updated time.Time
+	var filter string
+	var schedule []int64
 	dest := []any{&e.ID, &e.URL, &e.EnabledEvents, &e.Description, &e.Metadata, &e.Tenant, &e.Status,
-		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated}
-	return dest, func() {
+		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated,
+		&filter, &e.Headers, &schedule}
+	return dest, func() error {
+		if filter != "" {
+			f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
+			if err != nil {
+				return fmt.Errorf("decoding filter of %s: %w", e.ID, err)
+			}
+			e.Filter = f
+		}
+		if schedule != nil {
+			e.RetrySchedule = make([]time.Duration, len(schedule))
+			for i, v := range schedule {
+				e.RetrySchedule[i] = time.Duration(v) * time.Millisecond
+			}
+		}
 		e.PreviousSecretExpires, e.FailingSince = fromTS(prevExp), fromTS(failing)
 		e.Created, e.Updated = created.UTC(), updated.UTC()
 		if e.EnabledEvents == nil {
@@ -39,6 +57,7 @@ func endpointDest(e *hookline.Endpoint) ([]any, func()) {
 		if e.Metadata == nil {
 			e.Metadata = map[string]string{}
 		}
+		return nil
 	}
 }
 
@@ -48,7 +67,9 @@ func scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	done()
+	if err := done(); err != nil {
+		return nil, err
+	}
 	return &e, nil
 }
 
@@ -63,15 +84,26 @@ func endpointArgs(e *hookline.Endpoint) []any {
 	if meta == nil {
 		meta = map[string]string{}
 	}
+	headers := e.Headers
+	if headers == nil {
+		headers = hookline.Headers{}
+	}
+	var schedule []int64 // NULL: the server's schedule
+	if e.RetrySchedule != nil {
+		schedule = make([]int64, len(e.RetrySchedule))
+		for i, d := range e.RetrySchedule {
+			schedule[i] = d.Milliseconds()
+		}
+	}
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 		e.SignatureScheme, e.Secret, e.PreviousSecret, ts(e.PreviousSecretExpires), ts(e.FailingSince),
-		ts(e.Created), ts(e.Updated)}
+		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule}
 }
 
 // CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
 func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, endpointArgs(e)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, endpointArgs(e)...)
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ECONFLICT {
 			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
@@ -110,11 +142,12 @@ func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([
 // resumes its pending deliveries when its status changes.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
 	args := endpointArgs(e)
-	args = append(args[:13], args[14]) // every column but created
+	args = append(args[:13], args[14:]...) // every column but created
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE endpoints SET url = $2, enabled_events = $3, description = $4,
 			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
-			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14
+			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14,
+			filter = $15, headers = $16, retry_schedule = $17
 			WHERE id = $1`, args...)
 		if err != nil {
 			return err

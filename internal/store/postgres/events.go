@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,8 +27,14 @@ func scanEvent(row pgx.Row) (*hookline.Event, error) {
 // itself, and "prefix.*" for each dot of typ. An endpoint matches typ
 // exactly when its list shares one of them (hookline.MatchEvent), which the
 // GIN index on enabled_events answers.
+//
+// "*" is left out for operational events (hookline.…), which only an
+// explicit subscription receives.
 func patterns(typ string) []string {
 	out := []string{"*", typ}
+	if strings.HasPrefix(typ, hookline.OperationalPrefix) {
+		out = out[1:]
+	}
 	for i := 0; i < len(typ); i++ {
 		if typ[i] == '.' {
 			out = append(out, typ[:i]+".*")
@@ -223,7 +230,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			if err := row.Scan(append([]any{&c}, dest...)...); err != nil {
 				return struct{}{}, err
 			}
-			done()
+			if err := done(); err != nil {
+				return struct{}{}, err
+			}
 			targets[c] = append(targets[c], &e)
 			return struct{}{}, nil
 		})
@@ -240,7 +249,11 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		for _, i := range fresh {
 			ev := events[i]
 			p := hookline.Published{Event: ev}
+			doc := &hookline.EventDocument{Event: ev}
 			for _, ep := range targets[comboOf[combo{ev.Type, ev.Tenant, ev.OnlyEndpoint}]] {
+				if ev.OnlyEndpoint == "" && !ep.Filter.Match(doc) {
+					continue // the query matched type and tenant; the filter looks inside
+				}
 				id := hookline.NewID("dlv")
 				dIDs, dEvents, dEndpoints, dDue = append(dIDs, id), append(dEvents, ev.ID), append(dEndpoints, ep.ID), append(dDue, msTime(ev.Created))
 				p.Deliveries++

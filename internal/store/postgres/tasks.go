@@ -60,7 +60,9 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}
-		done()
+		if err := done(); err != nil {
+			return nil, err
+		}
 		ev.Created = ev.Created.UTC()
 		if cached := endpoints[ep.ID]; cached != nil {
 			t.Endpoint = cached
@@ -316,14 +318,21 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 			}
 			targets, paused = []string{endpointID}, []bool{status != hookline.EndpointEnabled}
 		} else {
-			rows, err := tx.Query(ctx, `SELECT id FROM endpoints
+			rows, err := tx.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints
 				WHERE status = 'enabled' AND enabled_events && $1 AND (tenant = '' OR tenant = $2)
 				ORDER BY id`, patterns(ev.Type), ev.Tenant)
 			if err != nil {
 				return fmt.Errorf("matching endpoints: %w", err)
 			}
-			if targets, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			eps, err := collect(rows, scanEndpoint)
+			if err != nil {
 				return fmt.Errorf("matching endpoints: %w", err)
+			}
+			doc := &hookline.EventDocument{Event: ev}
+			for _, ep := range eps {
+				if ep.Accepts(doc) {
+					targets = append(targets, ep.ID)
+				}
 			}
 			paused = make([]bool, len(targets))
 		}

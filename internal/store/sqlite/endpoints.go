@@ -13,7 +13,8 @@ import (
 )
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
-	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated`
+	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
+	filter, headers, retry_schedule`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -22,9 +23,14 @@ func scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 		e                              hookline.Endpoint
 		events, meta                   string
 		prevExp, failing, created, upd int64
+		filter, headers, schedule      string
 	)
 	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Description, &meta, &e.Tenant, &e.Status, &e.DisabledReason,
-		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd); err != nil {
+		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd,
+		&filter, &headers, &schedule); err != nil {
+		return nil, err
+	}
+	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
@@ -40,8 +46,58 @@ func scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	return &e, nil
 }
 
-// endpointArgs returns e's columns after id, in endpointColumns order, up to
-// created.
+// decodeEndpointOptions reads the filter, headers and retry_schedule columns
+// into e.
+func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule string) error {
+	if filter != "" {
+		f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
+		if err != nil {
+			return fmt.Errorf("decoding filter of %s: %w", e.ID, err)
+		}
+		e.Filter = f
+	}
+	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
+		return fmt.Errorf("decoding headers of %s: %w", e.ID, err)
+	}
+	if schedule != "" {
+		var msList []int64
+		if err := json.Unmarshal([]byte(schedule), &msList); err != nil {
+			return fmt.Errorf("decoding retry_schedule of %s: %w", e.ID, err)
+		}
+		e.RetrySchedule = make([]time.Duration, len(msList))
+		for i, v := range msList {
+			e.RetrySchedule[i] = time.Duration(v) * time.Millisecond
+		}
+	}
+	return nil
+}
+
+// encodeEndpointOptions is the inverse of decodeEndpointOptions.
+func encodeEndpointOptions(e *hookline.Endpoint) (filter, headers, schedule string, err error) {
+	filter = string(e.Filter.JSON())
+	h := e.Headers
+	if h == nil {
+		h = hookline.Headers{}
+	}
+	b, err := json.Marshal(map[string]string(h))
+	if err != nil {
+		return "", "", "", fmt.Errorf("encoding headers: %w", err)
+	}
+	if e.RetrySchedule != nil {
+		msList := make([]int64, len(e.RetrySchedule))
+		for i, d := range e.RetrySchedule {
+			msList[i] = d.Milliseconds()
+		}
+		c, err := json.Marshal(msList)
+		if err != nil {
+			return "", "", "", fmt.Errorf("encoding retry_schedule: %w", err)
+		}
+		schedule = string(c)
+	}
+	return filter, string(b), schedule, nil
+}
+
+// endpointJSON returns e's enabled_events and metadata columns.
 func endpointJSON(e *hookline.Endpoint) (events, meta string, err error) {
 	ev := e.EnabledEvents
 	if ev == nil {
@@ -68,12 +124,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
+	filter, headers, schedule, err := encodeEndpointOptions(e)
+	if err != nil {
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 			e.SignatureScheme, e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince),
-			ms(e.Created), ms(e.Updated))
+			ms(e.Created), ms(e.Updated), filter, headers, schedule)
 		s.dropEndpointCache()
 		return err
 	})
@@ -119,12 +179,18 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
+	filter, headers, schedule, err := encodeEndpointOptions(e)
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
-			previous_secret_expires = ?, failing_since = ?, updated = ? WHERE id = ?`,
+			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?
+			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
-			e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated), e.ID)
+			e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
+			filter, headers, schedule, e.ID)
 		if err != nil {
 			return err
 		}

@@ -87,12 +87,13 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		}
 		p := hookline.Published{Event: ev}
 		due := ms(ev.Created)
+		doc := &hookline.EventDocument{Event: ev}
 		for _, ep := range endpoints {
 			if ev.OnlyEndpoint != "" {
 				if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone, whatever it subscribes to
 					continue
 				}
-			} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+			} else if !ep.Accepts(doc) {
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}

@@ -275,8 +275,9 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 			if err != nil {
 				return err
 			}
+			doc := &hookline.EventDocument{Event: ev}
 			for _, ep := range endpoints {
-				if (ep.Tenant == "" || ep.Tenant == ev.Tenant) && hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+				if ep.Accepts(doc) {
 					targets = append(targets, ep.ID)
 				}
 			}

@@ -213,6 +213,12 @@ func normEndpoint(e *hookline.Endpoint) hookline.Endpoint {
 	if len(c.EnabledEvents) == 0 {
 		c.EnabledEvents = nil
 	}
+	if len(c.Headers) == 0 {
+		c.Headers = nil
+	}
+	if c.Filter.Empty() {
+		c.Filter = nil
+	}
 	return c
 }
 

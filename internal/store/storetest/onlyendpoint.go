@@ -18,7 +18,7 @@ func runOnlyEndpoint(t *testing.T, open func(t *testing.T) hookline.Store) {
 }
 
 func testOnlyEndpoint(t *testing.T, f *fixture) {
-	all := f.endpoint([]string{"*"})
+	f.endpoint([]string{"*"}) // "*" gets no operational event, tested or not
 	hooks := f.endpoint([]string{"hookline.*"})
 	invoices := f.endpoint([]string{"invoice.*"}, tenant("acme")) // neither the type nor the tenant of the test event
 	other := f.endpoint([]string{"*"})
@@ -72,7 +72,7 @@ func testOnlyEndpoint(t *testing.T, f *fixture) {
 		ps := f.publish(hookline.PublishOptions{LeaseOwner: "node_a", LeaseExpires: at(time.Minute)}, toInvoices, plain, toOther)
 		want := map[*hookline.Event][]string{
 			toInvoices: ids(invoices),
-			plain:      ids(all, hooks, other),
+			plain:      ids(hooks), // "*" does not match operational types; "hookline.*" does
 			toOther:    ids(other),
 		}
 		for i, ev := range []*hookline.Event{toInvoices, plain, toOther} {

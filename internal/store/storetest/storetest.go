@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runStats(t, open)    // dashboard aggregates (stats.go)
 	runInbound(t, open)  // sources, connections, captured requests (inbound.go)
 	runOnlyEndpoint(t, open)
+	runEndpointOptions(t, open) // filter, headers, retry schedule (endpoint_options.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {

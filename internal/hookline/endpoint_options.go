@@ -1,0 +1,138 @@
+package hookline
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Accepts reports whether an endpoint's subscription takes the event in
+// doc: its tenant (an endpoint without one takes every tenant's), its
+// EnabledEvents and its Filter. Both stores fan out with it, so the rule
+// lives once.
+func (e *Endpoint) Accepts(doc *EventDocument) bool {
+	ev := doc.Event
+	if e.Tenant != "" && e.Tenant != ev.Tenant {
+		return false
+	}
+	return MatchEvent(e.EnabledEvents, ev.Type) && e.Filter.Match(doc)
+}
+
+// Headers are the static headers an endpoint's deliveries carry beside the
+// signature (a receiver's Authorization, an API token). Their values are
+// secrets: logged, they show names only.
+type Headers map[string]string
+
+// LogValue shows the header names and hides the values.
+func (h Headers) LogValue() slog.Value {
+	names := make([]string, 0, len(h))
+	for n := range h {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	attrs := make([]slog.Attr, len(names))
+	for i, n := range names {
+		attrs[i] = slog.String(n, "[redacted]")
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Limits on an endpoint's static headers.
+const (
+	MaxHeaders          = 20
+	MaxHeaderNameLen    = 256
+	MaxHeaderValueLen   = 4096
+	MaxRetryScheduleLen = 30
+	MaxRetryDelay       = 7 * 24 * time.Hour
+)
+
+// reservedHeaders are what Hookline itself sets on a delivery (its
+// signature, the framing of the request): static headers may not replace
+// them, so a receiver can always trust the signature it verifies.
+var reservedHeaders = map[string]bool{
+	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true, "stripe-signature": true,
+	"svix-id": true, "svix-timestamp": true, "svix-signature": true,
+	"host": true, "content-length": true, "content-type": true, "transfer-encoding": true, "connection": true,
+	"keep-alive": true, "upgrade": true, "te": true, "trailer": true, "proxy-connection": true, "user-agent": true,
+}
+
+// CheckHeaders validates an endpoint's static headers. Errors are EINVALID
+// naming headers[<name>].
+func CheckHeaders(h map[string]string) error {
+	if len(h) > MaxHeaders {
+		return Invalid("headers", "headers has more than %d entries", MaxHeaders)
+	}
+	for name, value := range h {
+		param := "headers[" + name + "]"
+		if name == "" || len(name) > MaxHeaderNameLen || !isToken(name) {
+			return Invalid(param, "header name %q is not a valid HTTP header name", name)
+		}
+		if reservedHeaders[strings.ToLower(name)] {
+			return Invalid(param, "header %s is set by Hookline (signature and framing headers cannot be overridden)", name)
+		}
+		if len(value) > MaxHeaderValueLen {
+			return Invalid(param, "header value is longer than %d bytes", MaxHeaderValueLen)
+		}
+		for i := 0; i < len(value); i++ {
+			if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
+				return Invalid(param, "header value contains a control character")
+			}
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 token, as header names are.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseRetryDelay parses one entry of a retry schedule: a Go duration from
+// 0s (retry at once) to MaxRetryDelay.
+func ParseRetryDelay(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration like 0s, 30s, 5m or 2h", s)
+	case d < 0:
+		return 0, fmt.Errorf("%q is negative", s)
+	case d > MaxRetryDelay:
+		return 0, fmt.Errorf("%q is longer than %s", s, MaxRetryDelay)
+	}
+	return d, nil
+}
+
+// ParseRetrySchedule parses an endpoint's retry_schedule: the delay before
+// each retry. An empty list means no retries. Errors are EINVALID naming
+// retry_schedule[i].
+func ParseRetrySchedule(entries []string) ([]time.Duration, error) {
+	if len(entries) > MaxRetryScheduleLen {
+		return nil, Invalid("retry_schedule", "retry_schedule has more than %d entries", MaxRetryScheduleLen)
+	}
+	out := make([]time.Duration, len(entries))
+	for i, s := range entries {
+		d, err := ParseRetryDelay(s)
+		if err != nil {
+			return nil, Invalid(fmt.Sprintf("retry_schedule[%d]", i), "retry_schedule entry %v", err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// FormatRetrySchedule is the inverse of ParseRetrySchedule.
+func FormatRetrySchedule(s []time.Duration) []string {
+	out := make([]string, len(s))
+	for i, d := range s {
+		out[i] = d.String()
+	}
+	return out
+}

@@ -1,0 +1,325 @@
+package hookline
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Filter is Hookline's one filter language, shared by inbound connections
+// (which requests they forward) and endpoints (which events they receive).
+// Its JSON form is an object from field to condition, all of which must hold:
+//
+//	{"type": {"in": ["invoice.*", "charge.succeeded"]},
+//	 "data.object.currency": {"prefix": "eu"},
+//	 "data.livemode": true,
+//	 "tenant": {"exists": true}}
+//
+// A condition is {"equals": v}, {"in": [v…]}, {"exists": bool} or
+// {"prefix": "s"}; a bare value means equals and a bare array means in. In
+// "in", a string ending in "*" matches by prefix. Which fields there are
+// depends on what is filtered (FilterFields): an endpoint's filter looks at
+// type, tenant and data.<path>; a connection's at method, path,
+// headers.<name>, query.<name> and body.<path>. Paths are dotted, array
+// elements by index.
+type Filter struct {
+	conds []condition // sorted by field, for a stable order
+	raw   json.RawMessage
+}
+
+type condition struct {
+	field  string
+	op     string // equals, in, exists, prefix
+	values []any  // equals: one; in: many; prefix: one string
+	exists bool
+	spec   any // the condition as written, for explanations
+}
+
+// FilterFields says which fields a filter may name: these names exactly,
+// and anything under these prefixes (each ending in ".").
+type FilterFields struct {
+	Names    []string
+	Prefixes []string
+}
+
+// EventFilterFields are the fields of an endpoint's filter: the event's
+// type and tenant, and paths into its data.
+var EventFilterFields = FilterFields{Names: []string{"type", "tenant"}, Prefixes: []string{"data."}}
+
+// maxFilterConditions bounds a filter, so that a stored one stays cheap to
+// check at every fan-out.
+const maxFilterConditions = 50
+
+// ParseFilter parses a filter's JSON; empty, null and {} match everything.
+// Errors are EINVALID with param "filter", naming the field at fault.
+func ParseFilter(raw []byte, fields FilterFields) (*Filter, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return &Filter{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, Invalid("filter", "filter must be a JSON object of field → condition: %v", err)
+	}
+	if len(m) > maxFilterConditions {
+		return nil, Invalid("filter", "filter has more than %d conditions", maxFilterConditions)
+	}
+	f := &Filter{}
+	for field, spec := range m {
+		if err := fields.check(field); err != nil {
+			return nil, err
+		}
+		c := condition{field: field, spec: spec}
+		switch v := spec.(type) {
+		case []any:
+			c.op, c.values = "in", v
+		case map[string]any:
+			if len(v) != 1 {
+				return nil, Invalid("filter", "condition on %s must have exactly one of equals, in, exists, prefix", field)
+			}
+			for op, arg := range v {
+				c.op = op
+				switch op {
+				case "equals":
+					c.values = []any{arg}
+				case "in":
+					list, ok := arg.([]any)
+					if !ok {
+						return nil, Invalid("filter", "%s: in takes an array", field)
+					}
+					c.values = list
+				case "exists":
+					b, ok := arg.(bool)
+					if !ok {
+						return nil, Invalid("filter", "%s: exists takes true or false", field)
+					}
+					c.exists = b
+				case "prefix":
+					s, ok := arg.(string)
+					if !ok {
+						return nil, Invalid("filter", "%s: prefix takes a string", field)
+					}
+					c.values = []any{s}
+				default:
+					return nil, Invalid("filter", "%s: unknown operator %q; use equals, in, exists or prefix", field, op)
+				}
+			}
+		default:
+			c.op, c.values = "equals", []any{v}
+		}
+		f.conds = append(f.conds, c)
+	}
+	sort.Slice(f.conds, func(i, j int) bool { return f.conds[i].field < f.conds[j].field })
+	if len(f.conds) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, Invalid("filter", "filter is not valid JSON: %v", err)
+		}
+		f.raw = buf.Bytes()
+	}
+	return f, nil
+}
+
+func (fs FilterFields) check(field string) error {
+	for _, n := range fs.Names {
+		if field == n {
+			return nil
+		}
+	}
+	for _, p := range fs.Prefixes {
+		if strings.HasPrefix(field, p) && len(field) > len(p) {
+			return nil
+		}
+	}
+	var want []string
+	want = append(want, fs.Names...)
+	for _, p := range fs.Prefixes {
+		want = append(want, p+"<path>")
+	}
+	return Invalid("filter", "filter field %q must be one of %s", field, strings.Join(want, ", "))
+}
+
+// Document is what a filter looks at: the value of a field, and whether it
+// is present.
+type Document interface {
+	Lookup(field string) (any, bool)
+}
+
+// Match reports whether d satisfies every condition. A nil filter matches
+// everything.
+func (f *Filter) Match(d Document) bool {
+	if f == nil {
+		return true
+	}
+	for _, c := range f.conds {
+		v, ok := d.Lookup(c.field)
+		if !c.holds(v, ok) {
+			return false
+		}
+	}
+	return true
+}
+
+// Explain returns, for each condition d does not satisfy, a sentence saying
+// what the field held and what the condition wanted; none when d matches.
+func (f *Filter) Explain(d Document) []string {
+	if f == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range f.conds {
+		v, ok := d.Lookup(c.field)
+		if c.holds(v, ok) {
+			continue
+		}
+		want, _ := json.Marshal(c.spec)
+		if !ok {
+			out = append(out, fmt.Sprintf("%s is missing; the filter wants %s", c.field, want))
+			continue
+		}
+		got, _ := json.Marshal(v)
+		out = append(out, fmt.Sprintf("%s is %s; the filter wants %s", c.field, got, want))
+	}
+	return out
+}
+
+// Empty reports whether the filter matches everything.
+func (f *Filter) Empty() bool { return f == nil || len(f.conds) == 0 }
+
+// JSON returns the filter as compact JSON, nil when it is empty.
+func (f *Filter) JSON() json.RawMessage {
+	if f.Empty() {
+		return nil
+	}
+	return f.raw
+}
+
+// LookupPath walks a dotted path (map keys, array indexes) into a decoded
+// JSON value.
+func LookupPath(v any, path string) (any, bool) {
+	for _, part := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			next, ok := x[part]
+			if !ok {
+				return nil, false
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// EventDocument is what an endpoint's filter sees of an event: its type,
+// its tenant (missing when it has none) and its data, decoded from the
+// payload when a condition first asks for it.
+type EventDocument struct {
+	Event   *Event
+	parsed  bool
+	data    any
+	hasData bool
+}
+
+// Lookup returns the value of type, tenant or data.<path>.
+func (d *EventDocument) Lookup(field string) (any, bool) {
+	switch field {
+	case "type":
+		return d.Event.Type, true
+	case "tenant":
+		return d.Event.Tenant, d.Event.Tenant != ""
+	}
+	path, ok := strings.CutPrefix(field, "data.")
+	if !ok {
+		return nil, false
+	}
+	if !d.parsed {
+		d.parsed = true
+		var p struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(d.Event.Payload, &p) == nil && len(p.Data) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(p.Data))
+			dec.UseNumber()
+			d.hasData = dec.Decode(&d.data) == nil
+		}
+	}
+	if !d.hasData {
+		return nil, false
+	}
+	return LookupPath(d.data, path)
+}
+
+func (c *condition) holds(v any, present bool) bool {
+	switch c.op {
+	case "exists":
+		return present == c.exists
+	case "equals":
+		return present && equal(v, c.values[0])
+	case "prefix":
+		s, ok := v.(string)
+		return present && ok && strings.HasPrefix(s, c.values[0].(string))
+	case "in":
+		if !present {
+			return false
+		}
+		for _, want := range c.values {
+			if w, ok := want.(string); ok && strings.HasSuffix(w, "*") {
+				if s, ok := v.(string); ok && strings.HasPrefix(s, strings.TrimSuffix(w, "*")) {
+					return true
+				}
+				continue
+			}
+			if equal(v, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// equal compares JSON values: numbers by value, strings and booleans
+// exactly, and a header's or query's string against a number or boolean by
+// its text.
+func equal(got, want any) bool {
+	switch w := want.(type) {
+	case json.Number:
+		g, ok := got.(json.Number)
+		if !ok {
+			s, isStr := got.(string)
+			if !isStr {
+				return false
+			}
+			g = json.Number(s)
+		}
+		a, err1 := strconv.ParseFloat(string(g), 64)
+		b, err2 := strconv.ParseFloat(string(w), 64)
+		return err1 == nil && err2 == nil && a == b
+	case string:
+		g, ok := got.(string)
+		return ok && g == w
+	case bool:
+		switch g := got.(type) {
+		case bool:
+			return g == w
+		case string:
+			return g == strconv.FormatBool(w)
+		}
+		return false
+	case nil:
+		return got == nil
+	}
+	return fmt.Sprint(got) == fmt.Sprint(want)
+}

@@ -1,0 +1,131 @@
+package hookline
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEventFilter(t *testing.T) {
+	t.Parallel()
+	payload, err := NewEventPayload("evt_1", "invoice.paid", time.Unix(1, 0), "acme",
+		[]byte(`{"amount": 1200, "currency": "eur", "lines": [{"sku": "pro"}], "live": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &Event{ID: "evt_1", Type: "invoice.paid", Tenant: "acme", Payload: payload}
+	noTenant := &Event{ID: "evt_2", Type: "invoice.paid", Payload: []byte(`{"data":{}}`)}
+	for _, c := range []struct {
+		name, filter string
+		ev           *Event
+		want         bool
+		why          string // part of the first reason, when it does not match
+	}{
+		{"empty", ``, ev, true, ""},
+		{"type wildcard", `{"type": {"in": ["invoice.*"]}}`, ev, true, ""},
+		{"type miss", `{"type": "charge.failed"}`, ev, false, `type is "invoice.paid"`},
+		{"tenant", `{"tenant": "acme"}`, ev, true, ""},
+		{"tenant missing", `{"tenant": {"exists": true}}`, noTenant, false, "tenant is missing"},
+		{"number", `{"data.amount": 1200}`, ev, true, ""},
+		{"number miss", `{"data.amount": {"in": [1, 2]}}`, ev, false, "data.amount is 1200"},
+		{"array index", `{"data.lines.0.sku": {"prefix": "pr"}}`, ev, true, ""},
+		{"bool", `{"data.live": true}`, ev, true, ""},
+		{"absent path", `{"data.refund": {"exists": false}}`, ev, true, ""},
+		{"all must hold", `{"data.currency": "eur", "data.amount": 5}`, ev, false, "data.amount"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := ParseFilter([]byte(c.filter), EventFilterFields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := &EventDocument{Event: c.ev}
+			if got := f.Match(doc); got != c.want {
+				t.Fatalf("Match = %v, want %v", got, c.want)
+			}
+			reasons := f.Explain(&EventDocument{Event: c.ev})
+			if c.want != (len(reasons) == 0) || !c.want && !strings.Contains(reasons[0], c.why) {
+				t.Fatalf("Explain = %q, want a reason containing %q", reasons, c.why)
+			}
+		})
+	}
+	for _, bad := range []string{`[1]`, `{"headers.x": 1}`, `{"data": 1}`, `{"data.a": {"like": 1}}`, `"x"`} {
+		if _, err := ParseFilter([]byte(bad), EventFilterFields); ErrorCode(err) != EINVALID || ErrorParam(err) != "filter" {
+			t.Errorf("ParseFilter(%s) = %v, want EINVALID naming filter", bad, err)
+		}
+	}
+}
+
+func TestAcceptsAndOperationalEvents(t *testing.T) {
+	t.Parallel()
+	f, _ := ParseFilter([]byte(`{"data.n": 1}`), EventFilterFields)
+	ev := func(typ, tenant, data string) *EventDocument {
+		p, _ := NewEventPayload("evt_x", typ, time.Unix(1, 0), tenant, []byte(data))
+		return &EventDocument{Event: &Event{Type: typ, Tenant: tenant, Payload: p}}
+	}
+	for _, c := range []struct {
+		name string
+		ep   Endpoint
+		doc  *EventDocument
+		want bool
+	}{
+		{"* takes ordinary events", Endpoint{EnabledEvents: []string{"*"}}, ev("a.b", "", `{}`), true},
+		{"* does not take operational ones", Endpoint{EnabledEvents: []string{"*"}}, ev("hookline.delivery.exhausted", "", `{}`), false},
+		{"hookline.* does", Endpoint{EnabledEvents: []string{"hookline.*"}}, ev("hookline.delivery.exhausted", "", `{}`), true},
+		{"another tenant's", Endpoint{EnabledEvents: []string{"hookline.*"}, Tenant: "a"}, ev("hookline.endpoint.disabled", "b", `{}`), false},
+		{"filter holds", Endpoint{EnabledEvents: []string{"*"}, Filter: f}, ev("a.b", "", `{"n": 1}`), true},
+		{"filter fails", Endpoint{EnabledEvents: []string{"*"}, Filter: f}, ev("a.b", "", `{"n": 2}`), false},
+	} {
+		if got := c.ep.Accepts(c.doc); got != c.want {
+			t.Errorf("%s: Accepts = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCheckHeaders(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		h     map[string]string
+		param string // "" when valid
+	}{
+		{map[string]string{"Authorization": "Basic dTpw", "X-Api-Key": "k"}, ""},
+		{map[string]string{"webhook-signature": "v1,x"}, "headers[webhook-signature]"},
+		{map[string]string{"Stripe-Signature": "t=1"}, "headers[Stripe-Signature]"},
+		{map[string]string{"Content-Length": "1"}, "headers[Content-Length]"},
+		{map[string]string{"X Y": "1"}, "headers[X Y]"},
+		{map[string]string{"X-A": "a\nb"}, "headers[X-A]"},
+		{map[string]string{"X-A": strings.Repeat("a", MaxHeaderValueLen+1)}, "headers[X-A]"},
+	} {
+		err := CheckHeaders(c.h)
+		if ErrorParam(err) != c.param || (c.param == "") != (err == nil) {
+			t.Errorf("CheckHeaders(%v) = %v, want param %q", c.h, err, c.param)
+		}
+	}
+}
+
+// Header values are secrets: a log line shows names only.
+func TestHeadersLogValue(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("endpoint", "headers", Headers{"Authorization": "Bearer topsecret"})
+	if strings.Contains(buf.String(), "topsecret") || !strings.Contains(buf.String(), "Authorization") {
+		t.Fatalf("logged %s", buf.String())
+	}
+}
+
+func TestParseRetrySchedule(t *testing.T) {
+	t.Parallel()
+	got, err := ParseRetrySchedule([]string{"0s", "30s", "5m"})
+	if err != nil || len(got) != 3 || got[0] != 0 || got[2] != 5*time.Minute {
+		t.Fatalf("ParseRetrySchedule = %v, %v", got, err)
+	}
+	if s := strings.Join(FormatRetrySchedule(got), ","); s != "0s,30s,5m0s" {
+		t.Fatalf("FormatRetrySchedule = %s", s)
+	}
+	for _, bad := range [][]string{{"1s", "-1s"}, {"x"}, {"200h"}, make([]string, MaxRetryScheduleLen+1)} {
+		if _, err := ParseRetrySchedule(bad); ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorParam(err), "retry_schedule") {
+			t.Errorf("ParseRetrySchedule(%q) = %v", bad, err)
+		}
+	}
+}
