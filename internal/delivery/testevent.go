@@ -21,5 +21,5 @@ func (p *Publisher) PublishTest(ctx context.Context, e *hookline.Endpoint, from 
 		"message":     "A test event sent from the Hookline " + from + ".",
 		"endpoint_id": e.ID,
 	})
-	return p.Publish(ctx, PublishRequest{Type: TestEventType, Data: data, Tenant: e.Tenant, OnlyEndpoint: e.ID})
+	return p.Publish(ctx, PublishRequest{Type: TestEventType, Data: data, Tenant: e.Tenant, OnlyEndpoint: e.ID, Operational: true})
 }
