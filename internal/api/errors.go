@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -17,6 +19,9 @@ var statusOf = map[string]int{
 	hookline.EKEYREUSED:    http.StatusConflict,
 	hookline.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	hookline.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	hookline.EFORBIDDEN:    http.StatusForbidden,
+	hookline.ERATELIMITED:  http.StatusTooManyRequests,
+	hookline.ENOSPACE:      http.StatusInsufficientStorage,
 	hookline.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -42,6 +47,9 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if d := hookline.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -3,7 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +70,7 @@ type sourceJSON struct {
 	Secret    string                  `json:"secret"`
 	Options   hookline.SourceOptions  `json:"options"`
 	Response  hookline.SourceResponse `json:"response"`
+	Limits    hookline.SourceLimits   `json:"limits"`
 	IngestURL string                  `json:"ingest_url"`
 	Created   int64                   `json:"created"`
 	Updated   int64                   `json:"updated"`
@@ -75,7 +78,7 @@ type sourceJSON struct {
 
 func renderSource(r *http.Request, src *hookline.Source) sourceJSON {
 	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type, Secret: src.Secret,
-		Options: src.Options, Response: src.Response, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
+		Options: src.Options, Response: src.Response, Limits: src.Limits, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
 		Created: src.Created.Unix(), Updated: src.Updated.Unix()}
 }
 
@@ -85,6 +88,7 @@ type sourceParams struct {
 	Secret   *string                  `json:"secret"`
 	Options  *hookline.SourceOptions  `json:"options"`
 	Response *hookline.SourceResponse `json:"response"`
+	Limits   *hookline.SourceLimits   `json:"limits"`
 }
 
 func (p *sourceParams) apply(src *hookline.Source) error {
@@ -102,6 +106,12 @@ func (p *sourceParams) apply(src *hookline.Source) error {
 	}
 	if p.Response != nil {
 		src.Response = *p.Response
+	}
+	if p.Limits != nil {
+		src.Limits = *p.Limits
+	}
+	if err := inbound.CheckLimits(src.Limits); err != nil {
+		return err
 	}
 	if src.Name == "" || len(src.Name) > 100 || strings.ContainsAny(src.Name, "/ \t\n") {
 		return hookline.Invalid("name", "name is required: up to 100 characters, no spaces or slashes")
@@ -377,13 +387,26 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxInboundBody))
+	tooLarge := &hookline.Error{Code: hookline.ETOOLARGE, Message: fmt.Sprintf(
+		"request body is larger than this server's %s cap for received webhooks (hookline serve --max-inbound-body raises it)",
+		formatBytes(s.cfg.MaxInboundBody))}
+	if r.ContentLength > s.cfg.MaxInboundBody {
+		return tooLarge
+	}
+	ticket, err := s.gate.Admit(r.Context(), src, r.RemoteAddr, r.ContentLength, s.cfg.MaxInboundBody)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &hookline.Error{Code: hookline.ETOOLARGE, Message: fmt.Sprintf(
-				"request body is larger than this server's %s cap for received webhooks (hookline serve --max-inbound-body raises it)",
-				formatBytes(tooLarge.Limit))}
+		return err
+	}
+	// The ticket holds a slot while the body is in memory, and gives back
+	// the quota the request turned out not to use: a rejected one counts
+	// only what is kept of it, so strangers cannot spend a provider's quota.
+	var kept []byte
+	defer func() { ticket.Done(int64(len(kept))) }()
+	body, err := readInboundBody(w, r, s.cfg.MaxInboundBody)
+	kept = body
+	if err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return tooLarge
 		}
 		return hookline.Invalid("", "reading the request body: %v", err)
 	}
@@ -394,7 +417,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := &hookline.InboundRequest{
 		ID: hookline.NewID("req"), SourceID: src.ID, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Headers: headers, Body: body, RemoteAddr: r.RemoteAddr, Received: now, Status: hookline.RequestAccepted,
+		Headers: headers, Body: body, Size: int64(len(body)), RemoteAddr: r.RemoteAddr, Received: now,
+		Status: hookline.RequestAccepted,
 	}
 	verr := inbound.Verify(src, &inbound.Request{Method: r.Method, URL: inbound.BaseURL(r) + r.URL.RequestURI(), Header: r.Header, Body: body}, now)
 	var rejected *inbound.VerifyError
@@ -403,6 +427,13 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		req.Status, req.Reason = hookline.RequestRejected, rejected.Error()
 	case verr != nil:
 		req.Status, req.Reason = hookline.RequestRejected, "source misconfigured: "+verr.Error()
+	}
+	if req.Status == hookline.RequestRejected && len(body) > hookline.MaxRejectedBody {
+		// Strangers can send what fails verification as often as the rate
+		// limit lets them: keep enough to see what it was, and its hash.
+		sum := sha256.Sum256(body)
+		req.Body, req.BodySHA256 = body[:hookline.MaxRejectedBody], hex.EncodeToString(sum[:])
+		kept = req.Body
 	}
 	opts := hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}
 	if req.Status == hookline.RequestAccepted {
@@ -464,13 +495,17 @@ type requestJSON struct {
 	Reason       string              `json:"reason"`
 	DedupeKey    string              `json:"dedupe_key"`
 	ReplayOf     string              `json:"replay_of,omitempty"`
+	// Truncated says Body holds only the first 64 KiB of a rejected
+	// request's Size bytes, whose SHA-256 BodySHA256 is.
+	Truncated  bool   `json:"truncated,omitempty"`
+	BodySHA256 string `json:"body_sha256,omitempty"`
 }
 
 func renderRequest(req *hookline.InboundRequest, withBody bool) requestJSON {
 	j := requestJSON{ID: req.ID, Object: "request", SourceID: req.SourceID, Method: req.Method, Path: req.Path,
-		Query: req.Query, Headers: req.Headers, Size: len(req.Body), RemoteAddr: req.RemoteAddr,
+		Query: req.Query, Headers: req.Headers, Size: int(max(req.Size, int64(len(req.Body)))), RemoteAddr: req.RemoteAddr,
 		Received: req.Received.Unix(), ReceivedMS: req.Received.UnixMilli(), Status: req.Status, Reason: req.Reason,
-		DedupeKey: req.DedupeKey, ReplayOf: req.ReplayOf}
+		DedupeKey: req.DedupeKey, ReplayOf: req.ReplayOf, Truncated: req.Size > int64(len(req.Body)), BodySHA256: req.BodySHA256}
 	if withBody {
 		var b string
 		if utf8.Valid(req.Body) && !bytes.ContainsRune(req.Body, 0) {
@@ -663,4 +698,19 @@ func (s *Server) replayRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// readInboundBody reads r's body, at most limit bytes, into one buffer of
+// its announced length when it has one, so a 10 MiB body costs 10 MiB and
+// not the doublings of a growing buffer.
+func readInboundBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength < 0 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }

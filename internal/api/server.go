@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/netguard"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	// RotationOverlap is how long a rotated-out secret keeps signing (24 h).
 	RotationOverlap time.Duration
 	Resolver        netguard.Resolver
+	// Gate admits requests to ingest URLs (limits, quotas, free disk); nil
+	// admits every one.
+	Gate *inbound.Gate
 	// OnIngest, when set, is told the source name and verdict (accepted,
 	// rejected, duplicate) of every request a source captures (metrics).
 	OnIngest func(source, verdict string)
@@ -46,6 +50,7 @@ type Server struct {
 	mux   *http.ServeMux
 	// forwarder sends replays of captured requests (inbound.go).
 	forwarder *delivery.ForwardSender
+	gate      *inbound.Gate
 }
 
 // New returns the API server with every route registered.
@@ -65,7 +70,10 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), gate: cfg.Gate}
+	if s.gate == nil {
+		s.gate = inbound.NewGate(inbound.GateConfig{Now: cfg.Now})
+	}
 	s.routes()
 	return s
 }

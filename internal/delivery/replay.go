@@ -82,7 +82,8 @@ type ReplayResult struct {
 // leased while they are sent, so the engine leaves them alone.
 //
 // It returns a hookline.Error EINVALID when the targets are not valid
-// (both a URL and a connection, a URL CheckURL refuses, a connection of
+// (both a URL and a connection, a URL CheckURL refuses, no body for a
+// request kept only in part, a connection of
 // another source, or no connection that takes the copy), ENOTFOUND for an
 // unknown connection, and the store's errors.
 func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*ReplayResult, error) {
@@ -98,7 +99,11 @@ func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*Repl
 	}
 	if rp.Body != nil {
 		cp.Body = *rp.Body
+	} else if orig.Size > int64(len(orig.Body)) {
+		return nil, hookline.Invalid("body", "only the first %d bytes of this rejected request's %d were kept; give the body to replay it",
+			len(orig.Body), orig.Size)
 	}
+	cp.Size, cp.BodySHA256 = int64(len(cp.Body)), ""
 	var targets []string
 	switch {
 	case rp.URL != "" && rp.ConnectionID != "":

@@ -3,6 +3,7 @@ package hookline
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The HTTP API maps each to a status in one place
@@ -16,6 +17,9 @@ const (
 	EUNAUTHORIZED = "unauthorized"           // missing or wrong API key (401)
 	ETOOLARGE     = "body_too_large"         // request body over the cap (413)
 	EUNAVAILABLE  = "unavailable"            // shutting down or overloaded (503)
+	EFORBIDDEN    = "forbidden"              // the caller may not do this from where it is (403)
+	ERATELIMITED  = "rate_limited"           // over a rate limit or quota; retry later (429)
+	ENOSPACE      = "insufficient_storage"   // the server's disk is nearly full (507)
 )
 
 // Error is an application error: a machine-readable code, a message for a
@@ -24,6 +28,9 @@ type Error struct {
 	Code    string
 	Message string
 	Param   string
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again (HTTP's Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -83,4 +90,14 @@ func ErrorParam(err error) string {
 		return e.Param
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns how long err says to wait before retrying, 0 when
+// it says nothing.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -41,8 +41,10 @@ type Source struct {
 	Options SourceOptions
 	// Response is what every request gets back once it is stored.
 	Response SourceResponse
-	Created  time.Time
-	Updated  time.Time
+	// Limits bound what senders can make the source store.
+	Limits  SourceLimits
+	Created time.Time
+	Updated time.Time
 }
 
 // SourceOptions tune the verification of some source types. Unused fields
@@ -70,6 +72,26 @@ type SourceOptions struct {
 	ToleranceSeconds int `json:"tolerance_seconds,omitempty"`
 }
 
+// SourceLimits bound what anyone who knows a source's ingest URL can make
+// it store: its address, how often and how much. A request refused by a
+// limit is answered at once and not stored, so a flood costs no disk.
+type SourceLimits struct {
+	// AllowedIPs are the CIDRs (or single addresses) requests may come from;
+	// empty allows any. Providers publish theirs (Stripe, GitHub, Shopify).
+	AllowedIPs []string `json:"allowed_ips,omitempty"`
+	// RequestsPerMinute caps the rate of requests; 0 takes the server's
+	// default (serve --inbound-rate-limit).
+	RequestsPerMinute int `json:"requests_per_minute,omitempty"`
+	// BytesPerDay caps the body bytes received per UTC day; 0 takes the
+	// server's default (serve --inbound-daily-quota).
+	BytesPerDay int64 `json:"bytes_per_day,omitempty"`
+}
+
+// MaxRejectedBody is how much of a rejected request's body is kept: enough
+// to see what was sent, not enough for strangers to fill the disk with
+// requests that fail verification. Size and BodySHA256 describe the whole.
+const MaxRejectedBody = 64 << 10
+
 // SourceResponse is the answer a source gives to what it receives.
 type SourceResponse struct {
 	Status  int               `json:"status"`
@@ -86,7 +108,14 @@ type InboundRequest struct {
 	Path     string
 	Query    string              // the raw query string, without '?'
 	Headers  map[string][]string // canonical names, values in arrival order
-	Body     []byte
+	// Body is the body as received, or its first MaxRejectedBody bytes
+	// when a rejected request's was longer (then Size > len(Body)).
+	Body []byte
+	// Size is the length of the whole body as received.
+	Size int64
+	// BodySHA256 is the hex SHA-256 of the whole body when Body holds only
+	// its beginning, "" otherwise.
+	BodySHA256 string
 	// RemoteAddr is the peer address of the connection.
 	RemoteAddr string
 	Received   time.Time

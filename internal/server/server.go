@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
 		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 		MaxInboundBody: cfg.MaxInboundBody, OnIngest: metrics.InboundRequest,
+		Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 	})
 	dev.register(ctx, apiServer, engine)
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)

@@ -11,14 +11,14 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-const sourceColumns = `id, name, type, secret, options, response, created, updated`
+const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
 
 func scanSource(row pgx.Row) (*hookline.Source, error) {
 	var (
 		src          hookline.Source
 		created, upd time.Time
 	)
-	if err := row.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &src.Options, &src.Response, &created, &upd); err != nil {
+	if err := row.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &src.Options, &src.Response, &src.Limits, &created, &upd); err != nil {
 		return nil, err
 	}
 	src.Created, src.Updated = created.UTC(), upd.UTC()
@@ -35,8 +35,8 @@ func notFound(err error, kind, id string) error {
 
 // CreateSource inserts src.
 func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		src.ID, src.Name, src.Type, src.Secret, src.Options, src.Response, ts(src.Created), ts(src.Updated))
+	_, err := s.pool.Exec(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		src.ID, src.Name, src.Type, src.Secret, src.Options, src.Response, src.Limits, ts(src.Created), ts(src.Updated))
 	if err != nil {
 		return fmt.Errorf("creating source: %w", translate(err))
 	}
@@ -73,8 +73,8 @@ func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.S
 
 // UpdateSource writes every field of src but ID and Created.
 func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = $3, options = $4, response = $5, updated = $6
-		WHERE id = $7`, src.Name, src.Type, src.Secret, src.Options, src.Response, ts(src.Updated), src.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = $3, options = $4, response = $5, limits = $6, updated = $7
+		WHERE id = $8`, src.Name, src.Type, src.Secret, src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
 	if err != nil {
 		return fmt.Errorf("updating source: %w", translate(err))
 	}
@@ -182,15 +182,15 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	return s.deleteTarget(ctx, "connections", "connection", id)
 }
 
-const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of`
+const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of, size, body_sha256`
 
 // requestColumnsOf is requestColumns qualified with the alias r.
 const requestColumnsOfR = `r.id, r.source_id, r.method, r.path, r.query, r.headers, r.body, r.remote_addr, r.received,
-	r.status, r.reason, r.dedupe_key, r.replay_of`
+	r.status, r.reason, r.dedupe_key, r.replay_of, r.size, r.body_sha256`
 
 func requestDest(r *hookline.InboundRequest, received *time.Time) []any {
 	return []any{&r.ID, &r.SourceID, &r.Method, &r.Path, &r.Query, &r.Headers, &r.Body, &r.RemoteAddr,
-		received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf}
+		received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf, &r.Size, &r.BodySHA256}
 }
 
 func scanRequest(row pgx.Row) (*hookline.InboundRequest, error) {
@@ -210,6 +210,7 @@ func fixRequest(r *hookline.InboundRequest, received time.Time) {
 	if r.Body == nil {
 		r.Body = []byte{}
 	}
+	r.Size = max(r.Size, int64(len(r.Body))) // rows from before migration 0820 have 0
 }
 
 // CaptureRequest stores r and its deliveries in one transaction.
@@ -249,9 +250,9 @@ func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, 
 			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO inbound_requests (`+requestColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			r.ID, r.SourceID, r.Method, r.Path, r.Query, headers, body, r.RemoteAddr, ts(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf); err != nil {
+			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
 			return fmt.Errorf("inserting request: %w", err)
 		}
 		if status != hookline.RequestAccepted && status != hookline.RequestReplay {

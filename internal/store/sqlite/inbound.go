@@ -12,16 +12,20 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-const sourceColumns = `id, name, type, secret, options, response, created, updated`
+const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
 
 func scanSource(sc scanner) (*hookline.Source, error) {
 	var (
 		src          hookline.Source
 		opts, resp   string
+		limits       string
 		created, upd int64
 	)
-	if err := sc.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &opts, &resp, &created, &upd); err != nil {
+	if err := sc.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &opts, &resp, &limits, &created, &upd); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(limits), &src.Limits); err != nil {
+		return nil, fmt.Errorf("decoding source limits: %w", err)
 	}
 	if err := json.Unmarshal([]byte(opts), &src.Options); err != nil {
 		return nil, fmt.Errorf("decoding source options: %w", err)
@@ -33,27 +37,31 @@ func scanSource(sc scanner) (*hookline.Source, error) {
 	return &src, nil
 }
 
-func sourceJSON(src *hookline.Source) (opts, resp string, err error) {
+func sourceJSON(src *hookline.Source) (opts, resp, limits string, err error) {
 	o, err := json.Marshal(src.Options)
 	if err != nil {
-		return "", "", fmt.Errorf("encoding source options: %w", err)
+		return "", "", "", fmt.Errorf("encoding source options: %w", err)
 	}
 	r, err := json.Marshal(src.Response)
 	if err != nil {
-		return "", "", fmt.Errorf("encoding source response: %w", err)
+		return "", "", "", fmt.Errorf("encoding source response: %w", err)
 	}
-	return string(o), string(r), nil
+	l, err := json.Marshal(src.Limits)
+	if err != nil {
+		return "", "", "", fmt.Errorf("encoding source limits: %w", err)
+	}
+	return string(o), string(r), string(l), nil
 }
 
 // CreateSource inserts src.
 func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
-	opts, resp, err := sourceJSON(src)
+	opts, resp, limits, err := sourceJSON(src)
 	if err != nil {
 		return err
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			src.ID, src.Name, src.Type, src.Secret, opts, resp, ms(src.Created), ms(src.Updated))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			src.ID, src.Name, src.Type, src.Secret, opts, resp, limits, ms(src.Created), ms(src.Updated))
 		return err
 	})
 	if err != nil {
@@ -99,13 +107,13 @@ func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.S
 
 // UpdateSource writes every field of src but ID and Created.
 func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
-	opts, resp, err := sourceJSON(src)
+	opts, resp, limits, err := sourceJSON(src)
 	if err != nil {
 		return err
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, updated = ?
-			WHERE id = ?`, src.Name, src.Type, src.Secret, opts, resp, ms(src.Updated), src.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, limits = ?, updated = ?
+			WHERE id = ?`, src.Name, src.Type, src.Secret, opts, resp, limits, ms(src.Updated), src.ID)
 		if err != nil {
 			return err
 		}
@@ -251,7 +259,7 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	return nil
 }
 
-const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of`
+const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of, size, body_sha256`
 
 func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 	var (
@@ -260,7 +268,7 @@ func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 		received int64
 	)
 	if err := sc.Scan(&r.ID, &r.SourceID, &r.Method, &r.Path, &r.Query, &headers, &r.Body, &r.RemoteAddr,
-		&received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf); err != nil {
+		&received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf, &r.Size, &r.BodySHA256); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(headers), &r.Headers); err != nil {
@@ -269,6 +277,7 @@ func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 	if r.Body == nil {
 		r.Body = []byte{}
 	}
+	r.Size = max(r.Size, int64(len(r.Body))) // rows from before migration 0820 have 0
 	r.Received = fromMS(received)
 	return &r, nil
 }
@@ -311,9 +320,9 @@ func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, 
 				return fmt.Errorf("reading delivery id: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.SourceID, r.Method, r.Path, r.Query, string(headers), body, r.RemoteAddr, ms(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf); err != nil {
+			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
 			return fmt.Errorf("inserting request: %w", err)
 		}
 		if status != hookline.RequestAccepted && status != hookline.RequestReplay {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func runInbound(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"ListRequests", testListRequests},
 		{"ResendRequest", testResendRequest},
 		{"DeleteSourceCancels", testDeleteSourceCancels},
+		{"TruncatedRequest", testTruncatedRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +60,7 @@ func (f *fixture) connection(sourceID, url, filter string) *hookline.Connection 
 func inboundRequest(sourceID string, received time.Time, body []byte) *hookline.InboundRequest {
 	return &hookline.InboundRequest{ID: hookline.NewID("req"), SourceID: sourceID, Method: "POST", Path: "/in/" + sourceID,
 		Query: "a=1&b=%20", Headers: map[string][]string{"Content-Type": {"application/json"}, "X-Multi": {"1", "2"}},
-		Body: body, RemoteAddr: "127.0.0.1:5000", Received: received, Status: hookline.RequestAccepted}
+		Body: body, Size: int64(len(body)), RemoteAddr: "127.0.0.1:5000", Received: received, Status: hookline.RequestAccepted}
 }
 
 func (f *fixture) capture(r *hookline.InboundRequest, opts hookline.CaptureOptions) hookline.Captured {
@@ -78,7 +80,9 @@ func testSourceRoundTrip(t *testing.T, f *fixture) {
 		Options: hookline.SourceOptions{Header: "X-Sig", Algorithm: "sha512", Encoding: "base64", Prefix: "v1=",
 			QueryParam: "auth", Username: "u", AllowSHA1: true, URL: "https://h/x", ToleranceSeconds: 60},
 		Response: hookline.SourceResponse{Status: 202, Headers: map[string]string{"X-A": "b"}, Body: "ok"},
-		Created:  at(-time.Hour), Updated: at(-time.Minute)}
+		Limits: hookline.SourceLimits{AllowedIPs: []string{"192.0.2.0/24", "2001:db8::1"}, RequestsPerMinute: 60,
+			BytesPerDay: 1 << 30},
+		Created: at(-time.Hour), Updated: at(-time.Minute)}
 	if err := f.s.CreateSource(f.ctx, src); err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +107,11 @@ func testSourceRoundTrip(t *testing.T, f *fixture) {
 	_, err = f.s.SourceByName(f.ctx, "missing")
 	wantCode(t, err, hookline.ENOTFOUND)
 
-	src.Name, src.Secret = "renamed", "k2"
+	src.Name, src.Secret, src.Limits = "renamed", "k2", hookline.SourceLimits{RequestsPerMinute: 5}
 	if err := f.s.UpdateSource(f.ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := f.s.SourceByName(f.ctx, "renamed"); err != nil || got.Secret != "k2" {
+	if got, err := f.s.SourceByName(f.ctx, "renamed"); err != nil || got.Secret != "k2" || !reflect.DeepEqual(got.Limits, src.Limits) {
 		t.Fatalf("after update: %+v, %v", got, err)
 	}
 	f.source("other")
@@ -356,4 +360,25 @@ func testDeleteSourceCancels(t *testing.T, f *fixture) {
 	}
 	_, err := f.s.Connection(f.ctx, c.ID)
 	wantCode(t, err, hookline.ENOTFOUND)
+}
+
+// testTruncatedRequest: a rejected request kept only in part reads back
+// with the whole body's size and hash, and its stored beginning.
+func testTruncatedRequest(t *testing.T, f *fixture) {
+	src := f.source("truncated")
+	r := inboundRequest(src.ID, at(0), bytes.Repeat([]byte("x"), 100))
+	r.Status, r.Reason, r.Size, r.BodySHA256 = hookline.RequestRejected, "bad signature", 1<<20, strings.Repeat("ab", 32)
+	f.capture(r, hookline.CaptureOptions{})
+	got, err := f.s.Request(f.ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != 1<<20 || got.BodySHA256 != r.BodySHA256 || !bytes.Equal(got.Body, r.Body) {
+		t.Fatalf("got size %d sha %q body %d bytes, want %d %q %d", got.Size, got.BodySHA256, len(got.Body), r.Size, r.BodySHA256, len(r.Body))
+	}
+	whole := inboundRequest(src.ID, at(time.Second), []byte("whole"))
+	f.capture(whole, hookline.CaptureOptions{})
+	if got, err := f.s.Request(f.ctx, whole.ID); err != nil || got.Size != 5 || got.BodySHA256 != "" {
+		t.Fatalf("whole request: %+v, %v", got, err)
+	}
 }
