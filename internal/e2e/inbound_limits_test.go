@@ -37,6 +37,16 @@ func dirSize(t *testing.T, dir string) int64 {
 	return n
 }
 
+// requests lists the first page of captured requests matching query.
+func (n *node) requests(query string) []capturedRequest {
+	n.t.Helper()
+	var list struct {
+		Data []capturedRequest `json:"data"`
+	}
+	n.must(200, "GET", "/v1/requests?"+query, nil, &list)
+	return list.Data
+}
+
 // wantRefusal checks an answer is status with the error code and, when
 // retry, a positive Retry-After.
 func wantRefusal(t *testing.T, resp *http.Response, body []byte, status int, code string, retry bool) {
@@ -149,12 +159,8 @@ func TestInboundRateLimitAndAllowlist(t *testing.T) {
 	if s, _ := strconv.Atoi(resp.Header.Get("Retry-After")); s > 10 {
 		t.Fatalf("Retry-After %d s, want at most 10 at six a minute", s)
 	}
-	var list struct {
-		Data []capturedRequest `json:"data"`
-	}
-	n.must(200, "GET", "/v1/requests?source_id="+src.ID, nil, &list)
-	if len(list.Data) != 1 {
-		t.Fatalf("stored %d requests, want only the one admitted", len(list.Data))
+	if got := n.requests("source_id=" + src.ID); len(got) != 1 {
+		t.Fatalf("stored %d requests, want only the one admitted", len(got))
 	}
 }
 
@@ -202,11 +208,7 @@ func TestInboundDiskFloor(t *testing.T) {
 	n.createEndpoint(map[string]any{"url": rc.URL})
 	n.publish("disk.full", map[string]any{"still": "delivered"})
 	waitFor(t, 10*time.Second, "the event delivered", func() bool { return rc.count() == 1 })
-	var list struct {
-		Data []capturedRequest `json:"data"`
-	}
-	n.must(200, "GET", "/v1/requests", nil, &list)
-	if len(list.Data) != 0 {
-		t.Fatalf("stored %d requests while the disk was full", len(list.Data))
+	if got := n.requests(""); len(got) != 0 {
+		t.Fatalf("stored %d requests while the disk was full", len(got))
 	}
 }
