@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test.sh runs every test of Hookline, from a fresh machine: it installs
-# what the tests need (PostgreSQL from Debian's packages) when it is
-# missing, then vets and tests every package.
+# what the tests need (PostgreSQL, Chromium, Django and stripe-python from
+# Debian's packages) when it is missing, then vets and tests every package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-postgres.sh >/dev/null
 bash scripts/ensure-chromium.sh >/dev/null # the dashboard's browser tests
+bash scripts/ensure-django.sh >/dev/null   # the e2e test of Stripe's Django view
 
 echo "== go vet"
 go vet ./...

@@ -46,6 +46,7 @@ type lineEvent struct {
 	Status     int    `json:"status,omitempty"`
 	DurationMS *int64 `json:"duration_ms,omitempty"`
 	Attempt    int    `json:"attempt,omitempty"`
+	Tenant     string `json:"tenant,omitempty"` // a connect event's tenant (listen)
 	EndpointID string `json:"endpoint_id,omitempty"`
 	Source     string `json:"source,omitempty"` // a forwarded request's source
 	Error      string `json:"error,omitempty"`
@@ -63,10 +64,16 @@ func (lw *lineWriter) emit(text string, ev lineEvent) {
 	fmt.Fprintln(lw.w, text)
 }
 
-// event prints "2026-11-23 15:31:18   --> payment_intent.created [evt_…]".
+// event prints "2026-11-23 15:31:18   --> payment_intent.created [evt_…]",
+// or, for an event with a tenant (a connected account), as Stripe's CLI
+// marks connect events, "--> connect payment_intent.created [evt_…] (tenant acct_1)".
 func (lw *lineWriter) event(at time.Time, typ, id string, extra lineEvent) {
 	ts := at.Local().Format(timeLayout)
 	extra.Time, extra.Kind, extra.EventType, extra.EventID = at.Format(time.RFC3339Nano), "event", typ, id
+	if extra.Tenant != "" {
+		lw.emit(fmt.Sprintf("%s   --> connect %s [%s] (tenant %s)", ts, typ, id, extra.Tenant), extra)
+		return
+	}
 	lw.emit(fmt.Sprintf("%s   --> %s [%s]", ts, typ, id), extra)
 }
 

@@ -38,6 +38,8 @@ type route struct {
 
 type listenOpts struct {
 	forwardTo   string
+	connectTo   string // --forward-connect-to: events with a tenant
+	scheme      string
 	forwards    []string
 	events      []string
 	headers     []string
@@ -56,12 +58,15 @@ func (a *app) listenCmd() *cobra.Command {
 			"A listen device (--name, default the host name) is a durable subscription: events published while it is\n" +
 			"not running are delivered when it starts again, and its signing secret stays the same. When no server\n" +
 			"answers at the default address, listen starts one in this process.\n\n" +
+			"--scheme stripe signs with Stripe-Signature, as Stripe does, so Stripe's libraries verify the events;\n" +
+			"--forward-connect-to sends events that carry a tenant (a connected account) apart from the others.\n\n" +
 			"--source forwards what a source (hookline sources) captures over the same session, exactly as the provider\n" +
 			"sent it, so the app verifies the provider's own signature; requests captured while listen is not running\n" +
 			"arrive when it starts again.",
 		Example: "  hookline listen --forward-to localhost:8000/webhook\n" +
 			"  hookline listen --forward-to 8000 --forward 'invoice.*=localhost:9000/billing' --events 'invoice.*,customer.*'\n" +
 			"  hookline listen --source stripe --forward-to localhost:8000/webhook\n" +
+			"  hookline listen --scheme stripe --forward-to localhost:8000/webhook/stripe/ --forward-connect-to localhost:8000/webhook/connect/\n" +
 			"  export WEBHOOK_SECRET=$(hookline listen --print-secret)",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -70,6 +75,8 @@ func (a *app) listenCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.forwardTo, "forward-to", "", "where to forward events: 8000, /path, host:port/path or a full URL")
+	f.StringVar(&o.connectTo, "forward-connect-to", "", "where to forward events that carry a tenant (a connected account); others go to --forward-to")
+	f.StringVar(&o.scheme, "scheme", hookline.SchemeStandard, "how forwarded events are signed: standard (webhook-signature) or stripe (Stripe-Signature, for Stripe's libraries); same secret either way")
 	f.StringArrayVar(&o.forwards, "forward", nil, "route matching events elsewhere: 'invoice.*=localhost:9000/billing' (repeatable; first match wins)")
 	f.StringSliceVar(&o.events, "events", nil, "only these event types (comma-separated; 'invoice.*' wildcards)")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header to every forwarded request: 'Name: value' (repeatable)")
@@ -86,6 +93,10 @@ func parseForwardTo(flag, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", usagef("%s: empty destination", flag)
+	}
+	if first, _, _ := strings.Cut(s, "/"); first != "" && strings.Trim(first, "0123456789") == "" && !isPort(first) {
+		// 99999 or 99999/webhook: meant as a port, never as a host name.
+		return "", usagef("%s %q: port %s is not a number from 1 to 65535", flag, s, first)
 	}
 	switch {
 	case strings.Contains(s, "://"):
@@ -107,13 +118,39 @@ func parseForwardTo(flag, s string) (string, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", usagef("%s %q: want 8000, /path, host:port/path or an http(s) URL", flag, s)
 	}
-	if port := u.Port(); port != "" && !isPort(port) {
+	if port := u.Port(); (port != "" || strings.HasSuffix(u.Host, ":")) && !isPort(port) {
 		return "", usagef("%s %q: port %q is not a number from 1 to 65535", flag, s, port)
+	}
+	if !validHost(u.Hostname()) {
+		return "", usagef("%s %q: %q is not a host name or IP address", flag, s, u.Hostname())
 	}
 	if u.Path == "" {
 		u.Path = "/"
 	}
 	return u.String(), nil
+}
+
+// validHost reports whether h is an IP address or a DNS host name: dot-
+// separated labels of letters, digits and inner '-' (and '_', which local
+// setups use), each 1 to 63 long.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isPort(s string) bool {
@@ -161,6 +198,17 @@ func destination(routes []route, fallback, typ string) string {
 	return fallback
 }
 
+// destination is where an event goes: a matching --forward route first,
+// then --forward-connect-to for an event with a tenant (a connected
+// account), else --forward-to.
+func (l *listener) destination(m listen.Message) string {
+	fallback := l.fallback
+	if m.Tenant != "" && l.connect != "" {
+		fallback = l.connect
+	}
+	return destination(l.routes, fallback, m.EventType)
+}
+
 func parseHeaders(flag string, values []string) (http.Header, error) {
 	h := http.Header{}
 	for _, v := range values {
@@ -202,12 +250,39 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 		}
 		fallback = u
 	}
+	var connect string
+	if o.connectTo != "" {
+		u, err := parseForwardTo("--forward-connect-to", o.connectTo)
+		if err != nil {
+			return err
+		}
+		connect = u
+	}
 	routes, err := parseRoutes(o.forwards)
 	if err != nil {
 		return err
 	}
-	if fallback == "" && len(routes) == 0 && !o.printSecret {
-		return usagef("--forward-to: required (or at least one --forward): where should events go?")
+	if fallback == "" && connect == "" && len(routes) == 0 && !o.printSecret {
+		return usagef("--forward-to: required (or --forward-connect-to, or at least one --forward): where should events go?")
+	}
+	if o.scheme != hookline.SchemeStandard && o.scheme != hookline.SchemeStripe {
+		return usagef("--scheme %q: must be %s or %s", o.scheme, hookline.SchemeStandard, hookline.SchemeStripe)
+	}
+	events := o.events
+	if len(events) == 0 {
+		events = []string{"*"}
+	}
+	for _, ev := range events {
+		if !hookline.ValidEventPattern(ev) {
+			return usagef("--events: %q is not an event type, a prefix wildcard like invoice.* or *", ev)
+		}
+	}
+	// --print-secret leaves the device's scheme as it is: the secret is the
+	// same either way. A running listen signs as --scheme says, standard
+	// unless told.
+	set := listen.DeviceSettings{Events: events, Scheme: o.scheme}
+	if o.printSecret && !cmd.Flags().Changed("scheme") {
+		set.Scheme = ""
 	}
 	extra, err := parseHeaders("--header", o.headers)
 	if err != nil {
@@ -218,15 +293,6 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	}
 	if !listen.ValidDeviceName(o.name) {
 		return usagef("--name %q: 1 to 63 letters, digits, '.', '-' or '_'", o.name)
-	}
-	events := o.events
-	if len(events) == 0 {
-		events = []string{"*"}
-	}
-	for _, ev := range events {
-		if !hookline.ValidEventPattern(ev) {
-			return usagef("--events: %q is not an event type, a prefix wildcard like invoice.* or *", ev)
-		}
 	}
 	ctx := cmd.Context()
 	out := newLineWriter(a.env, a.format)
@@ -242,9 +308,9 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 			out.note("No Hookline server at %s: started one in this process (data in %s)", a.server, dir)
 		}
 	}
-	dev, err := ensureDevice(ctx, c, o.name, events)
+	dev, err := ensureDevice(ctx, c, o.name, set)
 	if err != nil {
-		return flagError(err, map[string]string{"name": "--name", "enabled_events": "--events"})
+		return flagError(err, map[string]string{"name": "--name", "enabled_events": "--events", "signature_scheme": "--scheme"})
 	}
 	if o.printSecret {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
@@ -257,17 +323,27 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 		}
 	}
 	if fallback != "" {
-		out.note("Forwarding events to %s", fallback)
+		if connect != "" {
+			out.note("Forwarding events without a tenant to %s", fallback)
+		} else {
+			out.note("Forwarding events to %s", fallback)
+		}
+	}
+	if connect != "" {
+		out.note("Forwarding connect events (those with a tenant) to %s", connect)
 	}
 	for _, r := range routes {
 		out.note("Forwarding %s to %s", r.pattern, r.url)
 	}
 	noteSources(out, fallback, links)
 	out.note("Device %s is endpoint %s (resend to it: hookline events resend evt_… --endpoint %s)", o.name, dev.EndpointID, dev.EndpointID)
+	if dev.SignatureScheme == hookline.SchemeStripe {
+		out.note("Signing with Stripe-Signature, as Stripe does: verify with stripe.Webhook.construct_event or webhook.ConstructEvent")
+	}
 	out.note("Ready! Your webhook signing secret is %s (^C to quit)", dev.Secret)
 
 	l := &listener{
-		c: c, name: o.name, events: events, out: out, routes: routes, fallback: fallback, extra: extra,
+		c: c, name: o.name, set: set, out: out, routes: routes, fallback: fallback, connect: connect, extra: extra,
 		secret: dev.Secret, sources: links,
 		http: &http.Client{
 			Timeout:       14 * time.Second, // under the server's 15 s per attempt, so the app's slowness is reported as such
@@ -354,10 +430,13 @@ func (a *app) startEmbedded(ctx context.Context) (*client.Client, string, error)
 }
 
 // ensureDevice creates or fetches the device and sets what it subscribes to.
-func ensureDevice(ctx context.Context, c *client.Client, name string, events []string) (*listen.Device, error) {
+func ensureDevice(ctx context.Context, c *client.Client, name string, set listen.DeviceSettings) (*listen.Device, error) {
 	var d listen.Device
-	err := c.JSON(ctx, http.MethodPost, "/v1/listen/devices/"+url.PathEscape(name), nil,
-		map[string]any{"enabled_events": events}, &d)
+	body := map[string]any{"enabled_events": set.Events}
+	if set.Scheme != "" {
+		body["signature_scheme"] = set.Scheme
+	}
+	err := c.JSON(ctx, http.MethodPost, "/v1/listen/devices/"+url.PathEscape(name), nil, body, &d)
 	if err != nil {
 		return nil, err
 	}
@@ -368,10 +447,11 @@ func ensureDevice(ctx context.Context, c *client.Client, name string, events []s
 type listener struct {
 	c        *client.Client
 	name     string
-	events   []string
+	set      listen.DeviceSettings
 	out      *lineWriter
 	routes   []route
 	fallback string
+	connect  string // --forward-connect-to
 	extra    http.Header
 	http     *http.Client
 	secret   string
@@ -416,7 +496,7 @@ func (l *listener) run(ctx context.Context) error {
 func (l *listener) session(ctx context.Context, connected func()) error {
 	// The device is fetched again on every connection: the server may have
 	// been reset, and a changed secret must be shown.
-	dev, err := ensureDevice(ctx, l.c, l.name, l.events)
+	dev, err := ensureDevice(ctx, l.c, l.name, l.set)
 	if err != nil {
 		return err
 	}
@@ -493,14 +573,21 @@ func (l *listener) forward(ctx context.Context, m listen.Message) listen.Message
 		return l.forwardRequest(ctx, m)
 	}
 	now := time.Now()
-	l.out.event(now, m.EventType, m.EventID, lineEvent{Attempt: m.Attempt})
-	dest := destination(l.routes, l.fallback, m.EventType)
+	l.out.event(now, m.EventType, m.EventID, lineEvent{Attempt: m.Attempt, Tenant: m.Tenant})
+	dest := l.destination(m)
 	res := listen.Message{Type: listen.TypeResult, ID: m.ID, URL: dest}
 	if dest == "" {
 		// Only routes were given and none matched: nothing to deliver to,
 		// which is the developer's choice, not a failure.
 		res.Status = http.StatusNoContent
-		l.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
+		switch {
+		case m.Tenant == "" && l.connect != "" && l.fallback == "":
+			l.out.note("%s [%s] has no tenant and there is no --forward-to; acknowledged without forwarding", m.EventType, m.EventID)
+		case m.Tenant != "" && l.connect == "" && l.fallback == "":
+			l.out.note("%s [%s] is for tenant %s, and neither --forward-connect-to nor a --forward route takes it; acknowledged without forwarding", m.EventType, m.EventID, m.Tenant)
+		default:
+			l.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
+		}
 		return res
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(m.Body))

@@ -14,6 +14,8 @@ func TestParseForwardTo(t *testing.T) {
 		{"127.0.0.1:9000", "http://127.0.0.1:9000/"},
 		{"https://app.test:8443/in?k=v", "https://app.test:8443/in?k=v"},
 		{"myapp.local/webhooks", "http://myapp.local/webhooks"},
+		{"[::1]:8000/hook", "http://[::1]:8000/hook"},
+		{"my_app:8000", "http://my_app:8000/"},
 	}
 	for _, tt := range tests {
 		got, err := parseForwardTo("--forward-to", tt.in)
@@ -21,7 +23,8 @@ func TestParseForwardTo(t *testing.T) {
 			t.Errorf("parseForwardTo(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "ftp://x/y", "localhost:0/x", "localhost:70000"} {
+	for _, bad := range []string{"", "ftp://x/y", "localhost:0/x", "localhost:70000", "99999", "99999/webhook", "0",
+		"localhost:/x", "local host:8000", "-bad-.test:8000", "a..b/x", "http://exa mple.com/", "http://:8000/x"} {
 		if got, err := parseForwardTo("--forward-to", bad); err == nil {
 			t.Errorf("parseForwardTo(%q) = %q, want an error", bad, got)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,6 +81,13 @@ func (a *app) triggerCmd() *cobra.Command {
 			if err := trigger.Apply(events, edits); err != nil {
 				return &UsageError{Err: err}
 			}
+			if tenant == "" {
+				// Flows such as account.application.authorized always
+				// belong to one connected account.
+				if tenant, err = f.DefaultTenant(); err != nil {
+					return fmt.Errorf("trigger %s: %w", f.Name, err)
+				}
+			}
 			return a.publishFlow(cmd, f, events, tenant)
 		},
 	}
@@ -101,12 +109,13 @@ func (a *app) listTriggers() error {
 	if a.format == "json" {
 		type item struct {
 			Name        string   `json:"name"`
+			Aliases     []string `json:"aliases,omitempty"`
 			Description string   `json:"description"`
 			Events      []string `json:"events"`
 		}
 		out := make([]item, len(all))
 		for i, f := range all {
-			out[i] = item{Name: f.Name, Description: f.Description}
+			out[i] = item{Name: f.Name, Aliases: f.Aliases, Description: f.Description}
 			for _, e := range f.Events {
 				out[i].Events = append(out[i].Events, e.Type)
 			}
@@ -120,6 +129,9 @@ func (a *app) listTriggers() error {
 		if len(f.Events) != 1 {
 			n += "s"
 		}
+		if len(f.Aliases) > 0 {
+			n += "; also " + strings.Join(f.Aliases, ", ")
+		}
 		rows[i] = []string{f.Name, f.Description + " (" + n + ")"}
 	}
 	return table(a.env.Stdout, []string{"TRIGGER", "WHAT IT PUBLISHES"}, rows)
@@ -130,7 +142,11 @@ func (a *app) listTriggers() error {
 func (a *app) publishFlow(cmd *cobra.Command, f *trigger.Fixture, events []trigger.Event, tenant string) error {
 	c := a.client()
 	if a.format != "json" {
-		fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events\n", f.Name, len(events))
+		if tenant != "" {
+			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events for tenant %s\n", f.Name, len(events), tenant)
+		} else {
+			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events\n", f.Name, len(events))
+		}
 	}
 	for i, e := range events {
 		body := map[string]any{"type": e.Type, "data": e.Data}

@@ -9,7 +9,10 @@
 // for the listen scheme: it pushes the exact signed request (body bytes and
 // headers an HTTP endpoint would get) over the device's websocket, waits for
 // the device to report what the local app answered, and hands that back as
-// the attempt. While the device is offline it defers the delivery without
+// the attempt. A device signs as its endpoint's signature_scheme says
+// (`hookline listen --scheme stripe` sets it), with the same secret either
+// way, and tells the device each event's tenant so that it can forward
+// connected accounts' events elsewhere (--forward-connect-to). While the device is offline it defers the delivery without
 // spending an attempt.
 //
 // A source's connection whose URL is a device's listen:// URL (`hookline

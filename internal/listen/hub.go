@@ -93,13 +93,30 @@ func (h *Hub) Close() {
 // Closed is closed when the hub is.
 func (h *Hub) Closed() <-chan struct{} { return h.closed }
 
+// DeviceSettings is what `hookline listen` asks of its device; the zero
+// value changes nothing on an existing device.
+type DeviceSettings struct {
+	// Events, when non-empty, replaces what the device subscribes to.
+	Events []string
+	// Scheme, when set, is how its deliveries are signed from now on:
+	// hookline.SchemeStandard or hookline.SchemeStripe. The secret is the
+	// same either way, so switching needs no new secret in the app.
+	Scheme string
+}
+
 // Device returns the endpoint of the named device, creating it on first
-// use. A non-nil events replaces what it subscribes to; a disabled device
-// endpoint is enabled again, since a developer reconnecting wants events.
-func (h *Hub) Device(ctx context.Context, name string, events []string) (*hookline.Endpoint, error) {
+// use, and applies set to it; a disabled device endpoint is enabled again,
+// since a developer reconnecting wants events.
+func (h *Hub) Device(ctx context.Context, name string, set DeviceSettings) (*hookline.Endpoint, error) {
 	if !ValidDeviceName(name) {
 		return nil, hookline.Invalid("name", "device name %q must be 1 to 63 letters, digits, '.', '-' or '_'", name)
 	}
+	switch set.Scheme {
+	case "", hookline.SchemeStandard, hookline.SchemeStripe:
+	default:
+		return nil, hookline.Invalid("signature_scheme", "signature_scheme must be %q or %q", hookline.SchemeStandard, hookline.SchemeStripe)
+	}
+	events := set.Events
 	for i, ev := range events {
 		if !hookline.ValidEventPattern(ev) {
 			return nil, hookline.Invalid(fmt.Sprintf("enabled_events[%d]", i),
@@ -117,10 +134,14 @@ func (h *Hub) Device(ctx context.Context, name string, events []string) (*hookli
 		if len(events) == 0 {
 			events = []string{"*"}
 		}
+		scheme := set.Scheme
+		if scheme == "" {
+			scheme = hookline.SchemeStandard
+		}
 		ep = &hookline.Endpoint{
 			ID: hookline.NewID("ep"), URL: URLScheme + "://" + name, EnabledEvents: events,
 			Description: "hookline listen --name " + name, Metadata: map[string]string{"listen_device": name},
-			Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
+			Status: hookline.EndpointEnabled, SignatureScheme: scheme,
 			Secret: webhook.NewSecret(), Created: now, Updated: now,
 		}
 		if err := h.cfg.Store.CreateEndpoint(ctx, ep); err != nil {
@@ -134,6 +155,9 @@ func (h *Hub) Device(ctx context.Context, name string, events []string) (*hookli
 	changed := false
 	if len(events) > 0 && strings.Join(events, ",") != strings.Join(ep.EnabledEvents, ",") {
 		ep.EnabledEvents, changed = events, true
+	}
+	if set.Scheme != "" && set.Scheme != ep.SignatureScheme {
+		ep.SignatureScheme, changed = set.Scheme, true
 	}
 	if ep.Status != hookline.EndpointEnabled {
 		ep.Status, ep.DisabledReason, ep.FailingSince, changed = hookline.EndpointEnabled, "", time.Time{}, true
@@ -195,7 +219,7 @@ func (h *Hub) Send(ctx context.Context, t *hookline.Task, now, deadline time.Tim
 		if err := h.cfg.Signer.SignHeaders(hdr, t.Endpoint.SignatureScheme, t.Event.ID, t.Event.Payload, now, t.Endpoint.Secrets(now)); err != nil {
 			return delivery.Response{Err: err}
 		}
-		msg = Message{EventID: t.Event.ID, EventType: t.Event.Type, Header: hdr, Body: t.Event.Payload}
+		msg = Message{EventID: t.Event.ID, EventType: t.Event.Type, Tenant: t.Event.Tenant, Header: hdr, Body: t.Event.Payload}
 	}
 	msg.Type, msg.ID, msg.Attempt = TypeDeliver, "msg_"+strconv.FormatUint(h.seq.Add(1), 10), t.Attempt
 	res, err := s.deliver(ctx, msg.EventID, msg)
@@ -383,7 +407,8 @@ func (h *Hub) lookupLocked(ctx context.Context, name string) (*hookline.Endpoint
 
 // deviceParams is the body of POST /v1/listen/devices/{name}.
 type deviceParams struct {
-	EnabledEvents []string `json:"enabled_events"`
+	EnabledEvents   []string `json:"enabled_events"`
+	SignatureScheme string   `json:"signature_scheme"`
 }
 
 // ServeDevice answers POST /v1/listen/devices/{name}: the device, created
@@ -399,7 +424,7 @@ func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
 		return hookline.Invalid("", "malformed JSON: %v", err)
 	}
 	name := r.PathValue("name")
-	ep, err := h.Device(r.Context(), name, p.EnabledEvents)
+	ep, err := h.Device(r.Context(), name, DeviceSettings{Events: p.EnabledEvents, Scheme: p.SignatureScheme})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestPeers(t *testing.T) {
 	a.JoinPeers(bus)
 	b.JoinPeers(bus)
 
-	ep, err := a.Device(t.Context(), "laptop", nil)
+	ep, err := a.Device(t.Context(), "laptop", DeviceSettings{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,13 @@ type Message struct {
 	// inbound request, EventID is the request's id (req_…) and EventType
 	// the provider's event type when one is found (see RequestLabel), else
 	// the method and path it arrived at.
-	EventID   string      `json:"event_id,omitempty"`
-	EventType string      `json:"event_type,omitempty"`
-	Attempt   int         `json:"attempt,omitempty"`
-	Header    http.Header `json:"header,omitempty"`
+	EventID   string `json:"event_id,omitempty"`
+	EventType string `json:"event_type,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	// Tenant is the event's tenant (a platform's connected account), so
+	// that `hookline listen --forward-connect-to` can send it apart.
+	Tenant string      `json:"tenant,omitempty"`
+	Header http.Header `json:"header,omitempty"`
 	// SourceID is set only when the delivery forwards a request captured at
 	// a source: the device then replays Method, Query (appended to the local
 	// URL's), Header and Body exactly, without signing anything, so the app

@@ -24,10 +24,18 @@ var catalogFS embed.FS
 
 // Fixture is one trigger: a named flow of events.
 type Fixture struct {
-	Name        string         `json:"name"`
+	Name string `json:"name"`
+	// Aliases are other names Lookup finds it by, as Stripe's CLI has
+	// (invoice.payment_succeeded runs the invoice flow).
+	Aliases     []string       `json:"aliases,omitempty"`
 	Description string         `json:"description"`
 	Vars        map[string]any `json:"vars"`
 	Events      []FixtureEvent `json:"events"`
+	// Tenant, when set, says the flow only makes sense for one tenant (a
+	// connected account, as Stripe's account.application.* events always
+	// carry one): it is the variable spec ("id:acct") of the tenant used
+	// when --tenant is not given. See DefaultTenant.
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // FixtureEvent is one event of a flow, before its variables are filled in.
@@ -65,7 +73,29 @@ func Parse(b []byte) (*Fixture, error) {
 	if f.Name == "" {
 		f.Name = f.Events[len(f.Events)-1].Type
 	}
+	if f.Tenant != "" {
+		if _, err := f.DefaultTenant(); err != nil {
+			return nil, fmt.Errorf("fixture tenant: %w", err)
+		}
+	}
 	return &f, nil
+}
+
+// DefaultTenant is the tenant to publish for when --tenant is not given:
+// "" for most flows, a fresh one (acct_…) for those that need one.
+func (f *Fixture) DefaultTenant() (string, error) {
+	if f.Tenant == "" {
+		return "", nil
+	}
+	v, err := genVar(f.Tenant)
+	if err != nil {
+		return "", err
+	}
+	t, ok := v.(string)
+	if !ok || t == "" {
+		return "", fmt.Errorf("%q does not make a tenant", f.Tenant)
+	}
+	return t, nil
 }
 
 // Catalog returns the built-in fixtures, sorted by name.
@@ -99,7 +129,7 @@ func Lookup(name string) (*Fixture, error) {
 	}
 	var near []string
 	for _, f := range all {
-		if f.Name == name {
+		if f.Name == name || slices.Contains(f.Aliases, name) {
 			return f, nil
 		}
 		if strings.HasPrefix(f.Name, name) || strings.HasPrefix(name, strings.SplitN(f.Name, ".", 2)[0]+".") {

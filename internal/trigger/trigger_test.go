@@ -191,3 +191,39 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupFindsStripesNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, flow string
+		tenant     bool // the flow publishes for a tenant of its own when --tenant is not given
+	}{
+		{"invoice.payment_succeeded", "invoice.paid", false},
+		{"invoice.paid", "invoice.paid", false},
+		{"account.application.authorized", "account.application.authorized", true},
+		{"account.application.deauthorized", "account.application.deauthorized", true},
+	} {
+		f, err := Lookup(tc.name)
+		if err != nil {
+			t.Errorf("Lookup(%s): %v", tc.name, err)
+			continue
+		}
+		if f.Name != tc.flow {
+			t.Errorf("Lookup(%s) = %s, want %s", tc.name, f.Name, tc.flow)
+		}
+		tenant, err := f.DefaultTenant()
+		if err != nil {
+			t.Errorf("%s: DefaultTenant: %v", tc.name, err)
+		}
+		if got := strings.HasPrefix(tenant, "acct_"); got != tc.tenant {
+			t.Errorf("%s: DefaultTenant() = %q, want an acct_ one: %v", tc.name, tenant, tc.tenant)
+		}
+	}
+	if _, err := Parse([]byte(`{"tenant": {"x": 1}, "events": [{"type": "a.b", "data": {}}]}`)); err == nil {
+		t.Error("Parse accepted a fixture tenant that is not a string")
+	}
+	if _, err := Parse([]byte(`{"tenant": "hex:0", "events": [{"type": "a.b", "data": {}}]}`)); err == nil ||
+		!strings.Contains(err.Error(), "fixture tenant") {
+		t.Errorf("Parse of a bad tenant spec: %v", err)
+	}
+}
