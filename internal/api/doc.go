@@ -1,6 +1,9 @@
-// Package api is Hookline's HTTP API: routes (routes.go), authentication,
-// request decoding and validation, JSON rendering, and the one mapping from
-// application errors to HTTP statuses and {"error": {code, message, param}}
-// bodies (errors.go). It holds no business state of its own: it calls the
-// store, the publisher and the engine.
+// Package api is Hookline's JSON API over HTTP: for each route it decodes
+// the request (one capped, strict decoder: encode.go), calls the
+// application layer (internal/app) and renders its answer as JSON, one
+// file per resource (endpoints.go, events.go, sources.go, connections.go,
+// requests.go, ingest.go). It authenticates the admin API key
+// (Authenticated) and answers /healthz. Errors become HTTP through
+// internal/httperr; the routes themselves are listed, with every other
+// route of the server, in internal/server/routes.go.
 package api

@@ -8,7 +8,9 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
+// PublishEvent is POST /v1/events: 201 with the event once it is durably
+// stored.
+func (s *Server) PublishEvent(w http.ResponseWriter, r *http.Request) error {
 	var p struct {
 		Type   string          `json:"type"`
 		Data   json.RawMessage `json:"data"`
@@ -17,7 +19,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, false); err != nil {
 		return err
 	}
-	res, err := s.cfg.Publisher.Publish(r.Context(), delivery.PublishRequest{
+	res, err := s.app.Publish(r.Context(), delivery.PublishRequest{
 		Type: p.Type, Data: p.Data, Tenant: p.Tenant, IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
 	if err != nil {
@@ -30,17 +32,14 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+// ListEvents is GET /v1/events.
+func (s *Server) ListEvents(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	f := hookline.EventFilter{Page: pg, Type: q.Get("type"), Tenant: q.Get("tenant")}
-	if f.Type != "" && !hookline.ValidEventType(f.Type) {
-		return hookline.Invalid("type", "type %q is not a valid event type", f.Type)
-	}
-	events, more, err := s.cfg.Store.ListEvents(r.Context(), f)
+	events, more, err := s.app.ListEvents(r.Context(), hookline.EventFilter{Page: pg, Type: q.Get("type"), Tenant: q.Get("tenant")})
 	if err != nil {
 		return err
 	}
@@ -52,8 +51,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.cfg.Store.Event(r.Context(), r.PathValue("id"))
+// GetEvent is GET /v1/events/{id}: the event as endpoints receive it.
+func (s *Server) GetEvent(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.app.Event(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -90,38 +90,28 @@ func renderAttempt(a *hookline.Attempt) attemptJSON {
 	return j
 }
 
-func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request, f hookline.AttemptFilter) error {
-	pg, err := page(r)
-	if err != nil {
-		return err
-	}
-	f.Page = pg
-	attempts, more, err := s.cfg.Store.ListAttempts(r.Context(), f)
-	if err != nil {
-		return err
-	}
+// writeAttempts answers a page of attempts.
+func writeAttempts(w http.ResponseWriter, attempts []*hookline.Attempt, more bool) {
 	out := make([]attemptJSON, len(attempts))
 	for i, a := range attempts {
 		out[i] = renderAttempt(a)
 	}
 	writeJSON(w, http.StatusOK, newList(out, more))
+}
+
+// ListEventAttempts is GET /v1/events/{id}/attempts.
+func (s *Server) ListEventAttempts(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	as, more, err := s.app.EventAttempts(r.Context(), r.PathValue("id"),
+		hookline.AttemptFilter{Page: pg, EndpointID: r.URL.Query().Get("endpoint_id")})
+	if err != nil {
+		return err
+	}
+	writeAttempts(w, as, more)
 	return nil
-}
-
-func (s *Server) listEventAttempts(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.cfg.Store.Event(r.Context(), id); err != nil {
-		return err
-	}
-	return s.listAttempts(w, r, hookline.AttemptFilter{EventID: id, EndpointID: r.URL.Query().Get("endpoint_id")})
-}
-
-func (s *Server) listEndpointAttempts(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.cfg.Store.Endpoint(r.Context(), id); err != nil {
-		return err
-	}
-	return s.listAttempts(w, r, hookline.AttemptFilter{EndpointID: id, EventID: r.URL.Query().Get("event_id")})
 }
 
 type deliveryJSON struct {
@@ -136,7 +126,9 @@ type deliveryJSON struct {
 	Updated       int64  `json:"updated"`
 }
 
-func renderDeliveries(ds []*hookline.Delivery) []deliveryJSON {
+// writeDeliveries answers deliveries, an event's or a captured request's,
+// as one list.
+func writeDeliveries(w http.ResponseWriter, status int, ds []*hookline.Delivery) {
 	out := make([]deliveryJSON, len(ds))
 	for i, d := range ds {
 		out[i] = deliveryJSON{ID: d.ID, Object: "delivery", EventID: d.EventID, EndpointID: d.EndpointID,
@@ -146,48 +138,31 @@ func renderDeliveries(ds []*hookline.Delivery) []deliveryJSON {
 			out[i].NextAttemptAt = &t
 		}
 	}
-	return out
+	writeJSON(w, status, newList(out, false))
 }
 
-// writeDeliveries answers the deliveries of id, an event's or a captured
-// request's, as one list; the caller has checked that id exists.
-func (s *Server) writeDeliveries(w http.ResponseWriter, r *http.Request, id string) error {
-	ds, err := s.cfg.Store.Deliveries(r.Context(), id)
+// ListDeliveries is GET /v1/events/{id}/deliveries.
+func (s *Server) ListDeliveries(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.app.EventDeliveries(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newList(renderDeliveries(ds), false))
+	writeDeliveries(w, http.StatusOK, ds)
 	return nil
 }
 
-// writeResent wakes the engine for the deliveries a resend made due and
-// answers them with status.
-func (s *Server) writeResent(w http.ResponseWriter, status int, ds []*hookline.Delivery) {
-	if s.cfg.Engine != nil {
-		s.cfg.Engine.Wake()
-	}
-	writeJSON(w, status, newList(renderDeliveries(ds), false))
-}
-
-func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := s.cfg.Store.Event(r.Context(), id); err != nil {
-		return err
-	}
-	return s.writeDeliveries(w, r, id)
-}
-
-func (s *Server) resendEvent(w http.ResponseWriter, r *http.Request) error {
+// ResendEvent is POST /v1/events/{id}/resend.
+func (s *Server) ResendEvent(w http.ResponseWriter, r *http.Request) error {
 	var p struct {
 		EndpointID string `json:"endpoint_id"`
 	}
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, true); err != nil {
 		return err
 	}
-	ds, err := s.cfg.Store.Resend(r.Context(), r.PathValue("id"), p.EndpointID, s.cfg.Now())
+	ds, err := s.app.Resend(r.Context(), r.PathValue("id"), p.EndpointID)
 	if err != nil {
 		return err
 	}
-	s.writeResent(w, http.StatusAccepted, ds)
+	writeDeliveries(w, http.StatusAccepted, ds)
 	return nil
 }

@@ -7,9 +7,9 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// testFilter answers whether an endpoint filter takes an event, and if not
+// TestFilter is POST /v1/filters/test: it answers whether an endpoint filter takes an event, and if not
 // which conditions fail, so that a filter can be tried before it is saved.
-func (s *Server) testFilter(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) TestFilter(w http.ResponseWriter, r *http.Request) error {
 	var p struct {
 		Filter json.RawMessage `json:"filter"`
 		Event  *struct {
@@ -32,7 +32,7 @@ func (s *Server) testFilter(w http.ResponseWriter, r *http.Request) error {
 	if len(data) == 0 || string(data) == "null" {
 		data = json.RawMessage("{}")
 	}
-	payload, err := hookline.NewEventPayload("evt_test", p.Event.Type, s.cfg.Now(), p.Event.Tenant, data)
+	payload, err := hookline.NewEventPayload("evt_test", p.Event.Type, s.app.Now(), p.Event.Tenant, data)
 	if err != nil {
 		return hookline.Invalid("event.data", "event.data must be a JSON object")
 	}

@@ -59,7 +59,7 @@ func (js *jobs) update(j *job, fn func(j *job)) {
 
 // start runs a bulk resend in the background and returns its id.
 func (js *jobs) start(endpointID string, from, to time.Time) string {
-	j := &job{ID: hookline.NewID("job"), EndpointID: endpointID, From: from, To: to, Started: js.d.cfg.Now()}
+	j := &job{ID: hookline.NewID("job"), EndpointID: endpointID, From: from, To: to, Started: js.d.app.Now()}
 	js.mu.Lock()
 	// Keep the last hundred jobs: progress pages of older ones 404.
 	if len(js.m) >= 100 {
@@ -77,9 +77,8 @@ func (js *jobs) start(endpointID string, from, to time.Time) string {
 	return j.ID
 }
 
-// run counts the failed deliveries first (so the page can show a real
-// progress bar), then resends them in pages. It walks by delivery id, so a
-// resent delivery that fails again at once is not picked up twice.
+// run resends the job's deliveries (app.ResendFailed), keeping its
+// progress for the page, until done or the dashboard closes.
 func (js *jobs) run(j *job) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -90,40 +89,14 @@ func (js *jobs) run(j *job) {
 		case <-ctx.Done():
 		}
 	}()
-	st := js.d.cfg.Store
-	fail := func(err error) {
+	n, err := js.d.app.ResendFailed(ctx, j.EndpointID, j.From, j.To, func(total, resent int) {
+		js.update(j, func(j *job) { j.Total, j.Resent = total, resent })
+	})
+	if err != nil {
 		js.update(j, func(j *job) { j.Done, j.Error = true, hookline.ErrorMessage(err) })
 		js.d.cfg.Logger.Error("bulk resend", "job", j.ID, "err", err)
-	}
-	const batch = 200
-	var ids []*hookline.Delivery
-	after := ""
-	for {
-		page, err := st.FailedDeliveries(ctx, j.EndpointID, j.From, j.To, after, batch)
-		if err != nil {
-			fail(err)
-			return
-		}
-		ids = append(ids, page...)
-		js.update(j, func(j *job) { j.Total = len(ids) })
-		if len(page) < batch {
-			break
-		}
-		after = page[len(page)-1].ID
-	}
-	for i, dl := range ids {
-		if _, err := st.Resend(ctx, dl.EventID, dl.EndpointID, js.d.cfg.Now()); err != nil {
-			fail(err)
-			return
-		}
-		js.update(j, func(j *job) { j.Resent = i + 1 })
-		if (i+1)%batch == 0 && js.d.cfg.Engine != nil {
-			js.d.cfg.Engine.Wake()
-		}
-	}
-	if js.d.cfg.Engine != nil {
-		js.d.cfg.Engine.Wake()
+		return
 	}
 	js.update(j, func(j *job) { j.Done = true })
-	js.d.cfg.Logger.Info("bulk resend finished", "job", j.ID, "endpoint", j.EndpointID, "resent", len(ids))
+	js.d.cfg.Logger.Info("bulk resend finished", "job", j.ID, "endpoint", j.EndpointID, "resent", n)
 }

@@ -9,16 +9,16 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/internal/httperr"
 )
 
 //go:embed templates/*.html
@@ -29,9 +29,8 @@ var staticFS embed.FS
 
 // Config is what the dashboard needs from the server.
 type Config struct {
-	Store     hookline.Store
-	Publisher *delivery.Publisher // sends test events
-	Engine    *delivery.Engine    // woken after resends; may be nil
+	// App is the application layer every form calls, as the API does.
+	App *app.App
 	// CheckKey reports whether a key is the admin API key (constant time).
 	CheckKey func(key string) bool
 	// SessionKey signs session cookies and CSRF tokens; keep it across
@@ -39,16 +38,10 @@ type Config struct {
 	SessionKey []byte
 	// Secure marks the session cookie Secure (serving over TLS).
 	Secure bool
-	// Dev allows endpoints on loopback and private addresses, as the API.
-	Dev      bool
-	Resolver netguard.Resolver
-	// RotationOverlap is how long a rotated-out secret keeps signing (24 h).
-	RotationOverlap time.Duration
 	// Nav adds links to the navigation bar after the built-in ones (the
 	// inbound pages, when they exist).
 	Nav    []NavLink
 	Logger *slog.Logger
-	Now    func() time.Time
 }
 
 // NavLink is an entry of the navigation bar.
@@ -57,13 +50,18 @@ type NavLink struct {
 	Label string
 }
 
-// Dashboard serves the web UI. Create it with New, register its routes
-// with Register, feed its live tail with Attempt and stop it with Close.
+// Dashboard serves the web UI. Create it with New, mount its handlers
+// (the server's route map does), feed its live tail with Attempt and stop
+// it with Close.
 type Dashboard struct {
 	cfg   Config
+	app   *app.App
+	store hookline.Store // for the pages' reads, which carry no rule
 	pages map[string]*template.Template
 	tail  *tailHub
-	jobs  *jobs
+	// static serves the embedded files (Static).
+	static http.Handler
+	jobs   *jobs
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -75,20 +73,13 @@ func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.RotationOverlap <= 0 {
-		cfg.RotationOverlap = 24 * time.Hour
-	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = net.DefaultResolver
-	}
 	if len(cfg.SessionKey) < 32 {
 		panic("dashboard: SessionKey must be at least 32 bytes")
 	}
-	d := &Dashboard{cfg: cfg, tail: newTailHub(), closed: make(chan struct{})}
+	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
 	d.jobs = newJobs(d)
+	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
+	d.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(files)))
 	d.pages = parsePages()
 	return d
 }
@@ -124,35 +115,8 @@ func (d *Dashboard) Attempt(r delivery.Result) {
 	d.tail.publish(r)
 }
 
-// Register adds the dashboard's routes to mux. The API's routes (/v1/…,
-// /healthz) are more specific and keep precedence.
-func (d *Dashboard) Register(mux *http.ServeMux) {
-	auth := d.RequireSession
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-	mux.HandleFunc("GET /login", d.loginPage)
-	mux.HandleFunc("POST /login", d.login)
-	mux.Handle("POST /logout", auth(http.HandlerFunc(d.logout)))
-
-	mux.Handle("GET /{$}", auth(d.handle(d.overview)))
-	mux.Handle("GET /endpoints", auth(d.handle(d.endpoints)))
-	mux.Handle("GET /endpoints/new", auth(d.handle(d.newEndpoint)))
-	mux.Handle("POST /endpoints", auth(d.handle(d.createEndpoint)))
-	mux.Handle("GET /endpoints/{id}", auth(d.handle(d.endpoint)))
-	mux.Handle("POST /endpoints/{id}", auth(d.handle(d.updateEndpoint)))
-	mux.Handle("POST /endpoints/{id}/status", auth(d.handle(d.setStatus)))
-	mux.Handle("POST /endpoints/{id}/rotate", auth(d.handle(d.rotate)))
-	mux.Handle("POST /endpoints/{id}/reveal", auth(d.handle(d.reveal)))
-	mux.Handle("POST /endpoints/{id}/test", auth(d.handle(d.sendTest)))
-	mux.Handle("POST /endpoints/{id}/resend-failed", auth(d.handle(d.bulkResend)))
-	mux.Handle("GET /jobs/{id}", auth(d.handle(d.job)))
-	mux.Handle("GET /events", auth(d.handle(d.events)))
-	mux.Handle("GET /events/{id}", auth(d.handle(d.event)))
-	mux.Handle("POST /events/{id}/resend", auth(d.handle(d.resend)))
-	mux.Handle("GET /tail", auth(d.handle(d.tailPage)))
-	mux.Handle("GET /tail/stream", auth(http.HandlerFunc(d.tailStream)))
-	d.registerInbound(mux) // inbound.go
-}
+// Static serves the embedded CSS, JavaScript and images under /static/.
+func (d *Dashboard) Static(w http.ResponseWriter, r *http.Request) { d.static.ServeHTTP(w, r) }
 
 func cacheStatic(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -204,36 +168,31 @@ func (d *Dashboard) Render(w http.ResponseWriter, r *http.Request, status int, n
 	return err
 }
 
-// handle adapts a handler that returns an error: not-found and invalid
-// input become pages a person can read, the rest is logged.
-func (d *Dashboard) handle(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+// Handle adapts a page handler that returns an error: the error is
+// rendered as a page with the status and message the API would answer
+// (internal/httperr); internal errors are logged.
+func (d *Dashboard) Handle(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := h(w, r)
 		if err == nil {
 			return
 		}
-		status := http.StatusInternalServerError
-		switch hookline.ErrorCode(err) {
-		case hookline.ENOTFOUND:
-			status = http.StatusNotFound
-		case hookline.EINVALID:
-			status = http.StatusBadRequest
-		case hookline.ECONFLICT:
-			status = http.StatusConflict
-		default:
-			if errors.Is(err, context.Canceled) {
-				return
-			}
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		status, body := httperr.Of(err)
+		if status == http.StatusInternalServerError {
 			d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
-		if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Message: hookline.ErrorMessage(err)}); rerr != nil {
-			http.Error(w, hookline.ErrorMessage(err), status)
+		if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Code: body.Error.Code, Message: body.Error.Message}); rerr != nil {
+			http.Error(w, body.Error.Message, status)
 		}
 	})
 }
 
 type errorPage struct {
 	Status  int
+	Code    string
 	Message string
 }
 
@@ -259,7 +218,8 @@ func safeNext(next string) string {
 	return next
 }
 
-func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+// LoginPage is GET /login.
+func (d *Dashboard) LoginPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := d.session(r); ok {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
@@ -280,11 +240,11 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status i
 	}
 }
 
-// login checks the API key. The sign-in form has no session to bind a
+// Login is POST /login: it checks the API key. The sign-in form has no session to bind a
 // CSRF token to; SameSite=Strict and the Origin check guard it (a forged
 // sign-in could only sign the victim in with the attacker's own key, which
 // here is the admin key the attacker would need to have).
-func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		http.Error(w, "cross-site sign-in refused", http.StatusForbidden)
@@ -302,7 +262,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+// Logout is POST /logout.
+func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
 	c := d.cookie("", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)

@@ -16,14 +16,15 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/httperr"
 	"github.com/hookline/hookline/internal/inbound"
 )
 
 // The inbound pages: sources with their ingest URLs and connections, and
 // the requests they captured, with a raw download, replay and
-// edit-and-replay. Register calls registerInbound.
+// edit-and-replay.
 
 const (
 	// maxShownBody is how much of a captured body the request page prints;
@@ -37,24 +38,7 @@ const (
 )
 
 // requestStatuses are the statuses the requests list filters by.
-var requestStatuses = []string{hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay}
-
-func (d *Dashboard) registerInbound(mux *http.ServeMux) {
-	auth := d.RequireSession
-	mux.Handle("GET /sources", auth(d.handle(d.sources)))
-	mux.Handle("GET /sources/new", auth(d.handle(d.newSource)))
-	mux.Handle("POST /sources", auth(d.handle(d.createSource)))
-	mux.Handle("GET /sources/{id}", auth(d.handle(d.source)))
-	mux.Handle("POST /sources/{id}/delete", auth(d.handle(d.deleteSource)))
-	mux.Handle("POST /sources/{id}/connections", auth(d.handle(d.createConnection)))
-	mux.Handle("POST /connections/{id}/delete", auth(d.handle(d.deleteConnection)))
-	mux.Handle("GET /requests", auth(d.handle(d.requests)))
-	mux.Handle("GET /requests/{id}", auth(d.handle(d.request)))
-	mux.Handle("GET /requests/{id}/raw", auth(d.handle(d.rawRequest)))
-	mux.Handle("POST /requests/{id}/replay", auth(d.handle(d.replayRequest)))
-	mux.Handle("POST /requests/{id}/edit-replay", auth(d.handle(d.editReplayRequest)))
-	mux.Handle("POST /requests/{id}/resend", auth(d.handle(d.resendRequest)))
-}
+var requestStatuses = app.RequestStatuses
 
 // sources -----------------------------------------------------------------
 
@@ -70,9 +54,9 @@ type sourcesData struct {
 	Next string
 }
 
-func (d *Dashboard) sources(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	list, more, err := d.cfg.Store.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
+	list, more, err := d.store.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
 	if err != nil {
 		return err
 	}
@@ -82,7 +66,7 @@ func (d *Dashboard) sources(w http.ResponseWriter, r *http.Request) error {
 		row := sourceRow{S: s, IngestURL: base + "/in/" + s.ID}
 		// Two indexed reads per row, (source_id, id) both: cheap beside a
 		// count over a source's millions of requests, which is not.
-		cons, moreCons, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
+		cons, moreCons, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
 		if err != nil {
 			return err
 		}
@@ -90,7 +74,7 @@ func (d *Dashboard) sources(w http.ResponseWriter, r *http.Request) error {
 		if moreCons {
 			row.Connections += "+"
 		}
-		last, _, err := d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		last, _, err := d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
 		if err != nil {
 			return err
 		}
@@ -115,51 +99,44 @@ type sourceForm struct {
 
 func (f sourceForm) formError() string { return f.Err }
 
-func (d *Dashboard) newSource(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) NewSource(w http.ResponseWriter, r *http.Request) error {
 	return d.Render(w, r, http.StatusOK, "source_new", "New source", sourceForm{Type: hookline.SourceNone, Types: inbound.Types()})
 }
 
-// readSource validates the new-source form into a source, with the API's
-// rules and defaults.
-func readSource(r *http.Request, src *hookline.Source) (sourceForm, error) {
+// readSource reads the new-source form into the parameters the API takes.
+// Options arrive as a JSON object; a misspelt option would otherwise be
+// dropped without a word, so unknown fields are refused.
+func readSource(r *http.Request) (sourceForm, app.SourceParams, error) {
 	f := sourceForm{Name: strings.TrimSpace(r.PostFormValue("name")), Type: r.PostFormValue("type"),
 		Options: strings.TrimSpace(r.PostFormValue("options")), Types: inbound.Types()}
-	if f.Name == "" || len(f.Name) > 100 || strings.ContainsAny(f.Name, "/ \t\n") {
-		return f, hookline.Invalid("name", "a name is required: up to 100 characters, no spaces or slashes")
-	}
-	src.Name, src.Type, src.Secret = f.Name, f.Type, r.PostFormValue("secret")
+	secret := r.PostFormValue("secret")
+	p := app.SourceParams{Name: &f.Name, Type: &f.Type, Secret: &secret}
 	if f.Options != "" {
+		var opts hookline.SourceOptions
 		dec := json.NewDecoder(strings.NewReader(f.Options))
-		// A misspelt option would otherwise be dropped without a word.
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&src.Options); err != nil {
-			return f, hookline.Invalid("options", "the options are not a JSON object of known fields: %v", err)
+		if err := dec.Decode(&opts); err != nil {
+			return f, p, hookline.Invalid("options", "the options are not a JSON object of known fields: %v", err)
 		}
+		p.Options = &opts
 	}
-	src.Response = hookline.SourceResponse{Status: http.StatusOK, Body: `{"received": true}`,
-		Headers: map[string]string{"Content-Type": "application/json"}}
-	return f, inbound.Check(src)
+	return f, p, nil
 }
 
-func (d *Dashboard) createSource(w http.ResponseWriter, r *http.Request) error {
-	now := d.cfg.Now()
-	src := &hookline.Source{ID: hookline.NewID("src"), Created: now, Updated: now}
-	f, err := readSource(r, src)
+// CreateSource is POST /sources.
+func (d *Dashboard) CreateSource(w http.ResponseWriter, r *http.Request) error {
+	f, p, err := readSource(r)
+	var src *hookline.Source
 	if err == nil {
-		err = d.cfg.Store.CreateSource(r.Context(), src)
-		if hookline.ErrorCode(err) == hookline.ECONFLICT {
-			err = hookline.Invalid("name", "a source named %q exists", src.Name)
-		}
+		src, err = d.app.CreateSource(r.Context(), p, app.ByDashboard)
 	}
 	if err != nil {
-		if hookline.ErrorCode(err) == hookline.EINVALID {
+		if formError(err) {
 			f.Err = hookline.ErrorMessage(err)
-			return d.Render(w, r, http.StatusBadRequest, "source_new", "New source", f)
+			return d.Render(w, r, httperr.Status(err), "source_new", "New source", f)
 		}
 		return err
 	}
-	// The id only: the secret never reaches the logs.
-	d.cfg.Logger.Info("source created from the dashboard", "source", src.ID, "type", src.Type)
 	redirect(w, r, "/sources/"+src.ID, "Source created. Point the provider at its ingest URL.")
 	return nil
 }
@@ -186,7 +163,7 @@ func (s sourceData) formError() string { return s.Err }
 
 func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	ctx := r.Context()
-	src, err := d.cfg.Store.Source(ctx, id)
+	src, err := d.store.Source(ctx, id)
 	if err != nil {
 		return sourceData{}, err
 	}
@@ -194,7 +171,7 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
 		data.Options = string(opts)
 	}
-	cons, more, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
+	cons, more, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return data, err
 	}
@@ -202,11 +179,11 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentJSON(c.Filter)})
 	}
 	data.MoreCons = more
-	data.Requests, data.MoreReqs, err = d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
+	data.Requests, data.MoreReqs, err = d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
 	return data, err
 }
 
-func (d *Dashboard) source(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Source(w http.ResponseWriter, r *http.Request) error {
 	data, err := d.loadSource(r, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -214,74 +191,49 @@ func (d *Dashboard) source(w http.ResponseWriter, r *http.Request) error {
 	return d.Render(w, r, http.StatusOK, "source", data.S.Name, data)
 }
 
-func (d *Dashboard) deleteSource(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if err := d.cfg.Store.DeleteSource(r.Context(), id); err != nil {
+// DeleteSource is POST /sources/{id}/delete.
+func (d *Dashboard) DeleteSource(w http.ResponseWriter, r *http.Request) error {
+	if _, err := d.app.DeleteSource(r.Context(), r.PathValue("id"), app.ByDashboard); err != nil {
 		return err
 	}
-	d.cfg.Logger.Info("source deleted from the dashboard", "source", id)
 	redirect(w, r, "/sources", "Source deleted; its captured requests stay.")
 	return nil
 }
 
-// checkConnectionURL accepts what the engine has a transport for, as the
-// API does: http(s) URLs under the endpoints' rules and listen://<device>.
-func (d *Dashboard) checkConnectionURL(r *http.Request, raw string) error {
-	if dev, ok := strings.CutPrefix(raw, "listen://"); ok {
-		if dev == "" || strings.ContainsAny(dev, "/?# ") {
-			return hookline.Invalid("url", "a listen URL is listen://<device>")
-		}
-		return nil
-	}
-	return d.checkURL(r, raw)
-}
-
-func (d *Dashboard) createConnection(w http.ResponseWriter, r *http.Request) error {
+// CreateConnection is POST /sources/{id}/connections.
+func (d *Dashboard) CreateConnection(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	src, err := d.cfg.Store.Source(ctx, r.PathValue("id"))
+	src, err := d.store.Source(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	now := d.cfg.Now()
-	c := &hookline.Connection{ID: hookline.NewID("con"), SourceID: src.ID, URL: strings.TrimSpace(r.PostFormValue("url")),
-		Created: now, Updated: now}
-	rawFilter := strings.TrimSpace(r.PostFormValue("filter"))
-	err = d.checkConnectionURL(r, c.URL)
-	if err == nil && rawFilter != "" {
-		var f *hookline.Filter
-		if f, err = inbound.ParseFilter([]byte(rawFilter)); err == nil && !f.Empty() {
-			c.Filter = json.RawMessage(rawFilter)
-		}
+	url, rawFilter := strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("filter"))
+	p := app.ConnectionParams{SourceID: &src.ID, URL: &url}
+	if rawFilter != "" {
+		p.Filter = json.RawMessage(rawFilter)
 	}
-	if err == nil {
-		err = d.cfg.Store.CreateConnection(ctx, c)
-	}
+	c, err := d.app.CreateConnection(ctx, p, app.ByDashboard)
 	if err != nil {
-		if hookline.ErrorCode(err) != hookline.EINVALID {
+		if !formError(err) {
 			return err
 		}
 		data, lerr := d.loadSource(r, src.ID)
 		if lerr != nil {
 			return lerr
 		}
-		data.ConURL, data.ConFilter, data.Err = c.URL, rawFilter, hookline.ErrorMessage(err)
-		return d.Render(w, r, http.StatusBadRequest, "source", src.Name, data)
+		data.ConURL, data.ConFilter, data.Err = url, rawFilter, hookline.ErrorMessage(err)
+		return d.Render(w, r, httperr.Status(err), "source", src.Name, data)
 	}
-	d.cfg.Logger.Info("connection created from the dashboard", "connection", c.ID, "source", src.ID)
 	redirect(w, r, "/sources/"+src.ID, "Connection added: verified requests that match go to "+c.URL+".")
 	return nil
 }
 
-func (d *Dashboard) deleteConnection(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	c, err := d.cfg.Store.Connection(ctx, r.PathValue("id"))
+// DeleteConnection is POST /connections/{id}/delete.
+func (d *Dashboard) DeleteConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := d.app.DeleteConnection(r.Context(), r.PathValue("id"), app.ByDashboard)
 	if err != nil {
 		return err
 	}
-	if err := d.cfg.Store.DeleteConnection(ctx, c.ID); err != nil {
-		return err
-	}
-	d.cfg.Logger.Info("connection deleted from the dashboard", "connection", c.ID)
 	redirect(w, r, "/sources/"+c.SourceID, "Connection deleted.")
 	return nil
 }
@@ -321,13 +273,13 @@ func (q requestsData) NextQuery() string {
 	return v.Encode()
 }
 
-func (d *Dashboard) requests(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	data := requestsData{Source: q.Get("source"), Status: q.Get("status"), Statuses: requestStatuses}
 	// The filter's choice of sources is the newest hundred: a list, like
 	// every other, never read whole.
-	srcs, _, err := d.cfg.Store.ListSources(ctx, hookline.Page{Limit: 100})
+	srcs, _, err := d.store.ListSources(ctx, hookline.Page{Limit: 100})
 	if err != nil {
 		return err
 	}
@@ -338,7 +290,7 @@ func (d *Dashboard) requests(w http.ResponseWriter, r *http.Request) error {
 	}
 	if data.Source != "" {
 		if _, ok := names[data.Source]; !ok {
-			s, err := d.cfg.Store.Source(ctx, data.Source)
+			s, err := d.store.Source(ctx, data.Source)
 			if err != nil {
 				if hookline.ErrorCode(err) != hookline.ENOTFOUND {
 					return err
@@ -355,7 +307,7 @@ func (d *Dashboard) requests(w http.ResponseWriter, r *http.Request) error {
 		data.Err = "The status must be accepted, rejected, duplicate or replay."
 		return d.Render(w, r, http.StatusBadRequest, "requests", "Requests", data)
 	}
-	list, more, err := d.cfg.Store.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
+	list, more, err := d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
 		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
 	if err != nil {
 		return err
@@ -363,7 +315,7 @@ func (d *Dashboard) requests(w http.ResponseWriter, r *http.Request) error {
 	for _, req := range list {
 		name, ok := names[req.SourceID]
 		if !ok {
-			if s, err := d.cfg.Store.Source(ctx, req.SourceID); err == nil {
+			if s, err := d.store.Source(ctx, req.SourceID); err == nil {
 				name = s.Name
 			}
 			names[req.SourceID] = name
@@ -472,7 +424,7 @@ type requestData struct {
 func (q requestData) formError() string { return q.Err }
 
 func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm) (requestData, error) {
-	req, err := d.cfg.Store.Request(ctx, id)
+	req, err := d.store.Request(ctx, id)
 	if err != nil {
 		return requestData{}, err
 	}
@@ -481,9 +433,9 @@ func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm
 	if !slices.Contains(data.Methods, req.Method) {
 		data.Methods = append(data.Methods, req.Method)
 	}
-	if s, err := d.cfg.Store.Source(ctx, req.SourceID); err == nil {
+	if s, err := d.store.Source(ctx, req.SourceID); err == nil {
 		data.Source = s
-		cons, _, err := d.cfg.Store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		cons, _, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
 		if err != nil {
 			return data, err
 		}
@@ -496,20 +448,20 @@ func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm
 	} else {
 		data.Form = newReplayForm(req)
 	}
-	ds, err := d.cfg.Store.Deliveries(ctx, req.ID)
+	ds, err := d.store.Deliveries(ctx, req.ID)
 	if err != nil {
 		return data, err
 	}
 	// One page of attempts: 100 covers a delivery's whole retry schedule
 	// many times over, as on the event page.
-	attempts, _, err := d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EventID: req.ID, Page: hookline.Page{Limit: 100}})
+	attempts, _, err := d.store.ListAttempts(ctx, hookline.AttemptFilter{EventID: req.ID, Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return data, err
 	}
 	for _, dl := range ds {
 		t := requestTimeline{Delivery: dl}
 		if dl.EndpointID != "" {
-			if c, err := d.cfg.Store.Connection(ctx, dl.EndpointID); err == nil {
+			if c, err := d.store.Connection(ctx, dl.EndpointID); err == nil {
 				t.Connection = c
 			}
 		}
@@ -548,7 +500,7 @@ func newReplayForm(req *hookline.InboundRequest) replayForm {
 	return f
 }
 
-func (d *Dashboard) request(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Request(w http.ResponseWriter, r *http.Request) error {
 	data, err := d.loadRequest(r.Context(), r.PathValue("id"), nil)
 	if err != nil {
 		return err
@@ -561,8 +513,8 @@ func (d *Dashboard) request(w http.ResponseWriter, r *http.Request) error {
 // dashboard's origin, a captured HTML or SVG body would otherwise run
 // there with the session's rights. An attachment of octet-stream, not
 // sniffed and sandboxed, is only ever saved.
-func (d *Dashboard) rawRequest(w http.ResponseWriter, r *http.Request) error {
-	req, err := d.cfg.Store.Request(r.Context(), r.PathValue("id"))
+func (d *Dashboard) RawRequest(w http.ResponseWriter, r *http.Request) error {
+	req, err := d.store.Request(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -578,27 +530,21 @@ func (d *Dashboard) rawRequest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *Dashboard) resendRequest(w http.ResponseWriter, r *http.Request) error {
+// ResendRequest is POST /requests/{id}/resend.
+func (d *Dashboard) ResendRequest(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	ds, err := d.cfg.Store.ResendRequest(r.Context(), id, r.PostFormValue("connection_id"), d.cfg.Now())
+	ds, err := d.app.ResendRequest(r.Context(), id, r.PostFormValue("connection_id"))
 	if err != nil {
 		return err
-	}
-	if d.cfg.Engine != nil {
-		d.cfg.Engine.Wake()
 	}
 	redirect(w, r, "/requests/"+id, fmt.Sprintf("Resending to %d connection(s).", len(ds)))
 	return nil
 }
 
-// replayRequest sends an unchanged copy to the source's connections that
-// take it, now.
-func (d *Dashboard) replayRequest(w http.ResponseWriter, r *http.Request) error {
-	orig, err := d.cfg.Store.Request(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	id, res, err := d.replay(r, orig, &delivery.Replay{})
+// ReplayRequest is POST /requests/{id}/replay: an unchanged copy to the
+// source's connections that take it, now.
+func (d *Dashboard) ReplayRequest(w http.ResponseWriter, r *http.Request) error {
+	id, res, err := d.replay(r, r.PathValue("id"), app.ReplayParams{})
 	if err != nil {
 		return err
 	}
@@ -606,11 +552,11 @@ func (d *Dashboard) replayRequest(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// editReplayRequest sends an edited copy to a URL, or to the source's
-// connections when the URL is empty.
-func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) error {
+// EditReplayRequest is POST /requests/{id}/edit-replay: an edited copy to
+// a URL, or to the source's connections when the URL is empty.
+func (d *Dashboard) EditReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	orig, err := d.cfg.Store.Request(ctx, r.PathValue("id"))
+	orig, err := d.store.Request(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -620,10 +566,10 @@ func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) er
 	err = readReplayForm(&f, orig, &cp)
 	var id, res string
 	if err == nil {
-		id, res, err = d.replay(r, orig, &delivery.Replay{URL: f.URL, Method: cp.Method, Headers: cp.Headers, Body: &cp.Body})
+		id, res, err = d.replay(r, orig.ID, app.ReplayParams{URL: f.URL, Method: cp.Method, Headers: cp.Headers, Body: &cp.Body})
 	}
 	if err != nil {
-		if hookline.ErrorCode(err) != hookline.EINVALID {
+		if !formError(err) {
 			return err
 		}
 		data, lerr := d.loadRequest(ctx, orig.ID, &f)
@@ -631,7 +577,7 @@ func (d *Dashboard) editReplayRequest(w http.ResponseWriter, r *http.Request) er
 			return lerr
 		}
 		data.Err = hookline.ErrorMessage(err)
-		return d.Render(w, r, http.StatusBadRequest, "request", orig.Method+" "+orig.ID, data)
+		return d.Render(w, r, httperr.Status(err), "request", orig.Method+" "+orig.ID, data)
 	}
 	redirect(w, r, "/requests/"+id, res)
 	return nil
@@ -693,20 +639,11 @@ func validToken(s string) bool {
 	return true
 }
 
-// replay stores a copy of orig, with rp's edits, as a replay and sends it
-// now to rp.URL, or to the source's matching connections when that is
-// empty (delivery.Replay, which the API's POST /v1/requests/{id}/replay
-// runs too: the dashboard cannot call the API, a session not being an API
-// key). It returns the copy's id and a line saying how it went.
-func (d *Dashboard) replay(r *http.Request, orig *hookline.InboundRequest, rp *delivery.Replay) (string, string, error) {
-	// A client per replay: replays are a person clicking, and one client
-	// for the dashboard's lifetime would need a field and a Close.
-	client := delivery.NewHTTPClient(d.cfg.Dev)
-	defer client.CloseIdle()
-	rp.RemoteAddr, rp.OwnerPrefix, rp.Now = r.RemoteAddr, "dashboard_replay", d.cfg.Now()
-	rp.Store, rp.Sender, rp.Engine, rp.Logger = d.cfg.Store, &delivery.ForwardSender{Client: client}, d.cfg.Engine, d.cfg.Logger
-	rp.CheckURL = func(raw string) error { return d.checkURL(r, raw) }
-	res, err := rp.Run(r.Context(), orig)
+// replay has app.Replay send a copy of request id, with p's edits, and
+// returns the copy's id and a line saying how it went.
+func (d *Dashboard) replay(r *http.Request, id string, p app.ReplayParams) (string, string, error) {
+	p.RemoteAddr = r.RemoteAddr
+	res, err := d.app.Replay(r.Context(), id, p, app.ByDashboard)
 	if err != nil {
 		return "", "", err
 	}
@@ -721,6 +658,5 @@ func (d *Dashboard) replay(r *http.Request, orig *hookline.InboundRequest, rp *d
 			outcomes = append(outcomes, fmt.Sprintf("%s answered %d", sent.URL, a.ResponseStatus))
 		}
 	}
-	d.cfg.Logger.Info("request replayed from the dashboard", "request", orig.ID, "copy", res.Request.ID, "targets", len(res.Sends))
 	return res.Request.ID, "Replayed: " + strings.Join(outcomes, "; ") + ".", nil
 }

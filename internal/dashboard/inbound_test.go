@@ -20,7 +20,7 @@ func captured(t *testing.T, d *Dashboard, status string, headers map[string][]st
 	now := time.Now()
 	src := &hookline.Source{ID: hookline.NewID("src"), Name: "s" + strings.ToLower(hookline.NewID("x")), Type: hookline.SourceNone,
 		Response: hookline.SourceResponse{Status: 200}, Created: now, Updated: now}
-	if err := d.cfg.Store.CreateSource(ctx, src); err != nil {
+	if err := d.store.CreateSource(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	req := &hookline.InboundRequest{ID: hookline.NewID("req"), SourceID: src.ID, Method: "POST", Path: "/in/" + src.ID,
@@ -28,7 +28,7 @@ func captured(t *testing.T, d *Dashboard, status string, headers map[string][]st
 	if status == hookline.RequestRejected {
 		req.Reason = "signature_mismatch: no signature matches"
 	}
-	if _, err := d.cfg.Store.CaptureRequest(ctx, req, hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}); err != nil {
+	if _, err := d.store.CaptureRequest(ctx, req, hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}); err != nil {
 		t.Fatal(err)
 	}
 	return req

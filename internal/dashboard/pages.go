@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/netguard"
-	"github.com/hookline/hookline/webhook"
+	"github.com/hookline/hookline/internal/httperr"
 )
 
 const pageSize = 25
@@ -61,11 +60,11 @@ type window struct {
 	Backlog, Oldest              template.HTML
 }
 
-func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	now := d.cfg.Now().UTC()
+	now := d.app.Now().UTC()
 	data := overviewData{}
-	b, err := d.cfg.Store.Backlog(ctx)
+	b, err := d.store.Backlog(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,11 +86,11 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) error {
 		// Align to whole steps so that buckets do not shift on every load.
 		to := now.Truncate(wnd.step).Add(wnd.step)
 		f := hookline.StatsFilter{From: to.Add(-wnd.span), To: to, Step: wnd.step}
-		stats, err := d.cfg.Store.AttemptStats(ctx, f)
+		stats, err := d.store.AttemptStats(ctx, f)
 		if err != nil {
 			return err
 		}
-		backlog, err := d.cfg.Store.BacklogStats(ctx, f)
+		backlog, err := d.store.BacklogStats(ctx, f)
 		if err != nil {
 			return err
 		}
@@ -135,9 +134,9 @@ type endpointsData struct {
 	Next string
 }
 
-func (d *Dashboard) endpoints(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Endpoints(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	eps, more, err := d.cfg.Store.ListEndpoints(ctx, hookline.EndpointFilter{
+	eps, more, err := d.store.ListEndpoints(ctx, hookline.EndpointFilter{
 		Page: hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")}})
 	if err != nil {
 		return err
@@ -146,7 +145,7 @@ func (d *Dashboard) endpoints(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range eps {
 		ids[i] = e.ID
 	}
-	stats, err := d.cfg.Store.EndpointStats(ctx, d.cfg.Now().Add(-24*time.Hour), ids)
+	stats, err := d.store.EndpointStats(ctx, d.app.Now().Add(-24*time.Hour), ids)
 	if err != nil {
 		return err
 	}
@@ -173,81 +172,44 @@ type endpointForm struct {
 
 func (f endpointForm) formError() string { return f.Err }
 
-func (d *Dashboard) newEndpoint(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) NewEndpoint(w http.ResponseWriter, r *http.Request) error {
 	return d.Render(w, r, http.StatusOK, "endpoint_new", "New endpoint", endpointForm{Events: "*", Scheme: hookline.SchemeStandard})
 }
 
-// readForm validates the endpoint form onto e.
-func (d *Dashboard) readForm(r *http.Request, e *hookline.Endpoint) (endpointForm, error) {
+// readForm reads the endpoint form into the parameters the API takes, so
+// that app.CreateEndpoint and app.UpdateEndpoint judge it by the same
+// rules and answer the same errors.
+func readForm(r *http.Request, id string) (endpointForm, app.EndpointParams) {
 	f := endpointForm{
-		ID: e.ID, URL: strings.TrimSpace(r.PostFormValue("url")), Events: r.PostFormValue("events"),
+		ID: id, URL: strings.TrimSpace(r.PostFormValue("url")), Events: r.PostFormValue("events"),
 		Description: r.PostFormValue("description"), Tenant: strings.TrimSpace(r.PostFormValue("tenant")),
 		Scheme: r.PostFormValue("scheme"),
 	}
-	if err := d.checkURL(r, f.URL); err != nil {
-		return f, err
+	events := strings.FieldsFunc(f.Events, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
+	if events == nil {
+		events = []string{}
 	}
-	var events []string
-	for _, ev := range strings.FieldsFunc(f.Events, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }) {
-		if !hookline.ValidEventPattern(ev) {
-			return f, hookline.Invalid("events", "%q is not an event type, a prefix wildcard like \"invoice.*\", or \"*\"", ev)
-		}
-		events = append(events, ev)
-	}
-	if len(events) == 0 {
-		return f, hookline.Invalid("events", "name at least one event type, or * for all")
-	}
-	if len(f.Description) > 5000 || len(f.Tenant) > 255 {
-		return f, hookline.Invalid("description", "the description or tenant is too long")
-	}
-	switch f.Scheme {
-	case hookline.SchemeStandard, hookline.SchemeStripe:
-	default:
-		return f, hookline.Invalid("scheme", "choose a signature scheme")
-	}
-	e.URL, e.EnabledEvents, e.Description, e.Tenant, e.SignatureScheme =
-		f.URL, slices.Compact(slices.Sorted(slices.Values(events))), f.Description, f.Tenant, f.Scheme
-	return f, nil
+	return f, app.EndpointParams{URL: &f.URL, EnabledEvents: &events, Description: &f.Description, Tenant: &f.Tenant, SignatureScheme: &f.Scheme}
 }
 
-// checkURL applies the API's rules for endpoint URLs.
-func (d *Dashboard) checkURL(r *http.Request, raw string) error {
-	if raw == "" || len(raw) > 2048 {
-		return hookline.Invalid("url", "a URL of at most 2048 bytes is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return hookline.Invalid("url", "the URL must be an absolute http:// or https:// URL")
-	}
-	if u.User != nil {
-		return hookline.Invalid("url", "the URL must not carry credentials")
-	}
-	if !d.cfg.Dev {
-		if err := netguard.CheckURL(r.Context(), d.cfg.Resolver, u); err != nil {
-			return hookline.Invalid("url", "URL refused: %v; private and loopback destinations are allowed only with --dev", err)
-		}
-	}
-	return nil
+// formError reports whether err is one a form shows beside its fields
+// (bad input, a conflict) rather than on an error page.
+func formError(err error) bool {
+	code := hookline.ErrorCode(err)
+	return code == hookline.EINVALID || code == hookline.ECONFLICT
 }
 
-func (d *Dashboard) createEndpoint(w http.ResponseWriter, r *http.Request) error {
-	now := d.cfg.Now()
-	e := &hookline.Endpoint{
-		ID: hookline.NewID("ep"), Metadata: map[string]string{}, Status: hookline.EndpointEnabled,
-		Secret: webhook.NewSecret(), Created: now, Updated: now,
-	}
-	f, err := d.readForm(r, e)
+// CreateEndpoint is POST /endpoints.
+func (d *Dashboard) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
+	f, p := readForm(r, "")
+	e, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
 	if err != nil {
-		if hookline.ErrorCode(err) == hookline.EINVALID {
+		if formError(err) {
 			f.Err = hookline.ErrorMessage(err)
-			return d.Render(w, r, http.StatusBadRequest, "endpoint_new", "New endpoint", f)
+			return d.Render(w, r, httperr.Status(err), "endpoint_new", "New endpoint", f)
 		}
 		return err
 	}
-	if err := d.cfg.Store.CreateEndpoint(r.Context(), e); err != nil {
-		return err
-	}
-	d.cfg.Logger.Info("endpoint created from the dashboard", "endpoint", e.ID)
 	redirect(w, r, "/endpoints/"+e.ID, "Endpoint created. Reveal its secret below to configure your receiver.")
 	return nil
 }
@@ -272,7 +234,7 @@ func (e endpointData) formError() string { return e.Err }
 
 func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpointForm) (endpointData, error) {
 	ctx := r.Context()
-	now := d.cfg.Now().UTC()
+	now := d.app.Now().UTC()
 	data := endpointData{E: e}
 	if f != nil {
 		data.Form = *f
@@ -282,7 +244,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	}
 	to := now.Truncate(30 * time.Minute).Add(30 * time.Minute)
 	sf := hookline.StatsFilter{EndpointID: e.ID, From: to.Add(-24 * time.Hour), To: to, Step: 30 * time.Minute}
-	stats, err := d.cfg.Store.AttemptStats(ctx, sf)
+	stats, err := d.store.AttemptStats(ctx, sf)
 	if err != nil {
 		return data, err
 	}
@@ -291,7 +253,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	}
 	w := renderWindow("Last 24 hours", sf, stats, nil)
 	data.Chart, data.LatencyChart = w.Deliveries, w.Latency
-	data.Attempts, _, err = d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EndpointID: e.ID, Page: hookline.Page{Limit: 10}})
+	data.Attempts, _, err = d.store.ListAttempts(ctx, hookline.AttemptFilter{EndpointID: e.ID, Page: hookline.Page{Limit: 10}})
 	if err != nil {
 		return data, err
 	}
@@ -300,8 +262,8 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	return data, nil
 }
 
-func (d *Dashboard) endpoint(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+func (d *Dashboard) Endpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.store.Endpoint(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -312,14 +274,12 @@ func (d *Dashboard) endpoint(w http.ResponseWriter, r *http.Request) error {
 	return d.Render(w, r, http.StatusOK, "endpoint", e.URL, data)
 }
 
-func (d *Dashboard) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+// UpdateEndpoint is POST /endpoints/{id}: the edit form.
+func (d *Dashboard) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
+	f, p := readForm(r, r.PathValue("id"))
+	e, err := d.app.UpdateEndpoint(r.Context(), f.ID, p, app.ByDashboard)
 	if err != nil {
-		return err
-	}
-	f, err := d.readForm(r, e)
-	if err != nil {
-		if hookline.ErrorCode(err) != hookline.EINVALID {
+		if !formError(err) || e == nil {
 			return err
 		}
 		data, lerr := d.loadEndpoint(r, e, &f)
@@ -327,62 +287,40 @@ func (d *Dashboard) updateEndpoint(w http.ResponseWriter, r *http.Request) error
 			return lerr
 		}
 		data.Err = hookline.ErrorMessage(err)
-		return d.Render(w, r, http.StatusBadRequest, "endpoint", e.URL, data)
-	}
-	e.Updated = d.cfg.Now()
-	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
-		return err
+		return d.Render(w, r, httperr.Status(err), "endpoint", e.URL, data)
 	}
 	redirect(w, r, "/endpoints/"+e.ID, "Saved.")
 	return nil
 }
 
-func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+// SetStatus is POST /endpoints/{id}/status: enable or disable.
+func (d *Dashboard) SetStatus(w http.ResponseWriter, r *http.Request) error {
+	status := r.PostFormValue("status")
+	e, err := d.app.UpdateEndpoint(r.Context(), r.PathValue("id"), app.EndpointParams{Status: &status}, app.ByDashboard)
 	if err != nil {
 		return err
 	}
-	switch r.PostFormValue("status") {
-	case hookline.EndpointEnabled:
-		e.Status, e.DisabledReason, e.FailingSince = hookline.EndpointEnabled, "", time.Time{}
-	case hookline.EndpointDisabled:
-		e.Status, e.DisabledReason = hookline.EndpointDisabled, "disabled from the dashboard"
-	default:
-		return hookline.Invalid("status", "status must be enabled or disabled")
-	}
-	e.Updated = d.cfg.Now()
-	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
-		return err
-	}
-	if e.Status == hookline.EndpointEnabled && d.cfg.Engine != nil {
-		d.cfg.Engine.Wake()
-	}
-	d.cfg.Logger.Info("endpoint status changed from the dashboard", "endpoint", e.ID, "status", e.Status)
 	redirect(w, r, "/endpoints/"+e.ID, "Endpoint "+e.Status+".")
 	return nil
 }
 
-func (d *Dashboard) rotate(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+// Rotate is POST /endpoints/{id}/rotate: a new secret, the old one signing
+// beside it for the server's overlap.
+func (d *Dashboard) Rotate(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	_, overlap, err := d.app.RotateSecret(r.Context(), id, app.RotateParams{}, app.ByDashboard)
 	if err != nil {
 		return err
 	}
-	now := d.cfg.Now()
-	e.PreviousSecret, e.PreviousSecretExpires = e.Secret, now.Add(d.cfg.RotationOverlap)
-	e.Secret, e.Updated = webhook.NewSecret(), now
-	if err := d.cfg.Store.UpdateEndpoint(r.Context(), e); err != nil {
-		return err
-	}
-	// The id only: secrets never reach the logs.
-	d.cfg.Logger.Info("endpoint secret rotated from the dashboard", "endpoint", e.ID, "overlap", d.cfg.RotationOverlap)
-	redirect(w, r, "/endpoints/"+e.ID, fmt.Sprintf("Secret rotated. The previous one keeps signing for %s.", d.cfg.RotationOverlap))
+	redirect(w, r, "/endpoints/"+id, fmt.Sprintf("Secret rotated. The previous one keeps signing for %s.", overlap))
 	return nil
 }
 
-// reveal shows the secret on a POST (never a GET), so that it is never in
-// a URL, a history entry or a cached page.
-func (d *Dashboard) reveal(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+// Reveal is POST /endpoints/{id}/reveal: the secret is shown on a POST
+// (never a GET), so that it is never in a URL, a history entry or a cached
+// page.
+func (d *Dashboard) Reveal(w http.ResponseWriter, r *http.Request) error {
+	e, sec, err := d.app.EndpointSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -390,28 +328,17 @@ func (d *Dashboard) reveal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data.Secret = e.Secret
-	if e.PreviousSecret != "" && d.cfg.Now().Before(e.PreviousSecretExpires) {
-		data.Previous, data.PreviousExp = e.PreviousSecret, e.PreviousSecretExpires
-	}
+	data.Secret, data.Previous, data.PreviousExp = sec.Secret, sec.PreviousSecret, sec.PreviousSecretExpires
 	return d.Render(w, r, http.StatusOK, "endpoint", e.URL, data)
 }
 
 // TestEventType is the type of the events "Send test event" publishes.
-const TestEventType = delivery.TestEventType
+const TestEventType = app.TestEventType
 
-// sendTest publishes a test event to this endpoint alone: endpoints
-// subscribed to "*" do not get it (delivery.Publisher.PublishTest).
-func (d *Dashboard) sendTest(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	e, err := d.cfg.Store.Endpoint(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if e.Status != hookline.EndpointEnabled {
-		return hookline.Errorf(hookline.ECONFLICT, "this endpoint is disabled; enable it to send it a test event")
-	}
-	res, err := d.cfg.Publisher.PublishTest(ctx, e, "dashboard")
+// SendTest is POST /endpoints/{id}/test: a test event to this endpoint
+// alone (app.SendTestEvent).
+func (d *Dashboard) SendTest(w http.ResponseWriter, r *http.Request) error {
+	res, err := d.app.SendTestEvent(r.Context(), r.PathValue("id"), app.ByDashboard)
 	if err != nil {
 		return err
 	}
@@ -419,8 +346,8 @@ func (d *Dashboard) sendTest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *Dashboard) bulkResend(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.cfg.Store.Endpoint(r.Context(), r.PathValue("id"))
+func (d *Dashboard) BulkResend(w http.ResponseWriter, r *http.Request) error {
+	e, err := d.store.Endpoint(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -435,7 +362,7 @@ func (d *Dashboard) bulkResend(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *Dashboard) job(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Job(w http.ResponseWriter, r *http.Request) error {
 	j, ok := d.jobs.get(r.PathValue("id"))
 	if !ok {
 		return hookline.NotFound("job", r.PathValue("id"))
@@ -459,10 +386,10 @@ type eventsData struct {
 
 func (e eventsData) formError() string { return e.Err }
 
-func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Events(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if id := strings.TrimSpace(q.Get("id")); id != "" {
-		if _, err := d.cfg.Store.Event(r.Context(), id); err != nil {
+		if _, err := d.store.Event(r.Context(), id); err != nil {
 			if hookline.ErrorCode(err) == hookline.ENOTFOUND {
 				return d.Render(w, r, http.StatusNotFound, "events", "Events", eventsData{Err: "No event has the id " + id + "."})
 			}
@@ -472,12 +399,12 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	data := eventsData{Type: strings.TrimSpace(q.Get("type"))}
-	if data.Type != "" && !hookline.ValidEventType(data.Type) {
-		data.Err = fmt.Sprintf("%q is not a valid event type.", data.Type)
-		return d.Render(w, r, http.StatusBadRequest, "events", "Events", data)
-	}
-	evs, more, err := d.cfg.Store.ListEvents(r.Context(), hookline.EventFilter{Type: data.Type,
+	evs, more, err := d.app.ListEvents(r.Context(), hookline.EventFilter{Type: data.Type,
 		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
+	if formError(err) {
+		data.Err = hookline.ErrorMessage(err)
+		return d.Render(w, r, httperr.Status(err), "events", "Events", data)
+	}
 	if err != nil {
 		return err
 	}
@@ -504,26 +431,26 @@ type eventData struct {
 	Timelines []timeline
 }
 
-func (d *Dashboard) event(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	e, err := d.cfg.Store.Event(ctx, r.PathValue("id"))
+	e, err := d.store.Event(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	ds, err := d.cfg.Store.Deliveries(ctx, e.ID)
+	ds, err := d.store.Deliveries(ctx, e.ID)
 	if err != nil {
 		return err
 	}
 	data := eventData{E: e, Payload: indentJSON(e.Payload)}
 	// One page of attempts per event: 100 covers a delivery's whole retry
 	// schedule many times over.
-	attempts, _, err := d.cfg.Store.ListAttempts(ctx, hookline.AttemptFilter{EventID: e.ID, Page: hookline.Page{Limit: 100}})
+	attempts, _, err := d.store.ListAttempts(ctx, hookline.AttemptFilter{EventID: e.ID, Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return err
 	}
 	for _, dl := range ds {
 		t := timeline{Delivery: dl}
-		if ep, err := d.cfg.Store.Endpoint(ctx, dl.EndpointID); err == nil {
+		if ep, err := d.store.Endpoint(ctx, dl.EndpointID); err == nil {
 			t.Endpoint = ep
 		}
 		for _, a := range attempts {
@@ -547,15 +474,11 @@ func indentJSON(b []byte) string {
 	return out.String()
 }
 
-func (d *Dashboard) resend(w http.ResponseWriter, r *http.Request) error {
+func (d *Dashboard) Resend(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	endpoint := r.PostFormValue("endpoint_id")
-	ds, err := d.cfg.Store.Resend(r.Context(), id, endpoint, d.cfg.Now())
+	ds, err := d.app.Resend(r.Context(), id, r.PostFormValue("endpoint_id"))
 	if err != nil {
 		return err
-	}
-	if d.cfg.Engine != nil {
-		d.cfg.Engine.Wake()
 	}
 	redirect(w, r, "/events/"+id, fmt.Sprintf("Resending to %d endpoint(s).", len(ds)))
 	return nil
@@ -563,8 +486,8 @@ func (d *Dashboard) resend(w http.ResponseWriter, r *http.Request) error {
 
 // tail --------------------------------------------------------------------
 
-func (d *Dashboard) tailPage(w http.ResponseWriter, r *http.Request) error {
-	recent, _, err := d.cfg.Store.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
+func (d *Dashboard) TailPage(w http.ResponseWriter, r *http.Request) error {
+	recent, _, err := d.store.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (d *Dashboard) sign(purpose, msg string) string {
 // newSessionCookie starts a session and returns its cookie.
 func (d *Dashboard) newSessionCookie() *http.Cookie {
 	id := rand.Text()
-	exp := d.cfg.Now().Add(sessionTTL)
+	exp := d.app.Now().Add(sessionTTL)
 	v := id + "." + strconv.FormatInt(exp.Unix(), 10)
 	return d.cookie(v+"."+d.sign("session", v), exp)
 }
@@ -63,7 +63,7 @@ func (d *Dashboard) session(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || !d.cfg.Now().Before(time.Unix(exp, 0)) {
+	if err != nil || !d.app.Now().Before(time.Unix(exp, 0)) {
 		return session{}, false
 	}
 	return session{id: parts[0], expires: time.Unix(exp, 0)}, true

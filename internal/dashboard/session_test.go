@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -20,10 +21,19 @@ func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	d := New(Config{Store: st, CheckKey: func(k string) bool { return k == "right-key-0123456789" },
+	d := New(Config{App: app.New(app.Config{Store: st}), CheckKey: func(k string) bool { return k == "right-key-0123456789" },
 		SessionKey: []byte(strings.Repeat("k", 32))})
+	// The routes these tests visit, mounted as the server's route map
+	// mounts them (internal/server/routes.go).
 	mux := http.NewServeMux()
-	d.Register(mux)
+	mux.HandleFunc("POST /login", d.Login)
+	mux.Handle("POST /logout", d.RequireSession(http.HandlerFunc(d.Logout)))
+	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request) error{
+		"GET /endpoints": d.Endpoints, "GET /requests": d.Requests, "GET /requests/{id}": d.Request,
+		"GET /requests/{id}/raw": d.RawRequest,
+	} {
+		mux.Handle(pattern, d.RequireSession(d.Handle(h)))
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return d, srv

@@ -90,7 +90,7 @@ func (h *tailHub) subscribe() (chan []byte, func()) {
 }
 
 // tailStream is the Server-Sent Events stream of attempts.
-func (d *Dashboard) tailStream(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")

@@ -125,7 +125,7 @@ func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*Repl
 	default:
 		in := &inbound.Input{Method: cp.Method, Path: cp.Path, Query: cp.Query, Header: http.Header(cp.Headers), Body: cp.Body}
 		var err error
-		if targets, err = MatchingConnections(ctx, rp.Store, rp.Logger, orig.SourceID, in); err != nil {
+		if targets, err = inbound.MatchingConnections(ctx, rp.Store, rp.Logger, orig.SourceID, in); err != nil {
 			return nil, err
 		}
 		if len(targets) == 0 {
@@ -184,32 +184,4 @@ func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*Repl
 		}
 	}
 	return out, nil
-}
-
-// MatchingConnections returns the ids of the source's connections whose
-// filters in satisfies. A filter that does not parse is logged and
-// skipped: one bad connection must not stop the others.
-func MatchingConnections(ctx context.Context, store hookline.Store, logger *slog.Logger, sourceID string, in *inbound.Input) ([]string, error) {
-	var ids []string
-	f := hookline.ConnectionFilter{SourceID: sourceID, Page: hookline.Page{Limit: 100}}
-	for {
-		list, more, err := store.ListConnections(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range list {
-			filter, err := inbound.ParseFilter(c.Filter)
-			if err != nil {
-				logger.Warn("connection filter does not parse; skipping it", "connection", c.ID, "err", err)
-				continue
-			}
-			if filter.Match(in) {
-				ids = append(ids, c.ID)
-			}
-		}
-		if !more || len(list) == 0 {
-			return ids, nil
-		}
-		f.StartingAfter = list[len(list)-1].ID
-	}
 }

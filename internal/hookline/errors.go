@@ -7,7 +7,7 @@ import (
 )
 
 // Error codes. The HTTP API maps each to a status in one place
-// (internal/api), the CLI prints them as they are.
+// (internal/httperr), the CLI prints them as they are.
 const (
 	ECONFLICT     = "conflict"               // the request conflicts with the current state (409)
 	EKEYREUSED    = "idempotency_key_reused" // an Idempotency-Key sent again with another request (409), as Stripe names it

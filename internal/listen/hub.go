@@ -16,7 +16,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/webhook"
@@ -434,13 +433,4 @@ func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(d)
-}
-
-// Handle adapts an error-returning handler the way the API does.
-func Handle(log *slog.Logger, f func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
-			api.Error(w, r, log, err)
-		}
-	})
 }

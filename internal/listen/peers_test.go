@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/httperr"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -56,7 +58,7 @@ func TestPeers(t *testing.T) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /connect/{name}", Handle(nil, a.ServeConnect))
+	mux.Handle("GET /connect/{name}", httperr.Handler(slog.New(slog.DiscardHandler), a.ServeConnect))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	conn, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/connect/laptop", nil)

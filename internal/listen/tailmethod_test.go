@@ -3,6 +3,7 @@ package listen
 import (
 	"bufio"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/httperr"
 )
 
 // TestTailCarriesMethod: the tail stream tells each attempt's method, so
@@ -20,7 +22,7 @@ func TestTailCarriesMethod(t *testing.T) {
 	closed := make(chan struct{})
 	t.Cleanup(func() { close(closed) })
 	tail := NewTail(closed)
-	srv := httptest.NewServer(Handle(nil, tail.ServeStream))
+	srv := httptest.NewServer(httperr.Handler(slog.New(slog.DiscardHandler), tail.ServeStream))
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL)
 	if err != nil {

@@ -44,20 +44,16 @@ type Metrics struct {
 	published  prometheus.Counter
 	retries    prometheus.Counter
 	gone       prometheus.Counter
+	// inbound counts requests received at sources, by source and verdict.
+	inbound *prometheus.CounterVec
+	handler http.Handler
 }
-
-// inboundRequests is process-wide so that the inbound receivers can count
-// with the plain function InboundRequest; every Metrics registry exposes it.
-var inboundRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "hookline_inbound_requests_total",
-	Help: "Provider webhook requests received, by source and verdict (e.g. accepted, bad_signature, duplicate).",
-}, []string{"source", "verdict"})
 
 // InboundRequest counts one inbound request to source and what was decided
 // about it. It is safe for concurrent use. Keep verdicts to a small fixed
 // set: each distinct value is a time series.
-func InboundRequest(source, verdict string) {
-	inboundRequests.WithLabelValues(source, verdict).Inc()
+func (m *Metrics) InboundRequest(source, verdict string) {
+	m.inbound.WithLabelValues(source, verdict).Inc()
 }
 
 // New returns the metrics of one server, registered in a registry of its
@@ -96,17 +92,23 @@ func New(cfg Config) *Metrics {
 			Name: "hookline_endpoints_disabled_total",
 			Help: "Endpoints disabled by a delivery (the receiver answered 410 Gone).",
 		}),
+		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookline_inbound_requests_total",
+			Help: "Provider webhook requests received, by source and verdict (e.g. accepted, bad_signature, duplicate).",
+		}, []string{"source", "verdict"}),
 	}
-	m.reg.MustRegister(m.deliveries, m.latency, m.published, m.retries, m.gone, inboundRequests,
+	m.reg.MustRegister(m.deliveries, m.latency, m.published, m.retries, m.gone, m.inbound,
 		&storeCollector{cfg: cfg},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }
 
 // Handler serves the metrics in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// ServeHTTP serves the metrics in Prometheus' text format.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
 
 // Attempt counts one recorded attempt. The engine's OnAttempt hook calls it.
 func (m *Metrics) Attempt(c hookline.Completion) {

@@ -6,11 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/dashboard"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -78,9 +77,10 @@ func (o *observer) onAttempt(r delivery.Result) {
 	}
 }
 
-// mount registers the dashboard and /metrics on the API's mux and returns
-// the server's handler: the API's, counting publishes.
-func (o *observer) mount(apiServer *api.Server, engine *delivery.Engine, publisher *delivery.Publisher) http.Handler {
+// dashboard makes the dashboard over the application layer, signing
+// people in with the API's key check, and starts the observer's
+// background work.
+func (o *observer) dashboard(application *app.App, checkKey func(string) bool) *dashboard.Dashboard {
 	key, err := sessionKey(o.ctx, o.store)
 	if err != nil {
 		// Still serve: sessions then last until the next restart.
@@ -88,18 +88,14 @@ func (o *observer) mount(apiServer *api.Server, engine *delivery.Engine, publish
 		key = []byte(rand.Text() + rand.Text())
 	}
 	dash := dashboard.New(dashboard.Config{
-		Store: o.store, Publisher: publisher, Engine: engine, CheckKey: apiServer.CheckKey,
-		SessionKey: key, Secure: o.cfg.Inbound.scheme() == "https", Dev: o.cfg.Dev, Logger: o.log,
+		App: application, CheckKey: checkKey,
+		SessionKey: key, Secure: o.cfg.Inbound.scheme() == "https", Logger: o.log,
 	})
 	o.mu.Lock()
 	o.dash = dash
 	o.mu.Unlock()
-	mux := apiServer.Mux()
-	dash.Register(mux)
-	// Unauthenticated, as Prometheus scrapes: counts and ages only.
-	mux.Handle("GET /metrics", o.metrics.Handler())
 	go o.background(dash)
-	return o.countPublishes(apiServer.Handler())
+	return dash
 }
 
 // background samples the backlog once a minute for the overview's charts,
@@ -141,35 +137,6 @@ func (o *observer) background(dash *dashboard.Dashboard) {
 		}
 	}
 }
-
-// countPublishes counts the events the publish API accepts.
-func (o *observer) countPublishes(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/events" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		if sw.status == http.StatusCreated && w.Header().Get("Idempotent-Replayed") == "" {
-			o.metrics.Published(1)
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // countEndpoints counts endpoints by status for the metrics (cached by
 // the caller). It reads at most 10 000 endpoints.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 
-	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/listen"
@@ -22,7 +21,7 @@ type devLoop struct {
 }
 
 // newDevLoop makes the developer loop's parts; the engine is made next with
-// transports and onAttempt, then register mounts the routes.
+// transports and onAttempt, then start hands it the engine.
 func newDevLoop(store hookline.Store, signer *delivery.HTTPSender, log *slog.Logger) *devLoop {
 	d := &devLoop{log: log}
 	d.hub = listen.NewHub(listen.Config{Store: store, Signer: signer, Logger: log, Wake: func() {
@@ -43,15 +42,11 @@ func (d *devLoop) transports(ts map[string]delivery.Sender) map[string]delivery.
 // onAttempt is the engine's attempt hook, or part of it.
 func (d *devLoop) onAttempt(r delivery.Result) { d.tail.OnAttempt(r) }
 
-// register mounts the developer loop's routes beside the API's and closes
-// the listen sessions and tail streams when ctx ends, so that the HTTP
-// server's graceful shutdown is not held up by them.
-func (d *devLoop) register(ctx context.Context, a *api.Server, e *delivery.Engine) {
+// start hands the listen hub the engine to wake and closes the listen
+// sessions and tail streams when ctx ends, so that the HTTP server's
+// graceful shutdown is not held up by them. Their routes are in routes.go.
+func (d *devLoop) start(ctx context.Context, e *delivery.Engine) {
 	d.engine.Store(e)
-	m, auth := a.Mux(), a.Authenticated
-	m.Handle("POST /v1/listen/devices/{name}", auth(listen.Handle(d.log, d.hub.ServeDevice)))
-	m.Handle("GET /v1/listen/devices/{name}/connect", auth(listen.Handle(d.log, d.hub.ServeConnect)))
-	m.Handle("GET /v1/tail", auth(listen.Handle(d.log, d.tail.ServeStream)))
 	go func() {
 		<-ctx.Done()
 		d.hub.Close()

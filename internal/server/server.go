@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/api"
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
-	"github.com/hookline/hookline/internal/metrics"
 	"github.com/hookline/hookline/internal/store/postgres"
 )
 
@@ -74,17 +74,23 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		RunOnce:      cluster.runOnce,
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers(), Linger: cluster.publishLinger()})
-	apiServer := api.New(api.Config{
-		Store: store, Publisher: publisher, Engine: engine, APIKeyHash: keyHash,
-		Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-		MaxInboundBody: cfg.MaxInboundBody, OnIngest: metrics.InboundRequest,
-		Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+	application := app.New(app.Config{
+		Store: store, Publisher: publisher, Engine: engine, Dev: cfg.Dev, Logger: log,
+		Gate:      cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
-	dev.register(ctx, apiServer, engine)
+	defer application.Close()
+	apiServer := api.New(api.Config{
+		App: application, APIKeyHash: keyHash, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+		MaxInboundBody: cfg.MaxInboundBody,
+	})
+	dev.start(ctx, engine)
+	routes := &surfaces{api: apiServer, dash: obs.dashboard(application, apiServer.CheckKey), hub: dev.hub, tail: dev.tail,
+		metrics: obs.metrics, log: log} // routes.go
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           obs.mount(apiServer, engine, publisher),
+		Handler:           routes.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

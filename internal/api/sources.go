@@ -1,0 +1,98 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hookline/hookline/internal/app"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+)
+
+type sourceJSON struct {
+	ID        string                  `json:"id"`
+	Object    string                  `json:"object"`
+	Name      string                  `json:"name"`
+	Type      string                  `json:"type"`
+	Secret    string                  `json:"secret"`
+	Options   hookline.SourceOptions  `json:"options"`
+	Response  hookline.SourceResponse `json:"response"`
+	Limits    hookline.SourceLimits   `json:"limits"`
+	IngestURL string                  `json:"ingest_url"`
+	Created   int64                   `json:"created"`
+	Updated   int64                   `json:"updated"`
+}
+
+func renderSource(r *http.Request, src *hookline.Source) sourceJSON {
+	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type, Secret: src.Secret,
+		Options: src.Options, Response: src.Response, Limits: src.Limits, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
+		Created: src.Created.Unix(), Updated: src.Updated.Unix()}
+}
+
+// CreateSource is POST /v1/sources.
+func (s *Server) CreateSource(w http.ResponseWriter, r *http.Request) error {
+	var p app.SourceParams
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, false); err != nil {
+		return err
+	}
+	src, err := s.app.CreateSource(r.Context(), p, app.ByAPI)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, renderSource(r, src))
+	return nil
+}
+
+// ListSources is GET /v1/sources.
+func (s *Server) ListSources(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	list, more, err := s.app.ListSources(r.Context(), pg)
+	if err != nil {
+		return err
+	}
+	out := make([]sourceJSON, len(list))
+	for i, src := range list {
+		out[i] = renderSource(r, src)
+	}
+	writeJSON(w, http.StatusOK, newList(out, more))
+	return nil
+}
+
+// GetSource is GET /v1/sources/{id}; the id may be the source's name.
+func (s *Server) GetSource(w http.ResponseWriter, r *http.Request) error {
+	src, err := s.app.Source(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderSource(r, src))
+	return nil
+}
+
+// UpdateSource is PATCH /v1/sources/{id}.
+func (s *Server) UpdateSource(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.app.Source(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	var p app.SourceParams
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, false); err != nil {
+		return err
+	}
+	src, err := s.app.UpdateSource(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, renderSource(r, src))
+	return nil
+}
+
+// DeleteSource is DELETE /v1/sources/{id}.
+func (s *Server) DeleteSource(w http.ResponseWriter, r *http.Request) error {
+	id, err := s.app.DeleteSource(r.Context(), r.PathValue("id"), app.ByAPI)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "source", "deleted": true})
+	return nil
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+	"github.com/hookline/hookline/internal/netguard"
+)
+
+// Config is what the application layer works with.
+type Config struct {
+	Store     hookline.Store
+	Publisher *delivery.Publisher
+	// Engine is woken when a change makes deliveries due; nil in tests
+	// that run no engine.
+	Engine *delivery.Engine
+	// Dev allows endpoints and connections on loopback and private
+	// addresses.
+	Dev      bool
+	Resolver netguard.Resolver
+	// RotationOverlap is how long a rotated-out secret keeps signing when
+	// a rotation does not say (24 h).
+	RotationOverlap time.Duration
+	// Gate admits requests to ingest URLs (limits, quotas, free disk); nil
+	// admits every one.
+	Gate *inbound.Gate
+	// OnPublish, when set, is told of every event a publish stored (not of
+	// idempotent replays): the metrics count them.
+	OnPublish func()
+	// OnIngest, when set, is told the source name and verdict (accepted,
+	// rejected, duplicate) of every request a source captures.
+	OnIngest func(source, verdict string)
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// App is the application layer. Its methods are safe for concurrent use.
+type App struct {
+	cfg Config
+	// forwarder sends replays of captured requests.
+	forwarder *delivery.ForwardSender
+}
+
+// New returns the application layer over cfg's store, publisher and engine.
+func New(cfg Config) *App {
+	if cfg.RotationOverlap <= 0 {
+		cfg.RotationOverlap = 24 * time.Hour
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Gate == nil {
+		cfg.Gate = inbound.NewGate(inbound.GateConfig{Now: cfg.Now})
+	}
+	return &App{cfg: cfg, forwarder: &delivery.ForwardSender{Client: delivery.NewHTTPClient(cfg.Dev)}}
+}
+
+// Store is the store the application works on, for the surfaces' reads
+// that carry no rule (pages of lists, statistics).
+func (a *App) Store() hookline.Store { return a.cfg.Store }
+
+// Now is the application's clock.
+func (a *App) Now() time.Time { return a.cfg.Now() }
+
+// Dev reports whether the server runs in development mode.
+func (a *App) Dev() bool { return a.cfg.Dev }
+
+// wake tells the engine that deliveries may have become due: the one place
+// a change reaches the engine.
+func (a *App) wake() {
+	if a.cfg.Engine != nil {
+		a.cfg.Engine.Wake()
+	}
+}
+
+// Close releases the idle connections of the replay sender.
+func (a *App) Close() { a.forwarder.Client.CloseIdle() }
+
+// Actor says which surface a change comes through, for what the change
+// records (an endpoint's disabled reason, a test event's origin).
+type Actor string
+
+// The surfaces.
+const (
+	ByAPI       Actor = "API"
+	ByDashboard Actor = "dashboard"
+)
+
+// disabledReason is what an endpoint disabled by hand records.
+func (by Actor) disabledReason() string {
+	if by == ByDashboard {
+		return "disabled from the dashboard"
+	}
+	return "disabled through the API"
+}

@@ -1,0 +1,345 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/netguard"
+	"github.com/hookline/hookline/webhook"
+)
+
+// EndpointParams are the fields creating and updating an endpoint take;
+// nil means absent. The API decodes its JSON body into it; the dashboard
+// fills it from its form.
+type EndpointParams struct {
+	URL             *string            `json:"url"`
+	EnabledEvents   *[]string          `json:"enabled_events"`
+	Description     *string            `json:"description"`
+	Metadata        *map[string]string `json:"metadata"`
+	Tenant          *string            `json:"tenant"`
+	Status          *string            `json:"status"`
+	SignatureScheme *string            `json:"signature_scheme"`
+	Secret          *string            `json:"secret"`
+	// Filter is raw so that an explicit null (remove the filter) can be
+	// told from an absent field.
+	Filter  json.RawMessage    `json:"filter"`
+	Headers *map[string]string `json:"headers"`
+	// RetrySchedule is raw for the same reason: null goes back to the
+	// server's schedule.
+	RetrySchedule json.RawMessage `json:"retry_schedule"`
+}
+
+// Limits on endpoint fields, as Stripe sets them where it has them.
+const (
+	maxDescription   = 5000
+	maxMetadataKeys  = 50
+	maxMetadataKey   = 40
+	maxMetadataValue = 500
+	maxEnabledEvents = 256
+	maxURL           = 2048
+	maxTenant        = 255
+	// maxOverlap bounds a rotation's overlap (7 days).
+	maxOverlap = 7 * 24 * time.Hour
+)
+
+// apply validates p and writes it onto e. Create and update share it, so a
+// field is checked the same way whichever way it arrives.
+func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams, by Actor) error {
+	if p.URL != nil {
+		if err := a.CheckURL(ctx, *p.URL); err != nil {
+			return err
+		}
+		e.URL = *p.URL
+	}
+	if p.EnabledEvents != nil {
+		events := *p.EnabledEvents
+		if len(events) == 0 {
+			return hookline.Invalid("enabled_events", "enabled_events must name at least one event type, or \"*\" for all")
+		}
+		if len(events) > maxEnabledEvents {
+			return hookline.Invalid("enabled_events", "enabled_events has more than %d entries", maxEnabledEvents)
+		}
+		for i, ev := range events {
+			if !hookline.ValidEventPattern(ev) {
+				return hookline.Invalid(fmt.Sprintf("enabled_events[%d]", i),
+					"%q is not an event type, a prefix wildcard like \"invoice.*\", or \"*\"", ev)
+			}
+		}
+		e.EnabledEvents = slices.Compact(slices.Sorted(slices.Values(events)))
+	}
+	if p.Description != nil {
+		if len(*p.Description) > maxDescription {
+			return hookline.Invalid("description", "description is longer than %d bytes", maxDescription)
+		}
+		e.Description = *p.Description
+	}
+	if p.Metadata != nil {
+		md := *p.Metadata
+		if len(md) > maxMetadataKeys {
+			return hookline.Invalid("metadata", "metadata has more than %d keys", maxMetadataKeys)
+		}
+		for k, v := range md {
+			if k == "" || len(k) > maxMetadataKey {
+				return hookline.Invalid("metadata", "metadata keys must be 1 to %d bytes long", maxMetadataKey)
+			}
+			if len(v) > maxMetadataValue {
+				return hookline.Invalid("metadata["+k+"]", "metadata values must be at most %d bytes long", maxMetadataValue)
+			}
+		}
+		e.Metadata = md
+	}
+	if p.Tenant != nil {
+		if len(*p.Tenant) > maxTenant {
+			return hookline.Invalid("tenant", "tenant is longer than %d bytes", maxTenant)
+		}
+		e.Tenant = *p.Tenant
+	}
+	if p.Status != nil {
+		switch *p.Status {
+		case hookline.EndpointEnabled:
+			if e.Status != hookline.EndpointEnabled {
+				e.DisabledReason, e.FailingSince = "", time.Time{}
+			}
+		case hookline.EndpointDisabled:
+			if e.Status != hookline.EndpointDisabled {
+				e.DisabledReason = by.disabledReason()
+			}
+		default:
+			return hookline.Invalid("status", "status must be %q or %q", hookline.EndpointEnabled, hookline.EndpointDisabled)
+		}
+		e.Status = *p.Status
+	}
+	if p.SignatureScheme != nil {
+		switch *p.SignatureScheme {
+		case hookline.SchemeStandard, hookline.SchemeStripe:
+			e.SignatureScheme = *p.SignatureScheme
+		default:
+			return hookline.Invalid("signature_scheme", "signature_scheme must be %q or %q", hookline.SchemeStandard, hookline.SchemeStripe)
+		}
+	}
+	if p.Secret != nil {
+		if err := checkSecret(*p.Secret); err != nil {
+			return err
+		}
+		e.Secret = *p.Secret
+	}
+	if p.Filter != nil {
+		f, err := hookline.ParseFilter(p.Filter, hookline.EventFilterFields)
+		if err != nil {
+			return err
+		}
+		e.Filter = f
+		if f.Empty() {
+			e.Filter = nil
+		}
+	}
+	if p.Headers != nil {
+		if err := hookline.CheckHeaders(*p.Headers); err != nil {
+			return err
+		}
+		e.Headers = *p.Headers
+	}
+	if p.RetrySchedule != nil {
+		if string(p.RetrySchedule) == "null" {
+			e.RetrySchedule = nil
+		} else {
+			var entries []string
+			if err := json.Unmarshal(p.RetrySchedule, &entries); err != nil {
+				return hookline.Invalid("retry_schedule", "retry_schedule must be an array of durations like [\"0s\", \"30s\", \"5m\"], or null for the server's")
+			}
+			sched, err := hookline.ParseRetrySchedule(entries)
+			if err != nil {
+				return err
+			}
+			e.RetrySchedule = sched
+		}
+	}
+	return nil
+}
+
+func checkSecret(secret string) error {
+	if _, err := webhook.NewSigner(secret); err != nil || len(secret) < len("whsec_")+24 || secret[:6] != "whsec_" {
+		return hookline.Invalid("secret", "secret must be \"whsec_\" followed by the base64 of 18 to 64 random bytes")
+	}
+	return nil
+}
+
+// CheckURL applies the rules for a URL Hookline sends to: an absolute
+// http(s) URL without credentials, and outside --dev not a loopback or
+// private destination. Its errors name the param "url".
+func (a *App) CheckURL(ctx context.Context, raw string) error {
+	if raw == "" {
+		return hookline.Invalid("url", "url is required")
+	}
+	if len(raw) > maxURL {
+		return hookline.Invalid("url", "url is longer than %d bytes", maxURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return hookline.Invalid("url", "url must be an absolute http:// or https:// URL, got %q", raw)
+	}
+	if u.User != nil {
+		return hookline.Invalid("url", "url must not carry credentials; use headers or the signature instead")
+	}
+	if !a.cfg.Dev {
+		if err := netguard.CheckURL(ctx, a.cfg.Resolver, u); err != nil {
+			return hookline.Invalid("url", "url refused: %v; private and loopback destinations are allowed only with --dev", err)
+		}
+	}
+	return nil
+}
+
+// CreateEndpoint validates p and stores a new endpoint, subscribed to every
+// event type and signed with a new secret unless p says otherwise.
+func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*hookline.Endpoint, error) {
+	if p.URL == nil {
+		return nil, hookline.Invalid("url", "url is required")
+	}
+	now := a.cfg.Now()
+	e := &hookline.Endpoint{
+		ID: hookline.NewID("ep"), EnabledEvents: []string{"*"}, Metadata: map[string]string{},
+		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
+		Secret: webhook.NewSecret(), Created: now, Updated: now,
+	}
+	if err := a.apply(ctx, e, p, by); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.CreateEndpoint(ctx, e); err != nil {
+		return nil, err
+	}
+	a.cfg.Logger.Info("endpoint created", "endpoint", e.ID, "by", string(by))
+	return e, nil
+}
+
+// Endpoint returns the endpoint id.
+func (a *App) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
+	return a.cfg.Store.Endpoint(ctx, id)
+}
+
+// ListEndpoints returns a page of endpoints, newest first.
+func (a *App) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
+	return a.cfg.Store.ListEndpoints(ctx, f)
+}
+
+// UpdateEndpoint validates p and applies it to endpoint id. A secret is
+// changed only by RotateSecret. Enabling an endpoint wakes the engine: its
+// waiting deliveries are due again.
+func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, by Actor) (*hookline.Endpoint, error) {
+	if p.Secret != nil {
+		return nil, hookline.Invalid("secret", "secret cannot be set by an update; rotate it with POST /v1/endpoints/{id}/secret/rotate")
+	}
+	e, err := a.cfg.Store.Endpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.apply(ctx, e, p, by); err != nil {
+		return e, err
+	}
+	e.Updated = a.cfg.Now()
+	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
+		return nil, err
+	}
+	if p.Status != nil {
+		a.cfg.Logger.Info("endpoint status set", "endpoint", e.ID, "status", e.Status, "by", string(by))
+		if *p.Status == hookline.EndpointEnabled {
+			a.wake()
+		}
+	}
+	return e, nil
+}
+
+// DeleteEndpoint deletes endpoint id and its pending deliveries.
+func (a *App) DeleteEndpoint(ctx context.Context, id string) error {
+	return a.cfg.Store.DeleteEndpoint(ctx, id)
+}
+
+// Secret is an endpoint's signing secret, and the previous one while it
+// still signs after a rotation.
+type Secret struct {
+	Secret                string
+	PreviousSecret        string
+	PreviousSecretExpires time.Time
+}
+
+// secretOf returns e's secrets as of now.
+func (a *App) secretOf(e *hookline.Endpoint) Secret {
+	s := Secret{Secret: e.Secret}
+	if e.PreviousSecret != "" && a.cfg.Now().Before(e.PreviousSecretExpires) {
+		s.PreviousSecret, s.PreviousSecretExpires = e.PreviousSecret, e.PreviousSecretExpires
+	}
+	return s
+}
+
+// EndpointSecret returns endpoint id and its secrets.
+func (a *App) EndpointSecret(ctx context.Context, id string) (*hookline.Endpoint, Secret, error) {
+	e, err := a.cfg.Store.Endpoint(ctx, id)
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	return e, a.secretOf(e), nil
+}
+
+// RotateParams are a rotation's options; zero values take the defaults.
+type RotateParams struct {
+	// Secret is the new secret; empty makes one.
+	Secret string `json:"secret"`
+	// OverlapSeconds is how long the old secret keeps signing beside the
+	// new one; nil is the server's RotationOverlap, 0 none.
+	OverlapSeconds *int64 `json:"overlap_seconds"`
+}
+
+// RotateSecret gives endpoint id a new secret, the old one signing beside
+// it for the overlap, and returns the secrets and the overlap applied.
+func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Actor) (Secret, time.Duration, error) {
+	overlap := a.cfg.RotationOverlap
+	if p.OverlapSeconds != nil {
+		if *p.OverlapSeconds < 0 || time.Duration(*p.OverlapSeconds)*time.Second > maxOverlap {
+			return Secret{}, 0, hookline.Invalid("overlap_seconds", "overlap_seconds must be from 0 to %d (7 days)", int64(maxOverlap/time.Second))
+		}
+		overlap = time.Duration(*p.OverlapSeconds) * time.Second
+	}
+	if p.Secret == "" {
+		p.Secret = webhook.NewSecret()
+	} else if err := checkSecret(p.Secret); err != nil {
+		return Secret{}, 0, err
+	}
+	e, err := a.cfg.Store.Endpoint(ctx, id)
+	if err != nil {
+		return Secret{}, 0, err
+	}
+	now := a.cfg.Now()
+	e.PreviousSecret, e.PreviousSecretExpires = e.Secret, now.Add(overlap)
+	if overlap == 0 {
+		e.PreviousSecret, e.PreviousSecretExpires = "", time.Time{}
+	}
+	e.Secret, e.Updated = p.Secret, now
+	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
+		return Secret{}, 0, err
+	}
+	// The id only: secrets never reach the logs.
+	a.cfg.Logger.Info("endpoint secret rotated", "endpoint", e.ID, "overlap", overlap, "by", string(by))
+	return a.secretOf(e), overlap, nil
+}
+
+// TestEventType is the type of the events SendTestEvent publishes.
+const TestEventType = delivery.TestEventType
+
+// SendTestEvent publishes a test event to endpoint id alone, whatever it
+// subscribes to: other endpoints, even those subscribed to "*", do not get
+// it. A disabled endpoint is a conflict: it would get no delivery.
+func (a *App) SendTestEvent(ctx context.Context, id string, by Actor) (hookline.Published, error) {
+	e, err := a.cfg.Store.Endpoint(ctx, id)
+	if err != nil {
+		return hookline.Published{}, err
+	}
+	if e.Status != hookline.EndpointEnabled {
+		return hookline.Published{}, hookline.Errorf(hookline.ECONFLICT, "endpoint %s is disabled; enable it to send it a test event", e.ID)
+	}
+	return a.cfg.Publisher.PublishTest(ctx, e, string(by))
+}

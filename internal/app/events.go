@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// Publish validates and durably stores an event and its deliveries, and
+// hands them to the engine (delivery.Publisher). An idempotency key seen
+// within 24 hours returns the original event, Duplicate set.
+func (a *App) Publish(ctx context.Context, req delivery.PublishRequest) (hookline.Published, error) {
+	res, err := a.cfg.Publisher.Publish(ctx, req)
+	if err == nil && !res.Duplicate && a.cfg.OnPublish != nil {
+		a.cfg.OnPublish()
+	}
+	return res, err
+}
+
+// ListEvents returns a page of events, newest first; f.Type, when set, must
+// be an event type.
+func (a *App) ListEvents(ctx context.Context, f hookline.EventFilter) ([]*hookline.Event, bool, error) {
+	if f.Type != "" && !hookline.ValidEventType(f.Type) {
+		return nil, false, hookline.Invalid("type", "type %q is not a valid event type", f.Type)
+	}
+	return a.cfg.Store.ListEvents(ctx, f)
+}
+
+// Event returns the event id.
+func (a *App) Event(ctx context.Context, id string) (*hookline.Event, error) {
+	return a.cfg.Store.Event(ctx, id)
+}
+
+// EventAttempts returns a page of the attempts at delivering event id
+// (f.EventID is set to it), ENOTFOUND when there is no such event.
+func (a *App) EventAttempts(ctx context.Context, id string, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
+	if _, err := a.cfg.Store.Event(ctx, id); err != nil {
+		return nil, false, err
+	}
+	f.EventID = id
+	return a.cfg.Store.ListAttempts(ctx, f)
+}
+
+// EndpointAttempts returns a page of the attempts made to endpoint id,
+// ENOTFOUND when there is no such endpoint.
+func (a *App) EndpointAttempts(ctx context.Context, id string, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
+	if _, err := a.cfg.Store.Endpoint(ctx, id); err != nil {
+		return nil, false, err
+	}
+	f.EndpointID = id
+	return a.cfg.Store.ListAttempts(ctx, f)
+}
+
+// EventDeliveries returns event id's delivery to each endpoint.
+func (a *App) EventDeliveries(ctx context.Context, id string) ([]*hookline.Delivery, error) {
+	if _, err := a.cfg.Store.Event(ctx, id); err != nil {
+		return nil, err
+	}
+	return a.cfg.Store.Deliveries(ctx, id)
+}
+
+// Resend makes event id's deliveries due now, to one endpoint or (with
+// endpointID empty) to every endpoint subscribed, and wakes the engine.
+func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.Delivery, error) {
+	ds, err := a.cfg.Store.Resend(ctx, id, endpointID, a.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	a.wake()
+	return ds, nil
+}
+
+// ResendFailed makes endpoint id's deliveries that failed between from and
+// to due again. It finds them all first, so that progress can report a
+// real total, then resends them one by one, walking by delivery id (a
+// resent delivery that fails again at once is not picked up twice), and
+// wakes the engine every batch. progress hears the total once known and
+// the running count after each resend; it returns how many it resent.
+func (a *App) ResendFailed(ctx context.Context, endpointID string, from, to time.Time, progress func(total, resent int)) (int, error) {
+	const batch = 200
+	var failed []*hookline.Delivery
+	after := ""
+	for {
+		page, err := a.cfg.Store.FailedDeliveries(ctx, endpointID, from, to, after, batch)
+		if err != nil {
+			return 0, err
+		}
+		failed = append(failed, page...)
+		progress(len(failed), 0)
+		if len(page) < batch {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	defer a.wake()
+	for i, dl := range failed {
+		if _, err := a.cfg.Store.Resend(ctx, dl.EventID, dl.EndpointID, a.cfg.Now()); err != nil {
+			return i, err
+		}
+		progress(len(failed), i+1)
+		if (i+1)%batch == 0 {
+			a.wake()
+		}
+	}
+	return len(failed), nil
+}

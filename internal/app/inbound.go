@@ -1,0 +1,435 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
+)
+
+// SourceParams are the fields creating and updating a source take; nil
+// means absent.
+type SourceParams struct {
+	Name     *string                  `json:"name"`
+	Type     *string                  `json:"type"`
+	Secret   *string                  `json:"secret"`
+	Options  *hookline.SourceOptions  `json:"options"`
+	Response *hookline.SourceResponse `json:"response"`
+	Limits   *hookline.SourceLimits   `json:"limits"`
+}
+
+// applySource validates p onto src, filling the default answer (200
+// {"received": true}).
+func applySource(src *hookline.Source, p SourceParams) error {
+	if p.Name != nil {
+		src.Name = strings.TrimSpace(*p.Name)
+	}
+	if p.Type != nil {
+		src.Type = *p.Type
+	}
+	if p.Secret != nil {
+		src.Secret = *p.Secret
+	}
+	if p.Options != nil {
+		src.Options = *p.Options
+	}
+	if p.Response != nil {
+		src.Response = *p.Response
+	}
+	if p.Limits != nil {
+		src.Limits = *p.Limits
+	}
+	if err := inbound.CheckLimits(src.Limits); err != nil {
+		return err
+	}
+	if src.Name == "" || len(src.Name) > 100 || strings.ContainsAny(src.Name, "/ \t\n") {
+		return hookline.Invalid("name", "name is required: up to 100 characters, no spaces or slashes")
+	}
+	if src.Response.Status == 0 {
+		src.Response.Status = http.StatusOK
+		if src.Response.Body == "" {
+			src.Response.Body = `{"received": true}`
+			if src.Response.Headers == nil {
+				src.Response.Headers = map[string]string{"Content-Type": "application/json"}
+			}
+		}
+	}
+	if src.Response.Status < 200 || src.Response.Status > 599 {
+		return hookline.Invalid("response.status", "response.status must be an HTTP status from 200 to 599")
+	}
+	return inbound.Check(src)
+}
+
+// nameTaken says which name a conflict on a source is about.
+func nameTaken(err error, name string) error {
+	if hookline.ErrorCode(err) == hookline.ECONFLICT {
+		return &hookline.Error{Code: hookline.ECONFLICT, Message: fmt.Sprintf("a source named %q exists", name), Param: "name"}
+	}
+	return err
+}
+
+// CreateSource validates p and stores a new source.
+func (a *App) CreateSource(ctx context.Context, p SourceParams, by Actor) (*hookline.Source, error) {
+	now := a.cfg.Now()
+	src := &hookline.Source{ID: hookline.NewID("src"), Type: hookline.SourceNone, Created: now, Updated: now}
+	if err := applySource(src, p); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.CreateSource(ctx, src); err != nil {
+		return nil, nameTaken(err, src.Name)
+	}
+	// The id only: the secret never reaches the logs.
+	a.cfg.Logger.Info("source created", "source", src.ID, "type", src.Type, "by", string(by))
+	return src, nil
+}
+
+// Source finds a source by id, or by name for people typing commands.
+func (a *App) Source(ctx context.Context, idOrName string) (*hookline.Source, error) {
+	if strings.HasPrefix(idOrName, "src_") {
+		return a.cfg.Store.Source(ctx, idOrName)
+	}
+	return a.cfg.Store.SourceByName(ctx, idOrName)
+}
+
+// ListSources returns a page of sources, newest first.
+func (a *App) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
+	return a.cfg.Store.ListSources(ctx, p)
+}
+
+// UpdateSource validates p and applies it to the source idOrName.
+func (a *App) UpdateSource(ctx context.Context, idOrName string, p SourceParams) (*hookline.Source, error) {
+	src, err := a.Source(ctx, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := applySource(src, p); err != nil {
+		return nil, err
+	}
+	src.Updated = a.cfg.Now()
+	if err := a.cfg.Store.UpdateSource(ctx, src); err != nil {
+		return nil, nameTaken(err, src.Name)
+	}
+	return src, nil
+}
+
+// DeleteSource deletes the source idOrName and its connections; its
+// captured requests stay. It returns the source's id.
+func (a *App) DeleteSource(ctx context.Context, idOrName string, by Actor) (string, error) {
+	src, err := a.Source(ctx, idOrName)
+	if err != nil {
+		return "", err
+	}
+	if err := a.cfg.Store.DeleteSource(ctx, src.ID); err != nil {
+		return "", err
+	}
+	a.cfg.Logger.Info("source deleted", "source", src.ID, "by", string(by))
+	return src.ID, nil
+}
+
+// ConnectionParams are the fields creating and updating a connection take;
+// nil means absent.
+type ConnectionParams struct {
+	SourceID *string         `json:"source_id"`
+	URL      *string         `json:"url"`
+	Filter   json.RawMessage `json:"filter"`
+}
+
+// CheckConnectionURL accepts what the engine has a transport for: http(s)
+// URLs under CheckURL's rules and listen://<device> for a developer's
+// `hookline listen`.
+func (a *App) CheckConnectionURL(ctx context.Context, raw string) error {
+	if dev, ok := strings.CutPrefix(raw, "listen://"); ok {
+		if dev == "" || strings.ContainsAny(dev, "/?# ") {
+			return hookline.Invalid("url", "a listen URL is listen://<device>")
+		}
+		return nil
+	}
+	return a.CheckURL(ctx, raw)
+}
+
+func (a *App) applyConnection(ctx context.Context, c *hookline.Connection, p ConnectionParams) error {
+	if p.URL != nil {
+		if err := a.CheckConnectionURL(ctx, *p.URL); err != nil {
+			return err
+		}
+		c.URL = *p.URL
+	}
+	if p.Filter != nil {
+		f, err := inbound.ParseFilter(p.Filter)
+		if err != nil {
+			return err
+		}
+		if f.Empty() {
+			c.Filter = nil
+		} else {
+			c.Filter = append(json.RawMessage(nil), bytes.TrimSpace(p.Filter)...)
+		}
+	}
+	return nil
+}
+
+// CreateConnection validates p and stores a new connection of the source
+// p.SourceID (an id or a name).
+func (a *App) CreateConnection(ctx context.Context, p ConnectionParams, by Actor) (*hookline.Connection, error) {
+	if p.SourceID == nil || *p.SourceID == "" {
+		return nil, hookline.Invalid("source_id", "source_id is required")
+	}
+	if p.URL == nil {
+		return nil, hookline.Invalid("url", "url is required")
+	}
+	src, err := a.Source(ctx, *p.SourceID)
+	if err != nil {
+		if hookline.ErrorCode(err) == hookline.ENOTFOUND {
+			return nil, &hookline.Error{Code: hookline.ENOTFOUND, Message: fmt.Sprintf("no such source: %q", *p.SourceID), Param: "source_id"}
+		}
+		return nil, err
+	}
+	now := a.cfg.Now()
+	c := &hookline.Connection{ID: hookline.NewID("con"), SourceID: src.ID, Created: now, Updated: now}
+	if err := a.applyConnection(ctx, c, p); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.CreateConnection(ctx, c); err != nil {
+		return nil, err
+	}
+	a.cfg.Logger.Info("connection created", "connection", c.ID, "source", src.ID, "by", string(by))
+	return c, nil
+}
+
+// ListConnections returns a page of connections, of one source when
+// f.SourceID (an id or a name) is set.
+func (a *App) ListConnections(ctx context.Context, f hookline.ConnectionFilter) ([]*hookline.Connection, bool, error) {
+	if f.SourceID != "" {
+		src, err := a.Source(ctx, f.SourceID)
+		if err != nil {
+			return nil, false, err
+		}
+		f.SourceID = src.ID
+	}
+	return a.cfg.Store.ListConnections(ctx, f)
+}
+
+// Connection returns the connection id.
+func (a *App) Connection(ctx context.Context, id string) (*hookline.Connection, error) {
+	return a.cfg.Store.Connection(ctx, id)
+}
+
+// UpdateConnection validates p and applies it to connection id; its source
+// cannot change.
+func (a *App) UpdateConnection(ctx context.Context, id string, p ConnectionParams) (*hookline.Connection, error) {
+	c, err := a.cfg.Store.Connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.SourceID != nil && *p.SourceID != c.SourceID {
+		return nil, hookline.Invalid("source_id", "a connection's source cannot change; create another connection")
+	}
+	if err := a.applyConnection(ctx, c, p); err != nil {
+		return nil, err
+	}
+	c.Updated = a.cfg.Now()
+	if err := a.cfg.Store.UpdateConnection(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteConnection deletes connection id and returns it as it was.
+func (a *App) DeleteConnection(ctx context.Context, id string, by Actor) (*hookline.Connection, error) {
+	c, err := a.cfg.Store.Connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.DeleteConnection(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	a.cfg.Logger.Info("connection deleted", "connection", c.ID, "by", string(by))
+	return c, nil
+}
+
+// RequestStatuses are the statuses captured requests are listed by.
+var RequestStatuses = []string{hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay}
+
+// ListRequests returns a page of captured requests, newest first, of one
+// source when f.SourceID (an id or a name) is set.
+func (a *App) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*hookline.InboundRequest, bool, error) {
+	switch f.Status {
+	case "", hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay:
+	default:
+		return nil, false, hookline.Invalid("status", "status must be accepted, rejected, duplicate or replay")
+	}
+	if f.SourceID != "" {
+		src, err := a.Source(ctx, f.SourceID)
+		if err != nil {
+			return nil, false, err
+		}
+		f.SourceID = src.ID
+	}
+	return a.cfg.Store.ListRequests(ctx, f)
+}
+
+// Request returns the captured request id.
+func (a *App) Request(ctx context.Context, id string) (*hookline.InboundRequest, error) {
+	return a.cfg.Store.Request(ctx, id)
+}
+
+// RequestAttempts returns a page of the attempts at forwarding captured
+// request id.
+func (a *App) RequestAttempts(ctx context.Context, id string, f hookline.AttemptFilter) ([]*hookline.Attempt, bool, error) {
+	if _, err := a.cfg.Store.Request(ctx, id); err != nil {
+		return nil, false, err
+	}
+	f.EventID = id
+	return a.cfg.Store.ListAttempts(ctx, f)
+}
+
+// RequestDeliveries returns captured request id's delivery to each
+// connection.
+func (a *App) RequestDeliveries(ctx context.Context, id string) ([]*hookline.Delivery, error) {
+	if _, err := a.cfg.Store.Request(ctx, id); err != nil {
+		return nil, err
+	}
+	return a.cfg.Store.Deliveries(ctx, id)
+}
+
+// ResendRequest makes captured request id's deliveries due now, to one
+// connection or to all, and wakes the engine.
+func (a *App) ResendRequest(ctx context.Context, id, connectionID string) ([]*hookline.Delivery, error) {
+	ds, err := a.cfg.Store.ResendRequest(ctx, id, connectionID, a.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	a.wake()
+	return ds, nil
+}
+
+// ReplayParams are a replay's edits and target (delivery.Replay says what
+// each means) and who replays.
+type ReplayParams struct {
+	Method       string
+	Headers      map[string][]string
+	Body         *[]byte
+	URL          string
+	ConnectionID string
+	// RemoteAddr is recorded as the copy's remote address.
+	RemoteAddr string
+}
+
+// Replay sends a copy of captured request id, maybe edited, to p.URL, to
+// one connection, or to its source's connections that take it, now, and
+// records each send as an attempt of a delivery of the copy (stored as a
+// request with status replay).
+func (a *App) Replay(ctx context.Context, id string, p ReplayParams, by Actor) (*delivery.ReplayResult, error) {
+	orig, err := a.cfg.Store.Request(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	owner := "replay"
+	if by == ByDashboard {
+		owner = "dashboard_replay"
+	}
+	rp := delivery.Replay{Method: p.Method, Headers: p.Headers, Body: p.Body, URL: p.URL, ConnectionID: p.ConnectionID,
+		RemoteAddr: p.RemoteAddr, OwnerPrefix: owner, Now: a.cfg.Now(), Store: a.cfg.Store, Sender: a.forwarder,
+		Engine: a.cfg.Engine, Logger: a.cfg.Logger, CheckURL: func(raw string) error { return a.CheckURL(ctx, raw) }}
+	res, err := rp.Run(ctx, orig)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg.Logger.Info("request replayed", "request", orig.ID, "copy", res.Request.ID, "targets", len(res.Sends), "by", string(by))
+	return res, nil
+}
+
+// Received is a request as it arrived at a source's ingest URL, body read.
+type Received struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+	// Host is the Host header, kept with the request's headers.
+	Host string
+	// URL is the full URL the provider sent to, as its signature covers it.
+	URL        string
+	RemoteAddr string
+}
+
+// AdmitInbound admits a request to src's ingest URL before its body is
+// read, or refuses it: an address outside the source's allowlist, over its
+// rate or daily quota, too many bodies in memory at once, or too little
+// free disk. The ticket's Done gives back what the request did not use.
+func (a *App) AdmitInbound(ctx context.Context, src *hookline.Source, remoteAddr string, contentLength, maxBody int64) (*inbound.Ticket, error) {
+	return a.cfg.Gate.Admit(ctx, src, remoteAddr, contentLength, maxBody)
+}
+
+// Ingest captures a request sent to src: it verifies it under the
+// source's type, drops a provider's duplicate delivery, matches it against
+// the source's connections, stores it exactly as it arrived (verified or
+// rejected) with its deliveries, and hands them to the engine. It returns
+// the stored request: Status rejected with the Reason, accepted, or
+// duplicate; a rejected one keeps at most the first
+// hookline.MaxRejectedBody bytes of its body. The caller found src first,
+// so that an unknown source costs no body read.
+func (a *App) Ingest(ctx context.Context, src *hookline.Source, in Received) (*hookline.InboundRequest, error) {
+	var err error
+	now := a.cfg.Now()
+	headers := map[string][]string(in.Header.Clone())
+	if in.Host != "" {
+		headers["Host"] = []string{in.Host}
+	}
+	req := &hookline.InboundRequest{
+		ID: hookline.NewID("req"), SourceID: src.ID, Method: in.Method, Path: in.Path, Query: in.Query,
+		Headers: headers, Body: in.Body, Size: int64(len(in.Body)), RemoteAddr: in.RemoteAddr, Received: now,
+		Status: hookline.RequestAccepted,
+	}
+	verr := inbound.Verify(src, &inbound.Request{Method: in.Method, URL: in.URL, Header: in.Header, Body: in.Body}, now)
+	var rejected *inbound.VerifyError
+	switch {
+	case errors.As(verr, &rejected):
+		req.Status, req.Reason = hookline.RequestRejected, rejected.Error()
+	case verr != nil:
+		req.Status, req.Reason = hookline.RequestRejected, "source misconfigured: "+verr.Error()
+	}
+	if req.Status == hookline.RequestRejected && len(in.Body) > hookline.MaxRejectedBody {
+		// Strangers can send what fails verification as often as the rate
+		// limit lets them: keep enough to see what it was, and its hash.
+		sum := sha256.Sum256(in.Body)
+		req.Body, req.BodySHA256 = in.Body[:hookline.MaxRejectedBody], hex.EncodeToString(sum[:])
+	}
+	opts := hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}
+	e := a.cfg.Engine
+	if req.Status == hookline.RequestAccepted {
+		req.DedupeKey = inbound.DedupeKey(src.Type, in.Header, in.Body)
+		match := &inbound.Input{Method: in.Method, Path: in.Path, Query: in.Query, Header: in.Header, Body: in.Body}
+		if opts.ConnectionIDs, err = inbound.MatchingConnections(ctx, a.cfg.Store, a.cfg.Logger, src.ID, match); err != nil {
+			return nil, err
+		}
+		// Leased to this node, the deliveries go straight to its engine
+		// rather than waiting for a claim.
+		if e != nil && len(opts.ConnectionIDs) > 0 && e.Accepting() {
+			opts.LeaseOwner, opts.LeaseExpires = e.Owner(), now.Add(e.Lease())
+		}
+	}
+	res, err := a.cfg.Store.CaptureRequest(ctx, req, opts)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.OnIngest != nil {
+		a.cfg.OnIngest(src.Name, req.Status) // a duplicate's Status was changed by the store
+	}
+	if e != nil {
+		switch {
+		case len(res.Tasks) > 0:
+			e.Submit(res.Tasks)
+		case res.Deliveries > 0:
+			e.Wake()
+		}
+	}
+	return req, nil
+}
