@@ -116,10 +116,50 @@ func TestSessionAndCSRF(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"": "/", "/events": "/events", "//evil.test/x": "/", "https://evil.test": "/", `/\evil.test`: "/",
+		"": "/", "/events": "/events", "/events/evt_1?flash=ok#top": "/events/evt_1?flash=ok#top",
+		"//evil.test/x": "/", "https://evil.test": "/", `/\evil.test`: "/", "events": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r\n/evil.example": "/", "/ /evil.example": "/",
+		"/\x00/evil.example": "/", "/\x7f/evil.example": "/", "/\u00a0/evil.example": "/", "/\u2028/evil.example": "/",
+		`/x\y`: "/", "/\xff": "/",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSignInRedirectStaysOnHost signs in with next values that browsers
+// would resolve off the site, and resolves each Location the way a browser
+// does (tabs and newlines dropped, "\\" read as "/").
+func TestSignInRedirectStaysOnHost(t *testing.T) {
+	t.Parallel()
+	_, srv := newTestDashboard(t)
+	base, _ := url.Parse(srv.URL)
+	c := noRedirects()
+	for _, next := range []string{"/%09/evil.example", "/%0a/evil.example", "/%0d%0a/evil.example", "/%5c/evil.example",
+		"/%5cevil.example", "/%20/evil.example", "//evil.example", "/%09%5c/evil.example", "/%e2%80%a8/evil.example"} {
+		t.Run(next, func(t *testing.T) {
+			raw, err := url.QueryUnescape(next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.PostForm(srv.URL+"/login", url.Values{"key": {"right-key-0123456789"}, "next": {raw}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("sign-in: %s", resp.Status)
+			}
+			browserLoc := strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+			u, err := base.Parse(browserLoc)
+			if err != nil {
+				t.Fatalf("Location %q: %v", loc, err)
+			}
+			if u.Host != base.Host {
+				t.Fatalf("next=%s: Location %q leads to %s, off %s", next, loc, u.Host, base.Host)
+			}
+		})
 	}
 }
