@@ -98,7 +98,11 @@ func TestBadInput(t *testing.T) {
 func TestPrivateDestinationsRefusedOutsideDev(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, t.TempDir())
-	for _, u := range []string{"http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.0.0.8/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x"} {
+	for _, u := range []string{"http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.0.0.8/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
+		// Issue 20's SSRF forms, all literal: no name is looked up.
+		"http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "http://[2002:a9fe:a9fe::1]/", "http://[::169.254.169.254]/",
+		"http://[fec0::1]/", "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "http://0.1.2.3/", "http://240.0.0.1/",
+		"http://198.18.0.1/", "http://127.1/", "http://0x7f000001/", "http://localhost./"} {
 		status, raw := n.call("POST", "/v1/endpoints", map[string]any{"url": u}, nil)
 		var e apiError
 		_ = json.Unmarshal(raw, &e)
