@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/hookline/hookline/internal/client"
-	"github.com/hookline/hookline/internal/server"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
@@ -51,7 +49,7 @@ func ExitCode(err error) int {
 
 // Run runs the hookline command with args (without the program name).
 func Run(ctx context.Context, args []string, env Env) error {
-	root := newRoot(env)
+	root, a := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -67,6 +65,10 @@ func Run(ctx context.Context, args []string, env Env) error {
 			}
 		} else {
 			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Status == http.StatusUnauthorized && a.keys != nil {
+				fmt.Fprintf(env.Stderr, "The server at %s refused the key: %s\n", a.server, a.keys.help(a.server))
+			}
 		}
 	}
 	return err
@@ -82,11 +84,12 @@ func isCobraUsageError(err error) bool {
 
 type app struct {
 	env    Env
-	server string // --server
-	format string // --format
+	server string     // --server
+	format string     // --format
+	keys   *keySearch // where client() found the key, for a 401's error
 }
 
-func newRoot(env Env) *cobra.Command {
+func newRoot(env Env) (*cobra.Command, *app) {
 	a := &app{env: env}
 	root := &cobra.Command{
 		Use:           "hookline",
@@ -105,7 +108,7 @@ func newRoot(env Env) *cobra.Command {
 	root.AddCommand(a.listenCmd(), a.triggerCmd(), a.tailCmd(), a.verifyCmd(), a.sendCmd()) // the developer loop
 	root.AddCommand(a.sourcesCmd(), a.connectionsCmd(), a.requestsCmd())                    // receiving (sources.go, requests.go)
 	root.AddCommand(a.migrateCmd())                                                         // scale-out (scaleout.go)
-	return root
+	return root, a
 }
 
 // applyEnv fills every flag the command line left unset from its
@@ -135,23 +138,12 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 }
 
 // client returns an API client for --server with the key from
-// HOOKLINE_API_KEY, or else the key a local server keeps in its data
-// directory.
+// HOOKLINE_API_KEY, or else the key that server keeps in its data
+// directory (findAPIKey, apikey.go).
 func (a *app) client() *client.Client {
-	key := a.env.Getenv("HOOKLINE_API_KEY")
-	if key == "" {
-		dir := a.env.Getenv("HOOKLINE_DATA")
-		if dir == "" {
-			dir = server.DefaultDataDir
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, server.APIKeyFile)); err == nil {
-			key = strings.TrimSpace(string(b))
-		}
-	}
-	if key == "" {
-		key = embeddedAPIKey() // the server `hookline listen` starts in-process (listen.go)
-	}
-	return client.New(a.server, key)
+	ks := findAPIKey(a.env.Getenv, a.server)
+	a.keys = &ks
+	return client.New(a.server, ks.key)
 }
 
 func (a *app) checkFormat() error {

@@ -298,12 +298,13 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	out := newLineWriter(a.env, a.format)
 
 	c := a.client()
+	embedded := ""
 	if !a.serverChosen(cmd) && !serverUp(ctx, a.server) {
 		ec, dir, err := a.startEmbedded(ctx)
 		if err != nil {
 			return err
 		}
-		c = ec
+		c, embedded = ec, dir
 		if !o.printSecret {
 			out.note("No Hookline server at %s: started one in this process (data in %s)", a.server, dir)
 		}
@@ -312,8 +313,16 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if err != nil {
 		return flagError(err, map[string]string{"name": "--name", "enabled_events": "--events", "signature_scheme": "--scheme"})
 	}
+	// A device and its secret live in one server's database: the same
+	// --name on another server (another data directory) is another device
+	// with another secret. Say which server this is, every time.
+	bound := "the Hookline server at " + c.BaseURL
+	if embedded != "" {
+		bound += " (started by this listen, data in " + embedded + ")"
+	}
 	if o.printSecret {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
+		fmt.Fprintf(a.env.Stderr, "The signing secret of device %s on %s; another server gives it another one.\n", o.name, bound)
 		return nil
 	}
 	var links []sourceLink
@@ -336,7 +345,8 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 		out.note("Forwarding %s to %s", r.pattern, r.url)
 	}
 	noteSources(out, fallback, links)
-	out.note("Device %s is endpoint %s (resend to it: hookline events resend evt_… --endpoint %s)", o.name, dev.EndpointID, dev.EndpointID)
+	out.note("Device %s is endpoint %s on %s (resend to it: hookline events resend evt_… --endpoint %s)", o.name, dev.EndpointID, bound, dev.EndpointID)
+	out.note("Its secret stays the same on this server; another server (another data directory) gives --name %s another one", o.name)
 	if dev.SignatureScheme == hookline.SchemeStripe {
 		out.note("Signing with Stripe-Signature, as Stripe does: verify with stripe.Webhook.construct_event or webhook.ConstructEvent")
 	}

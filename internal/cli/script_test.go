@@ -48,16 +48,21 @@ var listeningRE = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // startScriptServer runs a real server (SQLite in the script's work
 // directory, development mode, port 0) for the rest of the script, and
-// points HOOKLINE_URL and HOOKLINE_API_KEY at it.
-func startScriptServer(ts *testscript.TestScript, neg bool, _ []string) {
-	if neg {
-		ts.Fatalf("unsupported: ! hookline-server")
+// points HOOKLINE_URL and HOOKLINE_API_KEY at it. `hookline-server DIR`
+// runs it on data directory DIR without HOOKLINE_API_KEY, as a first start
+// is: it makes a key and keeps it in DIR, where the CLI has to find it.
+func startScriptServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: hookline-server [data-dir]")
 	}
-	const key = "hl_sk_script_key_0123456789"
+	key, dir := "hl_sk_script_key_0123456789", "server-data"
+	if len(args) == 1 {
+		key, dir = "", args[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: ts.MkAbs("server-data"), Dev: true, APIKey: key,
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: ts.MkAbs(dir), Dev: true, APIKey: key,
 		RetrySchedule: []time.Duration{time.Hour}}
 	go func() { done <- server.Run(ctx, cfg, pw, slog.New(slog.DiscardHandler)); pw.Close() }()
 	found := make(chan string, 1)

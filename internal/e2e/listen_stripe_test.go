@@ -109,6 +109,8 @@ func TestListenSignsAsStripeAndForwardsConnectEvents(t *testing.T) {
 		"> Forwarding events without a tenant to " + app.URL + "/webhook/stripe/",
 		"> Forwarding connect events (those with a tenant) to " + app.URL + "/webhook/connect/",
 		"> Signing with Stripe-Signature",
+		"is endpoint ep_", "on the Hookline server at " + n.URL + " (resend to it",
+		"> Its secret stays the same on this server; another server (another data directory) gives --name platform another one",
 	} {
 		if !strings.Contains(l.out.String(), want) {
 			t.Errorf("listen did not say %q:\n%s", want, l.out)
