@@ -13,7 +13,7 @@ import (
 )
 
 // addScaleOutFlags adds the flags that choose the database and tune a node
-// sharing it: --db, --no-migrate, --retention and the hidden --lease.
+// sharing it: --db, --no-migrate, --retention and the hidden --lease and --no-journal.
 func addScaleOutFlags(f *pflag.FlagSet, s *server.ScaleOut) {
 	f.StringVar(&s.DB, "db", "", "database: empty for SQLite in --data, or a postgres:// URL that several nodes may share")
 	f.BoolVar(&s.NoMigrate, "no-migrate", false, "do not apply PostgreSQL schema migrations at start (run 'hookline migrate' instead)")
@@ -21,6 +21,8 @@ func addScaleOutFlags(f *pflag.FlagSet, s *server.ScaleOut) {
 	f.Var((*retentionValue)(&s.Retention), "retention", "keep events, deliveries and attempts this long, e.g. 30d or 12h; 0 keeps everything")
 	f.DurationVar(&s.Lease, "lease", 0, "how long a node holds a claimed delivery before another may take it (default 2×timeout+30s)")
 	_ = f.MarkHidden("lease") // advanced: for tests and tuning
+	f.BoolVar(&s.NoJournal, "no-journal", false, "SQLite: store publishes in SQLite transactions, without the journal (slower; for measuring)")
+	_ = f.MarkHidden("no-journal") // for benchmarks
 }
 
 // retentionValue is a duration that also takes whole days ("30d") and

@@ -27,6 +27,10 @@ type ScaleOut struct {
 	// postgres:// (postgresql://) URL, which any number of nodes may share
 	// (HOOKLINE_DB).
 	DB string
+	// NoJournal makes the SQLite store write publishes straight into the
+	// database, without its journal (sqlite.Options.NoJournal): for
+	// measuring what the journal gains.
+	NoJournal bool
 	// NoMigrate leaves the PostgreSQL schema alone at start, for
 	// deployments that run `hookline migrate` as a step of their own.
 	// SQLite is always migrated: its file belongs to this one process.
@@ -105,7 +109,7 @@ func openStore(ctx context.Context, cfg Config) (hookline.Store, func(), error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hookline.db"))
+	s, err := sqlite.OpenWith(ctx, filepath.Join(cfg.DataDir, "hookline.db"), sqlite.Options{NoJournal: cfg.NoJournal})
 	if err != nil {
 		unlock()
 		return nil, nil, fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)

@@ -34,6 +34,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if len(events) == 0 {
 		return nil, nil
 	}
+	if s.noJournal {
+		return s.publishWithoutJournal(ctx, events, opts)
+	}
 	if s.pendingCount.Load() >= maxPending {
 		if err := s.sync(ctx); err != nil {
 			return nil, fmt.Errorf("publishing events: %w", err)
@@ -241,6 +244,91 @@ func (s *Store) Deliveries(ctx context.Context, eventID string) ([]*hookline.Del
 		[]any{eventID}, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("listing deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// publishWithoutJournal is PublishEvents with Options.NoJournal: events
+// and deliveries are written in one write transaction, which the group
+// commit shares with every write queued beside it.
+func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Event, opts hookline.PublishOptions) ([]hookline.Published, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = s.now()
+	}
+	nowMS := ms(now)
+	windowMS := opts.IdempotencyWindow.Milliseconds()
+	leaseExp := ms(opts.LeaseExpires)
+	out := make([]hookline.Published, len(events))
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		endpoints, _, err := s.enabledEndpoints(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var eventRows, deliveryRows [][]any
+		inBatch := map[string]*hookline.Event{} // events of this call, by id
+		putKey := tx.StmtContext(ctx, s.stmts.putIdemKey)
+		for i, ev := range events {
+			if ev.IdempotencyKey != "" {
+				var origID string
+				var published int64
+				err := tx.QueryRowContext(ctx, `SELECT event_id, published FROM idempotency_keys WHERE key = ?`, ev.IdempotencyKey).Scan(&origID, &published)
+				switch {
+				case err == nil && windowMS > 0 && published > nowMS-windowMS:
+					orig, ok := inBatch[origID]
+					if !ok {
+						orig, err = scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, origID))
+						if err != nil {
+							return fmt.Errorf("reading event %s of idempotency key: %w", origID, err)
+						}
+					}
+					out[i] = hookline.Published{Event: orig, Duplicate: true}
+					continue
+				case err != nil && !errors.Is(err, sql.ErrNoRows):
+					return fmt.Errorf("reading idempotency key: %w", err)
+				}
+				if _, err := putKey.ExecContext(ctx, ev.IdempotencyKey, ev.ID, nowMS); err != nil {
+					return fmt.Errorf("storing idempotency key: %w", err)
+				}
+			}
+			payload := ev.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			eventRows = append(eventRows, []any{ev.ID, ev.Type, ms(ev.Created), ev.Tenant, payload, ev.IdempotencyKey})
+			inBatch[ev.ID] = ev
+			p := hookline.Published{Event: ev}
+			due := ms(ev.Created)
+			for _, ep := range endpoints {
+				if ev.OnlyEndpoint != "" {
+					if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone
+						continue
+					}
+				} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+					continue
+				}
+				id := hookline.NewID("dlv")
+				owner, exp, ready := "", int64(0), due
+				if opts.LeaseOwner != "" {
+					owner, exp, ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
+					cp := *ep // a fresh struct per call; slices and maps are shared read-only
+					p.Tasks = append(p.Tasks, &hookline.Task{DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires})
+				}
+				deliveryRows = append(deliveryRows, []any{id, ev.ID, ep.ID, hookline.DeliveryPending, 0, due, owner, exp, ready, nowMS, nowMS})
+				p.Deliveries++
+			}
+			out[i] = p
+		}
+		if err := s.insEvents.exec(ctx, tx, eventRows); err != nil {
+			return fmt.Errorf("inserting events: %w", err)
+		}
+		if err := s.insDeliveries.exec(ctx, tx, deliveryRows); err != nil {
+			return fmt.Errorf("inserting deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publishing events: %w", err)
 	}
 	return out, nil
 }

@@ -30,6 +30,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, sqlite.Options{}) })
 }
 
+// TestConformanceWithoutJournal keeps Options.NoJournal, the baseline of
+// BenchmarkRelayJournal, a store that works.
+func TestConformanceWithoutJournal(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, sqlite.Options{NoJournal: true}) })
+}
+
 func BenchmarkStore(b *testing.B) {
 	b.Run("sync=FULL", func(b *testing.B) {
 		storetest.Bench(b, func(b *testing.B) hookline.Store { return open(b, sqlite.Options{}) })
