@@ -62,9 +62,9 @@ type Options struct {
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
 // use. Writes are serialised; reads run concurrently with them.
 type Store struct {
-	w   *sql.DB   // one connection: every write
-	r   *readPool // read-only pool
-	now func() time.Time
+	w         *sql.DB   // one connection: every write
+	r         *readPool // read-only pool
+	now       func() time.Time
 	noJournal bool // Options.NoJournal
 
 	migrated []string // the migrations Open applied, for "hookline migrate" to report
