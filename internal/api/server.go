@@ -85,10 +85,15 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// Healthz answers 200 once the server is ready, 503 before.
+// Healthz answers 200 once the server is ready, 503 before and while
+// the store reports a failure (app.Health).
 func (s *Server) Healthz(w http.ResponseWriter, _ *http.Request) {
 	if !s.ready.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	if err := s.app.Health(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "reason": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

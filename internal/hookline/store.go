@@ -90,6 +90,16 @@ type Store interface {
 	InboundStore // sources, connections and captured requests (inbound.go)
 }
 
+// BackgroundWriter is implemented by a store that writes some of what it
+// acknowledged later, in the background (the SQLite journal's flusher).
+// BackgroundHealth returns how many background writes have failed since
+// the store opened and, while they keep failing, the latest error (nil
+// once one succeeds again). Data stays safe meanwhile (the journal keeps
+// it), but a store whose writes keep failing cannot go on for long.
+type BackgroundWriter interface {
+	BackgroundHealth() (failures int64, err error)
+}
+
 // PublishOptions tune Store.PublishEvents.
 type PublishOptions struct {
 	Now               time.Time

@@ -29,6 +29,9 @@ type Config struct {
 	// Endpoints counts endpoints by status (enabled, disabled); called at
 	// most once per CacheFor, on scrape. Optional.
 	Endpoints func(ctx context.Context) (map[string]int, error)
+	// BackgroundFailures counts the store's failed background writes
+	// (hookline.BackgroundWriter), read at every scrape. Optional.
+	BackgroundFailures func() int64
 	// CacheFor is how long a scrape reuses the store's answers (5 s), so
 	// that a burst of scrapes costs one query.
 	CacheFor time.Duration
@@ -163,6 +166,8 @@ var (
 		"Pending deliveries: waiting for their first attempt, a retry, or in flight.", nil, nil)
 	oldestDesc = prometheus.NewDesc("hookline_backlog_oldest_age_seconds",
 		"How long the oldest pending delivery has been due (0 when nothing is overdue).", nil, nil)
+	flushErrorsDesc = prometheus.NewDesc("hookline_store_flush_errors_total",
+		"Background writes of the store that failed: flushes of the SQLite journal into the database.", nil, nil)
 	endpointsDesc = prometheus.NewDesc("hookline_endpoints",
 		"Endpoints by status (enabled, disabled).", []string{"status"}, nil)
 )
@@ -171,6 +176,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- backlogDesc
 	ch <- oldestDesc
 	ch <- endpointsDesc
+	ch <- flushErrorsDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -188,6 +194,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		c.at = now
+	}
+	if c.cfg.BackgroundFailures != nil {
+		ch <- prometheus.MustNewConstMetric(flushErrorsDesc, prometheus.CounterValue, float64(c.cfg.BackgroundFailures()))
 	}
 	if c.backlogOK {
 		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(c.backlog.Pending))

@@ -40,7 +40,11 @@ type observer struct {
 // count from its first attempt. Its background work ends with ctx.
 func newObserver(ctx context.Context, cfg Config, store hookline.Store, log *slog.Logger) *observer {
 	o := &observer{ctx: ctx, cfg: cfg, store: store, log: log}
-	o.metrics = metrics.New(metrics.Config{Backlog: store.Backlog, Endpoints: o.countEndpoints})
+	mc := metrics.Config{Backlog: store.Backlog, Endpoints: o.countEndpoints}
+	if bw, ok := store.(hookline.BackgroundWriter); ok {
+		mc.BackgroundFailures = func() int64 { n, _ := bw.BackgroundHealth(); return n }
+	}
+	o.metrics = metrics.New(mc)
 	return o
 }
 

@@ -36,7 +36,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	store, closeStore, err := openStore(ctx, cfg) // SQLite in the data dir, or PostgreSQL (store.go)
+	store, closeStore, err := openStore(ctx, cfg, log) // SQLite in the data dir, or PostgreSQL (store.go)
 	if err != nil {
 		return err
 	}

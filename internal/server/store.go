@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -88,7 +89,7 @@ func redactDSN(dsn string) string {
 // directory, which it locks, so that two servers never share the file;
 // PostgreSQL needs no data directory, and its schema is migrated unless
 // cfg.NoMigrate. The returned func closes the store and unlocks.
-func openStore(ctx context.Context, cfg Config) (hookline.Store, func(), error) {
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (hookline.Store, func(), error) {
 	if UsesPostgres(cfg.DB) {
 		opts := postgres.Options{SkipMigrate: cfg.NoMigrate}
 		if !strings.Contains(cfg.DB, "pool_max_conns") {
@@ -102,20 +103,41 @@ func openStore(ctx context.Context, cfg Config) (hookline.Store, func(), error) 
 		}
 		return s, func() { s.Close() }, nil
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
+	if err := privateDir(cfg.DataDir, log); err != nil {
+		return nil, nil, err
 	}
 	unlock, err := lockDir(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := sqlite.OpenWith(ctx, filepath.Join(cfg.DataDir, "hookline.db"), sqlite.Options{NoJournal: cfg.NoJournal})
+	s, err := sqlite.OpenWith(ctx, filepath.Join(cfg.DataDir, "hookline.db"), sqlite.Options{NoJournal: cfg.NoJournal, Logger: log})
 	if err != nil {
 		unlock()
 		return nil, nil, fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
 	}
 	spareProcessor()
 	return s, func() { s.Close(); unlock() }, nil
+}
+
+// privateDir makes the data directory with mode 0700, or narrows the mode
+// of one that exists with a wider one, saying so: it holds the database,
+// the journal and the API key.
+func privateDir(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("--data %s: %w", dir, err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--data %s: %w", dir, err)
+	}
+	if st.Mode().Perm()&^0o700 == 0 {
+		return nil
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("--data %s: narrowing its mode to 0700: %w", dir, err)
+	}
+	log.Warn("data directory was open to others; its mode is now 0700", "dir", dir, "was", fmt.Sprintf("%04o", st.Mode().Perm()))
+	return nil
 }
 
 // spareProcessor gives the process, once, one Go processor (P) more than
@@ -147,7 +169,7 @@ func Migrate(ctx context.Context, cfg Config) ([]string, error) {
 		return s.Migrate(ctx)
 	}
 	// Opening the SQLite store migrates it.
-	store, closeStore, err := openStore(ctx, cfg)
+	store, closeStore, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}

@@ -328,7 +328,8 @@ func (s *Store) flushLoop() {
 		}
 		// A failure leaves the events pending and the journal in place; the
 		// next flush retries, and publishers see the error once maxPending
-		// makes them flush themselves.
-		_ = s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true})
+		// makes them flush themselves. Meanwhile it is logged, counted in
+		// /metrics and makes /healthz answer 503 (flushed).
+		s.flushed(s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true}))
 	}
 }

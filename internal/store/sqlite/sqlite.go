@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -23,7 +25,10 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-var _ hookline.Store = (*Store)(nil)
+var (
+	_ hookline.Store            = (*Store)(nil)
+	_ hookline.BackgroundWriter = (*Store)(nil)
+)
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -52,6 +57,9 @@ type Options struct {
 	// Now stamps the Updated times of writes whose caller gives no time.
 	// Default time.Now.
 	Now func() time.Time
+	// Logger receives the store's own reports: background flushes that
+	// fail, files whose modes were too wide. Default: discarded.
+	Logger *slog.Logger
 	// NoJournal stores each publish batch in a SQLite transaction of its
 	// own (group commit) instead of the journal. It is slower (1 KB events,
 	// BenchmarkRelayJournal: 0.47× the null relay against the journal's
@@ -66,6 +74,8 @@ type Store struct {
 	r         *readPool // read-only pool
 	now       func() time.Time
 	noJournal bool // Options.NoJournal
+	log       *slog.Logger
+	health    flushHealth // of the background flushes
 
 	migrated []string // the migrations Open applied, for "hookline migrate" to report
 
@@ -144,6 +154,12 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := private(path, opts.Logger); err != nil {
+		return nil, err
+	}
 
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
@@ -151,6 +167,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	wq.Add("_pragma", "busy_timeout("+busy+")")
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	// Deleted rows (an endpoint's secret, a purged payload) are zeroed, not
+	// left in free pages for anyone who reads the file.
+	wq.Add("_pragma", "secure_delete(ON)")
 	// A deferred BEGIN would take the write lock at the first write and
 	// could fail there with SQLITE_BUSY; IMMEDIATE takes it up front.
 	wq.Set("_txlock", "immediate")
@@ -168,7 +187,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, now: opts.Now, noJournal: opts.NoJournal}
+	s := &Store{w: w, now: opts.Now, noJournal: opts.NoJournal, log: opts.Logger}
 	// The writer runs first so that the file exists, in WAL mode, with its
 	// schema, before any reader opens it.
 	if s.migrated, err = s.migrate(ctx); err != nil {
@@ -205,6 +224,39 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		go s.flushLoop()
 	}
 	return s, nil
+}
+
+// fileMode is the mode of the database and its -wal and -shm files: they
+// hold endpoint secrets and every payload.
+const fileMode = 0o600
+
+// private creates the database file at path with fileMode unless it
+// exists, before SQLite creates it (SQLite gives its -wal and -shm files
+// the database's mode), and narrows the mode of those files where an
+// earlier version left them wider, saying so.
+func private(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return fmt.Errorf("creating the database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("checking the mode of %s: %w", p, err)
+		}
+		if st.Mode().Perm()&^fileMode == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fileMode); err != nil {
+			return fmt.Errorf("narrowing the mode of %s: %w", p, err)
+		}
+		log.Warn("database file was readable by others; its mode is now 0600", "file", p, "was", fmt.Sprintf("%04o", st.Mode().Perm()))
+	}
+	return nil
 }
 
 // openJournal loads the segments an earlier process left (it stopped
