@@ -92,11 +92,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		due := ms(ev.Created)
 		doc := &hookline.EventDocument{Event: ev}
 		for _, ep := range endpoints {
-			if ev.OnlyEndpoint != "" {
-				if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone, whatever it subscribes to
-					continue
-				}
-			} else if !ep.Accepts(doc) {
+			if !subscribed(ep, doc) {
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
@@ -149,6 +145,14 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		}
 	}
 	return out, nil
+}
+
+// subscribed reports whether ep gets a delivery of doc's event.
+func subscribed(ep *hookline.Endpoint, doc *hookline.EventDocument) bool {
+	if only := doc.Event.OnlyEndpoint; only != "" {
+		return ep.ID == only // a test event: that endpoint alone, whatever it subscribes to
+	}
+	return ep.Accepts(doc)
 }
 
 // idempotent returns the event published with key within the window (since
@@ -299,12 +303,9 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 			inBatch[ev.ID] = ev
 			p := hookline.Published{Event: ev}
 			due := ms(ev.Created)
+			doc := &hookline.EventDocument{Event: ev}
 			for _, ep := range endpoints {
-				if ev.OnlyEndpoint != "" {
-					if ep.ID != ev.OnlyEndpoint { // a test event: that endpoint alone
-						continue
-					}
-				} else if (ep.Tenant != "" && ep.Tenant != ev.Tenant) || !hookline.MatchEvent(ep.EnabledEvents, ev.Type) {
+				if !subscribed(ep, doc) {
 					continue
 				}
 				id := hookline.NewID("dlv")
