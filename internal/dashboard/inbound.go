@@ -176,7 +176,7 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 		return data, err
 	}
 	for _, c := range cons {
-		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentJSON(c.Filter)})
+		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentedOrRaw(c.Filter)})
 	}
 	data.MoreCons = more
 	data.Requests, data.MoreReqs, err = d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
@@ -350,20 +350,13 @@ func viewBody(b []byte) body {
 		return v
 	}
 	if len(b) > maxShownBody {
-		// Cut at a rune boundary so the page stays valid UTF-8.
-		n := maxShownBody
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		v.Text, v.Truncated = string(b[:n]), true
+		shown, _ := cutAtRune(b, maxShownBody)
+		v.Text, v.Truncated = string(shown), true
 		return v
 	}
-	if json.Valid(b) {
-		var out bytes.Buffer
-		if json.Indent(&out, b, "", "  ") == nil {
-			v.Text, v.JSON = out.String(), true
-			return v
-		}
+	if text, ok := indentJSON(b); ok {
+		v.Text, v.JSON = text, true
+		return v
 	}
 	v.Text = string(b)
 	return v

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -426,9 +425,12 @@ type timeline struct {
 func (timeline) ShowURL() bool { return false }
 
 type eventData struct {
-	E         *hookline.Event
-	Payload   string
-	Timelines []timeline
+	E       *hookline.Event
+	Payload string
+	// PayloadRaw: the payload is shown as stored, not indented (nested or
+	// sized beyond indentJSON's caps); PayloadCut: only its beginning.
+	PayloadRaw, PayloadCut bool
+	Timelines              []timeline
 }
 
 func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
@@ -441,7 +443,13 @@ func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := eventData{E: e, Payload: indentJSON(e.Payload)}
+	data := eventData{E: e}
+	if text, ok := indentJSON(e.Payload); ok {
+		data.Payload = text
+	} else {
+		shown, cut := cutAtRune(e.Payload, maxShownPayload)
+		data.Payload, data.PayloadRaw, data.PayloadCut = string(shown), true, cut
+	}
 	// One page of attempts per event: 100 covers a delivery's whole retry
 	// schedule many times over.
 	attempts, _, err := d.store.ListAttempts(ctx, hookline.AttemptFilter{EventID: e.ID, Page: hookline.Page{Limit: 100}})
@@ -463,15 +471,6 @@ func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
 		data.Timelines = append(data.Timelines, t)
 	}
 	return d.Render(w, r, http.StatusOK, "event", e.Type+" "+e.ID, data)
-}
-
-// indentJSON indents a payload for reading, keeping its key order.
-func indentJSON(b []byte) string {
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
 }
 
 func (d *Dashboard) Resend(w http.ResponseWriter, r *http.Request) error {

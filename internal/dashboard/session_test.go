@@ -30,7 +30,7 @@ func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
 	mux.Handle("POST /logout", d.RequireSession(http.HandlerFunc(d.Logout)))
 	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request) error{
 		"GET /endpoints": d.Endpoints, "GET /requests": d.Requests, "GET /requests/{id}": d.Request,
-		"GET /requests/{id}/raw": d.RawRequest,
+		"GET /requests/{id}/raw": d.RawRequest, "GET /events/{id}": d.Event,
 	} {
 		mux.Handle(pattern, d.RequireSession(d.Handle(h)))
 	}
