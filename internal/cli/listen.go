@@ -46,6 +46,7 @@ type listenOpts struct {
 	skipVerify  bool
 	name        string
 	printSecret bool
+	forget      bool
 	sources     []string
 }
 
@@ -83,6 +84,7 @@ func (a *app) listenCmd() *cobra.Command {
 	f.BoolVar(&o.skipVerify, "skip-verify", false, "accept self-signed TLS certificates of the local app")
 	f.StringVar(&o.name, "name", "", "device name; its subscription and secret are kept under it (default the host name)")
 	f.BoolVar(&o.printSecret, "print-secret", false, "print the device's signing secret and exit")
+	f.BoolVar(&o.forget, "forget", false, "remove the device (--name) from the server: its endpoint, waiting deliveries and secret, and exit")
 	f.StringArrayVar(&o.sources, "source", nil, "also forward the requests a source captures (name or src_…; repeatable), unchanged, so the app checks the provider's signature")
 	return cmd
 }
@@ -262,7 +264,10 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if err != nil {
 		return err
 	}
-	if fallback == "" && connect == "" && len(routes) == 0 && !o.printSecret {
+	if o.forget && o.printSecret {
+		return usagef("--forget: give either --forget or --print-secret, not both")
+	}
+	if fallback == "" && connect == "" && len(routes) == 0 && !o.printSecret && !o.forget {
 		return usagef("--forward-to: required (or --forward-connect-to, or at least one --forward): where should events go?")
 	}
 	if o.scheme != hookline.SchemeStandard && o.scheme != hookline.SchemeStripe {
@@ -305,9 +310,16 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 			return err
 		}
 		c, embedded = ec, dir
-		if !o.printSecret {
+		if !o.printSecret && !o.forget {
 			out.note("No Hookline server at %s: started one in this process (data in %s)", a.server, dir)
 		}
+	}
+	bound := "the Hookline server at " + c.BaseURL
+	if embedded != "" {
+		bound += " (started by this listen, data in " + embedded + ")"
+	}
+	if o.forget {
+		return a.forgetDevice(ctx, c, o.name, bound)
 	}
 	dev, err := ensureDevice(ctx, c, o.name, set)
 	if err != nil {
@@ -316,10 +328,6 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	// A device and its secret live in one server's database: the same
 	// --name on another server (another data directory) is another device
 	// with another secret. Say which server this is, every time.
-	bound := "the Hookline server at " + c.BaseURL
-	if embedded != "" {
-		bound += " (started by this listen, data in " + embedded + ")"
-	}
 	if o.printSecret {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
 		fmt.Fprintf(a.env.Stderr, "The signing secret of device %s on %s; another server gives it another one.\n", o.name, bound)
@@ -471,6 +479,27 @@ type listener struct {
 // errReplaced ends listen when another one took the device over.
 var errReplaced = errors.New("another hookline listen with the same --name connected; this one stops (use a different --name to run both)")
 
+// errForgotten ends listen when its device was removed (listen --forget),
+// rather than reconnecting, which would make it again.
+var errForgotten = errors.New("the device was forgotten (hookline listen --forget); this listen stops")
+
+// forgetDevice removes the named device from the server c talks to.
+func (a *app) forgetDevice(ctx context.Context, c *client.Client, name, bound string) error {
+	var res struct {
+		EndpointID string `json:"endpoint_id"`
+	}
+	if err := c.JSON(ctx, http.MethodDelete, "/v1/listen/devices/"+url.PathEscape(name), nil, nil, &res); err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+			return usagef("--name %s: no such listen device on %s", name, bound)
+		}
+		return err
+	}
+	fmt.Fprintf(a.env.Stdout, "Forgot device %s (endpoint %s) on %s: its waiting deliveries are canceled; listening again with --name %s makes a new device with a new secret\n",
+		name, res.EndpointID, bound, name)
+	return nil
+}
+
 // run connects, serves, and reconnects with backoff until ctx ends.
 func (l *listener) run(ctx context.Context) error {
 	backoff := 250 * time.Millisecond
@@ -486,7 +515,7 @@ func (l *listener) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, errReplaced) {
+		if errors.Is(err, errReplaced) || errors.Is(err, errForgotten) {
 			return err
 		}
 		if lostAt.IsZero() {
@@ -556,8 +585,11 @@ func (l *listener) session(ctx context.Context, connected func()) error {
 				conn.Close(websocket.StatusNormalClosure, "listen stopped")
 				return nil
 			}
-			if websocket.CloseStatus(err) == listen.CloseReplaced {
+			switch websocket.CloseStatus(err) {
+			case listen.CloseReplaced:
 				return errReplaced
+			case listen.CloseForgotten:
+				return errForgotten
 			}
 			return err
 		}

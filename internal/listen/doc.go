@@ -21,6 +21,10 @@
 // delivery.ForwardSender would send them, not a signed event, and replays
 // them unchanged so the local app checks the provider's own signature.
 //
+// A device is forgotten (forget.go) when its developer asks (`hookline
+// listen --forget`) or when it has not been seen for longer than the
+// server's retention; a connected device is never forgotten by the purge.
+//
 // Tail fans every recorded attempt out to `hookline tail` sessions over
 // server-sent events.
 package listen

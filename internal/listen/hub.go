@@ -149,8 +149,10 @@ func (h *Hub) Device(ctx context.Context, name string, set DeviceSettings) (*hoo
 		if err := h.cfg.Store.SetSetting(ctx, settingPrefix+name, ep.ID); err != nil {
 			return nil, fmt.Errorf("naming listen device %s: %w", name, err)
 		}
+		h.touch(ctx, name)
 		return ep, nil
 	}
+	h.touch(ctx, name)
 	changed := false
 	if len(events) > 0 && strings.Join(events, ",") != strings.Join(ep.EnabledEvents, ",") {
 		ep.EnabledEvents, changed = events, true
@@ -359,6 +361,7 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	if old != nil {
 		old.shut(CloseReplaced, "another hookline listen --name "+name+" connected")
 	}
+	h.touch(r.Context(), name)
 	h.cfg.Logger.Info("listen device connected", "device", name, "remote", r.RemoteAddr)
 	h.cfg.Wake()
 	h.announce(peerHave, name)
@@ -368,6 +371,8 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	go func() {
 		tick := time.NewTicker(pingInterval)
 		defer tick.Stop()
+		seen := time.NewTicker(seenEvery)
+		defer seen.Stop()
 		for {
 			select {
 			case <-s.done:
@@ -375,6 +380,8 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 				return
 			case <-h.closed:
 				return
+			case <-seen.C:
+				h.touch(ctx, name)
 			case <-tick.C:
 				pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 				err := conn.Ping(pctx)
@@ -394,6 +401,9 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	h.mu.Unlock()
 	s.shut(websocket.StatusNormalClosure, "")
 	h.announce(peerGone, name)
+	if current, err := h.lookupLocked(context.Background(), name); err == nil && current != nil {
+		h.touch(context.Background(), name) // not after --forget: the device is gone
+	}
 	h.cfg.Logger.Info("listen device disconnected", "device", name, "reason", err)
 	return nil
 }

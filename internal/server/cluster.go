@@ -36,6 +36,10 @@ type clusterWiring struct {
 	cfg    Config
 	log    *slog.Logger
 
+	// forgetDevices forgets the listen devices not seen since a cutoff;
+	// set before start (devLoop.joinCluster), run with each purge.
+	forgetDevices func(ctx context.Context, cutoff time.Time) (int, error)
+
 	engine atomic.Pointer[delivery.Engine]
 	kick   chan struct{}
 	ctx    context.Context
@@ -244,6 +248,15 @@ func (w *clusterWiring) purge(r hookline.Retention, budget time.Duration) {
 		case <-w.ctx.Done():
 			return
 		case <-time.After(purgePause):
+		}
+	}
+	if w.forgetDevices != nil {
+		n, err := w.forgetDevices(w.ctx, cutoff)
+		switch {
+		case err != nil && w.ctx.Err() == nil:
+			w.log.Error("forgetting offline listen devices", "err", err)
+		case n > 0:
+			w.log.Info("forgot listen devices offline past the retention", "retention", w.cfg.Retention, "devices", n)
 		}
 	}
 	if total.Rows > 0 {

@@ -7,7 +7,11 @@ import "github.com/hookline/hookline/internal/listen"
 // elsewhere is deferred briefly and the node holding the device is told to
 // claim it (listen.Hub.JoinPeers). With SQLite, where the node is the whole
 // cluster, it does nothing.
+//
+// Either way, the retention purge forgets listen devices offline for longer
+// than the retention.
 func (d *devLoop) joinCluster(w *clusterWiring) {
+	w.forgetDevices = d.hub.ForgetOffline
 	if !w.shared {
 		return
 	}

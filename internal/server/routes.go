@@ -104,6 +104,7 @@ func (s *surfaces) routes() []route {
 		// Listen devices and the live tail (internal/listen).
 		{pattern: "POST /v1/listen/devices/{name}", access: keyed, json: s.hub.ServeDevice},
 		{pattern: "GET /v1/listen/devices/{name}/connect", access: keyed, json: s.hub.ServeConnect},
+		{pattern: "DELETE /v1/listen/devices/{name}", access: keyed, json: s.hub.ServeForget},
 		{pattern: "GET /v1/tail", access: keyed, json: s.tail.ServeStream},
 
 		// The ingest URL takes any method and content type.
