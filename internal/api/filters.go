@@ -21,26 +21,16 @@ func (s *Server) TestFilter(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, false); err != nil {
 		return err
 	}
-	f, err := hookline.ParseFilter(p.Filter, hookline.EventFilterFields)
+	if p.Event == nil {
+		if _, err := hookline.ParseFilter(p.Filter, hookline.EventFilterFields); err != nil {
+			return err // a bad filter is named first, whatever else is missing
+		}
+		return hookline.Invalid("event", "event is required: {\"type\", \"tenant\", \"data\"} as it would be published")
+	}
+	matches, reasons, err := s.app.TestFilter(p.Filter, p.Event.Type, p.Event.Tenant, p.Event.Data)
 	if err != nil {
 		return err
 	}
-	if p.Event == nil {
-		return hookline.Invalid("event", "event is required: {\"type\", \"tenant\", \"data\"} as it would be published")
-	}
-	data := p.Event.Data
-	if len(data) == 0 || string(data) == "null" {
-		data = json.RawMessage("{}")
-	}
-	payload, err := hookline.NewEventPayload("evt_test", p.Event.Type, s.app.Now(), p.Event.Tenant, data)
-	if err != nil {
-		return hookline.Invalid("event.data", "event.data must be a JSON object")
-	}
-	doc := &hookline.EventDocument{Event: &hookline.Event{Type: p.Event.Type, Tenant: p.Event.Tenant, Payload: payload}}
-	reasons := f.Explain(doc)
-	if reasons == nil {
-		reasons = []string{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "filter_test", "matches": len(reasons) == 0, "reasons": reasons})
+	writeJSON(w, http.StatusOK, map[string]any{"object": "filter_test", "matches": matches, "reasons": reasons})
 	return nil
 }

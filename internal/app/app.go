@@ -18,6 +18,9 @@ type Config struct {
 	// Engine is woken when a change makes deliveries due; nil in tests
 	// that run no engine.
 	Engine *delivery.Engine
+	// Jobs runs the background jobs Recover stores; nil in tests that run
+	// none (Recover then answers EUNAVAILABLE).
+	Jobs *delivery.JobRunner
 	// Dev allows endpoints and connections on loopback and private
 	// addresses.
 	Dev      bool

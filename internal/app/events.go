@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -70,39 +69,4 @@ func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.De
 	}
 	a.wake()
 	return ds, nil
-}
-
-// ResendFailed makes endpoint id's deliveries that failed between from and
-// to due again. It finds them all first, so that progress can report a
-// real total, then resends them one by one, walking by delivery id (a
-// resent delivery that fails again at once is not picked up twice), and
-// wakes the engine every batch. progress hears the total once known and
-// the running count after each resend; it returns how many it resent.
-func (a *App) ResendFailed(ctx context.Context, endpointID string, from, to time.Time, progress func(total, resent int)) (int, error) {
-	const batch = 200
-	var failed []*hookline.Delivery
-	after := ""
-	for {
-		page, err := a.cfg.Store.FailedDeliveries(ctx, endpointID, from, to, after, batch)
-		if err != nil {
-			return 0, err
-		}
-		failed = append(failed, page...)
-		progress(len(failed), 0)
-		if len(page) < batch {
-			break
-		}
-		after = page[len(page)-1].ID
-	}
-	defer a.wake()
-	for i, dl := range failed {
-		if _, err := a.cfg.Store.Resend(ctx, dl.EventID, dl.EndpointID, a.cfg.Now()); err != nil {
-			return i, err
-		}
-		progress(len(failed), i+1)
-		if (i+1)%batch == 0 {
-			a.wake()
-		}
-	}
-	return len(failed), nil
 }

@@ -42,7 +42,7 @@ type endpointView struct {
 func (a *app) endpointsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "endpoints", Aliases: []string{"endpoint"}, Short: "Manage the endpoints events are delivered to"}
 	cmd.AddCommand(a.endpointCreateCmd(), a.endpointUpdateCmd(), a.endpointListCmd(), a.endpointGetCmd(),
-		a.endpointDeleteCmd(), a.endpointSecretCmd(), a.endpointRotateCmd(), a.endpointTestCmd())
+		a.endpointDeleteCmd(), a.endpointSecretCmd(), a.endpointRotateCmd(), a.endpointTestCmd(), a.endpointRecoverCmd())
 	return cmd
 }
 

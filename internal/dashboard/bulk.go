@@ -1,20 +1,21 @@
 package dashboard
 
 import (
-	"context"
-	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// job is a bulk resend of an endpoint's failed deliveries over a time
-// range, run in the background with its progress kept in memory.
-type job struct {
+// jobView is a bulk resend as its progress page and the page's script see
+// it. The job itself is a recover job kept in the store (run by
+// delivery.JobRunner), so any node shows its progress and it survives a
+// restart.
+type jobView struct {
 	ID         string    `json:"id"`
 	EndpointID string    `json:"endpoint_id"`
 	From       time.Time `json:"from"`
 	To         time.Time `json:"to"`
+	Status     string    `json:"status"`
 	Total      int       `json:"total"`  // failed deliveries found in the range
 	Resent     int       `json:"resent"` // made pending again so far
 	Done       bool      `json:"done"`   // finished, or stopped by an error
@@ -22,8 +23,13 @@ type job struct {
 	Started    time.Time `json:"started"`
 }
 
+func viewJob(j *hookline.Job) jobView {
+	return jobView{ID: j.ID, EndpointID: j.EndpointID, From: j.Since, To: j.Until, Status: j.Status,
+		Total: j.Total, Resent: j.Done, Done: j.Finished(), Error: j.Error, Started: j.Created}
+}
+
 // Percent is the progress for the page's bar.
-func (j job) Percent() int {
+func (j jobView) Percent() int {
 	if j.Total == 0 {
 		if j.Done {
 			return 100
@@ -31,72 +37,4 @@ func (j job) Percent() int {
 		return 0
 	}
 	return j.Resent * 100 / j.Total
-}
-
-type jobs struct {
-	d  *Dashboard
-	mu sync.Mutex
-	m  map[string]*job
-}
-
-func newJobs(d *Dashboard) *jobs { return &jobs{d: d, m: map[string]*job{}} }
-
-func (js *jobs) get(id string) (job, bool) {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	j, ok := js.m[id]
-	if !ok {
-		return job{}, false
-	}
-	return *j, true
-}
-
-func (js *jobs) update(j *job, fn func(j *job)) {
-	js.mu.Lock()
-	fn(j)
-	js.mu.Unlock()
-}
-
-// start runs a bulk resend in the background and returns its id.
-func (js *jobs) start(endpointID string, from, to time.Time) string {
-	j := &job{ID: hookline.NewID("job"), EndpointID: endpointID, From: from, To: to, Started: js.d.app.Now()}
-	js.mu.Lock()
-	// Keep the last hundred jobs: progress pages of older ones 404.
-	if len(js.m) >= 100 {
-		var oldest string
-		for id := range js.m {
-			if oldest == "" || id < oldest {
-				oldest = id
-			}
-		}
-		delete(js.m, oldest)
-	}
-	js.m[j.ID] = j
-	js.mu.Unlock()
-	go js.run(j)
-	return j.ID
-}
-
-// run resends the job's deliveries (app.ResendFailed), keeping its
-// progress for the page, until done or the dashboard closes.
-func (js *jobs) run(j *job) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-js.d.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	n, err := js.d.app.ResendFailed(ctx, j.EndpointID, j.From, j.To, func(total, resent int) {
-		js.update(j, func(j *job) { j.Total, j.Resent = total, resent })
-	})
-	if err != nil {
-		js.update(j, func(j *job) { j.Done, j.Error = true, hookline.ErrorMessage(err) })
-		js.d.cfg.Logger.Error("bulk resend", "job", j.ID, "err", err)
-		return
-	}
-	js.update(j, func(j *job) { j.Done = true })
-	js.d.cfg.Logger.Info("bulk resend finished", "job", j.ID, "endpoint", j.EndpointID, "resent", n)
 }

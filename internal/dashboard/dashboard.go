@@ -63,7 +63,6 @@ type Dashboard struct {
 	tail  *tailHub
 	// static serves the embedded files (Static).
 	static http.Handler
-	jobs   *jobs
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -79,7 +78,6 @@ func New(cfg Config) *Dashboard {
 		panic("dashboard: SessionKey must be at least 32 bytes")
 	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
-	d.jobs = newJobs(d)
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
 	d.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(files)))
 	d.pages = parsePages()
@@ -104,8 +102,8 @@ func parsePages() map[string]*template.Template {
 	return pages
 }
 
-// Close ends the live-tail streams and waits for nothing else: bulk resends
-// in progress stop at their next step.
+// Close ends the live-tail streams. Bulk resends are recover jobs run by
+// the node's job runner, not by the dashboard.
 func (d *Dashboard) Close() {
 	d.closeOnce.Do(func() { close(d.closed) })
 }

@@ -355,17 +355,22 @@ func (d *Dashboard) BulkResend(w http.ResponseWriter, r *http.Request) error {
 	if err1 != nil || err2 != nil || !from.Before(to) {
 		return hookline.Invalid("from", "give a time range (UTC) whose start is before its end")
 	}
-	id := d.jobs.start(e.ID, from, to)
-	d.cfg.Logger.Info("bulk resend started from the dashboard", "endpoint", e.ID, "from", from, "to", to, "job", id)
-	http.Redirect(w, r, "/jobs/"+id, http.StatusSeeOther)
+	job, err := d.app.Recover(r.Context(), e.ID, from, to) // the job of POST /v1/endpoints/{id}/recover
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/jobs/"+job.ID, http.StatusSeeOther)
 	return nil
 }
 
+// Job shows a bulk resend's progress, read from the store, so any node
+// shows it and it outlives a restart.
 func (d *Dashboard) Job(w http.ResponseWriter, r *http.Request) error {
-	j, ok := d.jobs.get(r.PathValue("id"))
-	if !ok {
-		return hookline.NotFound("job", r.PathValue("id"))
+	stored, err := d.app.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
 	}
+	j := viewJob(stored)
 	if r.URL.Query().Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -71,6 +71,8 @@ func (s *surfaces) routes() []route {
 		{pattern: "POST /v1/endpoints/{id}/secret/rotate", access: keyed, json: a.RotateSecret},
 		{pattern: "GET /v1/endpoints/{id}/attempts", access: keyed, json: a.ListEndpointAttempts},
 		{pattern: "POST /v1/endpoints/{id}/test", access: keyed, json: a.SendTestEvent},
+		{pattern: "POST /v1/endpoints/{id}/recover", access: keyed, json: a.RecoverEndpoint},
+		{pattern: "GET /v1/jobs/{id}", access: keyed, json: a.GetJob},
 
 		{pattern: "POST /v1/filters/test", access: keyed, json: a.TestFilter},
 

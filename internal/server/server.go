@@ -74,8 +74,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		RunOnce:      cluster.runOnce,
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers(), Linger: cluster.publishLinger()})
+	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
-		Store: store, Publisher: publisher, Engine: engine, Dev: cfg.Dev, Logger: log,
+		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
 		Gate:      cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
@@ -99,6 +100,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		go servePprof(cfg.PprofAddr, log)
 	}
 	engine.Start()
+	jobs.Start()
 	cluster.start(engine)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- cfg.Inbound.serve(httpServer, ln) }()
@@ -134,6 +136,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		httpServer.Close()
 	}
 	publisher.Stop()
+	jobs.Stop()
 	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelEngine()
 	if err := engine.Stop(engineCtx); err != nil {

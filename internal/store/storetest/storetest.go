@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runInbound(t, open)  // sources, connections, captured requests (inbound.go)
 	runOnlyEndpoint(t, open)
 	runEndpointOptions(t, open) // filter, headers, retry schedule (endpoint_options.go)
+	runJobs(t, open)            // background jobs (jobs.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {
