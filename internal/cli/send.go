@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/webhook"
 )
 
 func (a *app) sendCmd() *cobra.Command {
@@ -72,7 +72,7 @@ func (a *app) sendCmd() *cobra.Command {
 			}
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("User-Agent", "Hookline/"+Version+" (hookline send)")
-			if err := (&delivery.HTTPSender{}).SignHeaders(req.Header, scheme, id, body, now, []string{secret}); err != nil {
+			if err := webhook.SignHeaders(req.Header, scheme, id, now, body, []string{secret}, webhook.NewSigner); err != nil {
 				return usagef("--secret: %v", err)
 			}
 			for k, v := range extra {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -64,38 +63,11 @@ func NewHTTPClient(allowPrivate bool) *httpclient.Client {
 }
 
 // SignHeaders sets the signature headers of scheme on h for a request
-// carrying body, signed at now with each of secrets.
+// carrying body, signed at now with each of secrets (webhook.SignHeaders,
+// with the sender's cache of decoded secrets).
 func (s *HTTPSender) SignHeaders(h http.Header, scheme, msgID string, body []byte, now time.Time, secrets []string) error {
-	switch scheme {
-	case hookline.SchemeStripe:
-		h.Set("Stripe-Signature", webhook.StripeSignature(now, body, secrets...))
-	default:
-		var sig string
-		for i, secret := range secrets {
-			signer, err := s.signer(secret)
-			if err != nil {
-				return err
-			}
-			if i == 0 {
-				sig = signer.Sign(msgID, now, body)
-			} else {
-				sig += " " + signer.Sign(msgID, now, body)
-			}
-		}
-		h[headerID] = []string{msgID}
-		h[headerTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
-		h[headerSignature] = []string{sig}
-	}
-	return nil
+	return webhook.SignHeaders(h, scheme, msgID, now, body, secrets, s.signer)
 }
-
-// The Standard Webhooks headers in canonical form, as http.Header.Set
-// would store them, without canonicalising on every request.
-var (
-	headerID        = http.CanonicalHeaderKey(webhook.HeaderID)
-	headerTimestamp = http.CanonicalHeaderKey(webhook.HeaderTimestamp)
-	headerSignature = http.CanonicalHeaderKey(webhook.HeaderSignature)
-)
 
 func (s *HTTPSender) signer(secret string) (*webhook.Signer, error) {
 	if v, ok := s.signers.Load(secret); ok {
