@@ -4,16 +4,17 @@
 //
 // It signs people in with the admin API key and keeps them signed in with
 // an HMAC-signed session cookie (HttpOnly, SameSite=Strict, Secure behind
-// TLS); every form carries a CSRF token derived from the session. Pages:
-// an overview with charts drawn as inline SVG from the stores' per-minute
-// aggregates (hookline.StatsStore, never a scan of attempts), endpoints,
-// events with their attempts, resend and bulk resend, and a live tail of
-// attempts fed by the delivery engine's OnAttempt hook over Server-Sent
-// Events. The inbound pages (inbound.go) list sources with their ingest
-// URLs and connections, and the requests they captured, shown as they
-// arrived (a body is only ever text in a <pre>, or a download), with
-// replay and edit-and-replay recorded as attempts.
-//
-// Other parts add pages through Config.Nav and
-// RequireSession, Render and CSRF.
+// TLS); every form carries a CSRF token derived from the session
+// (session.go). Its pages only read and render; every change a form makes
+// goes through the application layer (internal/app), the same calls the
+// API makes, and an error is rendered with the status, code and message
+// the API would answer (internal/httperr). One file per resource:
+// overview.go (charts drawn as inline SVG from the stores' per-minute
+// aggregates, chart.go), endpoints.go, events.go, bulk.go (bulk resend
+// jobs), tail.go (the live tail of attempts over Server-Sent Events),
+// sources.go (sources and their connections), requests.go (captured
+// requests, shown as they arrived: a body is only ever text in a <pre>, or
+// a download; replay and edit-and-replay); indent.go indents stored JSON
+// within bounds. The routes are mounted by the
+// server's route map (internal/server/routes.go).
 package dashboard

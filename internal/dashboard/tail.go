@@ -125,3 +125,17 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// TailPage is GET /tail: the last attempts, then the live stream.
+
+func (d *Dashboard) TailPage(w http.ResponseWriter, r *http.Request) error {
+	recent, _, err := d.store.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
+	if err != nil {
+		return err
+	}
+	rows := make([]tailAttempt, len(recent))
+	for i, a := range recent {
+		rows[i] = newTailAttempt(a, "")
+	}
+	return d.Render(w, r, http.StatusOK, "tail", "Live tail", rows)
+}

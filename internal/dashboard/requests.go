@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,18 +12,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/httperr"
-	"github.com/hookline/hookline/internal/inbound"
 )
-
-// The inbound pages: sources with their ingest URLs and connections, and
-// the requests they captured, with a raw download, replay and
-// edit-and-replay.
 
 const (
 	// maxShownBody is how much of a captured body the request page prints;
@@ -40,205 +33,8 @@ const (
 // requestStatuses are the statuses the requests list filters by.
 var requestStatuses = app.RequestStatuses
 
-// sources -----------------------------------------------------------------
-
-type sourceRow struct {
-	S           *hookline.Source
-	IngestURL   string
-	Connections string // "3", or "100+"
-	LastRequest time.Time
-}
-
-type sourcesData struct {
-	Rows []sourceRow
-	Next string
-}
-
-func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	list, more, err := d.store.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
-	if err != nil {
-		return err
-	}
-	data := sourcesData{}
-	base := inbound.BaseURL(r)
-	for _, s := range list {
-		row := sourceRow{S: s, IngestURL: base + "/in/" + s.ID}
-		// Two indexed reads per row, (source_id, id) both: cheap beside a
-		// count over a source's millions of requests, which is not.
-		cons, moreCons, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
-		if err != nil {
-			return err
-		}
-		row.Connections = strconv.Itoa(len(cons))
-		if moreCons {
-			row.Connections += "+"
-		}
-		last, _, err := d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
-		if err != nil {
-			return err
-		}
-		if len(last) > 0 {
-			row.LastRequest = last[0].Received
-		}
-		data.Rows = append(data.Rows, row)
-	}
-	if more && len(list) > 0 {
-		data.Next = list[len(list)-1].ID
-	}
-	return d.Render(w, r, http.StatusOK, "sources", "Sources", data)
-}
-
-type sourceForm struct {
-	Name    string
-	Type    string
-	Options string // JSON
-	Types   []string
-	Err     string
-}
-
-func (f sourceForm) formError() string { return f.Err }
-
-func (d *Dashboard) NewSource(w http.ResponseWriter, r *http.Request) error {
-	return d.Render(w, r, http.StatusOK, "source_new", "New source", sourceForm{Type: hookline.SourceNone, Types: inbound.Types()})
-}
-
-// readSource reads the new-source form into the parameters the API takes.
-// Options arrive as a JSON object; a misspelt option would otherwise be
-// dropped without a word, so unknown fields are refused.
-func readSource(r *http.Request) (sourceForm, app.SourceParams, error) {
-	f := sourceForm{Name: strings.TrimSpace(r.PostFormValue("name")), Type: r.PostFormValue("type"),
-		Options: strings.TrimSpace(r.PostFormValue("options")), Types: inbound.Types()}
-	secret := r.PostFormValue("secret")
-	p := app.SourceParams{Name: &f.Name, Type: &f.Type, Secret: &secret}
-	if f.Options != "" {
-		var opts hookline.SourceOptions
-		dec := json.NewDecoder(strings.NewReader(f.Options))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opts); err != nil {
-			return f, p, hookline.Invalid("options", "the options are not a JSON object of known fields: %v", err)
-		}
-		p.Options = &opts
-	}
-	return f, p, nil
-}
-
-// CreateSource is POST /sources.
-func (d *Dashboard) CreateSource(w http.ResponseWriter, r *http.Request) error {
-	f, p, err := readSource(r)
-	var src *hookline.Source
-	if err == nil {
-		src, err = d.app.CreateSource(r.Context(), p, app.ByDashboard)
-	}
-	if err != nil {
-		if formError(err) {
-			f.Err = hookline.ErrorMessage(err)
-			return d.Render(w, r, httperr.Status(err), "source_new", "New source", f)
-		}
-		return err
-	}
-	redirect(w, r, "/sources/"+src.ID, "Source created. Point the provider at its ingest URL.")
-	return nil
-}
-
-type connectionRow struct {
-	C      *hookline.Connection
-	Filter string
-}
-
-type sourceData struct {
-	S           *hookline.Source
-	IngestURL   string
-	Options     string
-	Connections []connectionRow
-	MoreCons    bool
-	Requests    []*hookline.InboundRequest
-	MoreReqs    bool
-	ConURL      string
-	ConFilter   string
-	Err         string
-}
-
-func (s sourceData) formError() string { return s.Err }
-
-func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
-	ctx := r.Context()
-	src, err := d.store.Source(ctx, id)
-	if err != nil {
-		return sourceData{}, err
-	}
-	data := sourceData{S: src, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID}
-	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
-		data.Options = string(opts)
-	}
-	cons, more, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
-	if err != nil {
-		return data, err
-	}
-	for _, c := range cons {
-		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentedOrRaw(c.Filter)})
-	}
-	data.MoreCons = more
-	data.Requests, data.MoreReqs, err = d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
-	return data, err
-}
-
-func (d *Dashboard) Source(w http.ResponseWriter, r *http.Request) error {
-	data, err := d.loadSource(r, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return d.Render(w, r, http.StatusOK, "source", data.S.Name, data)
-}
-
-// DeleteSource is POST /sources/{id}/delete.
-func (d *Dashboard) DeleteSource(w http.ResponseWriter, r *http.Request) error {
-	if _, err := d.app.DeleteSource(r.Context(), r.PathValue("id"), app.ByDashboard); err != nil {
-		return err
-	}
-	redirect(w, r, "/sources", "Source deleted; its captured requests stay.")
-	return nil
-}
-
-// CreateConnection is POST /sources/{id}/connections.
-func (d *Dashboard) CreateConnection(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	src, err := d.store.Source(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	url, rawFilter := strings.TrimSpace(r.PostFormValue("url")), strings.TrimSpace(r.PostFormValue("filter"))
-	p := app.ConnectionParams{SourceID: &src.ID, URL: &url}
-	if rawFilter != "" {
-		p.Filter = json.RawMessage(rawFilter)
-	}
-	c, err := d.app.CreateConnection(ctx, p, app.ByDashboard)
-	if err != nil {
-		if !formError(err) {
-			return err
-		}
-		data, lerr := d.loadSource(r, src.ID)
-		if lerr != nil {
-			return lerr
-		}
-		data.ConURL, data.ConFilter, data.Err = url, rawFilter, hookline.ErrorMessage(err)
-		return d.Render(w, r, httperr.Status(err), "source", src.Name, data)
-	}
-	redirect(w, r, "/sources/"+src.ID, "Connection added: verified requests that match go to "+c.URL+".")
-	return nil
-}
-
-// DeleteConnection is POST /connections/{id}/delete.
-func (d *Dashboard) DeleteConnection(w http.ResponseWriter, r *http.Request) error {
-	c, err := d.app.DeleteConnection(r.Context(), r.PathValue("id"), app.ByDashboard)
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/sources/"+c.SourceID, "Connection deleted.")
-	return nil
-}
-
-// requests ----------------------------------------------------------------
+// The captured-request pages: list, a request as it arrived, its raw
+// body, resend, replay and edit-and-replay.
 
 type requestRow struct {
 	R          *hookline.InboundRequest
