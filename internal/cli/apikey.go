@@ -39,9 +39,9 @@ func (k keySearch) help(server string) string {
 // at base (server.URLFile beside server.APIKeyFile), the most recently
 // started one when several did. Candidates are --data's default
 // (./hookline-data, or HOOKLINE_DATA) and the data of the server `hookline
-// listen` embeds. A directory with a key but no URL recorded (a server
+// listen` embeds, in embedded. A directory with a key but no URL recorded (a server
 // older than this CLI) is used only when no directory names base.
-func findAPIKey(getenv func(string) string, base string) keySearch {
+func findAPIKey(getenv func(string) string, base, embedded string) keySearch {
 	if key := getenv("HOOKLINE_API_KEY"); key != "" {
 		return keySearch{key: key, from: "HOOKLINE_API_KEY"}
 	}
@@ -51,7 +51,7 @@ func findAPIKey(getenv func(string) string, base string) keySearch {
 		dir = server.DefaultDataDir
 	}
 	dirs := []string{dir}
-	if emb := embeddedDataDir(); filepath.Clean(emb) != filepath.Clean(dir) {
+	if emb := embedded; filepath.Clean(emb) != filepath.Clean(dir) {
 		dirs = append(dirs, emb)
 	}
 	var (

@@ -37,7 +37,7 @@ func TestSameServer(t *testing.T) {
 // server); the one that started last is the one answering there.
 func TestFindAPIKeyTakesTheNewestServerAtTheURL(t *testing.T) {
 	config := t.TempDir()
-	t.Setenv("XDG_CONFIG_HOME", config) // where embeddedDataDir looks
+	t.Setenv("XDG_CONFIG_HOME", config) // where the embedded server keeps its data
 	repo := filepath.Join(t.TempDir(), "hookline-data")
 	embedded := filepath.Join(config, "hookline")
 	old, recent := time.Now().Add(-time.Hour), time.Now()
@@ -56,20 +56,20 @@ func TestFindAPIKeyTakesTheNewestServerAtTheURL(t *testing.T) {
 	}
 	env := map[string]string{"HOOKLINE_DATA": repo}
 	getenv := func(k string) string { return env[k] }
-	if ks := findAPIKey(getenv, "http://localhost:8080"); ks.key != "hl_sk_embedded" {
+	if ks := findAPIKey(getenv, "http://localhost:8080", embedded); ks.key != "hl_sk_embedded" {
 		t.Errorf("key %q from %s, want the embedded server's; looked: %v", ks.key, ks.from, ks.looked)
 	}
 	if err := os.Chtimes(filepath.Join(repo, server.URLFile), recent.Add(time.Minute), recent.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if ks := findAPIKey(getenv, "http://127.0.0.1:8080"); ks.key != "hl_sk_repo" {
+	if ks := findAPIKey(getenv, "http://127.0.0.1:8080", embedded); ks.key != "hl_sk_repo" {
 		t.Errorf("key %q from %s, want the repository's, started last; looked: %v", ks.key, ks.from, ks.looked)
 	}
-	if ks := findAPIKey(getenv, "http://127.0.0.1:9999"); ks.key != "" {
+	if ks := findAPIKey(getenv, "http://127.0.0.1:9999", embedded); ks.key != "" {
 		t.Errorf("a server nobody recorded got key %q from %s", ks.key, ks.from)
 	}
 	env["HOOKLINE_API_KEY"] = "hl_sk_env"
-	if ks := findAPIKey(getenv, "http://127.0.0.1:8080"); ks.key != "hl_sk_env" || ks.from != "HOOKLINE_API_KEY" {
+	if ks := findAPIKey(getenv, "http://127.0.0.1:8080", embedded); ks.key != "hl_sk_env" || ks.from != "HOOKLINE_API_KEY" {
 		t.Errorf("HOOKLINE_API_KEY set: key %q from %s", ks.key, ks.from)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,11 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// UserConfigDir is where listen's embedded server keeps its data
+	// (os.UserConfigDir when nil); Hostname names the listen device
+	// (os.Hostname when nil). Tests set them to keep off the real ones.
+	UserConfigDir func() (string, error)
+	Hostname      func() (string, error)
 }
 
 // UsageError marks a mistake in how the command was called (exit code 2).
@@ -49,6 +55,12 @@ func ExitCode(err error) int {
 
 // Run runs the hookline command with args (without the program name).
 func Run(ctx context.Context, args []string, env Env) error {
+	if env.UserConfigDir == nil {
+		env.UserConfigDir = os.UserConfigDir
+	}
+	if env.Hostname == nil {
+		env.Hostname = os.Hostname
+	}
 	root, a := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
@@ -141,7 +153,7 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 // HOOKLINE_API_KEY, or else the key that server keeps in its data
 // directory (findAPIKey, apikey.go).
 func (a *app) client() *client.Client {
-	ks := findAPIKey(a.env.Getenv, a.server)
+	ks := findAPIKey(a.env.Getenv, a.server, a.embeddedDataDir())
 	a.keys = &ks
 	return client.New(a.server, ks.key)
 }

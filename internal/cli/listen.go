@@ -225,8 +225,8 @@ func parseHeaders(flag string, values []string) (http.Header, error) {
 }
 
 // deviceName is the host name made into a valid device name.
-func deviceName() string {
-	host, _ := os.Hostname()
+func (a *app) deviceName() string {
+	host, _ := a.env.Hostname()
 	host, _, _ = strings.Cut(host, ".")
 	b := []byte(host)
 	for i, c := range b {
@@ -294,7 +294,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 		return err
 	}
 	if o.name == "" {
-		o.name = deviceName()
+		o.name = a.deviceName()
 	}
 	if !listen.ValidDeviceName(o.name) {
 		return usagef("--name %q: 1 to 63 letters, digits, '.', '-' or '_'", o.name)
@@ -400,8 +400,8 @@ func serverUp(ctx context.Context, base string) bool {
 
 // embeddedDataDir is where listen's embedded server keeps its data: under
 // the user's config directory, so devices and their secrets survive.
-func embeddedDataDir() string {
-	dir, err := os.UserConfigDir()
+func (a *app) embeddedDataDir() string {
+	dir, err := a.env.UserConfigDir()
 	if err != nil {
 		dir = os.TempDir()
 	}
@@ -410,8 +410,8 @@ func embeddedDataDir() string {
 
 // embeddedAPIKey is the key of listen's embedded server, so that commands
 // in another terminal (trigger, tail) find it.
-func embeddedAPIKey() string {
-	b, err := os.ReadFile(filepath.Join(embeddedDataDir(), server.APIKeyFile))
+func (a *app) embeddedAPIKey() string {
+	b, err := os.ReadFile(filepath.Join(a.embeddedDataDir(), server.APIKeyFile))
 	if err != nil {
 		return ""
 	}
@@ -421,7 +421,7 @@ func embeddedAPIKey() string {
 // startEmbedded runs a development server at the default address in this
 // process until ctx ends, and returns a client for it.
 func (a *app) startEmbedded(ctx context.Context) (*client.Client, string, error) {
-	dir := embeddedDataDir()
+	dir := a.embeddedDataDir()
 	u, _ := url.Parse(defaultServer)
 	cfg := server.Config{Addr: u.Host, DataDir: dir, Dev: true, Version: Version, APIKey: a.env.Getenv("HOOKLINE_API_KEY")}
 	log := slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -442,7 +442,7 @@ func (a *app) startEmbedded(ctx context.Context) (*client.Client, string, error)
 	}
 	key := cfg.APIKey
 	if key == "" {
-		key = embeddedAPIKey()
+		key = a.embeddedAPIKey()
 	}
 	return client.New(defaultServer, key), dir, nil
 }

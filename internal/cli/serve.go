@@ -44,6 +44,9 @@ func (a *app) serveCmd() *cobra.Command {
 				// event (BenchmarkRelay). GOGC, when set, wins.
 				debug.SetGCPercent(400)
 			}
+			// serve owns its process: the server may add the Go processor
+			// its store asks for, unless GOMAXPROCS says how many.
+			cfg.TuneRuntime = a.env.Getenv("GOMAXPROCS") == ""
 			cfg.APIKey = a.env.Getenv("HOOKLINE_API_KEY")
 			cfg.Version = Version
 			if err := cfg.Validate(); err != nil {

@@ -55,29 +55,6 @@ func newClusterWiring(store hookline.Store, cfg Config, log *slog.Logger) *clust
 	return w
 }
 
-// committers is how many publish transactions may be open at once: one
-// for SQLite's single writer, a few for PostgreSQL.
-func (w *clusterWiring) committers() int {
-	if UsesPostgres(w.cfg.DB) {
-		return 4
-	}
-	return 1
-}
-
-// publishLinger is how long a publish batch waits for more under
-// concurrent load. SQLite's journal pays one fdatasync per batch, much of
-// it CPU on a busy machine, so lingering trades publish latency for CPU:
-// when publishing cost about 200 µs of CPU per event, 1 ms did best (2 and
-// 3 ms gave the larger batches' gain back in latency). At about 130 µs,
-// lingering 300, 400 or 500 µs beat 1 ms in 23 of 28 paired rounds against
-// the null relay and tied the rest; 150 µs and none did worse than 300 µs.
-func (w *clusterWiring) publishLinger() time.Duration {
-	if UsesPostgres(w.cfg.DB) {
-		return 0
-	}
-	return 400 * time.Microsecond
-}
-
 // backlogged is the engine's OnBacklog hook: due work was left in the
 // store unleased. Other nodes are told at once, one notification covering
 // every call made while the previous one was sent.

@@ -20,8 +20,13 @@ type Config struct {
 	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
 	Version       string
 	PprofAddr     string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
-	ScaleOut             // --db, --no-migrate, --retention, --lease (store.go)
-	Inbound              // --max-inbound-body, --tls-cert, --tls-key (inbound.go)
+	// TuneRuntime lets Run add the Go processor the store's tuning asks
+	// for (hookline.Tuning.SpareProcessor). Only `hookline serve`, which
+	// owns its process, sets it (and not when GOMAXPROCS is set): a server
+	// embedded in `hookline listen` or a test leaves its process alone.
+	TuneRuntime bool
+	ScaleOut    // --db, --no-migrate, --retention, --lease (store.go)
+	Inbound     // --max-inbound-body, --tls-cert, --tls-key (inbound.go)
 }
 
 // Defaults for Config.

@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/internal/api"
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store/postgres"
 )
 
@@ -41,6 +42,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	defer closeStore()
+	tuning := hookline.TuningOf(store) // the store's, so that nothing here branches on the database
+	tuneRuntime(cfg, tuning)
 	cluster := newClusterWiring(store, cfg, log) // wake-ups, run-once jobs, retention (cluster.go)
 	defer cluster.stop()
 
@@ -73,7 +76,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		OnBacklog:    cluster.backlogged,
 		RunOnce:      cluster.runOnce,
 	})
-	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: cluster.committers(), Linger: cluster.publishLinger()})
+	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: tuning.Committers, Linger: tuning.Linger})
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,

@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -115,7 +114,6 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (hookline.Stor
 		unlock()
 		return nil, nil, fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
 	}
-	spareProcessor()
 	return s, func() { s.Close(); unlock() }, nil
 }
 
@@ -140,17 +138,18 @@ func privateDir(dir string, log *slog.Logger) error {
 	return nil
 }
 
-// spareProcessor gives the process, once, one Go processor (P) more than
-// it has CPUs for: the SQLite store flushes on a low-priority thread, and
-// the P that thread holds while the kernel runs the others first would
-// otherwise be missing for requests and attempts. A GOMAXPROCS set in the
-// environment is left alone; setting it here stops the runtime from
-// following later changes of the container's CPU limit.
-var spareProcessor = sync.OnceFunc(func() {
-	if os.Getenv("GOMAXPROCS") == "" {
+// tuneRuntime gives the process one Go processor (P) more than it has
+// CPUs for when the store asks for it: the SQLite store flushes on a
+// low-priority thread, and the P that thread holds while the kernel runs
+// the others first would otherwise be missing for requests and attempts.
+// Setting it stops the runtime from following later changes of the
+// container's CPU limit, so it is only done for a process `hookline serve`
+// owns and whose GOMAXPROCS is not set (cfg.TuneRuntime).
+func tuneRuntime(cfg Config, t hookline.Tuning) {
+	if cfg.TuneRuntime && t.SpareProcessor {
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
-})
+}
 
 // Migrate brings the schema of the database cfg names up to date and
 // returns the versions of the migrations it applied, none on an up-to-date

@@ -262,3 +262,11 @@ func Describe(dsn string) string {
 	}
 	return fmt.Sprintf("PostgreSQL database %s on %s:%d as %s", cfg.Database, host, cfg.Port, cfg.User)
 }
+
+var _ hookline.Tuned = (*Store)(nil)
+
+// Tuning declares how to drive the store: a few publish transactions at
+// once (PostgreSQL takes concurrent writers), without lingering.
+func (s *Store) Tuning() hookline.Tuning {
+	return hookline.Tuning{Committers: 4}
+}

@@ -16,12 +16,13 @@ func (s *Store) ClaimRun(ctx context.Context, job, owner string, now time.Time, 
 	return true, ctx.Err()
 }
 
-// bus carries notifications between the listeners of one process, the only
-// process a SQLite store has.
-var bus struct {
-	sync.Mutex
+// notifyBus carries notifications between the listeners of one store: a
+// SQLite database has one process, so Notify and Listen need no more than
+// a map of callbacks.
+type notifyBus struct {
+	mu   sync.Mutex
 	seq  int
-	subs map[*Store]map[string]map[int]func(string)
+	subs map[string]map[int]func(string) // channel → listener id → callback
 }
 
 // Notify calls every listener of channel on this store.
@@ -29,12 +30,13 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	bus.Lock()
+	b := &s.bus
+	b.mu.Lock()
 	var fns []func(string)
-	for _, fn := range bus.subs[s][channel] {
+	for _, fn := range b.subs[channel] {
 		fns = append(fns, fn)
 	}
-	bus.Unlock()
+	b.mu.Unlock()
 	for _, fn := range fns {
 		fn(payload)
 	}
@@ -43,32 +45,27 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 
 // Listen registers fn until ctx ends.
 func (s *Store) Listen(ctx context.Context, channel string, ready func(), fn func(payload string)) error {
-	bus.Lock()
-	if bus.subs == nil {
-		bus.subs = map[*Store]map[string]map[int]func(string){}
+	b := &s.bus
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[string]map[int]func(string){}
 	}
-	if bus.subs[s] == nil {
-		bus.subs[s] = map[string]map[int]func(string){}
+	if b.subs[channel] == nil {
+		b.subs[channel] = map[int]func(string){}
 	}
-	if bus.subs[s][channel] == nil {
-		bus.subs[s][channel] = map[int]func(string){}
-	}
-	bus.seq++
-	id := bus.seq
-	bus.subs[s][channel][id] = fn
-	bus.Unlock()
+	b.seq++
+	id := b.seq
+	b.subs[channel][id] = fn
+	b.mu.Unlock()
 	if ready != nil {
 		ready()
 	}
 	<-ctx.Done()
-	bus.Lock()
-	delete(bus.subs[s][channel], id)
-	if len(bus.subs[s][channel]) == 0 {
-		delete(bus.subs[s], channel)
+	b.mu.Lock()
+	delete(b.subs[channel], id)
+	if len(b.subs[channel]) == 0 {
+		delete(b.subs, channel)
 	}
-	if len(bus.subs[s]) == 0 {
-		delete(bus.subs, s)
-	}
-	bus.Unlock()
+	b.mu.Unlock()
 	return ctx.Err()
 }
