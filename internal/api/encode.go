@@ -63,7 +63,10 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var appErr *hookline.Error
 	switch {
+	case errors.As(err, &appErr):
+		return err // from the body itself: one that arrived too slowly (408)
 	case errors.As(err, &syntax):
 		return hookline.Invalid("", "malformed JSON at byte %d: %v", syntax.Offset, err)
 	case errors.As(err, &typ):

@@ -44,6 +44,9 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, new(*http.MaxBytesError)) {
 			return tooLarge
 		}
+		if errors.As(err, new(*hookline.Error)) {
+			return err // a body that arrived too slowly (408)
+		}
 		return hookline.Invalid("", "reading the request body: %v", err)
 	}
 	req, err := s.app.Ingest(r.Context(), src, app.Received{

@@ -66,8 +66,9 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler on this address (for debugging; keep it on loopback)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	addScaleOutFlags(f, &cfg.ScaleOut) // --db, --no-migrate, --retention, --lease (scaleout.go)
-	addInboundFlags(f, &cfg.Inbound)   // --max-inbound-body, --tls-cert, --tls-key (serve_inbound.go)
+	addScaleOutFlags(f, &cfg.ScaleOut)      // --db, --no-migrate, --retention, --lease (scaleout.go)
+	addInboundFlags(f, &cfg.Inbound)        // --max-inbound-body, --tls-cert, --tls-key (serve_inbound.go)
+	addConnectionFlags(f, &cfg.Connections) // --max-connections, --body-timeout, --min-body-rate (serve_conns.go)
 	return cmd
 }
 

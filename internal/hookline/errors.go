@@ -20,6 +20,7 @@ const (
 	EFORBIDDEN    = "forbidden"              // the caller may not do this from where it is (403)
 	ERATELIMITED  = "rate_limited"           // over a rate limit or quota; retry later (429)
 	ENOSPACE      = "insufficient_storage"   // the server's disk is nearly full (507)
+	ETIMEOUT      = "request_timeout"        // the request body arrived too slowly (408)
 )
 
 // Error is an application error: a machine-readable code, a message for a

@@ -31,6 +31,7 @@ var statusOf = map[string]int{
 	hookline.EFORBIDDEN:    http.StatusForbidden,
 	hookline.ERATELIMITED:  http.StatusTooManyRequests,
 	hookline.ENOSPACE:      http.StatusInsufficientStorage,
+	hookline.ETIMEOUT:      http.StatusRequestTimeout,
 	hookline.EINTERNAL:     http.StatusInternalServerError,
 }
 

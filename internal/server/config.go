@@ -27,6 +27,7 @@ type Config struct {
 	TuneRuntime bool
 	ScaleOut    // --db, --no-migrate, --retention, --lease (store.go)
 	Inbound     // --max-inbound-body, --tls-cert, --tls-key (inbound.go)
+	Connections // --max-connections, --body-timeout, --min-body-rate (conns.go)
 }
 
 // Defaults for Config.
@@ -72,6 +73,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Inbound.validate(); err != nil {
+		return err
+	}
+	if err := c.Connections.validate(); err != nil {
 		return err
 	}
 	return nil

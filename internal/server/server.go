@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           routes.handler(),
+		Handler:           bodyDeadlines(routes.handler(), cfg.Body, time.Now), // conns.go
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	jobs.Start()
 	cluster.start(engine)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- cfg.Inbound.serve(httpServer, ln) }()
+	go func() { serveErr <- cfg.Inbound.serve(httpServer, cfg.Connections.listen(ln)) }()
 	apiServer.SetReady(true)
 
 	if cfg.Dev {
