@@ -31,6 +31,9 @@ type Config struct {
 	// Gate admits requests to ingest URLs (limits, quotas, free disk); nil
 	// admits every one.
 	Gate *inbound.Gate
+	// SecretKeys rotates the key sealing secrets at rest; nil when the
+	// store seals nothing.
+	SecretKeys SecretKeys
 	// OnPublish, when set, is told of every event a publish stored (not of
 	// idempotent replays): the metrics count them.
 	OnPublish func()

@@ -120,6 +120,7 @@ func newRoot(env Env) (*cobra.Command, *app) {
 	root.AddCommand(a.listenCmd(), a.triggerCmd(), a.tailCmd(), a.verifyCmd(), a.sendCmd()) // the developer loop
 	root.AddCommand(a.sourcesCmd(), a.connectionsCmd(), a.requestsCmd())                    // receiving (sources.go, requests.go)
 	root.AddCommand(a.migrateCmd())                                                         // scale-out (scaleout.go)
+	root.AddCommand(a.secretsCmd())                                                         // secrets at rest (secrets.go)
 	return root, a
 }
 

@@ -23,7 +23,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Run a Hookline server",
 		Long: "Run a Hookline server: the API, the delivery engine and the embedded SQLite store.\n\n" +
 			"Every flag can also be set as HOOKLINE_<FLAG> in the environment (--retry-schedule ← HOOKLINE_RETRY_SCHEDULE).\n" +
-			"The admin API key comes from HOOKLINE_API_KEY; when unset, one is made on first start, kept in the data directory and printed once.",
+			"The admin API key comes from HOOKLINE_API_KEY; when unset, one is made on first start, kept in the data directory and printed once.\n" +
+			"Secrets are sealed in the database under HOOKLINE_SECRET_KEY (64 hex digits; <new>,<old> during a rotation), else under the\n" +
+			"secret_key file in the data directory, made on first start: keep it with backups of the database, apart from them.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if schedule != "" {
@@ -48,6 +50,7 @@ func (a *app) serveCmd() *cobra.Command {
 			// its store asks for, unless GOMAXPROCS says how many.
 			cfg.TuneRuntime = a.env.Getenv("GOMAXPROCS") == ""
 			cfg.APIKey = a.env.Getenv("HOOKLINE_API_KEY")
+			cfg.SecretKey = a.env.Getenv("HOOKLINE_SECRET_KEY")
 			cfg.Version = Version
 			if err := cfg.Validate(); err != nil {
 				return &UsageError{Err: err}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,6 +43,9 @@ func TestMain(m *testing.M) {
 
 const testAPIKey = "hl_sk_test_key_0123456789abcdef"
 
+// testSecretKey seals secrets in the databases that nodes share.
+const testSecretKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
 // node is a running `hookline serve`.
 type node struct {
 	t       testing.TB
@@ -49,6 +53,7 @@ type node struct {
 	URL     string
 	DataDir string
 	args    []string
+	env     []string // added to the environment
 	stderr  *syncBuffer
 	stdout  *syncBuffer // every line printed so far
 	exited  chan struct{}
@@ -76,7 +81,13 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // startNode runs hookline serve on port 0 in dataDir with extra args.
 func startNode(t testing.TB, dataDir string, args ...string) *node {
 	t.Helper()
-	n := &node{t: t, DataDir: dataDir, args: args}
+	return startNodeEnv(t, dataDir, nil, args...)
+}
+
+// startNodeEnv is startNode with env (NAME=value) added to its environment.
+func startNodeEnv(t testing.TB, dataDir string, env []string, args ...string) *node {
+	t.Helper()
+	n := &node{t: t, DataDir: dataDir, args: args, env: env}
 	n.start()
 	t.Cleanup(func() { n.kill() })
 	return n
@@ -88,6 +99,12 @@ func (n *node) start() {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", n.DataDir}, n.args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+	if slices.Contains(n.args, "--db") {
+		// Nodes sharing a database share the key sealing its secrets; a
+		// node on its own makes one in its data directory.
+		cmd.Env = append(cmd.Env, "HOOKLINE_SECRET_KEY="+testSecretKey)
+	}
+	cmd.Env = append(cmd.Env, n.env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

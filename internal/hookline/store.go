@@ -89,6 +89,7 @@ type Store interface {
 	StatsStore   // dashboard charts and per-endpoint health (stats.go)
 	InboundStore // sources, connections and captured requests (inbound.go)
 	JobStore     // background jobs such as recover (jobs.go)
+	SecretStore  // re-sealing secrets at rest (secrets.go)
 }
 
 // BackgroundWriter is implemented by a store that writes some of what it

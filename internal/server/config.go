@@ -16,6 +16,7 @@ type Config struct {
 	RetrySchedule []time.Duration // delay before each retry
 	Timeout       time.Duration   // per attempt (15 s)
 	APIKey        string          // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
+	SecretKey     string          // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
 	MaxBodyBytes  int64           // API request body cap (1 MiB)
 	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
 	Version       string

@@ -28,6 +28,7 @@ type observer struct {
 	ctx     context.Context
 	cfg     Config
 	store   hookline.Store
+	sealer  hookline.SecretSealer // seals the session key in the store
 	log     *slog.Logger
 	metrics *metrics.Metrics
 
@@ -38,8 +39,8 @@ type observer struct {
 
 // newObserver makes the metrics at once, so that the engine's hook can
 // count from its first attempt. Its background work ends with ctx.
-func newObserver(ctx context.Context, cfg Config, store hookline.Store, log *slog.Logger) *observer {
-	o := &observer{ctx: ctx, cfg: cfg, store: store, log: log}
+func newObserver(ctx context.Context, cfg Config, store hookline.Store, sealer hookline.SecretSealer, log *slog.Logger) *observer {
+	o := &observer{ctx: ctx, cfg: cfg, store: store, sealer: sealer, log: log}
 	mc := metrics.Config{Backlog: store.Backlog, Endpoints: o.countEndpoints}
 	if bw, ok := store.(hookline.BackgroundWriter); ok {
 		mc.BackgroundFailures = func() int64 { n, _ := bw.BackgroundHealth(); return n }
@@ -85,7 +86,7 @@ func (o *observer) onAttempt(r delivery.Result) {
 // people in with the API's key check, and starts the observer's
 // background work.
 func (o *observer) dashboard(application *app.App, checkKey func(string) bool) *dashboard.Dashboard {
-	key, err := sessionKey(o.ctx, o.store)
+	key, err := sessionKey(o.ctx, o.store, o.sealer)
 	if err != nil {
 		// Still serve: sessions then last until the next restart.
 		o.log.Warn("keeping the dashboard session key; sessions will not survive a restart", "err", err)
@@ -165,10 +166,18 @@ func (o *observer) countEndpoints(ctx context.Context) (map[string]int, error) {
 
 // sessionKey returns the dashboard's session key, kept in the store's
 // settings so that restarts, and every node sharing a database, accept the
-// same cookies. Two nodes making it at once both read back the one that
-// was stored last.
-func sessionKey(ctx context.Context, store hookline.Store) ([]byte, error) {
-	key, err := store.Setting(ctx, sessionKeySetting)
+// same cookies, sealed like the other secrets (ResealSecrets re-seals it
+// with them). Two nodes making it at once both read back the one that was
+// stored last.
+func sessionKey(ctx context.Context, store hookline.Store, sealer hookline.SecretSealer) ([]byte, error) {
+	read := func() (string, error) {
+		v, err := store.Setting(ctx, sessionKeySetting)
+		if err != nil {
+			return "", err
+		}
+		return sealer.Open(v)
+	}
+	key, err := read()
 	if err == nil && len(key) >= 64 {
 		return []byte(key), nil
 	}
@@ -177,10 +186,14 @@ func sessionKey(ctx context.Context, store hookline.Store) ([]byte, error) {
 	}
 	var k [32]byte
 	_, _ = rand.Read(k[:])
-	if err := store.SetSetting(ctx, sessionKeySetting, hex.EncodeToString(k[:])); err != nil {
+	sealed, err := sealer.Seal(hex.EncodeToString(k[:]))
+	if err != nil {
+		return nil, fmt.Errorf("sealing the session key: %w", err)
+	}
+	if err := store.SetSetting(ctx, sessionKeySetting, sealed); err != nil {
 		return nil, fmt.Errorf("storing the session key: %w", err)
 	}
-	if key, err = store.Setting(ctx, sessionKeySetting); err != nil {
+	if key, err = read(); err != nil {
 		return nil, fmt.Errorf("reading the session key: %w", err)
 	}
 	return []byte(key), nil

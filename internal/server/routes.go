@@ -76,6 +76,8 @@ func (s *surfaces) routes() []route {
 
 		{pattern: "POST /v1/filters/test", access: keyed, json: a.TestFilter},
 
+		{pattern: "POST /v1/secrets/rotate-key", access: keyed, json: a.RotateSecretKey},
+
 		{pattern: "POST /v1/events", access: keyed, json: a.PublishEvent},
 		{pattern: "GET /v1/events", access: keyed, json: a.ListEvents},
 		{pattern: "GET /v1/events/{id}", access: keyed, json: a.GetEvent},

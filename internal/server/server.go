@@ -37,13 +37,23 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	store, closeStore, err := openStore(ctx, cfg, log) // SQLite in the data dir, or PostgreSQL (store.go)
+	keys, err := loadSecretKeys(cfg) // HOOKLINE_SECRET_KEY or the key file (secrets.go)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(ctx, cfg, log, keys.ring) // SQLite in the data dir, or PostgreSQL (store.go)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	tuning := hookline.TuningOf(store) // the store's, so that nothing here branches on the database
 	tuneRuntime(cfg, tuning)
+	keys.store, keys.log = store, log
+	if n, err := keys.reseal(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("sealed secrets kept in plain text or under an older key", "count", n, "key_id", keys.ring.CurrentID())
+	}
 	cluster := newClusterWiring(store, cfg, log) // wake-ups, run-once jobs, retention (cluster.go)
 	defer cluster.stop()
 
@@ -63,7 +73,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
 	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
-	obs := newObserver(ctx, cfg, store, log)
+	obs := newObserver(ctx, cfg, store, keys.ring, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
@@ -80,7 +90,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
-		Gate:      cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()

@@ -88,9 +88,9 @@ func redactDSN(dsn string) string {
 // directory, which it locks, so that two servers never share the file;
 // PostgreSQL needs no data directory, and its schema is migrated unless
 // cfg.NoMigrate. The returned func closes the store and unlocks.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (hookline.Store, func(), error) {
+func openStore(ctx context.Context, cfg Config, log *slog.Logger, sealer hookline.SecretSealer) (hookline.Store, func(), error) {
 	if UsesPostgres(cfg.DB) {
-		opts := postgres.Options{SkipMigrate: cfg.NoMigrate}
+		opts := postgres.Options{SkipMigrate: cfg.NoMigrate, Sealer: sealer}
 		if !strings.Contains(cfg.DB, "pool_max_conns") {
 			// The default pool (4 connections on a small machine) is too
 			// few for several committers, the claimer and the completer.
@@ -109,7 +109,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (hookline.Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := sqlite.OpenWith(ctx, filepath.Join(cfg.DataDir, "hookline.db"), sqlite.Options{NoJournal: cfg.NoJournal, Logger: log})
+	s, err := sqlite.OpenWith(ctx, filepath.Join(cfg.DataDir, "hookline.db"), sqlite.Options{NoJournal: cfg.NoJournal, Logger: log, Sealer: sealer})
 	if err != nil {
 		unlock()
 		return nil, nil, fmt.Errorf("opening the database in %s: %w", cfg.DataDir, err)
@@ -167,8 +167,8 @@ func Migrate(ctx context.Context, cfg Config) ([]string, error) {
 		defer s.Close()
 		return s.Migrate(ctx)
 	}
-	// Opening the SQLite store migrates it.
-	store, closeStore, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
+	// Opening the SQLite store migrates it; migrating reads no secret.
+	store, closeStore, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler), hookline.PlainSecrets{})
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,8 @@ func endpointColumnsOf(alias string) string {
 }
 
 // endpointDest returns the scan destinations of endpointColumns for e, and a
-// function to call after the scan.
-func endpointDest(e *hookline.Endpoint) ([]any, func() error) {
+// function to call after the scan, which opens its secrets.
+func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 	var prevExp, failing *time.Time
 	var created, updated time.Time
 	var filter string
@@ -36,6 +36,9 @@ func endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated,
 		&filter, &e.Headers, &schedule}
 	return dest, func() error {
+		if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
+			return fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
+		}
 		if filter != "" {
 			f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
 			if err != nil {
@@ -61,9 +64,9 @@ func endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 	}
 }
 
-func scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
+func (s *Store) scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
 	var e hookline.Endpoint
-	dest, done := endpointDest(&e)
+	dest, done := s.endpointDest(&e)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -73,9 +76,13 @@ func scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
 	return &e, nil
 }
 
-// endpointArgs returns e's columns in endpointColumns order. Nil lists and
-// maps are stored empty, as the SQLite store does.
-func endpointArgs(e *hookline.Endpoint) []any {
+// endpointArgs returns e's columns in endpointColumns order, its secrets
+// sealed. Nil lists and maps are stored empty, as the SQLite store does.
+func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
+	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	if err != nil {
+		return nil, err
+	}
 	events := e.EnabledEvents
 	if events == nil {
 		events = []string{}
@@ -96,14 +103,18 @@ func endpointArgs(e *hookline.Endpoint) []any {
 		}
 	}
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
-		e.SignatureScheme, e.Secret, e.PreviousSecret, ts(e.PreviousSecretExpires), ts(e.FailingSince),
-		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule}
+		e.SignatureScheme, secrets[0], secrets[1], ts(e.PreviousSecretExpires), ts(e.FailingSince),
+		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule}, nil
 }
 
 // CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
 func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, endpointArgs(e)...)
+	args, err := s.endpointArgs(e)
+	if err != nil {
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, args...)
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ECONFLICT {
 			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
@@ -115,7 +126,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 
 // Endpoint returns the endpoint with that id, or ENOTFOUND.
 func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
-	e, err := scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1`, id))
+	e, err := s.scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1`, id))
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
 			return nil, hookline.NotFound("endpoint", id)
@@ -129,7 +140,7 @@ func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, er
 func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
 	// '' stands for "no filter": the planner folds the OR away for a given
 	// value, and one query text keeps one prepared statement.
-	list, more, err := listPage(ctx, s.pool, f.Page, scanEndpoint, `SELECT `+endpointColumns+` FROM endpoints
+	list, more, err := listPage(ctx, s.pool, f.Page, s.scanEndpoint, `SELECT `+endpointColumns+` FROM endpoints
 		WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR id < $2)
 		ORDER BY id DESC LIMIT $3`, f.Tenant, f.StartingAfter)
 	if err != nil {
@@ -141,9 +152,12 @@ func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([
 // UpdateEndpoint writes every field of e but ID and Created, and pauses or
 // resumes its pending deliveries when its status changes.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error {
-	args := endpointArgs(e)
+	args, err := s.endpointArgs(e)
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
 	args = append(args[:13], args[14:]...) // every column but created
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE endpoints SET url = $2, enabled_events = $3, description = $4,
 			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
 			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14,

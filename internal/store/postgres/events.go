@@ -226,7 +226,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
 			var c int
 			var e hookline.Endpoint
-			dest, done := endpointDest(&e)
+			dest, done := s.endpointDest(&e)
 			if err := row.Scan(append([]any{&c}, dest...)...); err != nil {
 				return struct{}{}, err
 			}

@@ -13,13 +13,17 @@ import (
 
 const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
 
-func scanSource(row pgx.Row) (*hookline.Source, error) {
+// scanSource reads one source row, its secret opened.
+func (s *Store) scanSource(row pgx.Row) (*hookline.Source, error) {
 	var (
 		src          hookline.Source
 		created, upd time.Time
 	)
 	if err := row.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &src.Options, &src.Response, &src.Limits, &created, &upd); err != nil {
 		return nil, err
+	}
+	if err := hookline.OpenAll(s.seal, &src.Secret); err != nil {
+		return nil, fmt.Errorf("opening the secret of %s: %w", src.ID, err)
 	}
 	src.Created, src.Updated = created.UTC(), upd.UTC()
 	return &src, nil
@@ -35,8 +39,12 @@ func notFound(err error, kind, id string) error {
 
 // CreateSource inserts src.
 func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		src.ID, src.Name, src.Type, src.Secret, src.Options, src.Response, src.Limits, ts(src.Created), ts(src.Updated))
+	secret, err := hookline.SealAll(s.seal, src.Secret)
+	if err != nil {
+		return fmt.Errorf("creating source: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		src.ID, src.Name, src.Type, secret[0], src.Options, src.Response, src.Limits, ts(src.Created), ts(src.Updated))
 	if err != nil {
 		return fmt.Errorf("creating source: %w", translate(err))
 	}
@@ -45,7 +53,7 @@ func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
 
 // Source returns the source with that id.
 func (s *Store) Source(ctx context.Context, id string) (*hookline.Source, error) {
-	src, err := scanSource(s.pool.QueryRow(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = $1`, id))
+	src, err := s.scanSource(s.pool.QueryRow(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("reading source: %w", notFound(err, "source", id))
 	}
@@ -54,7 +62,7 @@ func (s *Store) Source(ctx context.Context, id string) (*hookline.Source, error)
 
 // SourceByName returns the source with that name.
 func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source, error) {
-	src, err := scanSource(s.pool.QueryRow(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = $1`, name))
+	src, err := s.scanSource(s.pool.QueryRow(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = $1`, name))
 	if err != nil {
 		return nil, fmt.Errorf("reading source: %w", notFound(err, "source", name))
 	}
@@ -63,7 +71,7 @@ func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source
 
 // ListSources returns one page of sources, newest first.
 func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
-	list, more, err := listPage(ctx, s.pool, p, scanSource, `SELECT `+sourceColumns+` FROM sources
+	list, more, err := listPage(ctx, s.pool, p, s.scanSource, `SELECT `+sourceColumns+` FROM sources
 		WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`, p.StartingAfter)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing sources: %w", err)
@@ -73,8 +81,12 @@ func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.S
 
 // UpdateSource writes every field of src but ID and Created.
 func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
+	secret, err := hookline.SealAll(s.seal, src.Secret)
+	if err != nil {
+		return fmt.Errorf("updating source: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = $3, options = $4, response = $5, limits = $6, updated = $7
-		WHERE id = $8`, src.Name, src.Type, src.Secret, src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
+		WHERE id = $8`, src.Name, src.Type, secret[0], src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
 	if err != nil {
 		return fmt.Errorf("updating source: %w", translate(err))
 	}

@@ -39,6 +39,9 @@ type Options struct {
 	// Now stamps the Updated times of writes whose caller gives no time.
 	// Default time.Now.
 	Now func() time.Time
+	// Sealer seals endpoint and source secrets at rest. Default
+	// hookline.PlainSecrets (none).
+	Sealer hookline.SecretSealer
 }
 
 // Store is a hookline.Store on a PostgreSQL database. It is safe for
@@ -47,6 +50,7 @@ type Options struct {
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	seal hookline.SecretSealer
 }
 
 // Open connects to the database at dsn (a URL or keyword/value string, as
@@ -71,7 +75,10 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: %w", err)
 	}
-	s := &Store{pool: pool, now: opts.Now}
+	if opts.Sealer == nil {
+		opts.Sealer = hookline.PlainSecrets{}
+	}
+	s := &Store{pool: pool, now: opts.Now, seal: opts.Sealer}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("opening postgres store: connecting: %w", err)

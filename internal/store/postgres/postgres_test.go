@@ -24,5 +24,6 @@ func open(t testing.TB, opts Options) *Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{}) })
+	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{Sealer: storetest.NewTestSealer(t)}) })
+	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) })
 }

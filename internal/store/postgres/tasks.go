@@ -54,7 +54,7 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 			ev       hookline.Event
 			attempts int
 		)
-		dest, done := endpointDest(&ep)
+		dest, done := s.endpointDest(&ep)
 		dest = append([]any{&t.DeliveryID, &attempts}, dest...)
 		dest = append(dest, &ev.ID, &ev.Type, &ev.Created, &ev.Tenant, &ev.Payload, &ev.IdempotencyKey)
 		if err := row.Scan(dest...); err != nil {
@@ -324,7 +324,7 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 			if err != nil {
 				return fmt.Errorf("matching endpoints: %w", err)
 			}
-			eps, err := collect(rows, scanEndpoint)
+			eps, err := collect(rows, s.scanEndpoint)
 			if err != nil {
 				return fmt.Errorf("matching endpoints: %w", err)
 			}

@@ -18,7 +18,8 @@ const endpointColumns = `id, url, enabled_events, description, metadata, tenant,
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
+// scanEndpoint reads one endpoint row, its secrets opened.
+func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	var (
 		e                              hookline.Endpoint
 		events, meta                   string
@@ -32,6 +33,9 @@ func scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	}
 	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
+	}
+	if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
+		return nil, fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
 	}
 	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
 		return nil, fmt.Errorf("decoding enabled_events of %s: %w", e.ID, err)
@@ -128,11 +132,15 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
+	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	if err != nil {
+		return fmt.Errorf("creating endpoint: %w", err)
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
-			e.SignatureScheme, e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince),
+			e.SignatureScheme, secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince),
 			ms(e.Created), ms(e.Updated), filter, headers, schedule)
 		s.dropEndpointCache()
 		return err
@@ -148,7 +156,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 
 // Endpoint returns the endpoint with that id, or ENOTFOUND.
 func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
-	e, err := scanEndpoint(s.r.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
+	e, err := s.scanEndpoint(s.r.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookline.NotFound("endpoint", id)
 	}
@@ -166,7 +174,7 @@ func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([
 		q += ` AND tenant = ?`
 		args = append(args, f.Tenant)
 	}
-	out, more, err := listPage(ctx, s.r, q, args, f.Page, scanEndpoint)
+	out, more, err := listPage(ctx, s.r, q, args, f.Page, s.scanEndpoint)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing endpoints: %w", err)
 	}
@@ -183,13 +191,17 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
+	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	if err != nil {
+		return fmt.Errorf("updating endpoint: %w", err)
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
-			e.Secret, e.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
+			secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
 			filter, headers, schedule, e.ID)
 		if err != nil {
 			return err

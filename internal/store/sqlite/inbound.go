@@ -14,7 +14,8 @@ import (
 
 const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
 
-func scanSource(sc scanner) (*hookline.Source, error) {
+// scanSource reads one source row, its secret opened.
+func (s *Store) scanSource(sc scanner) (*hookline.Source, error) {
 	var (
 		src          hookline.Source
 		opts, resp   string
@@ -26,6 +27,9 @@ func scanSource(sc scanner) (*hookline.Source, error) {
 	}
 	if err := json.Unmarshal([]byte(limits), &src.Limits); err != nil {
 		return nil, fmt.Errorf("decoding source limits: %w", err)
+	}
+	if err := hookline.OpenAll(s.seal, &src.Secret); err != nil {
+		return nil, fmt.Errorf("opening the secret of %s: %w", src.ID, err)
 	}
 	if err := json.Unmarshal([]byte(opts), &src.Options); err != nil {
 		return nil, fmt.Errorf("decoding source options: %w", err)
@@ -59,9 +63,13 @@ func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
 	if err != nil {
 		return err
 	}
+	secret, err := hookline.SealAll(s.seal, src.Secret)
+	if err != nil {
+		return err
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			src.ID, src.Name, src.Type, src.Secret, opts, resp, limits, ms(src.Created), ms(src.Updated))
+			src.ID, src.Name, src.Type, secret[0], opts, resp, limits, ms(src.Created), ms(src.Updated))
 		return err
 	})
 	if err != nil {
@@ -72,7 +80,7 @@ func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
 
 // Source returns the source with that id.
 func (s *Store) Source(ctx context.Context, id string) (*hookline.Source, error) {
-	src, err := scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
+	src, err := s.scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookline.NotFound("source", id)
 	}
@@ -84,7 +92,7 @@ func (s *Store) Source(ctx context.Context, id string) (*hookline.Source, error)
 
 // SourceByName returns the source with that name.
 func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source, error) {
-	src, err := scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = ?`, name))
+	src, err := s.scanSource(s.r.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookline.NotFound("source", name)
 	}
@@ -98,7 +106,7 @@ func (s *Store) SourceByName(ctx context.Context, name string) (*hookline.Source
 func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
 	q := `SELECT ` + sourceColumns + ` FROM sources WHERE 1`
 	var args []any
-	out, more, err := listPage(ctx, s.r, q, args, p, scanSource)
+	out, more, err := listPage(ctx, s.r, q, args, p, s.scanSource)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing sources: %w", err)
 	}
@@ -111,9 +119,13 @@ func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
 	if err != nil {
 		return err
 	}
+	secret, err := hookline.SealAll(s.seal, src.Secret)
+	if err != nil {
+		return err
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, limits = ?, updated = ?
-			WHERE id = ?`, src.Name, src.Type, src.Secret, opts, resp, limits, ms(src.Updated), src.ID)
+			WHERE id = ?`, src.Name, src.Type, secret[0], opts, resp, limits, ms(src.Updated), src.ID)
 		if err != nil {
 			return err
 		}

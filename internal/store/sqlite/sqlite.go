@@ -65,6 +65,9 @@ type Options struct {
 	// BenchmarkRelayJournal: 0.47× the null relay against the journal's
 	// 0.62×) and is kept so that the journal's gain can be measured again.
 	NoJournal bool
+	// Sealer seals endpoint and source secrets at rest. Default
+	// hookline.PlainSecrets (none).
+	Sealer hookline.SecretSealer
 }
 
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
@@ -76,6 +79,7 @@ type Store struct {
 	noJournal bool // Options.NoJournal
 	log       *slog.Logger
 	health    flushHealth // of the background flushes
+	seal      hookline.SecretSealer
 
 	migrated []string // the migrations Open applied, for "hookline migrate" to report
 
@@ -156,6 +160,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Sealer == nil {
+		opts.Sealer = hookline.PlainSecrets{}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -189,7 +196,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, now: opts.Now, noJournal: opts.NoJournal, log: opts.Logger}
+	s := &Store{w: w, now: opts.Now, noJournal: opts.NoJournal, log: opts.Logger, seal: opts.Sealer}
 	// The writer runs first so that the file exists, in WAL mode, with its
 	// schema, before any reader opens it.
 	if s.migrated, err = s.migrate(ctx); err != nil {
@@ -613,7 +620,7 @@ func (s *Store) enabledEndpoints(ctx context.Context, q queryer) ([]*hookline.En
 	m = map[string]*hookline.Endpoint{}
 	list = nil
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := s.scanEndpoint(rows)
 		if err != nil {
 			return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
 		}

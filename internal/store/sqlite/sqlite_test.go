@@ -27,7 +27,8 @@ func open(tb testing.TB, opts sqlite.Options) *sqlite.Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, sqlite.Options{}) })
+	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, sqlite.Options{Sealer: storetest.NewTestSealer(t)}) })
+	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, sqlite.Options{Sealer: s}) })
 }
 
 // TestConformanceWithoutJournal keeps Options.NoJournal, the baseline of

@@ -1,0 +1,23 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/hookline/hookline/internal/app"
+)
+
+// RotateSecretKey answers POST /v1/secrets/rotate-key.
+func (s *Server) RotateSecretKey(w http.ResponseWriter, r *http.Request) error {
+	if err := decode(w, r, s.cfg.MaxBodyBytes, &struct{}{}, true); err != nil {
+		return err
+	}
+	out, err := s.app.RotateSecretKey(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Object string `json:"object"`
+		app.KeyRotation
+	}{"secret_key_rotation", out})
+	return nil
+}

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/webhook"
+)
+
+// filesHolding lists the files under dir, but skip, whose bytes contain s:
+// what `strings -a` would find, over the database, its WAL and journals.
+func filesHolding(t *testing.T, dir, skip string, s []byte) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == skip {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil // a journal segment removed while walking
+		}
+		if bytes.Contains(b, s) {
+			out = append(out, d.Name())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSecretsSealedAtRest: endpoint and source secrets never reach the data
+// directory's database files in the clear; deliveries are still signed
+// with them; `hookline secrets rotate-key` re-seals them under a new key
+// while the server runs and after a restart; a copy of the database
+// without its key file reveals nothing and cannot be served.
+func TestSecretsSealedAtRest(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	dir := t.TempDir()
+	n := startNode(t, dir, "--dev")
+	keyFile := filepath.Join(dir, "secret_key")
+	info, err := os.Stat(keyFile)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want one of mode 0600", info, err)
+	}
+	firstKey, _ := os.ReadFile(keyFile)
+
+	ep := n.createEndpoint(map[string]any{"url": rc.URL})
+	const sourceSecret = "whsec_c291cmNlLXNlY3JldC1vZi1zdHJpcGU="
+	n.must(201, "POST", "/v1/sources", map[string]any{"name": "stripe", "type": "stripe", "secret": sourceSecret}, nil)
+	verifier, err := webhook.NewVerifier(ep.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := func(want int) {
+		t.Helper()
+		n.publish("secret.checked", map[string]any{"n": want})
+		waitFor(t, 10*time.Second, "the delivery", func() bool { return rc.count() >= want })
+		got := rc.all()[want-1]
+		if err := verifier.Verify(got.Header, got.Body); err != nil {
+			t.Fatalf("delivery %d does not verify with the endpoint's secret: %v", want, err)
+		}
+	}
+	delivered(1)
+	n.terminate() // checkpoints the WAL: everything is in hookline.db
+	n.restart()
+	delivered(2)
+	for _, s := range []string{"whsec_", ep.Secret[len("whsec_"):], sourceSecret[len("whsec_"):]} {
+		if files := filesHolding(t, dir, "secret_key", []byte(s)); len(files) > 0 {
+			t.Fatalf("%q is readable in %v", s, files)
+		}
+	}
+
+	cmd := exec.Command(binary, "secrets", "rotate-key", "--server", n.URL)
+	cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+	out, err := cmd.CombinedOutput()
+	// The endpoint's secret, the source's and the dashboard's session key.
+	if err != nil || !strings.Contains(string(out), "Re-sealed 3 secrets under key ") {
+		t.Fatalf("rotate-key: %v\n%s", err, out)
+	}
+	secondKey, _ := os.ReadFile(keyFile)
+	if bytes.Equal(firstKey, secondKey) || strings.Count(string(secondKey), "\n") != 1 {
+		t.Fatalf("key file after rotation:\n%s\nwant one new key", secondKey)
+	}
+	delivered(3)
+	n.kill()
+	n.restart() // opens what was re-sealed with the new key alone
+	delivered(4)
+	n.terminate()
+
+	// The database without its key: nothing to read, nothing to serve.
+	stolen := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(dir, "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stolen, "hookline.db"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	serve := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--data", stolen)
+	serve.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+	out, err = serve.CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "does not hold") {
+		t.Fatalf("serving a database without its key: %v\n%s\nwant a refusal naming the missing key", err, out)
+	}
+}
+
+// TestSecretKeyFromEnvironment: with HOOKLINE_SECRET_KEY no key file is
+// made, and rotate-key explains how to rotate a key it cannot change.
+func TestSecretKeyFromEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	n := startNodeEnv(t, dir, []string{"HOOKLINE_SECRET_KEY=" + testSecretKey})
+	if _, err := os.Stat(filepath.Join(dir, "secret_key")); err == nil {
+		t.Fatal("a key file was made although HOOKLINE_SECRET_KEY is set")
+	}
+	n.must(409, "POST", "/v1/secrets/rotate-key", nil, nil)
+}

@@ -1,0 +1,140 @@
+package storetest
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/seal"
+)
+
+// TestSealer is a seal.Keyring that a test can make write plain values,
+// as a store from before sealing did, and make refuse to open them, so
+// that reading back proves every value was sealed.
+type TestSealer struct {
+	*seal.Keyring
+	mu            sync.Mutex
+	plain, strict bool
+}
+
+// NewTestSealer returns a TestSealer with one random key.
+func NewTestSealer(t testing.TB) *TestSealer {
+	kr, err := seal.NewKeyring(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &TestSealer{Keyring: kr}
+}
+
+func (ts *TestSealer) set(plain, strict bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.plain, ts.strict = plain, strict
+}
+
+// Seal seals, or returns plain while the sealer writes plain values.
+func (ts *TestSealer) Seal(plain string) (string, error) {
+	ts.mu.Lock()
+	p := ts.plain
+	ts.mu.Unlock()
+	if p {
+		return plain, nil
+	}
+	return ts.Keyring.Seal(plain)
+}
+
+// Open opens, refusing values that are not sealed while strict.
+func (ts *TestSealer) Open(stored string) (string, error) {
+	ts.mu.Lock()
+	s := ts.strict
+	ts.mu.Unlock()
+	if s && stored != "" && !strings.HasPrefix(stored, "hlseal1:") {
+		return "", errors.New("a plain value where a sealed one should be")
+	}
+	return ts.Keyring.Open(stored)
+}
+
+// RunSecrets runs the re-sealing subtests; open must give the store the
+// sealer it is passed.
+func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) hookline.Store) {
+	t.Run("Reseal", func(t *testing.T) {
+		t.Parallel()
+		ts := NewTestSealer(t)
+		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
+		testReseal(t, f, ts)
+	})
+}
+
+// testReseal: plain rows from before sealing, and rows sealed under a
+// rotated-out key, are re-sealed under the current key; reads give the
+// same secrets throughout; a value no key opens fails the whole re-seal.
+func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
+	ts.set(true, false) // a database written before sealing
+	legacy := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
+		e.PreviousSecret, e.PreviousSecretExpires = "whsec_previous", at(time.Hour)
+	})
+	src := f.source("legacy")
+	if err := f.s.SetSetting(f.ctx, "session_key", "plain-session-key"); err != nil {
+		t.Fatal(err)
+	}
+	ts.set(false, false)
+	sealed := f.endpoint([]string{"*"})
+
+	n, err := f.s.ResealSecrets(f.ctx, "session_key")
+	if err != nil || n != 4 { // legacy's two secrets, the source's, the setting
+		t.Fatalf("first re-seal: %d, %v; want the 4 plain values", n, err)
+	}
+	if err := ts.Rotate(seal.NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	n, err = f.s.ResealSecrets(f.ctx, "session_key")
+	if err != nil || n != 5 { // everything, now under the old key
+		t.Fatalf("re-seal after rotation: %d, %v; want 5", n, err)
+	}
+	if n, err := f.s.ResealSecrets(f.ctx, "session_key"); err != nil || n != 0 {
+		t.Fatalf("re-seal again: %d, %v; want 0", n, err)
+	}
+	ts.Retire()         // the old key is gone: only values sealed anew open
+	ts.set(false, true) // and plain ones no longer pass
+	for _, want := range []*hookline.Endpoint{legacy, sealed} {
+		got, err := f.s.Endpoint(f.ctx, want.ID)
+		if err != nil || got.Secret != want.Secret || got.PreviousSecret != want.PreviousSecret {
+			t.Fatalf("endpoint %s after re-sealing: %+v, %v", want.ID, got, err)
+		}
+	}
+	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.Secret != src.Secret {
+		t.Fatalf("source after re-sealing: %+v, %v", got, err)
+	}
+	v, err := f.s.Setting(f.ctx, "session_key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := ts.Open(v); err != nil || plain != "plain-session-key" {
+		t.Fatalf("setting after re-sealing: %q, %v", plain, err)
+	}
+	if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err != nil || len(list) != 2 {
+		t.Fatalf("listing endpoints after re-sealing: %d, %v", len(list), err)
+	}
+
+	other := NewTestSealer(t)
+	foreign, err := other.Seal("sealed elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.SetSetting(f.ctx, "foreign", foreign); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Rotate(seal.NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.ResealSecrets(f.ctx, "session_key", "foreign"); err == nil {
+		t.Fatalf("re-seal with a value no key opens rewrote %d and succeeded", n)
+	}
+	ts.Retire() // had the failed re-seal kept part of its work, these would open
+	if _, err := f.s.Endpoint(f.ctx, legacy.ID); err == nil {
+		t.Fatal("a failed re-seal rewrote endpoints")
+	}
+}
