@@ -71,9 +71,14 @@ func OpenAll(s SecretSealer, stored ...*string) error {
 type SecretColumn struct{ Table, Key, Column string }
 
 // SecretColumns are the columns both stores seal, in their schema: what
-// ResealSecrets rewrites beside the named settings (settings: name, value).
-func SecretColumns() []SecretColumn {
-	return []SecretColumn{{"endpoints", "id", "secret"}, {"endpoints", "id", "previous_secret"}, {"sources", "id", "secret"}}
+// ResealSecrets rewrites, with the settings' value column (settings: name,
+// value) when it is to re-seal named settings.
+func SecretColumns(withSettings bool) []SecretColumn {
+	cols := []SecretColumn{{"endpoints", "id", "secret"}, {"endpoints", "id", "previous_secret"}, {"sources", "id", "secret"}}
+	if withSettings {
+		cols = append(cols, SecretColumn{"settings", "name", "value"})
+	}
+	return cols
 }
 
 // Reseal returns stored sealed under s's current key, and false when it

@@ -16,11 +16,7 @@ func (s *Store) ResealSecrets(ctx context.Context, settings ...string) (int, err
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n = 0
-		cols := hookline.SecretColumns()
-		if len(settings) > 0 {
-			cols = append(cols, hookline.SecretColumn{Table: "settings", Key: "name", Column: "value"})
-		}
-		for _, c := range cols {
+		for _, c := range hookline.SecretColumns(len(settings) > 0) {
 			q := fmt.Sprintf(`SELECT %s, %s FROM %s`, c.Key, c.Column, c.Table)
 			var args []any
 			if c.Table == "settings" {
