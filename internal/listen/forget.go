@@ -58,29 +58,41 @@ func (h *Hub) lastSeen(ctx context.Context, name string, ep *hookline.Endpoint) 
 // next `hookline listen --name` with that name makes a new device with a
 // new secret. ENOTFOUND when there is no such device.
 func (h *Hub) Forget(ctx context.Context, name string) (*hookline.Endpoint, error) {
+	ep, s, err := h.forget(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if s != nil {
+		// Outside h.mu: the close waits for the device's answer.
+		s.shut(CloseForgotten, "hookline listen --forget "+name)
+	}
+	h.cfg.Logger.Info("listen device forgotten", "device", name, "endpoint", ep.ID)
+	return ep, nil
+}
+
+// forget removes the device's endpoint and name and takes its session out
+// of the hub, returning it for the caller to close.
+func (h *Hub) forget(ctx context.Context, name string) (*hookline.Endpoint, *session, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ep, err := h.lookup(ctx, name)
 	if err != nil {
 		if hookline.ErrorCode(err) == hookline.ENOTFOUND {
-			return nil, hookline.NotFound("listen device", name)
+			return nil, nil, hookline.NotFound("listen device", name)
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	if err := h.cfg.Store.DeleteEndpoint(ctx, ep.ID); err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
-		return nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
+		return nil, nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
 	}
 	// The store has no way to delete a setting; an empty one names no
 	// endpoint, which lookup reads as no device.
 	if err := h.cfg.Store.SetSetting(ctx, settingPrefix+name, ""); err != nil {
-		return nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
+		return nil, nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
 	}
-	if s := h.sessions[name]; s != nil {
-		delete(h.sessions, name)
-		s.shut(CloseForgotten, "hookline listen --forget "+name)
-	}
-	h.cfg.Logger.Info("listen device forgotten", "device", name, "endpoint", ep.ID)
-	return ep, nil
+	s := h.sessions[name]
+	delete(h.sessions, name)
+	return ep, s, nil
 }
 
 // ForgetOffline forgets every device neither connected here nor recently

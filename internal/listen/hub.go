@@ -83,9 +83,12 @@ func (h *Hub) Close() {
 		ss := h.sessions
 		h.sessions = map[string]*session{}
 		h.mu.Unlock()
+		// In parallel: each close waits for its device's answer.
+		var wg sync.WaitGroup
 		for _, s := range ss {
-			s.shut(websocket.StatusGoingAway, "server shutting down")
+			wg.Go(func() { s.shut(websocket.StatusGoingAway, "server shutting down") })
 		}
+		wg.Wait()
 	})
 }
 
@@ -254,10 +257,14 @@ type session struct {
 	waiting map[string]chan Message
 }
 
+// shut closes the connection with code, then marks the session done. The
+// close frame goes first: done cancels the read loop's context, and a read
+// canceled by its context drops the connection without one, so the device
+// would see EOF rather than CloseReplaced or CloseForgotten and reconnect.
 func (s *session) shut(code websocket.StatusCode, reason string) {
 	s.once.Do(func() {
-		close(s.done)
 		_ = s.conn.Close(code, reason)
+		close(s.done)
 	})
 }
 
