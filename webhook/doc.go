@@ -33,6 +33,25 @@
 // with errors.Is. To rotate a secret, pass the old and the new one to
 // NewVerifier until the sender has switched.
 //
+// # Asymmetric signatures (v1a)
+//
+// A sender may sign with an ed25519 key pair instead of a shared secret:
+// it keeps the secret key ("whsk_…") and gives out the public key
+// ("whpk_…"), which verifies but cannot sign. Such messages carry
+// "v1a,<base64>" entries, and during a switch from a shared secret both
+// kinds. Pass the public key to NewVerifier as you would a secret:
+//
+//	v, err := webhook.NewVerifier("whpk_...")
+//
+// or build the Verifier from the sender's published JWK set, trusting
+// only your endpoint's keys:
+//
+//	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool {
+//		return strings.HasPrefix(kid, "ep_123.")
+//	})
+//
+// The errors and the timestamp tolerance are the same as for v1.
+//
 // Nothing here is specific to Hookline: any Standard Webhooks library, in any
 // language, verifies what Hookline sends, and this package verifies what any
 // of them signs.
@@ -43,7 +62,8 @@
 // de-duplication), webhook-timestamp (Unix seconds) and webhook-signature,
 // a space-separated list of "v1,<base64>" entries. Each entry is the base64
 // HMAC-SHA256 of "<id>.<timestamp>.<body>", keyed with the base64-decoded
-// part of the secret after "whsec_". Receivers reject timestamps more than
+// part of the secret after "whsec_"; a "v1a,<base64>" entry is the ed25519
+// signature of the same bytes. Receivers reject timestamps more than
 // five minutes from their clock, which bounds replays.
 //
 // # Debugging

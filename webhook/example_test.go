@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -134,4 +135,81 @@ func ExampleStripeSignature() {
 	// Output:
 	// t=1614265330
 	// <nil>
+}
+
+// An asymmetric (v1a) signature is checked with the sender's public key
+// ("whpk_…"), which the receiver can publish or share freely. The key,
+// message and signature are a Standard Webhooks v1a test vector.
+func ExampleNewVerifier_publicKey() {
+	v, err := webhook.NewVerifier("whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=")
+	if err != nil {
+		log.Fatal(err)
+	}
+	v.Now = func() time.Time { return time.Unix(1614265330, 0) }
+
+	h := http.Header{}
+	h.Set("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+	h.Set("webhook-timestamp", "1614265330")
+	h.Set("webhook-signature", "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==")
+
+	fmt.Println(v.Verify(h, []byte(`{"test": 2432232314}`)))
+	fmt.Println(v.Verify(h, []byte(`{"test": 1}`)))
+	// Output:
+	// <nil>
+	// no matching webhook signature: 1 v1a signature checked against 1 public key
+}
+
+// A receiver fetches the sender's JWK set (Hookline serves it at
+// /.well-known/webhook-keys), trusts only its own endpoint's keys, and
+// verifies v1a signatures with them.
+func ExampleNewVerifierJWKS() {
+	// The sender: an ed25519 key pair, its public key published as a JWK.
+	secretKey, publicKey := webhook.NewKeyPair()
+	kid, err := webhook.Thumbprint(publicKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwk, err := webhook.NewJWK(publicKey, "ep_123."+kid)
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(webhook.JWKSet{Keys: []webhook.JWK{jwk}})
+	}))
+	defer keys.Close()
+
+	// The receiver: fetch the set (capped, as every body should be) and pin
+	// the keys of endpoint ep_123.
+	resp, err := http.Get(keys.URL + "/.well-known/webhook-keys")
+	if err != nil {
+		log.Fatal(err)
+	}
+	set, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool { return strings.HasPrefix(kid, "ep_123.") })
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// A message the sender signed with its secret key.
+	signer, err := webhook.NewSigner(secretKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body := []byte(`{"type":"invoice.paid"}`)
+	now := time.Now()
+	h := http.Header{}
+	h.Set(webhook.HeaderID, "msg_1")
+	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(webhook.HeaderSignature, signer.Sign("msg_1", now, body))
+
+	fmt.Println(v.Verify(h, body))
+	fmt.Println(errors.Is(v.Verify(h, []byte(`{"type":"invoice.void"}`)), webhook.ErrNoMatchingSignature))
+	// Output:
+	// <nil>
+	// true
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,7 +10,8 @@ import (
 // The signature schemes SignHeaders knows.
 const (
 	// SchemeStandard is Standard Webhooks: webhook-id, webhook-timestamp
-	// and webhook-signature ("v1,<base64>", one per secret).
+	// and webhook-signature ("v1,<base64>" or, for an ed25519 secret key,
+	// "v1a,<base64>", one per secret).
 	SchemeStandard = "standard"
 	// SchemeStripe is Stripe's: Stripe-Signature "t=<unix>,v1=<hex>".
 	SchemeStripe = "stripe"
@@ -31,9 +33,23 @@ const (
 // NewSigner, or a cache in front of it for a sender that signs often; the
 // Stripe scheme keys its HMAC with the secret as written and does not call
 // it. It returns signer's error for a secret that does not decode.
+//
+// Under SchemeStandard an HMAC secret ("whsec_…") signs v1 and an ed25519
+// secret key ("whsk_…") v1a, so that during a switch from one to the other
+// both signatures go out. Stripe's scheme has no asymmetric signatures: it
+// leaves ed25519 keys out, and fails when no secret is left.
 func SignHeaders(h http.Header, scheme, msgID string, ts time.Time, body []byte, secrets []string, signer func(secret string) (*Signer, error)) error {
 	if scheme == SchemeStripe {
-		h[StripeHeader] = []string{StripeSignature(ts, body, secrets...)}
+		hmacs := make([]string, 0, len(secrets))
+		for _, s := range secrets {
+			if !IsSecretKey(s) {
+				hmacs = append(hmacs, s)
+			}
+		}
+		if len(hmacs) == 0 {
+			return errors.New("the stripe scheme signs with HMAC secrets (whsec_…), not ed25519 keys")
+		}
+		h[StripeHeader] = []string{StripeSignature(ts, body, hmacs...)}
 		return nil
 	}
 	var sig string

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -56,28 +57,46 @@ func decodeSecret(secret string) ([]byte, error) {
 	return key, nil
 }
 
-// Signer signs messages with one Standard Webhooks secret. It decodes the
-// secret once, in [NewSigner], and keeps keyed HMAC states for reuse, so
-// signing costs little more than hashing the body.
+// Signer signs messages with one Standard Webhooks secret: an HMAC secret
+// ("whsec_…"), which signs v1, or an ed25519 secret key ("whsk_…"), which
+// signs v1a. It decodes the secret once, in [NewSigner], and keeps scratch
+// state for reuse, so signing costs little more than the hashing.
 //
 // A Signer is safe for concurrent use.
 type Signer struct {
-	key  []byte
-	pool sync.Pool // of *macState
+	key  []byte             // the HMAC key; nil for an ed25519 signer
+	priv ed25519.PrivateKey // the ed25519 key; nil for an HMAC signer
+	pool sync.Pool          // of *macState
 }
 
 // macState is one reusable keyed HMAC with scratch space, so that signing
-// allocates nothing but the returned string.
+// allocates nothing but the returned string. An ed25519 signer has no h and
+// uses prefix for the whole signed message, which ed25519 takes in one
+// piece.
 type macState struct {
 	h      hash.Hash
-	prefix []byte // "<msgID>.<unix>."
+	prefix []byte // "<msgID>.<unix>.", or the whole message for ed25519
 	sum    [sha256.Size]byte
 }
 
-// NewSigner returns a Signer for secret, which is "whsec_<base64>" or just
-// the base64 part. It returns an error when the base64 is invalid or the key
-// is empty.
+// NewSigner returns a Signer for secret: "whsec_<base64>" or just the
+// base64 part for HMAC (v1), or "whsk_<base64>" for ed25519 (v1a). It
+// returns an error when the base64 is invalid or the key is empty or, for
+// ed25519, not a key; and for a "whpk_" public key, which verifies but
+// cannot sign.
 func NewSigner(secret string) (*Signer, error) {
+	switch {
+	case strings.HasPrefix(secret, SecretKeyPrefix):
+		priv, err := decodeSecretKey(secret)
+		if err != nil {
+			return nil, err
+		}
+		s := &Signer{priv: priv}
+		s.pool.New = func() any { return &macState{} }
+		return s, nil
+	case strings.HasPrefix(secret, PublicKeyPrefix):
+		return nil, fmt.Errorf("a %q public key verifies signatures but cannot make them: sign with its %q secret key", PublicKeyPrefix, SecretKeyPrefix)
+	}
 	key, err := decodeSecret(secret)
 	if err != nil {
 		return nil, err
@@ -89,36 +108,68 @@ func NewSigner(secret string) (*Signer, error) {
 	return s, nil
 }
 
-// Sign returns the Standard Webhooks signature of a message:
-// "v1," followed by the base64 of HMAC-SHA256 over "<msgID>.<unix ts>.<body>".
-// Only whole seconds of ts count. Put the result in the [HeaderSignature]
-// header; join several with spaces to sign with more than one secret.
+// Sign returns the Standard Webhooks signature of a message: "v1,"
+// followed by the base64 of HMAC-SHA256 over "<msgID>.<unix ts>.<body>", or
+// for an ed25519 signer "v1a," followed by the base64 of the ed25519
+// signature of the same bytes. Only whole seconds of ts count. Put the
+// result in the [HeaderSignature] header; join several with spaces to sign
+// with more than one secret.
 func (s *Signer) Sign(msgID string, ts time.Time, body []byte) string {
+	if s.priv != nil {
+		var out [sigLenV1a]byte
+		copy(out[:], "v1a,")
+		st := s.pool.Get().(*macState)
+		st.prefix = appendSigned(st.prefix[:0], msgID, ts.Unix(), body)
+		base64.StdEncoding.Encode(out[4:], ed25519.Sign(s.priv, st.prefix))
+		s.release(st)
+		return string(out[:])
+	}
 	var out [sigLen]byte
 	copy(out[:], "v1,")
 	st := s.mac(msgID, ts.Unix(), body)
 	base64.StdEncoding.Encode(out[3:], st.sum[:])
-	s.pool.Put(st)
+	s.release(st)
 	return string(out[:])
 }
 
-// mac computes the raw MAC into a pooled state's sum. The caller puts the
-// state back into s.pool when done with sum.
+// PublicKey returns the "whpk_" public key of an ed25519 signer, and ""
+// for an HMAC one.
+func (s *Signer) PublicKey() string {
+	if s.priv == nil {
+		return ""
+	}
+	return encodePublicKey(s.priv.Public().(ed25519.PublicKey))
+}
+
+// appendSigned appends the signed bytes of a message,
+// "<msgID>.<unix>.<body>", to b.
+func appendSigned(b []byte, msgID string, unix int64, body []byte) []byte {
+	b = append(b, msgID...)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, unix, 10)
+	b = append(b, '.')
+	return append(b, body...)
+}
+
+// mac computes the raw MAC into a pooled state's sum. The caller gives the
+// state back with release when done with sum.
 func (s *Signer) mac(msgID string, unix int64, body []byte) *macState {
 	st := s.pool.Get().(*macState)
 	st.h.Reset()
 	// The id and timestamp go in one Write from a reused buffer rather than
 	// concatenating with the body, which would copy the whole body.
-	st.prefix = append(st.prefix[:0], msgID...)
-	st.prefix = append(st.prefix, '.')
-	st.prefix = strconv.AppendInt(st.prefix, unix, 10)
-	st.prefix = append(st.prefix, '.')
+	st.prefix = appendSigned(st.prefix[:0], msgID, unix, nil)
 	st.h.Write(st.prefix)
 	st.h.Write(body)
 	st.h.Sum(st.sum[:0])
-	if cap(st.prefix) > 1024 {
-		// Do not let one huge message id pin memory in the pool.
+	return st
+}
+
+// release puts st back into the pool.
+func (s *Signer) release(st *macState) {
+	if cap(st.prefix) > 64<<10 {
+		// Do not let one huge message pin memory in the pool.
 		st.prefix = nil
 	}
-	return st
+	s.pool.Put(st)
 }

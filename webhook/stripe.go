@@ -153,5 +153,5 @@ func checkStripe(header string, body []byte, tolerance time.Duration, now time.T
 	if matched >= 0 {
 		return nil
 	}
-	return cands.err(StripeHeader, len(secrets))
+	return cands.err(StripeHeader, len(secrets), 0)
 }

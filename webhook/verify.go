@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,8 +27,9 @@ var (
 	ErrTimestampTooOld = errors.New("webhook timestamp too old")
 	// ErrTimestampTooNew: the timestamp is further in the future than the tolerance.
 	ErrTimestampTooNew = errors.New("webhook timestamp too new")
-	// ErrNoMatchingSignature: no v1 signature in the header matches any secret.
-	// The body was changed, the secret is wrong, or the sender signs differently.
+	// ErrNoMatchingSignature: no v1 signature in the header matches any
+	// secret, nor any v1a signature any public key. The body was changed, the
+	// secret or key is wrong, or the sender signs differently.
 	ErrNoMatchingSignature = errors.New("no matching webhook signature")
 	// ErrNoSecret: the Verifier has no secret to check against: it is nil
 	// (NewVerifier failed and its error was not checked) or a zero
@@ -66,40 +69,81 @@ type Verifier struct {
 	// check timestamps against a fixed clock.
 	Now func() time.Time
 
-	signers []*Signer
+	keys []verifyKey
+	// hmacs and eds count the keys of each kind, for error messages and to
+	// know which signature versions to read.
+	hmacs, eds int
+	// scratchPool holds the buffers v1a checks build the signed message in.
+	scratchPool sync.Pool
 }
+
+// verifyKey is one key a Verifier accepts: an HMAC secret (signer set,
+// for v1), or an ed25519 public key (pub set, for v1a; signer too when the
+// Verifier was given the secret key, so that Inspect can show the
+// signature it expected).
+type verifyKey struct {
+	signer *Signer
+	pub    ed25519.PublicKey
+}
+
+// maxV1a bounds the v1a entries of one header a Verifier checks. Each costs
+// an ed25519 verification per public key (tens of microseconds), so a
+// header stuffed with junk signatures could otherwise make one request
+// cost seconds; a sender signs with one key, two during a rotation.
+const maxV1a = 8
 
 // NewVerifier returns a Verifier that accepts messages signed with any of
 // secrets, so that a secret can be rotated without dropping messages: list
 // both the old and the new secret until the sender has switched. Each secret
-// is "whsec_<base64>" or just the base64. It returns an error when no secret
-// is given, one is empty (an environment variable that was never set) or
-// one does not decode.
+// is an HMAC secret, "whsec_<base64>" or just the base64, which checks v1
+// signatures, or an ed25519 public key, "whpk_<base64>", which checks v1a
+// signatures (a "whsk_" secret key is taken too, and checks with its public
+// half). To take public keys from a JWK set, use [NewVerifierJWKS]. It
+// returns an error when no secret is given, one is empty (an environment
+// variable that was never set) or one does not decode.
 func NewVerifier(secrets ...string) (*Verifier, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("creating verifier: %w", ErrNoSecret)
 	}
-	v := &Verifier{signers: make([]*Signer, 0, len(secrets))}
+	v := &Verifier{keys: make([]verifyKey, 0, len(secrets))}
 	for i, secret := range secrets {
 		if strings.TrimSpace(secret) == "" {
 			return nil, fmt.Errorf("creating verifier: secret %d is empty (is the variable holding it set?)", i+1)
 		}
-		s, err := NewSigner(secret)
+		var k verifyKey
+		var err error
+		if strings.HasPrefix(secret, PublicKeyPrefix) {
+			k.pub, err = decodePublicKey(secret)
+		} else if k.signer, err = NewSigner(secret); err == nil && k.signer.priv != nil {
+			k.pub = k.signer.priv.Public().(ed25519.PublicKey)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("creating verifier: secret %d: %w", i+1, err)
 		}
-		v.signers = append(v.signers, s)
+		v.add(k)
 	}
 	return v, nil
+}
+
+func (v *Verifier) add(k verifyKey) {
+	v.keys = append(v.keys, k)
+	if k.pub != nil {
+		v.eds++
+	} else {
+		v.hmacs++
+	}
 }
 
 // Verify checks the Standard Webhooks headers in h against body. It reads
 // webhook-id, webhook-timestamp and webhook-signature, or svix-id,
 // svix-timestamp and svix-signature when none of the webhook- headers is
 // present. It returns nil when the timestamp is within the tolerance and one
-// of the space-separated "v1,<base64>" signatures in the header matches one of
-// the secrets; entries of other versions (such as "v1a,") are ignored.
-// Signatures are compared in constant time.
+// of the space-separated signatures in the header matches one of the keys:
+// a "v1,<base64>" HMAC one of the secrets, or a "v1a,<base64>" ed25519 one
+// of the public keys. Entries of versions the Verifier has no key for (v1a
+// when it has only secrets, v1 when it has only public keys, and any
+// other) are ignored. HMAC signatures are compared in constant time; at
+// most 8 v1a entries are checked, and a header with more is invalid.
 //
 // Otherwise the error wraps one of ErrMissingHeaders, ErrInvalidHeaders,
 // ErrTimestampTooOld, ErrTimestampTooNew or ErrNoMatchingSignature. A
@@ -129,9 +173,10 @@ type Inspection struct {
 	// including ones that were ignored or malformed.
 	Received []string
 	// Expected lists, for each secret in the order given, the signature it
-	// yields for this message, in the form Received uses ("v1,<base64>" or
-	// "v1=<hex>"). It is empty when the id or timestamp is missing or
-	// malformed, since there is nothing to sign then.
+	// yields for this message, in the form Received uses ("v1,<base64>",
+	// "v1a,<base64>" or "v1=<hex>"); "" for a public key, which cannot
+	// sign. It is empty when the id or timestamp is missing or malformed,
+	// since there is nothing to sign then.
 	Expected []string
 	// Matched is the index in Expected of the secret whose signature was
 	// received, or -1. It is set even when the timestamp is out of
@@ -155,7 +200,7 @@ func (v *Verifier) Inspect(h http.Header, body []byte) *Inspection {
 // a nil one (from an unchecked NewVerifier error) rejects instead of
 // panicking.
 func (v *Verifier) ready() error {
-	if v == nil || len(v.signers) == 0 {
+	if v == nil || len(v.keys) == 0 {
 		return ErrNoSecret
 	}
 	return nil
@@ -216,9 +261,7 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 		switch {
 		case !ok || version == "" || value == "":
 			cands.malformed++
-		case version != "v1":
-			cands.ignored++
-		default:
+		case version == "v1" && v.hmacs > 0:
 			// Decode needs room for DecodedLen (33) bytes; a 32-byte MAC
 			// is exactly 44 characters with its one "=" of padding.
 			var buf [sha256.Size + 1]byte
@@ -231,19 +274,57 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 				continue
 			}
 			cands.macs = append(cands.macs, [sha256.Size]byte(buf[:sha256.Size]))
+		case version == "v1a" && v.eds > 0:
+			// 64 bytes are 88 characters with "=="; DecodedLen is 66.
+			var buf [ed25519.SignatureSize + 2]byte
+			if len(value) != sigLenV1a-len("v1a,") {
+				cands.malformed++
+				continue
+			}
+			if n, err := base64.StdEncoding.Decode(buf[:], []byte(value)); err != nil || n != ed25519.SignatureSize {
+				cands.malformed++
+				continue
+			}
+			cands.sigs = append(cands.sigs, [ed25519.SignatureSize]byte(buf[:ed25519.SignatureSize]))
+		default:
+			cands.ignored++
 		}
 	}
+	if len(cands.sigs) > maxV1a {
+		return fmt.Errorf("%w: %s has %d v1a signatures, more than the %d checked", ErrInvalidHeaders, nameSig, len(cands.sigs), maxV1a)
+	}
 
+	// ed25519 takes the signed message in one piece: built once, and only
+	// when there is a v1a signature to check or to show.
+	var signed *macState
+	if v.eds > 0 && (len(cands.sigs) > 0 || in != nil) {
+		signed = v.scratch()
+		signed.prefix = appendSigned(signed.prefix[:0], msgID, unix, body)
+		defer v.putScratch(signed)
+	}
 	matched := -1
-	for i, s := range v.signers {
-		st := s.mac(msgID, unix, body)
-		if in != nil {
-			in.Expected = append(in.Expected, "v1,"+base64.StdEncoding.EncodeToString(st.sum[:]))
+	for i, k := range v.keys {
+		if k.pub == nil {
+			st := k.signer.mac(msgID, unix, body)
+			if in != nil {
+				in.Expected = append(in.Expected, "v1,"+base64.StdEncoding.EncodeToString(st.sum[:]))
+			}
+			if matched < 0 && cands.match(st.sum[:]) {
+				matched = i
+			}
+			k.signer.release(st)
+		} else {
+			if in != nil {
+				exp := ""
+				if k.signer != nil {
+					exp = "v1a," + base64.StdEncoding.EncodeToString(ed25519.Sign(k.signer.priv, signed.prefix))
+				}
+				in.Expected = append(in.Expected, exp)
+			}
+			if matched < 0 && cands.verify(k.pub, signed) {
+				matched = i
+			}
 		}
-		if matched < 0 && cands.match(st.sum[:]) {
-			matched = i
-		}
-		s.pool.Put(st)
 		if matched >= 0 && in == nil {
 			break
 		}
@@ -257,19 +338,36 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 	if matched >= 0 {
 		return nil
 	}
-	return cands.err(nameSig, len(v.signers))
+	return cands.err(nameSig, v.hmacs, v.eds)
 }
 
-// candidates are the well-formed v1 MACs of a signature header, and counts
-// of the entries that were not.
+// scratch returns a buffer to build a v1a check's signed message in; give
+// it back with putScratch.
+func (v *Verifier) scratch() *macState {
+	if st, ok := v.scratchPool.Get().(*macState); ok {
+		return st
+	}
+	return &macState{}
+}
+
+func (v *Verifier) putScratch(st *macState) {
+	if cap(st.prefix) > 64<<10 {
+		st.prefix = nil // do not let one huge body pin memory in the pool
+	}
+	v.scratchPool.Put(st)
+}
+
+// candidates are the well-formed signatures of a signature header that the
+// Verifier has keys for, and counts of the entries that were not.
 type candidates struct {
 	macs      [][sha256.Size]byte
-	malformed int // no separator, or a v1 value that is not a 32-byte MAC
-	ignored   int // another version, such as v1a or v0
+	sigs      [][ed25519.SignatureSize]byte
+	malformed int // no separator, or a v1 or v1a value of the wrong size
+	ignored   int // a version the Verifier has no key for, such as v0
 }
 
-// match reports whether mac equals one of the candidates, comparing each in
-// constant time.
+// match reports whether mac equals one of the v1 candidates, comparing
+// each in constant time.
 func (c *candidates) match(mac []byte) bool {
 	for i := range c.macs {
 		if hmac.Equal(c.macs[i][:], mac) {
@@ -279,21 +377,52 @@ func (c *candidates) match(mac []byte) bool {
 	return false
 }
 
+// verify reports whether one of the v1a candidates is pub's signature of
+// the message in signed.
+func (c *candidates) verify(pub ed25519.PublicKey, signed *macState) bool {
+	for i := range c.sigs {
+		if ed25519.Verify(pub, signed.prefix, c.sigs[i][:]) {
+			return true
+		}
+	}
+	return false
+}
+
 // err explains why none of the candidates matched. A header with nothing
 // well-formed in it is reported as invalid rather than as a mismatch, since
 // it points at a sender bug rather than a wrong secret.
-func (c *candidates) err(header string, secrets int) error {
-	if len(c.macs) == 0 && c.ignored == 0 {
-		return fmt.Errorf("%w: %s has no well-formed v1 signature (%d malformed %s)",
-			ErrInvalidHeaders, header, c.malformed, plural(c.malformed, "entry", "entries"))
+func (c *candidates) err(header string, hmacs, eds int) error {
+	versions := "v1"
+	switch {
+	case hmacs == 0:
+		versions = "v1a"
+	case eds > 0:
+		versions = "v1 or v1a"
 	}
-	if len(c.macs) == 0 {
-		return fmt.Errorf("%w: %s has no v1 signature (%d other %s ignored)",
-			ErrNoMatchingSignature, header, c.ignored, plural(c.ignored, "entry", "entries"))
+	found := len(c.macs) + len(c.sigs)
+	if found == 0 && c.ignored == 0 {
+		return fmt.Errorf("%w: %s has no well-formed %s signature (%d malformed %s)",
+			ErrInvalidHeaders, header, versions, c.malformed, plural(c.malformed, "entry", "entries"))
 	}
-	return fmt.Errorf("%w: %d v1 %s checked against %d %s",
-		ErrNoMatchingSignature, len(c.macs), plural(len(c.macs), "signature", "signatures"),
-		secrets, plural(secrets, "secret", "secrets"))
+	if found == 0 {
+		return fmt.Errorf("%w: %s has no %s signature (%d other %s ignored)",
+			ErrNoMatchingSignature, header, versions, c.ignored, plural(c.ignored, "entry", "entries"))
+	}
+	var sigs, keys []string
+	if len(c.macs) > 0 {
+		sigs = append(sigs, fmt.Sprintf("%d v1", len(c.macs)))
+	}
+	if len(c.sigs) > 0 {
+		sigs = append(sigs, fmt.Sprintf("%d v1a", len(c.sigs)))
+	}
+	if hmacs > 0 {
+		keys = append(keys, fmt.Sprintf("%d %s", hmacs, plural(hmacs, "secret", "secrets")))
+	}
+	if eds > 0 {
+		keys = append(keys, fmt.Sprintf("%d %s", eds, plural(eds, "public key", "public keys")))
+	}
+	return fmt.Errorf("%w: %s %s checked against %s",
+		ErrNoMatchingSignature, strings.Join(sigs, " and "), plural(found, "signature", "signatures"), strings.Join(keys, " and "))
 }
 
 // checkTimestamp returns an error when unix is further from now than
