@@ -9,7 +9,8 @@ import (
 )
 
 // endpointJSON is an endpoint as the API shows it. The secret is shown only
-// by create and by the secret routes.
+// by create and by the secret routes; an ed25519 endpoint shows its public
+// key instead, everywhere, and its secret key nowhere.
 type endpointJSON struct {
 	ID              string            `json:"id"`
 	Object          string            `json:"object"`
@@ -21,9 +22,11 @@ type endpointJSON struct {
 	Status          string            `json:"status"`
 	DisabledReason  string            `json:"disabled_reason,omitempty"`
 	SignatureScheme string            `json:"signature_scheme"`
-	Filter          json.RawMessage   `json:"filter"`         // null: none
-	Headers         map[string]string `json:"headers"`        // static headers of every delivery
-	RetrySchedule   []string          `json:"retry_schedule"` // null: the server's
+	Signing         string            `json:"signing"`              // hmac or ed25519
+	PublicKey       string            `json:"public_key,omitempty"` // whpk_…, for ed25519
+	Filter          json.RawMessage   `json:"filter"`               // null: none
+	Headers         map[string]string `json:"headers"`              // static headers of every delivery
+	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
@@ -33,7 +36,8 @@ func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
 	j := endpointJSON{
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
-		SignatureScheme: e.SignatureScheme, Filter: e.Filter.JSON(), Headers: e.Headers,
+		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
+		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
 	}
 	if j.Metadata == nil {
@@ -45,7 +49,7 @@ func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
 	if e.RetrySchedule != nil {
 		j.RetrySchedule = hookline.FormatRetrySchedule(e.RetrySchedule)
 	}
-	if withSecret {
+	if withSecret && e.Signing() == hookline.SigningHMAC {
 		j.Secret = e.Secret
 	}
 	return j
@@ -179,5 +183,22 @@ func (s *Server) ListEndpointAttempts(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	writeAttempts(w, as, more)
+	return nil
+}
+
+// WebhookKeys is GET /.well-known/webhook-keys: the JWK set of the public
+// keys ed25519 endpoints are signed with. It is public, as public keys
+// are, so that receivers can fetch and pin them without an API key.
+func (s *Server) WebhookKeys(w http.ResponseWriter, r *http.Request) error {
+	body, err := s.app.WebhookKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	// Receivers and caches between may keep it a minute: a new key signs
+	// beside the old one for a rotation's overlap, far longer.
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 	return nil
 }

@@ -49,6 +49,8 @@ type App struct {
 	cfg Config
 	// forwarder sends replays of captured requests.
 	forwarder *delivery.ForwardSender
+	// keys caches the JWK set of the endpoints' public keys.
+	keys keyCache
 }
 
 // New returns the application layer over cfg's store, publisher and engine.

@@ -25,7 +25,11 @@ type EndpointParams struct {
 	Tenant          *string            `json:"tenant"`
 	Status          *string            `json:"status"`
 	SignatureScheme *string            `json:"signature_scheme"`
-	Secret          *string            `json:"secret"`
+	// Signing is "hmac" (the default) or "ed25519"; changing it switches
+	// the endpoint to a new secret of that kind, the old one signing
+	// beside it for the server's rotation overlap.
+	Signing *string `json:"signing"`
+	Secret  *string `json:"secret"`
 	// Filter is raw so that an explicit null (remove the filter) can be
 	// told from an absent field.
 	Filter  json.RawMessage    `json:"filter"`
@@ -124,7 +128,7 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 		}
 	}
 	if p.Secret != nil {
-		if err := checkSecret(*p.Secret); err != nil {
+		if err := checkSecret(*p.Secret, e.Signing()); err != nil {
 			return err
 		}
 		e.Secret = *p.Secret
@@ -160,14 +164,53 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 			e.RetrySchedule = sched
 		}
 	}
+	if e.SignatureScheme == hookline.SchemeStripe && e.Signing() == hookline.SigningEd25519 {
+		return hookline.Invalid("signing", "signing %q needs signature_scheme %q: Stripe's scheme has no asymmetric signatures",
+			hookline.SigningEd25519, hookline.SchemeStandard)
+	}
 	return nil
 }
 
-func checkSecret(secret string) error {
-	if _, err := webhook.NewSigner(secret); err != nil || len(secret) < len("whsec_")+24 || secret[:6] != "whsec_" {
-		return hookline.Invalid("secret", "secret must be \"whsec_\" followed by the base64 of 18 to 64 random bytes")
+// checkSigning checks a signing mode a request asks for.
+func checkSigning(signing string) error {
+	if signing != hookline.SigningHMAC && signing != hookline.SigningEd25519 {
+		return hookline.Invalid("signing", "signing must be %q or %q", hookline.SigningHMAC, hookline.SigningEd25519)
 	}
 	return nil
+}
+
+// newSecret makes a secret of the signing mode's kind.
+func newSecret(signing string) string {
+	if signing == hookline.SigningEd25519 {
+		sk, _ := webhook.NewKeyPair()
+		return sk
+	}
+	return webhook.NewSecret()
+}
+
+// checkSecret checks a secret given for an endpoint of the signing mode.
+func checkSecret(secret, signing string) error {
+	if signing == hookline.SigningEd25519 {
+		if _, err := webhook.PublicKey(secret); err != nil {
+			return hookline.Invalid("secret", "an endpoint with signing %q takes an ed25519 secret key: \"whsk_\" followed by the base64 of its 32-byte seed", hookline.SigningEd25519)
+		}
+		return nil
+	}
+	if _, err := webhook.NewSigner(secret); err != nil || len(secret) < len("whsec_")+24 || secret[:6] != "whsec_" {
+		return hookline.Invalid("secret", "secret must be \"whsec_\" followed by the base64 of 18 to 64 random bytes (an ed25519 \"whsk_\" key goes with \"signing\": %q)", hookline.SigningEd25519)
+	}
+	return nil
+}
+
+// switchSigning gives e a new secret of the signing mode's kind when it
+// has another, the old one signing beside it until now+overlap, as a
+// rotation does: receivers get both signatures while they switch.
+func switchSigning(e *hookline.Endpoint, signing string, now time.Time, overlap time.Duration) {
+	if e.Signing() == signing {
+		return
+	}
+	e.PreviousSecret, e.PreviousSecretExpires = e.Secret, now.Add(overlap)
+	e.Secret = newSecret(signing)
 }
 
 // CheckURL applies the rules for a URL Hookline sends to: an absolute
@@ -196,16 +239,24 @@ func (a *App) CheckURL(ctx context.Context, raw string) error {
 }
 
 // CreateEndpoint validates p and stores a new endpoint, subscribed to every
-// event type and signed with a new secret unless p says otherwise.
+// event type and signed with a new secret (an ed25519 secret key with
+// signing "ed25519") unless p says otherwise.
 func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*hookline.Endpoint, error) {
 	if p.URL == nil {
 		return nil, hookline.Invalid("url", "url is required")
+	}
+	signing := hookline.SigningHMAC
+	if p.Signing != nil {
+		if err := checkSigning(*p.Signing); err != nil {
+			return nil, err
+		}
+		signing = *p.Signing
 	}
 	now := a.cfg.Now()
 	e := &hookline.Endpoint{
 		ID: hookline.NewID("ep"), EnabledEvents: []string{"*"}, Metadata: map[string]string{},
 		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
-		Secret: webhook.NewSecret(), Created: now, Updated: now,
+		Secret: newSecret(signing), Created: now, Updated: now,
 	}
 	if err := a.apply(ctx, e, p, by); err != nil {
 		return nil, err
@@ -213,6 +264,7 @@ func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*
 	if err := a.cfg.Store.CreateEndpoint(ctx, e); err != nil {
 		return nil, err
 	}
+	a.keys.forget()
 	a.cfg.Logger.Info("endpoint created", "endpoint", e.ID, "by", string(by))
 	return e, nil
 }
@@ -228,22 +280,39 @@ func (a *App) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*
 }
 
 // UpdateEndpoint validates p and applies it to endpoint id. A secret is
-// changed only by RotateSecret. Enabling an endpoint wakes the engine: its
+// changed only by RotateSecret, or by a change of signing, which switches
+// to a new secret of the other kind with the old one signing beside it for
+// the rotation overlap. Enabling an endpoint wakes the engine: its
 // waiting deliveries are due again.
 func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, by Actor) (*hookline.Endpoint, error) {
 	if p.Secret != nil {
 		return nil, hookline.Invalid("secret", "secret cannot be set by an update; rotate it with POST /v1/endpoints/{id}/secret/rotate")
 	}
+	if p.Signing != nil {
+		if err := checkSigning(*p.Signing); err != nil {
+			return nil, err
+		}
+	}
 	e, err := a.cfg.Store.Endpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	now := a.cfg.Now()
+	before := e.Signing()
+	if p.Signing != nil {
+		switchSigning(e, *p.Signing, now, a.cfg.RotationOverlap)
+	}
 	if err := a.apply(ctx, e, p, by); err != nil {
 		return e, err
 	}
-	e.Updated = a.cfg.Now()
+	e.Updated = now
 	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
 		return nil, err
+	}
+	a.keys.forget()
+	if e.Signing() != before {
+		// The id only: secrets never reach the logs.
+		a.cfg.Logger.Info("endpoint signing switched", "endpoint", e.ID, "signing", e.Signing(), "overlap", a.cfg.RotationOverlap, "by", string(by))
 	}
 	if p.Status != nil {
 		a.cfg.Logger.Info("endpoint status set", "endpoint", e.ID, "status", e.Status, "by", string(by))
@@ -256,11 +325,17 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 
 // DeleteEndpoint deletes endpoint id and its pending deliveries.
 func (a *App) DeleteEndpoint(ctx context.Context, id string) error {
-	return a.cfg.Store.DeleteEndpoint(ctx, id)
+	if err := a.cfg.Store.DeleteEndpoint(ctx, id); err != nil {
+		return err
+	}
+	a.keys.forget()
+	return nil
 }
 
-// Secret is an endpoint's signing secret, and the previous one while it
-// still signs after a rotation.
+// Secret is what a receiver verifies an endpoint's deliveries with: its
+// signing secret, and the previous one while it still signs after a
+// rotation. For an ed25519 key it is the public key (whpk_…): Hookline
+// never shows the secret key it signs with.
 type Secret struct {
 	Secret                string
 	PreviousSecret        string
@@ -269,11 +344,35 @@ type Secret struct {
 
 // secretOf returns e's secrets as of now.
 func (a *App) secretOf(e *hookline.Endpoint) Secret {
-	s := Secret{Secret: e.Secret}
+	s := Secret{Secret: verificationKey(e.Secret)}
 	if e.PreviousSecret != "" && a.cfg.Now().Before(e.PreviousSecretExpires) {
-		s.PreviousSecret, s.PreviousSecretExpires = e.PreviousSecret, e.PreviousSecretExpires
+		s.PreviousSecret, s.PreviousSecretExpires = verificationKey(e.PreviousSecret), e.PreviousSecretExpires
 	}
 	return s
+}
+
+// verificationKey returns what a receiver verifies secret's signatures
+// with: the public key of an ed25519 secret key, an HMAC secret itself.
+func verificationKey(secret string) string {
+	if !webhook.IsSecretKey(secret) {
+		return secret
+	}
+	pk, err := webhook.PublicKey(secret)
+	if err != nil {
+		// Only Hookline writes these keys; one that does not decode is
+		// shown as nothing rather than as itself.
+		return ""
+	}
+	return pk
+}
+
+// PublicKey returns the public key (whpk_…) of an endpoint that signs with
+// ed25519, and "" for one that signs with HMAC.
+func PublicKey(e *hookline.Endpoint) string {
+	if e.Signing() != hookline.SigningEd25519 {
+		return ""
+	}
+	return verificationKey(e.Secret)
 }
 
 // EndpointSecret returns endpoint id and its secrets.
@@ -294,8 +393,9 @@ type RotateParams struct {
 	OverlapSeconds *int64 `json:"overlap_seconds"`
 }
 
-// RotateSecret gives endpoint id a new secret, the old one signing beside
-// it for the overlap, and returns the secrets and the overlap applied.
+// RotateSecret gives endpoint id a new secret of the kind it signs with (an
+// ed25519 endpoint a new key pair), the old one signing beside it for the
+// overlap, and returns the secrets and the overlap applied.
 func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Actor) (Secret, time.Duration, error) {
 	overlap := a.cfg.RotationOverlap
 	if p.OverlapSeconds != nil {
@@ -304,13 +404,15 @@ func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Ac
 		}
 		overlap = time.Duration(*p.OverlapSeconds) * time.Second
 	}
-	if p.Secret == "" {
-		p.Secret = webhook.NewSecret()
-	} else if err := checkSecret(p.Secret); err != nil {
-		return Secret{}, 0, err
-	}
 	e, err := a.cfg.Store.Endpoint(ctx, id)
 	if err != nil {
+		return Secret{}, 0, err
+	}
+	// The new secret is of the kind the endpoint signs with: a rotation
+	// keeps the signing mode.
+	if p.Secret == "" {
+		p.Secret = newSecret(e.Signing())
+	} else if err := checkSecret(p.Secret, e.Signing()); err != nil {
 		return Secret{}, 0, err
 	}
 	now := a.cfg.Now()
@@ -322,6 +424,7 @@ func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Ac
 	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
 		return Secret{}, 0, err
 	}
+	a.keys.forget()
 	// The id only: secrets never reach the logs.
 	a.cfg.Logger.Info("endpoint secret rotated", "endpoint", e.ID, "overlap", overlap, "by", string(by))
 	return a.secretOf(e), overlap, nil

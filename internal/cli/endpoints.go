@@ -16,7 +16,7 @@ import (
 
 var endpointFlags = map[string]string{
 	"url": "--url", "enabled_events": "--events", "description": "--description", "metadata": "--metadata",
-	"tenant": "--tenant", "status": "--status", "signature_scheme": "--scheme", "secret": "--secret",
+	"tenant": "--tenant", "status": "--status", "signature_scheme": "--scheme", "signing": "--signing", "secret": "--secret",
 	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
 	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
 	"since": "--since", "until": "--until",
@@ -32,6 +32,8 @@ type endpointView struct {
 	Status          string            `json:"status"`
 	DisabledReason  string            `json:"disabled_reason"`
 	SignatureScheme string            `json:"signature_scheme"`
+	Signing         string            `json:"signing"`
+	PublicKey       string            `json:"public_key"`
 	Filter          json.RawMessage   `json:"filter"`
 	Headers         map[string]string `json:"headers"`
 	RetrySchedule   []string          `json:"retry_schedule"`
@@ -48,7 +50,7 @@ func (a *app) endpointsCmd() *cobra.Command {
 
 // endpointFlagSet holds the flags create and update share.
 type endpointFlagSet struct {
-	url, description, tenant, scheme, secret, status string
+	url, description, tenant, scheme, signing, secret, status string
 	filter, retrySchedule                            string
 	events, metadata, headers                        []string
 }
@@ -61,11 +63,16 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringArrayVar(&s.metadata, "metadata", nil, "metadata as key=value (repeatable)")
 	f.StringVar(&s.tenant, "tenant", "", "receive only this tenant's events")
 	f.StringVar(&s.scheme, "scheme", "", "signature scheme: standard (Standard Webhooks, the default) or stripe")
+	if create {
+		f.StringVar(&s.signing, "signing", "", "how deliveries are signed: hmac (v1, a shared whsec_ secret; the default) or ed25519 (v1a, verified with the endpoint's public key whpk_…)")
+	} else {
+		f.StringVar(&s.signing, "signing", "", "switch signing to hmac or ed25519: a new secret of that kind, the old one signing beside it for the rotation overlap")
+	}
 	f.StringVar(&s.filter, "filter", "", `only events matching this JSON filter, e.g. '{"data.amount": {"in": [100, 200]}}' or @file.json ('' removes it)`)
 	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
 	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('' goes back to the server's)")
 	if create {
-		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…); made for you when omitted")
+		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…, or whsk_… with --signing ed25519); made for you when omitted")
 	} else {
 		f.StringVar(&s.status, "status", "", "enabled or disabled")
 	}
@@ -85,6 +92,7 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 	set("description", "description", s.description)
 	set("tenant", "tenant", s.tenant)
 	set("scheme", "signature_scheme", s.scheme)
+	set("signing", "signing", s.signing)
 	set("secret", "secret", s.secret)
 	set("status", "status", s.status)
 	if f.Changed("filter") {
@@ -156,8 +164,11 @@ func (a *app) showEndpoint(raw []byte) error {
 	}
 	kv := [][2]string{
 		{"id", e.ID}, {"url", e.URL}, {"events", strings.Join(e.EnabledEvents, ", ")}, {"status", e.Status},
-		{"scheme", e.SignatureScheme}, {"tenant", orDash(e.Tenant)}, {"description", orDash(e.Description)},
+		{"scheme", e.SignatureScheme}, {"signing", orDash(e.Signing)}, {"tenant", orDash(e.Tenant)}, {"description", orDash(e.Description)},
 		{"created", unixTime(e.Created)},
+	}
+	if e.PublicKey != "" {
+		kv = append(kv, [2]string{"public key", e.PublicKey})
 	}
 	if e.DisabledReason != "" {
 		kv = append(kv, [2]string{"disabled reason", e.DisabledReason})
@@ -229,7 +240,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status, --filter, --header, --retry-schedule")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {

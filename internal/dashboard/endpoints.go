@@ -113,6 +113,7 @@ type endpointData struct {
 	Day          hookline.StatsBucket
 	Chart        template.HTML
 	Attempts     []*hookline.Attempt
+	PublicKey    string // whpk_…, of an ed25519 endpoint
 	Secret       string // shown after "reveal"
 	Previous     string
 	PreviousExp  time.Time
@@ -128,7 +129,7 @@ func (e endpointData) formError() string { return e.Err }
 func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpointForm) (endpointData, error) {
 	ctx := r.Context()
 	now := d.app.Now().UTC()
-	data := endpointData{E: e}
+	data := endpointData{E: e, PublicKey: app.PublicKey(e)}
 	if f != nil {
 		data.Form = *f
 	} else {

@@ -3,6 +3,7 @@ package hookline
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,19 @@ const (
 	SchemeStripe   = "stripe"   // Stripe-Signature: t=…,v1=…
 )
 
+// Signing modes of a standard-scheme endpoint: what its current Secret is.
+const (
+	// SigningHMAC signs v1: HMAC-SHA256 with a secret (whsec_…) the
+	// receiver shares.
+	SigningHMAC = "hmac"
+	// SigningEd25519 signs v1a: ed25519 with a secret key (whsk_…) only
+	// Hookline holds; the receiver verifies with its public key (whpk_…).
+	SigningEd25519 = "ed25519"
+)
+
+// SecretKeyPrefix starts an ed25519 secret key (webhook.SecretKeyPrefix).
+const SecretKeyPrefix = "whsk_"
+
 // Endpoint is a URL that receives the events it subscribes to.
 type Endpoint struct {
 	ID              string
@@ -29,9 +43,12 @@ type Endpoint struct {
 	Status          string // EndpointEnabled or EndpointDisabled
 	DisabledReason  string // why the endpoint was disabled, when it was disabled by Hookline
 	SignatureScheme string // SchemeStandard or SchemeStripe
-	Secret          string // whsec_…
+	// Secret signs deliveries: an HMAC secret (whsec_…) or an ed25519
+	// secret key (whsk_…), which is what makes the endpoint's Signing.
+	Secret string
 	// PreviousSecret still signs deliveries, beside Secret, until
-	// PreviousSecretExpires: the overlap of a rotation.
+	// PreviousSecretExpires: the overlap of a rotation, or of a switch
+	// between signing modes (then it is of the other kind).
 	PreviousSecret        string
 	PreviousSecretExpires time.Time
 	// FailingSince is the time of the first failed attempt after the last
@@ -47,6 +64,16 @@ type Endpoint struct {
 	RetrySchedule []time.Duration
 	Created       time.Time
 	Updated       time.Time
+}
+
+// Signing returns the endpoint's signing mode, SigningEd25519 when its
+// secret is an ed25519 secret key and SigningHMAC otherwise. It is read
+// from the secret rather than stored beside it, so the two cannot disagree.
+func (e *Endpoint) Signing() string {
+	if strings.HasPrefix(e.Secret, SecretKeyPrefix) {
+		return SigningEd25519
+	}
+	return SigningHMAC
 }
 
 // Secrets returns the secrets a delivery at now is signed with: the current

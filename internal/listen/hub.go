@@ -161,6 +161,10 @@ func (h *Hub) Device(ctx context.Context, name string, set DeviceSettings) (*hoo
 		ep.EnabledEvents, changed = events, true
 	}
 	if set.Scheme != "" && set.Scheme != ep.SignatureScheme {
+		if set.Scheme == hookline.SchemeStripe && ep.Signing() == hookline.SigningEd25519 {
+			// Its endpoint was switched to ed25519 through the API.
+			return nil, hookline.Invalid("signature_scheme", "device %s signs with ed25519, which Stripe's scheme cannot carry; use --scheme standard", name)
+		}
 		ep.SignatureScheme, changed = set.Scheme, true
 	}
 	if ep.Status != hookline.EndpointEnabled {
@@ -444,8 +448,17 @@ func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	secret := ep.Secret
+	if webhook.IsSecretKey(secret) {
+		// Its endpoint was switched to ed25519 through the API: the
+		// developer verifies with the public key, and the secret key
+		// stays on the server.
+		if secret, err = webhook.PublicKey(secret); err != nil {
+			return err
+		}
+	}
 	d := Device{
-		Name: name, EndpointID: ep.ID, URL: ep.URL, Secret: ep.Secret, SignatureScheme: ep.SignatureScheme,
+		Name: name, EndpointID: ep.ID, URL: ep.URL, Secret: secret, SignatureScheme: ep.SignatureScheme,
 		EnabledEvents: ep.EnabledEvents, Connected: h.Connected(name),
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -17,8 +17,8 @@ type access int
 
 const (
 	// public routes take no credentials: health, metrics (counts only),
-	// sign-in, static files, and the ingest URL, where the source's own
-	// verification stands in for a key.
+	// the endpoints' public keys, sign-in, static files, and the ingest
+	// URL, where the source's own verification stands in for a key.
 	public access = iota
 	// keyed routes want "Authorization: Bearer <admin API key>" and answer
 	// 401 with a JSON error without it.
@@ -60,6 +60,8 @@ func (s *surfaces) routes() []route {
 		{pattern: "GET /healthz", access: public, plain: a.Healthz},
 		// Unauthenticated, as Prometheus scrapes: counts and ages only.
 		{pattern: "GET /metrics", access: public, plain: s.metrics.ServeHTTP},
+		// Public keys of ed25519 endpoints, for receivers to fetch and pin.
+		{pattern: "GET /.well-known/webhook-keys", access: public, json: a.WebhookKeys},
 
 		// The JSON API (internal/api).
 		{pattern: "POST /v1/endpoints", access: keyed, json: a.CreateEndpoint},

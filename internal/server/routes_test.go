@@ -40,8 +40,9 @@ func TestRouteMap(t *testing.T) {
 	// What each public route answers a stranger.
 	publicStatus := map[string]int{
 		"GET /healthz": 200, "GET /metrics": 200, "GET /static/": 404, "GET /login": 200,
-		"POST /login": 401,                            // no key is a wrong key
-		"/in/{id}":    404, "/in/{id}/{rest...}": 404, // no such source
+		"GET /.well-known/webhook-keys": 200,                            // public keys, for anyone
+		"POST /login":                   401,                            // no key is a wrong key
+		"/in/{id}":                      404, "/in/{id}/{rest...}": 404, // no such source
 	}
 	routes := server.Routes()
 	methods := map[string][]string{} // path pattern → its methods
