@@ -51,8 +51,8 @@ func (a *app) endpointsCmd() *cobra.Command {
 // endpointFlagSet holds the flags create and update share.
 type endpointFlagSet struct {
 	url, description, tenant, scheme, signing, secret, status string
-	filter, retrySchedule                            string
-	events, metadata, headers                        []string
+	filter, retrySchedule                                     string
+	events, metadata, headers                                 []string
 }
 
 func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
