@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/seal"
+	"github.com/hookline/hookline/webhook"
 )
 
 // TestSealer is a seal.Keyring that a test can make write plain values,
@@ -66,6 +67,67 @@ func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) h
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testReseal(t, f, ts)
 	})
+	t.Run("SealedSigningKey", func(t *testing.T) {
+		t.Parallel()
+		ts := NewTestSealer(t)
+		ts.set(false, true) // every read must find a sealed value
+		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
+		testSealedSigningKey(t, f, ts)
+	})
+}
+
+// testSealedSigningKey: an ed25519 endpoint's secret key (whsk_), and the
+// HMAC secret signing beside it during a switch, are written sealed and
+// read back whole by every read that signs or shows them: the endpoint,
+// the list, the claimed task, and after the switch is undone. The sealer
+// refuses to open a plain value, so a store that wrote one fails here.
+func testSealedSigningKey(t *testing.T, f *fixture, ts *TestSealer) {
+	secretKey, _ := webhook.NewKeyPair()
+	hmacSecret := webhook.NewSecret()
+	e := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
+		e.Secret = secretKey
+		e.PreviousSecret, e.PreviousSecretExpires = hmacSecret, at(time.Hour)
+	})
+	check := func(stage string, got *hookline.Endpoint, secret, previous string) {
+		t.Helper()
+		if got.Secret != secret || got.PreviousSecret != previous {
+			t.Fatalf("%s: secret %.8q…, previous %.8q…; want %.8q…, %.8q…", stage, got.Secret, got.PreviousSecret, secret, previous)
+		}
+	}
+	got := f.getEndpoint(e.ID)
+	check("Endpoint", got, secretKey, hmacSecret)
+	if got.Signing() != hookline.SigningEd25519 {
+		t.Fatalf("Signing() = %q, want %q", got.Signing(), hookline.SigningEd25519)
+	}
+	list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListEndpoints: %d, %v", len(list), err)
+	}
+	check("ListEndpoints", list[0], secretKey, hmacSecret)
+	f.publishAt("invoice.paid", base)
+	tasks := f.claim("node-a", at(time.Second), time.Minute, 10)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d tasks, want 1", len(tasks))
+	}
+	check("ClaimTasks", tasks[0].Endpoint, secretKey, hmacSecret)
+
+	// Back to HMAC: the secret key signs beside the new secret.
+	newSecret := webhook.NewSecret()
+	got.Secret, got.PreviousSecret, got.PreviousSecretExpires = newSecret, secretKey, at(2*time.Hour)
+	if err := f.s.UpdateEndpoint(f.ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	check("after UpdateEndpoint", f.getEndpoint(e.ID), newSecret, secretKey)
+
+	// Sealed under a key the store no longer has, nothing opens: the
+	// database alone does not give the secret key away.
+	if err := ts.Rotate(seal.NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	ts.Retire()
+	if _, err := f.s.Endpoint(f.ctx, e.ID); err == nil {
+		t.Fatal("an endpoint sealed under a retired key opened")
+	}
 }
 
 // testReseal: plain rows from before sealing, and rows sealed under a
