@@ -293,10 +293,20 @@ func FuzzVerify(f *testing.F) {
 	signer := mustSigner(f, vecSecret)
 	v := mustVerifier(f, now, vecSecret)
 	v.Tolerance = -1
+	// v1a: a public key, and a secret and a key together (a switch).
+	edSigner := mustSigner(f, v1aVectors[0].secretKey)
+	vEd := mustVerifier(f, now, v1aVectors[0].publicKey)
+	vEd.Tolerance = -1
+	vBoth := mustVerifier(f, now, vecSecret, v1aVectors[0].publicKey)
+	vBoth.Tolerance = -1
+	f.Add(vecID, int64(vecTS), []byte(vecBody), v1aVectors[0].sig+" "+vecSig)
+	f.Add("m", int64(1), []byte("b"), "v1a,"+strings.Repeat("A", 86)+"== v1a,, v1a")
 	f.Fuzz(func(t *testing.T, id string, unix int64, body []byte, sig string) {
 		h := headers("webhook-", id, strconv.FormatInt(unix, 10), sig)
 		_ = v.Verify(h, body)
 		_ = v.Inspect(h, body)
+		_ = vEd.Verify(h, body)
+		_ = vBoth.Inspect(h, body)
 		if strings.TrimSpace(id) != id || id == "" || unix < 0 {
 			return // header values are trimmed, and negative times are not Unix timestamps
 		}
@@ -304,6 +314,14 @@ func FuzzVerify(f *testing.F) {
 		h.Set(HeaderSignature, sig+" "+good)
 		if err := v.Verify(h, body); err != nil {
 			t.Fatalf("Verify(Sign(%q, %d, %q)) = %v", id, unix, body, err)
+		}
+		if strings.Count(sig, "v1a,") < maxV1a { // more is refused, whatever they hold
+			h.Set(HeaderSignature, sig+" "+edSigner.Sign(id, time.Unix(unix, 0), body))
+			for _, ver := range []*Verifier{vEd, vBoth} {
+				if err := ver.Verify(h, body); err != nil {
+					t.Fatalf("Verify(v1a Sign(%q, %d, %q)) = %v", id, unix, body, err)
+				}
+			}
 		}
 		_ = VerifyStripe(sig, body, -1, now, vecSecret)
 	})

@@ -38,7 +38,7 @@ func (a *app) verifyCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(secrets) == 0 {
-				return usagef("--secret: required (the endpoint's whsec_… signing secret)")
+				return usagef("--secret: required (the endpoint's whsec_… signing secret, or its whpk_… public key)")
 			}
 			if scheme != "standard" && scheme != "stripe" {
 				return usagef("--scheme %q: must be standard or stripe", scheme)
@@ -66,7 +66,7 @@ func (a *app) verifyCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&secrets, "secret", nil, "signing secret, whsec_… (repeat to try several, as during a rotation)")
+	f.StringArrayVar(&secrets, "secret", nil, "signing secret, whsec_…, or an ed25519 endpoint's public key, whpk_… (repeat to try several, as during a rotation)")
 	f.StringVar(&scheme, "scheme", "standard", "signature scheme: standard (Standard Webhooks) or stripe")
 	f.StringArrayVarP(&headers, "header", "H", nil, "a header the webhook came with, 'Name: value' (repeatable)")
 	f.StringVar(&body, "body", "", "the raw body: @file, or @- for stdin (the default)")
@@ -135,6 +135,10 @@ func explain(w io.Writer, scheme string, h http.Header, bodyLen int, in *webhook
 		mark := ""
 		if i == in.Matched {
 			mark = "  (matches)"
+		}
+		if e == "" {
+			// A public key checks a v1a signature but cannot make one.
+			e = "a v1a signature by this public key"
 		}
 		p("  expected:   %s  (secret %d)%s", e, i+1, mark)
 	}
