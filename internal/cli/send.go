@@ -109,7 +109,7 @@ func (a *app) sendCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&secret, "secret", "", "signing secret, whsec_…")
+	f.StringVar(&secret, "secret", "", "signing secret, whsec_… (v1), or an ed25519 secret key, whsk_… (v1a; standard scheme)")
 	f.StringVar(&typ, "type", "", "event type")
 	f.StringVar(&data, "data", "", "the event's data: a JSON object, @file, or @- for stdin (default {})")
 	f.StringVar(&scheme, "scheme", hookline.SchemeStandard, "signature scheme: standard or stripe")
