@@ -395,17 +395,17 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return list, more, nil
 }
 
-// Backlog counts pending deliveries and the due time of the oldest.
+// Backlog counts pending deliveries and when the oldest was created.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest *time.Time
 	)
-	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}
-	b.OldestDue = fromTS(oldest)
+	b.Oldest = fromTS(oldest)
 	return b, nil
 }
 

@@ -347,18 +347,18 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return out, more, nil
 }
 
-// Backlog counts pending deliveries and the due time of the oldest.
+// Backlog counts pending deliveries and when the oldest was created.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest sql.NullInt64
 	)
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}
 	if oldest.Valid {
-		b.OldestDue = fromMS(oldest.Int64)
+		b.Oldest = fromMS(oldest.Int64)
 	}
 	return b, nil
 }
