@@ -701,6 +701,20 @@ func testCompleteRecordsAttempt(t *testing.T, f *fixture) {
 	if got, want := normAttempt(as[0]), normAttempt(&c.Attempt); got != want {
 		t.Fatalf("attempt differs:\n got %+v\nwant %+v", got, want)
 	}
+
+	// An attempt without an answer keeps the kind of its error.
+	f.publishAt("a.c", base)
+	task = f.claim("w", at(2*time.Second), time.Minute, 1)[0]
+	refused := c
+	refused.Attempt.ID, refused.Attempt.DeliveryID, refused.Attempt.EventID = hookline.NewID("atm"), task.DeliveryID, task.Event.ID
+	refused.Attempt.ResponseStatus, refused.Attempt.ResponseBody = 0, ""
+	refused.Attempt.Error = "dial tcp 127.0.0.1:1: connect: connection refused"
+	refused.Attempt.ErrorKind = hookline.AttemptErrorRefused
+	f.complete("w", refused)
+	as = f.attempts(hookline.AttemptFilter{EventID: task.Event.ID})
+	if len(as) != 1 || normAttempt(as[0]) != normAttempt(&refused.Attempt) {
+		t.Fatalf("refused attempt recorded as %+v, want %+v", as, refused.Attempt)
+	}
 }
 
 func testCompleteWithoutLease(t *testing.T, f *fixture) {
