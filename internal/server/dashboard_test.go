@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -210,13 +211,7 @@ func TestOldestPendingAgrees(t *testing.T) {
 	stop()
 
 	base, _ = testutil.Serve(t, cfg, io.Discard)
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	resp, err := browser.PostForm(base+"/login", url.Values{"key": {key}})
-	if err != nil {
-		t.Fatalf("POST /login: %v", err)
-	}
-	resp.Body.Close()
+	browser := signIn(t, base, key)
 	card := regexp.MustCompile(`<dt>Oldest pending</dt><dd>([^<]*)</dd>`)
 	chart := regexp.MustCompile(`<title>Oldest pending \(seconds waiting\): latest oldest pending ([0-9.]+) s</title>`)
 	var page []byte
@@ -271,6 +266,70 @@ func TestOldestPendingAgrees(t *testing.T) {
 	}
 	if chartAge > metricAge+0.5 {
 		t.Errorf("the chart's sample %v s is older than /metrics' %v s, though taken before it", chartAge, metricAge)
+	}
+}
+
+// signIn returns a client signed in to the dashboard with key.
+func signIn(t *testing.T, base, key string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(base+"/login", url.Values{"key": {key}})
+	if err != nil {
+		t.Fatalf("POST /login: %v", err)
+	}
+	resp.Body.Close()
+	if len(jar.Cookies(resp.Request.URL)) == 0 {
+		t.Fatalf("POST /login: %s and no session cookie", resp.Status)
+	}
+	return browser
+}
+
+// TestAttemptErrorKindAgrees delivers to a port that refuses connections
+// and checks that the API and the dashboard say "refused" (the CLI's
+// table reads the API's field: testdata/script/output.txtar).
+func TestAttemptErrorKindAgrees(t *testing.T) {
+	const key = "hl_sk_error_kind_test_key_012345"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/hook"
+	l.Close()
+	base, _ := serve(t, key, io.Discard)
+	if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": refused}, nil, nil); code != 201 {
+		t.Fatalf("creating endpoint: %d", code)
+	}
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]int{}}, nil, &ev); code != 201 {
+		t.Fatalf("publishing: %d", code)
+	}
+	var attempts struct {
+		Data []struct {
+			ResponseStatus int    `json:"response_status"`
+			Error          string `json:"error"`
+			ErrorKind      string `json:"error_kind"`
+		} `json:"data"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(attempts.Data) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt recorded")
+		}
+		call(t, base, key, "GET", "/v1/events/"+ev.ID+"/attempts", nil, nil, &attempts)
+	}
+	if a := attempts.Data[0]; a.ResponseStatus != 0 || a.ErrorKind != "refused" || !strings.Contains(a.Error, "refused") {
+		t.Fatalf("API attempt %+v, want status 0, error_kind refused", a)
+	}
+	resp, err := signIn(t, base, key).Get(base + "/events/" + ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte("no response: refused")) {
+		t.Fatalf("the event page does not say the attempt was refused:\n%s", page)
 	}
 }
 
