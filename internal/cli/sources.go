@@ -269,8 +269,9 @@ func (a *app) printConnections(ctx context.Context, raw []byte, isList bool) err
 	return table(a.env.Stdout, []string{"ID", "SOURCE", "URL", "FILTER"}, rows)
 }
 
-// sourceNames maps source ids to names, for tables that would otherwise
-// show a src_… id; a failure leaves the ids showing.
+// sourceNames maps source ids to names (of the first 100 sources), for
+// tables that would otherwise show a src_… id; a source it does not name,
+// or a failed lookup, leaves the id showing.
 func (a *app) sourceNames(ctx context.Context) map[string]string {
 	names := map[string]string{}
 	raw, _, err := a.client().Do(ctx, http.MethodGet, "/v1/sources", url.Values{"limit": {"100"}}, nil, nil)
