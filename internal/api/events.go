@@ -73,6 +73,7 @@ type attemptJSON struct {
 	ResponseStatus int    `json:"response_status"`
 	DurationMS     int64  `json:"duration_ms"`
 	Error          string `json:"error"`
+	ErrorKind      string `json:"error_kind"` // why no answer came: refused, timeout, tls, dns, …; "" when one did
 	ResponseBody   string `json:"response_body"`
 	NextRetry      *int64 `json:"next_retry"`
 }
@@ -81,7 +82,7 @@ func renderAttempt(a *hookline.Attempt) attemptJSON {
 	j := attemptJSON{
 		ID: a.ID, Object: "attempt", EventID: a.EventID, EndpointID: a.EndpointID, DeliveryID: a.DeliveryID,
 		Attempt: a.Attempt, Created: a.Created.Unix(), URL: a.URL, ResponseStatus: a.ResponseStatus,
-		DurationMS: a.DurationMS, Error: a.Error, ResponseBody: a.ResponseBody,
+		DurationMS: a.DurationMS, Error: a.Error, ErrorKind: a.ErrorKind, ResponseBody: a.ResponseBody,
 	}
 	if !a.NextRetry.IsZero() {
 		t := a.NextRetry.Unix()

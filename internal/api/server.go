@@ -99,6 +99,12 @@ func (s *Server) Healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// MethodNotAllowed answers a path under /v1/ that routes have under other
+// methods, which the caller has set in the Allow header.
+func (s *Server) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return hookline.Errorf(hookline.EMETHOD, "%s %s is not a route; this path takes %s", r.Method, r.URL.Path, w.Header().Get("Allow"))
+}
+
 // NotFound answers a path under /v1/ that no route has.
 func (s *Server) NotFound(w http.ResponseWriter, r *http.Request) error {
 	return hookline.Errorf(hookline.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path)

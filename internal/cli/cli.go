@@ -37,6 +37,14 @@ type UsageError struct{ Err error }
 func (e *UsageError) Error() string { return e.Err.Error() }
 func (e *UsageError) Unwrap() error { return e.Err }
 
+// reportedError is a failure the command has already explained in its
+// output (verify's "Invalid: …" report): exit code 1, without an "Error:"
+// line saying it again.
+type reportedError struct{ Err error }
+
+func (e *reportedError) Error() string { return e.Err.Error() }
+func (e *reportedError) Unwrap() error { return e.Err }
+
 func usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
@@ -69,13 +77,19 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
-		var u *UsageError
-		if errors.As(err, &u) || isCobraUsageError(err) {
+		var (
+			u        *UsageError
+			reported *reportedError
+		)
+		switch {
+		case errors.As(err, &reported):
+			// Already explained in the command's output.
+		case errors.As(err, &u) || isCobraUsageError(err):
 			fmt.Fprintf(env.Stderr, "Error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
 			if !errors.As(err, &u) {
 				err = &UsageError{Err: err}
 			}
-		} else {
+		default:
 			fmt.Fprintf(env.Stderr, "Error: %v\n", err)
 			var ce *client.Error
 			if errors.As(err, &ce) && ce.Status == http.StatusUnauthorized && a.keys != nil {

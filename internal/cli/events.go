@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ type attemptView struct {
 	ResponseStatus int    `json:"response_status"`
 	DurationMS     int64  `json:"duration_ms"`
 	Error          string `json:"error"`
+	ErrorKind      string `json:"error_kind"`
 	NextRetry      *int64 `json:"next_retry"`
 }
 
@@ -46,22 +48,26 @@ func (a *app) eventsCmd() *cobra.Command {
 
 // readData reads a --data value: inline JSON, @file, or @- for stdin.
 func (a *app) readData(v string) (json.RawMessage, error) {
-	if !strings.HasPrefix(v, "@") {
-		return json.RawMessage(v), nil
+	b := []byte(v)
+	if strings.HasPrefix(v, "@") {
+		var err error
+		if v == "@-" {
+			b, err = io.ReadAll(a.env.Stdin)
+		} else {
+			b, err = os.ReadFile(v[1:])
+		}
+		if err != nil {
+			return nil, usagef("--data %s: %v", v, err)
+		}
 	}
-	var (
-		b   []byte
-		err error
-	)
-	if v == "@-" {
-		b, err = io.ReadAll(a.env.Stdin)
-	} else {
-		b, err = os.ReadFile(v[1:])
+	// Compacted: a file's trailing newline and indentation would otherwise
+	// end up inside the event's data, and `send` signs the payload as it is.
+	// Invalid JSON is left as it is for the caller's check, which names the flag.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return json.RawMessage(b), nil
 	}
-	if err != nil {
-		return nil, usagef("--data %s: %v", v, err)
-	}
-	return json.RawMessage(b), nil
+	return json.RawMessage(compact.Bytes()), nil
 }
 
 func (a *app) eventPublishCmd() *cobra.Command {
@@ -222,7 +228,7 @@ func (a *app) eventAttemptsCmd() *cobra.Command {
 				if at.NextRetry != nil {
 					next = unixTime(*at.NextRetry)
 				}
-				rows[i] = []string{at.ID, at.EndpointID, strconv.Itoa(at.Attempt), strconv.Itoa(at.ResponseStatus),
+				rows[i] = []string{at.ID, at.EndpointID, strconv.Itoa(at.Attempt), attemptStatus(at.ResponseStatus, at.ErrorKind),
 					strconv.FormatInt(at.DurationMS, 10) + " ms", unixTime(at.Created), next, orDash(at.Error)}
 			}
 			return table(a.env.Stdout, []string{"ID", "ENDPOINT", "#", "STATUS", "TIME", "AT", "NEXT RETRY", "ERROR"}, rows)

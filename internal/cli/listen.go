@@ -57,8 +57,9 @@ func (a *app) listenCmd() *cobra.Command {
 		Short: "Forward events to a local app, signed as production endpoints get them",
 		Long: "Forward events to an app on this machine over an outbound websocket: no public URL, no tunnel.\n\n" +
 			"A listen device (--name, default the host name) is a durable subscription: events published while it is\n" +
-			"not running are delivered when it starts again, and its signing secret stays the same. When no server\n" +
-			"answers at the default address, listen starts one in this process.\n\n" +
+			"not running are delivered when it starts again, and its signing secret stays the same on this server (another\n" +
+			"server, with another data directory, gives the same --name another secret). When no server answers at the\n" +
+			"default address, listen starts one in this process.\n\n" +
 			"--scheme stripe signs with Stripe-Signature, as Stripe does, so Stripe's libraries verify the events;\n" +
 			"--forward-connect-to sends events that carry a tenant (a connected account) apart from the others.\n\n" +
 			"--source forwards what a source (hookline sources) captures over the same session, exactly as the provider\n" +

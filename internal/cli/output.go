@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,6 +49,15 @@ func unixTime(sec int64) string {
 		return "-"
 	}
 	return time.Unix(sec, 0).Local().Format("2006-01-02 15:04:05")
+}
+
+// attemptStatus is an attempt's STATUS cell: the answer's status, or why
+// no answer came (refused, timeout, tls, …) instead of a 0.
+func attemptStatus(status int, errorKind string) string {
+	if status == 0 {
+		return orDash(errorKind)
+	}
+	return strconv.Itoa(status)
 }
 
 func orDash(s string) string {

@@ -210,6 +210,7 @@ func (a *app) requestReplayCmd() *cobra.Command {
 					ResponseStatus int    `json:"response_status"`
 					DurationMS     int64  `json:"duration_ms"`
 					Error          string `json:"error"`
+					ErrorKind      string `json:"error_kind"`
 				} `json:"attempts"`
 				Queued []string `json:"queued"`
 			}
@@ -219,7 +220,7 @@ func (a *app) requestReplayCmd() *cobra.Command {
 			fmt.Fprintf(a.env.Stdout, "Replayed %s as %s\n", args[0], out.Request.ID)
 			rows := make([][]string, len(out.Attempts))
 			for i, at := range out.Attempts {
-				rows[i] = []string{at.ID, at.URL, strconv.Itoa(at.ResponseStatus), strconv.FormatInt(at.DurationMS, 10) + "ms", orDash(at.Error)}
+				rows[i] = []string{at.ID, at.URL, attemptStatus(at.ResponseStatus, at.ErrorKind), strconv.FormatInt(at.DurationMS, 10) + "ms", orDash(at.Error)}
 			}
 			if err := table(a.env.Stdout, []string{"ATTEMPT", "URL", "STATUS", "TIME", "ERROR"}, rows); err != nil {
 				return err

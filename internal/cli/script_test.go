@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hookline/hookline/internal/client"
 	"github.com/hookline/hookline/internal/server"
 )
 
@@ -40,6 +42,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"hookline-server": startScriptServer,
 			"jsonvar":         jsonVar,
+			"waitattempt":     waitAttempt,
 		},
 	})
 }
@@ -119,4 +122,29 @@ func jsonVar(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Setenv(args[0], fmt.Sprint(v))
+}
+
+// waitAttempt waits (up to 20 s) until the event has an attempt recorded on
+// the script's server: deliveries are made in the background, after
+// publish returns. `waitattempt $EVT`.
+func waitAttempt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitattempt EVENT_ID")
+	}
+	c := client.New(ts.Getenv("HOOKLINE_URL"), ts.Getenv("HOOKLINE_API_KEY"))
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		raw, _, err := c.Do(context.Background(), http.MethodGet, "/v1/events/"+args[0]+"/attempts", nil, nil, nil)
+		ts.Check(err)
+		var l struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		ts.Check(json.Unmarshal(raw, &l))
+		if len(l.Data) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no attempt of %s after 20 s", args[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

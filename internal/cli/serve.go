@@ -75,6 +75,15 @@ func (a *app) serveCmd() *cobra.Command {
 	return cmd
 }
 
+// durationsAsText writes durations in JSON logs as "15s", as the text
+// logs and the flags do, rather than as nanoseconds (slog's JSON default).
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
 func newLogger(env Env, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -85,6 +94,7 @@ func newLogger(env Env, format, level string) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(env.Stderr, opts)), nil
 	case "json":
+		opts.ReplaceAttr = durationsAsText
 		return slog.New(slog.NewJSONHandler(env.Stderr, opts)), nil
 	}
 	return nil, usagef("--log-format %q: must be text or json", format)

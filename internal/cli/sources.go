@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -187,7 +189,7 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if err != nil {
 				return flagError(err, sourceFlags)
 			}
-			return a.printConnections(raw, false)
+			return a.printConnections(cmd.Context(), raw, false)
 		},
 	}
 	create.Flags().StringVar(&source, "source", "", "the source's id or name")
@@ -208,7 +210,7 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printConnections(raw, true)
+			return a.printConnections(cmd.Context(), raw, true)
 		},
 	}
 	list.Flags().StringVar(&listSource, "source", "", "only this source's (id or name)")
@@ -233,7 +235,7 @@ type connectionView struct {
 	Filter   json.RawMessage `json:"filter"`
 }
 
-func (a *app) printConnections(raw []byte, isList bool) error {
+func (a *app) printConnections(ctx context.Context, raw []byte, isList bool) error {
 	if a.format == "json" {
 		return printJSON(a.env.Stdout, raw)
 	}
@@ -251,9 +253,36 @@ func (a *app) printConnections(raw []byte, isList bool) error {
 		}
 		cs = []connectionView{c}
 	}
+	names := a.sourceNames(ctx)
 	rows := make([][]string, len(cs))
 	for i, c := range cs {
-		rows[i] = []string{c.ID, c.SourceID, c.URL, string(c.Filter)}
+		source := c.SourceID
+		if name := names[c.SourceID]; name != "" {
+			source = name
+		}
+		filter := "-" // none: every request of the source is forwarded
+		if f := bytes.TrimSpace(c.Filter); len(f) > 0 && !bytes.Equal(f, []byte("null")) {
+			filter = string(f)
+		}
+		rows[i] = []string{c.ID, source, c.URL, filter}
 	}
 	return table(a.env.Stdout, []string{"ID", "SOURCE", "URL", "FILTER"}, rows)
+}
+
+// sourceNames maps source ids to names (of the first 100 sources), for
+// tables that would otherwise show a src_… id; a source it does not name,
+// or a failed lookup, leaves the id showing.
+func (a *app) sourceNames(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	raw, _, err := a.client().Do(ctx, http.MethodGet, "/v1/sources", url.Values{"limit": {"100"}}, nil, nil)
+	if err != nil {
+		return names
+	}
+	var l struct{ Data []sourceView }
+	if json.Unmarshal(raw, &l) == nil {
+		for _, s := range l.Data {
+			names[s.ID] = s.Name
+		}
+	}
+	return names
 }

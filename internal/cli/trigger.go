@@ -15,7 +15,7 @@ import (
 
 func (a *app) triggerCmd() *cobra.Command {
 	var (
-		list                     bool
+		list, dryRun             bool
 		file, tenant             string
 		overrides, adds, removes []string
 	)
@@ -30,6 +30,7 @@ func (a *app) triggerCmd() *cobra.Command {
 		Example: "  hookline trigger payment_intent.succeeded\n" +
 			"  hookline trigger invoice.paid --override object.amount_due=4200 --add object.metadata.plan=pro\n" +
 			"  hookline trigger --file my-flow.json --tenant acme\n" +
+			"  hookline trigger customer.subscription.updated --dry-run\n" +
 			"  hookline trigger --list",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,6 +89,9 @@ func (a *app) triggerCmd() *cobra.Command {
 					return fmt.Errorf("trigger %s: %w", f.Name, err)
 				}
 			}
+			if dryRun {
+				return a.printFlow(f, events, tenant)
+			}
 			return a.publishFlow(cmd, f, events, tenant)
 		},
 	}
@@ -95,6 +99,7 @@ func (a *app) triggerCmd() *cobra.Command {
 	fl.BoolVar(&list, "list", false, "list the built-in triggers")
 	fl.StringVar(&file, "file", "", "run your own fixture file (the format of the built-in ones)")
 	fl.StringVar(&tenant, "tenant", "", "publish for this tenant")
+	fl.BoolVar(&dryRun, "dry-run", false, "print the events, edits applied, without publishing them (no server needed)")
 	fl.StringArrayVar(&overrides, "override", nil, "[type:]path=value: change a value where it exists (repeatable)")
 	fl.StringArrayVar(&adds, "add", nil, "[type:]path=value: set a value, creating the path (repeatable)")
 	fl.StringArrayVar(&removes, "remove", nil, "[type:]path: remove a value (repeatable)")
@@ -135,6 +140,39 @@ func (a *app) listTriggers() error {
 		rows[i] = []string{f.Name, f.Description + " (" + n + ")"}
 	}
 	return table(a.env.Stdout, []string{"TRIGGER", "WHAT IT PUBLISHES"}, rows)
+}
+
+// printFlow prints the events a trigger would publish, in order: with
+// --format json one line per event, the body it would be published with.
+func (a *app) printFlow(f *trigger.Fixture, events []trigger.Event, tenant string) error {
+	out := a.env.Stdout
+	if a.format != "json" {
+		forTenant := ""
+		if tenant != "" {
+			forTenant = " for tenant " + tenant
+		}
+		fmt.Fprintf(out, "Trigger %s: %d events%s (dry run: nothing published)\n", f.Name, len(events), forTenant)
+	}
+	for i, e := range events {
+		if a.format == "json" {
+			b, err := json.Marshal(struct {
+				Type   string `json:"type"`
+				Tenant string `json:"tenant,omitempty"`
+				Data   any    `json:"data"`
+			}{e.Type, tenant, e.Data})
+			if err != nil {
+				return fmt.Errorf("trigger %s: event %d (%s): %w", f.Name, i+1, e.Type, err)
+			}
+			fmt.Fprintf(out, "%s\n", b)
+			continue
+		}
+		data, err := json.MarshalIndent(e.Data, "", "  ")
+		if err != nil {
+			return fmt.Errorf("trigger %s: event %d (%s): %w", f.Name, i+1, e.Type, err)
+		}
+		fmt.Fprintf(out, "\n%d/%d %s\n%s\n", i+1, len(events), e.Type, data)
+	}
+	return nil
 }
 
 // publishFlow publishes the events one after another, so that they are

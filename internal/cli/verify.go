@@ -94,7 +94,8 @@ func (a *app) readBody(v string) ([]byte, error) {
 }
 
 // explain prints what Inspect found, and returns errInvalidSignature
-// (with the reason) unless the signature is valid.
+// (with the reason, already reported: Run does not print it again) unless
+// the signature is valid.
 func explain(w io.Writer, scheme string, h http.Header, bodyLen int, in *webhook.Inspection) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	if in.Err == nil {
@@ -152,5 +153,5 @@ func explain(w io.Writer, scheme string, h http.Header, bodyLen int, in *webhook
 	case scheme == "stripe" && h.Get(webhook.HeaderSignature) != "":
 		p("This request has Standard Webhooks headers: try --scheme standard.")
 	}
-	return fmt.Errorf("%w: %s", errInvalidSignature, why)
+	return &reportedError{Err: fmt.Errorf("%w: %s", errInvalidSignature, why)}
 }

@@ -66,7 +66,7 @@ func renderWindow(label string, f hookline.StatsFilter, stats []hookline.StatsBu
 		Success: lineChart("Success rate (%)", axis, []line{{"success rate", "s-ok", rate}}, 100, "%"),
 		Latency: lineChart("Latency (ms)", axis, []line{{"p50", "s-p50", p50}, {"p95", "s-p95", p95}}, 0, " ms"),
 		Backlog: lineChart("Backlog (pending deliveries)", axis, []line{{"pending", "s-backlog", pending}}, 0, ""),
-		Oldest:  lineChart("Oldest pending (seconds overdue)", axis, []line{{"oldest pending", "s-oldest", oldest}}, 0, " s"),
+		Oldest:  lineChart("Oldest pending (seconds waiting)", axis, []line{{"oldest pending", "s-oldest", oldest}}, 0, " s"),
 	}
 }
 

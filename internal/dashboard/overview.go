@@ -37,8 +37,8 @@ func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) error {
 	}
 	data.Pending = b.Pending
 	data.OldestAge = "—"
-	if !b.OldestDue.IsZero() && now.After(b.OldestDue) {
-		data.OldestAge = shortDuration(now.Sub(b.OldestDue))
+	if b.Pending > 0 {
+		data.OldestAge = shortDuration(b.OldestAge(now))
 	}
 	var total hookline.StatsBucket
 	for _, wnd := range []struct {

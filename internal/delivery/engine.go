@@ -406,7 +406,7 @@ func (e *Engine) judge(t *hookline.Task, resp Response, now time.Time, elapsed t
 	c := hookline.Completion{}
 	switch {
 	case resp.Err != nil:
-		a.Error = resp.Err.Error()
+		a.Error, a.ErrorKind = resp.Err.Error(), ErrorKind(resp.Err)
 	case a.Succeeded():
 		c.Status = hookline.DeliverySucceeded
 		c.Attempt = a

@@ -159,7 +159,7 @@ func (rp *Replay) Run(ctx context.Context, orig *hookline.InboundRequest) (*Repl
 			DurationMS: time.Since(start).Milliseconds(), ResponseBody: resp.Body}
 		c := hookline.Completion{Status: hookline.DeliverySucceeded}
 		if resp.Err != nil {
-			a.Error = resp.Err.Error()
+			a.Error, a.ErrorKind = resp.Err.Error(), ErrorKind(resp.Err)
 		} else if !a.Succeeded() {
 			a.Error = fmt.Sprintf("HTTP %d", resp.Status)
 		}

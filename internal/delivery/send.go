@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -141,16 +144,74 @@ func (c *urlCache) parse(raw string) (*url.URL, error) {
 }
 
 // describeTransportError turns a client error into a short reason a person
-// reading an attempt understands.
+// reading an attempt understands, keeping its kind (see ErrorKind).
 func describeTransportError(err error) error {
-	var netErr net.Error
+	kind := ErrorKind(err)
+	ke := &kindError{kind: kind, err: err}
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return errors.New("timed out waiting for the endpoint")
-	case errors.Is(err, context.Canceled):
-		return errors.New("canceled: Hookline was shutting down")
+	case kind == hookline.AttemptErrorTimeout:
+		ke.msg = "timed out waiting for the endpoint"
+	case kind == hookline.AttemptErrorCanceled:
+		ke.msg = "canceled: Hookline was shutting down"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return errors.New("the endpoint closed the connection without a whole answer")
+		ke.msg = "the endpoint closed the connection without a whole answer"
 	}
-	return err
+	return ke
+}
+
+// kindError is an attempt's error with its kind, decided while the error's
+// type is still known, and optionally a shorter message for people.
+type kindError struct {
+	kind string
+	msg  string // "" for err's own
+	err  error
+}
+
+func (e *kindError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return e.err.Error()
+}
+
+func (e *kindError) Unwrap() error { return e.err }
+
+// ErrorKind returns the kind of an attempt's error, one of the
+// hookline.AttemptError… kinds ("" for nil): the word `events attempts`, the
+// API's error_kind and the dashboard show instead of a status of 0.
+func ErrorKind(err error) string {
+	var (
+		ke      *kindError
+		netErr  net.Error
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		header  tls.RecordHeaderError
+		alert   tls.AlertError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ke):
+		return ke.kind
+	case errors.Is(err, context.Canceled):
+		return hookline.AttemptErrorCanceled
+	case errors.As(err, &dnsErr) && !dnsErr.IsTimeout:
+		return hookline.AttemptErrorDNS
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
+		return hookline.AttemptErrorTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return hookline.AttemptErrorRefused
+	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
+		return hookline.AttemptErrorUnreachable
+	case errors.As(err, &certErr) || errors.As(err, &header) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid):
+		return hookline.AttemptErrorTLS
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return hookline.AttemptErrorClosed
+	}
+	return hookline.AttemptErrorOther
 }

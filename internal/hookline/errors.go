@@ -21,6 +21,7 @@ const (
 	ERATELIMITED  = "rate_limited"           // over a rate limit or quota; retry later (429)
 	ENOSPACE      = "insufficient_storage"   // the server's disk is nearly full (507)
 	ETIMEOUT      = "request_timeout"        // the request body arrived too slowly (408)
+	EMETHOD       = "method_not_allowed"     // the route exists under other methods (405, with Allow)
 )
 
 // Error is an application error: a machine-readable code, a message for a

@@ -75,7 +75,8 @@ type Store interface {
 
 	// ListAttempts returns one page of attempts, newest first.
 	ListAttempts(ctx context.Context, f AttemptFilter) ([]*Attempt, bool, error)
-	// Backlog counts pending deliveries and the due time of the oldest.
+	// Backlog counts pending deliveries (due, in flight or waiting for a
+	// retry) and when the oldest of them was created.
 	Backlog(ctx context.Context) (Backlog, error)
 
 	// Setting returns a stored setting, or ENOTFOUND.
@@ -121,6 +122,20 @@ type Published struct {
 
 // Backlog describes the pending work.
 type Backlog struct {
-	Pending   int64
-	OldestDue time.Time // zero when nothing is pending
+	Pending int64
+	// Oldest is when the oldest pending delivery was created; zero when
+	// nothing is pending. Not when it is next due: a delivery waiting for a
+	// retry or in flight is due later, or was due at its lease, and would
+	// hide a backlog of thousands that has waited for minutes.
+	Oldest time.Time
+}
+
+// OldestAge is how long the oldest pending delivery has waited at now (0
+// when nothing is pending): the one definition of "oldest pending" that
+// the dashboard's card and chart and /metrics share.
+func (b Backlog) OldestAge(now time.Time) time.Duration {
+	if b.Pending == 0 || b.Oldest.IsZero() || !now.After(b.Oldest) {
+		return 0
+	}
+	return now.Sub(b.Oldest)
 }

@@ -192,11 +192,28 @@ type Attempt struct {
 	ResponseStatus int // 0 when no response came
 	DurationMS     int64
 	Error          string // transport error or a short reason; "" on success
-	ResponseBody   string // the first 4 KB of the response body
+	// ErrorKind says, in one word, why no answer came (one of the
+	// AttemptError… kinds); "" when the endpoint answered. It is decided
+	// once, from the error itself, when the attempt is made, so the API,
+	// the CLI and the dashboard show the same.
+	ErrorKind    string
+	ResponseBody string // the first 4 KB of the response body
 	// NextRetry is when the delivery will be tried again; zero when no retry
 	// is scheduled.
 	NextRetry time.Time
 }
+
+// The kinds of Attempt.ErrorKind: why an attempt got no answer.
+const (
+	AttemptErrorRefused     = "refused"     // the endpoint refused the connection
+	AttemptErrorTimeout     = "timeout"     // no whole answer within the timeout
+	AttemptErrorTLS         = "tls"         // the TLS handshake failed (certificate, protocol)
+	AttemptErrorDNS         = "dns"         // the host name did not resolve
+	AttemptErrorUnreachable = "unreachable" // no route to the host or network
+	AttemptErrorClosed      = "closed"      // the connection closed or reset before a whole answer
+	AttemptErrorCanceled    = "canceled"    // Hookline stopped during the attempt
+	AttemptErrorOther       = "error"       // anything else: the message says what
+)
 
 // Succeeded reports whether the attempt got a 2xx answer.
 func (a *Attempt) Succeeded() bool { return a.ResponseStatus >= 200 && a.ResponseStatus < 300 }

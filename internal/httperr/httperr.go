@@ -32,6 +32,7 @@ var statusOf = map[string]int{
 	hookline.ERATELIMITED:  http.StatusTooManyRequests,
 	hookline.ENOSPACE:      http.StatusInsufficientStorage,
 	hookline.ETIMEOUT:      http.StatusRequestTimeout,
+	hookline.EMETHOD:       http.StatusMethodNotAllowed,
 	hookline.EINTERNAL:     http.StatusInternalServerError,
 }
 

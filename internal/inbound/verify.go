@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -272,13 +273,18 @@ func verifySlack(src *hookline.Source, r *Request, now time.Time) error {
 	return checkTimestamp(ts, now, tolerance(src), true)
 }
 
-// verifyTwilio: X-Twilio-Signature, base64 HMAC-SHA1 of the URL followed by
-// each form parameter's name and value, names sorted. A JSON body is
+// verifyTwilio: X-Twilio-Signature, base64 HMAC-SHA1 (or the algorithm of
+// twilioHash) of the URL followed by each form parameter's name and value,
+// names sorted, each name's distinct values sorted. A JSON body is
 // instead covered by the URL's bodySHA256 parameter.
 func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 	sig := r.Header.Get("X-Twilio-Signature")
 	if sig == "" {
 		return fail(ReasonMissing, "no X-Twilio-Signature header")
+	}
+	newHash, err := twilioHash(r.Header.Get(twilioSettingsHeader))
+	if err != nil {
+		return err
 	}
 	rawURL := r.URL
 	if src.Options.URL != "" {
@@ -297,7 +303,7 @@ func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 		if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(bodySHA)) != 1 {
 			return fail(ReasonMismatch, "the body's SHA-256 is not the URL's bodySHA256")
 		}
-		if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(sha1.New, key, []byte(s))) }) {
+		if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, []byte(s))) }) {
 			return fail(ReasonMismatch, "X-Twilio-Signature does not match the URL signed with this source's auth token")
 		}
 		return nil
@@ -314,18 +320,44 @@ func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			vals := append([]string(nil), form[k]...)
-			sort.Strings(vals)
+			// Repeated identical values are signed once, as Twilio's
+			// libraries do (MediaUrl=a&MediaUrl=a signs "MediaUrla").
+			vals := slices.Compact(slices.Sorted(slices.Values(form[k])))
 			for _, v := range vals {
 				params = append(params, k...)
 				params = append(params, v...)
 			}
 		}
 	}
-	if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(sha1.New, key, []byte(s), params)) }) {
+	if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, []byte(s), params)) }) {
 		return fail(ReasonMismatch, "X-Twilio-Signature does not match the URL and parameters signed with this source's auth token")
 	}
 	return nil
+}
+
+// twilioSettingsHeader names the signing settings of a webhook signed with
+// a Twilio SharedKey, such as "key=webhooks_sharedkey_…,algorithm=HMAC_SHA256".
+const twilioSettingsHeader = "X-Twilio-Webhooks-Signature-Settings"
+
+// twilioHash returns the hash of the signature the settings header names:
+// HMAC-SHA1 without the header or without its algorithm, HMAC-SHA256 for
+// HMAC_SHA256 (any case, as Twilio's libraries accept), and a malformed
+// signature for any other algorithm, which Twilio's libraries refuse too.
+func twilioHash(settings string) (func() hash.Hash, error) {
+	algorithm := "HMAC_SHA1"
+	for part := range strings.SplitSeq(settings, ",") {
+		if name, value, ok := strings.Cut(part, "="); ok && strings.TrimSpace(name) == "algorithm" && strings.TrimSpace(value) != "" {
+			algorithm = strings.TrimSpace(value)
+			break
+		}
+	}
+	switch strings.ToUpper(algorithm) {
+	case "HMAC_SHA1":
+		return sha1.New, nil
+	case "HMAC_SHA256":
+		return sha256.New, nil
+	}
+	return nil, fail(ReasonMalformed, "%s names the algorithm %q; Hookline verifies HMAC_SHA1 and HMAC_SHA256", twilioSettingsHeader, algorithm)
 }
 
 // urlVariants returns the URL as given and with its default port added or

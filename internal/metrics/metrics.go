@@ -165,7 +165,7 @@ var (
 	backlogDesc = prometheus.NewDesc("hookline_backlog_deliveries",
 		"Pending deliveries: waiting for their first attempt, a retry, or in flight.", nil, nil)
 	oldestDesc = prometheus.NewDesc("hookline_backlog_oldest_age_seconds",
-		"How long the oldest pending delivery has been due (0 when nothing is overdue).", nil, nil)
+		"How long the oldest pending delivery has waited since it was created, whether due, in flight or waiting for a retry (0 when nothing is pending).", nil, nil)
 	flushErrorsDesc = prometheus.NewDesc("hookline_store_flush_errors_total",
 		"Background writes of the store that failed: flushes of the SQLite journal into the database.", nil, nil)
 	endpointsDesc = prometheus.NewDesc("hookline_endpoints",
@@ -200,11 +200,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if c.backlogOK {
 		ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(c.backlog.Pending))
-		var age float64
-		if !c.backlog.OldestDue.IsZero() && now.After(c.backlog.OldestDue) {
-			age = now.Sub(c.backlog.OldestDue).Seconds()
-		}
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+		// The cached sample keeps when the oldest was created, so its age
+		// is as fresh as the scrape.
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, c.backlog.OldestAge(now).Seconds())
 	}
 	for _, status := range []string{hookline.EndpointEnabled, hookline.EndpointDisabled} {
 		if c.endpoints != nil {

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,6 +100,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 		}
 	}))
 	defer recv.Close()
+	started := time.Now()
 	base, _ := serve(t, key, io.Discard)
 	for _, ep := range []struct{ path, events string }{{"/ok", "ok.*"}, {"/fail", "fail.*"}, {"/gone", "gone.*"}} {
 		if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": recv.URL + ep.path, "enabled_events": []string{ep.events}}, nil, nil); code != 201 {
@@ -161,8 +165,9 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			}
 		}
 		if len(diffs) == 0 {
-			if got[`hookline_backlog_oldest_age_seconds`] != 0 {
-				t.Errorf("oldest pending age %v, want 0 (the retries are due in an hour)", got[`hookline_backlog_oldest_age_seconds`])
+			// Waiting for a retry an hour away is still waiting.
+			if age := got[`hookline_backlog_oldest_age_seconds`]; age <= 0 || age > time.Since(started).Seconds() {
+				t.Errorf("oldest pending age %v, want more than 0 and at most the test's %v", age, time.Since(started))
 			}
 			return
 		}
@@ -170,6 +175,161 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			t.Fatalf("metrics after known traffic:\n%s", strings.Join(diffs, "\n"))
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestOldestPendingAgrees builds a backlog of deliveries waiting for a
+// retry an hour away, restarts the server (which samples the backlog for
+// the chart as it starts) and checks that the overview's card, its chart
+// and /metrics give the same, non-zero age of the oldest pending delivery.
+func TestOldestPendingAgrees(t *testing.T) {
+	const key = "hl_sk_oldest_pending_test_key_0123"
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer recv.Close()
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Dev: true, APIKey: key,
+		RetrySchedule: []time.Duration{time.Hour}}
+	base, stop := testutil.Serve(t, cfg, io.Discard)
+	if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": recv.URL}, nil, nil); code != 201 {
+		t.Fatalf("creating endpoint: %d", code)
+	}
+	published := time.Now()
+	for range 3 {
+		if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]int{}}, nil, nil); code != 201 {
+			t.Fatalf("publishing: %d", code)
+		}
+	}
+	// Every delivery failed once and waits for its retry, an hour away.
+	deadline := time.Now().Add(20 * time.Second)
+	for scrape(t, base)[`hookline_deliveries_total{outcome="retrying",status_class="5xx"}`] != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the three deliveries were not attempted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	const waited = 2 * time.Second
+	time.Sleep(waited)
+	stop()
+
+	base, _ = testutil.Serve(t, cfg, io.Discard)
+	browser := signIn(t, base, key)
+	card := regexp.MustCompile(`<dt>Oldest pending</dt><dd>([^<]*)</dd>`)
+	chart := regexp.MustCompile(`<title>Oldest pending \(seconds waiting\): latest oldest pending ([0-9.]+) s</title>`)
+	var page []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := browser.Get(base + "/")
+		if err != nil {
+			t.Fatalf("GET /: %v", err)
+		}
+		page, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /: %s", resp.Status)
+		}
+		// The first start sampled an empty backlog; the restart's sample
+		// replaces it (same minute) or follows it.
+		if bytes.Contains(page, []byte(`<title>Backlog (pending deliveries): latest pending 3</title>`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the overview's charts have no sample of the backlog of 3:\n%s", page)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(published)
+	m := card.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no Oldest pending card on the overview:\n%s", page)
+	}
+	cardAge, err := time.ParseDuration(string(m[1]))
+	if err != nil {
+		t.Fatalf("the Oldest pending card says %q, want an age: %v", m[1], err)
+	}
+	mc := chart.FindSubmatch(page)
+	if mc == nil {
+		t.Fatalf("no Oldest pending chart on the overview:\n%s", page)
+	}
+	chartAge, _ := strconv.ParseFloat(string(mc[1]), 64)
+	metricAge := scrape(t, base)[`hookline_backlog_oldest_age_seconds`]
+	t.Logf("oldest pending: card %v, chart %v s, /metrics %v s, %v since publishing", cardAge, chartAge, metricAge, elapsed)
+
+	for _, c := range []struct {
+		name string
+		age  float64 // seconds
+	}{{"card", cardAge.Seconds()}, {"chart", chartAge}, {"/metrics", metricAge}} {
+		if c.age < waited.Seconds() || c.age > elapsed.Seconds()+1 {
+			t.Errorf("%s: oldest pending %v s, want between %v and %v (the backlog waited that long)", c.name, c.age, waited.Seconds(), elapsed.Seconds())
+		}
+	}
+	// The card truncates to whole seconds; the chart was sampled at start.
+	if d := metricAge - cardAge.Seconds(); d < 0 || d > 2 {
+		t.Errorf("/metrics says %v s, the card %v: they disagree", metricAge, cardAge)
+	}
+	if chartAge > metricAge+0.5 {
+		t.Errorf("the chart's sample %v s is older than /metrics' %v s, though taken before it", chartAge, metricAge)
+	}
+}
+
+// signIn returns a client signed in to the dashboard with key.
+func signIn(t *testing.T, base, key string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(base+"/login", url.Values{"key": {key}})
+	if err != nil {
+		t.Fatalf("POST /login: %v", err)
+	}
+	resp.Body.Close()
+	if len(jar.Cookies(resp.Request.URL)) == 0 {
+		t.Fatalf("POST /login: %s and no session cookie", resp.Status)
+	}
+	return browser
+}
+
+// TestAttemptErrorKindAgrees delivers to a port that refuses connections
+// and checks that the API and the dashboard say "refused" (the CLI's
+// table reads the API's field: testdata/script/output.txtar).
+func TestAttemptErrorKindAgrees(t *testing.T) {
+	const key = "hl_sk_error_kind_test_key_012345"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String() + "/hook"
+	l.Close()
+	base, _ := serve(t, key, io.Discard)
+	if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": refused}, nil, nil); code != 201 {
+		t.Fatalf("creating endpoint: %d", code)
+	}
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]int{}}, nil, &ev); code != 201 {
+		t.Fatalf("publishing: %d", code)
+	}
+	var attempts struct {
+		Data []struct {
+			ResponseStatus int    `json:"response_status"`
+			Error          string `json:"error"`
+			ErrorKind      string `json:"error_kind"`
+		} `json:"data"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(attempts.Data) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt recorded")
+		}
+		call(t, base, key, "GET", "/v1/events/"+ev.ID+"/attempts", nil, nil, &attempts)
+	}
+	if a := attempts.Data[0]; a.ResponseStatus != 0 || a.ErrorKind != "refused" || !strings.Contains(a.Error, "refused") {
+		t.Fatalf("API attempt %+v, want status 0, error_kind refused", a)
+	}
+	resp, err := signIn(t, base, key).Get(base + "/events/" + ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Contains(page, []byte("no response: refused")) {
+		t.Fatalf("the event page does not say the attempt was refused:\n%s", page)
 	}
 }
 

@@ -157,8 +157,8 @@ func (s *surfaces) routes() []route {
 
 // handler mounts the route map on one mux, each route behind its access
 // check. A path under /v1/ that no route has is a JSON 404 (behind the API
-// key, as the API is); one that a route has under another method is left
-// to the mux, which answers 405 with Allow.
+// key, as the API is); one that routes have under other methods is a JSON
+// 405 with Allow (public, as the mux's own 405 elsewhere is).
 func (s *surfaces) handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
@@ -180,26 +180,39 @@ func (s *surfaces) handler() http.Handler {
 		mux.Handle(rt.pattern, h)
 	}
 	notFound := s.api.Authenticated(httperr.Handler(s.log, s.api.NotFound))
+	methodNotAllowed := httperr.Handler(s.log, s.api.MethodNotAllowed)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/") && !routed(mux, r) {
+		if !strings.HasPrefix(r.URL.Path, "/v1/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		allow := allowedMethods(mux, r)
+		if len(allow) == 0 {
 			notFound.ServeHTTP(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		methodNotAllowed.ServeHTTP(w, r)
 	})
 }
 
-// routed reports whether a route has r's path, under any method.
-func routed(mux *http.ServeMux, r *http.Request) bool {
-	if _, pattern := mux.Handler(r); pattern != "" {
-		return true
-	}
+// allowedMethods returns the methods routes have r's path under (GET
+// bringing HEAD, as the mux serves it).
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
 	probe := *r
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe.Method = m
 		if _, pattern := mux.Handler(&probe); pattern != "" {
-			return true
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
 		}
 	}
-	return false
+	return out
 }

@@ -22,7 +22,8 @@ func routePath(path string) string {
 // without credentials each answers as its access says (an API route 401
 // with a JSON error, a dashboard page a redirect to the sign-in page, a
 // dashboard form 401, a public route its own answer), and a method the path
-// has no route for is answered 405 with Allow naming the ones it has.
+// has no route for is answered 405 with Allow naming the ones it has (under
+// /v1/, with the API's JSON error).
 func TestRouteMap(t *testing.T) {
 	t.Parallel()
 	base, _ := serve(t, "hl_sk_routes_routes_routes", io.Discard)
@@ -108,6 +109,15 @@ func TestRouteMap(t *testing.T) {
 			for _, m := range have {
 				if !strings.Contains(allow, m) {
 					t.Errorf("%s %s: Allow %q does not name %s", wrong, path, allow, m)
+				}
+			}
+			// The API answers it in its JSON error shape.
+			if strings.HasPrefix(path, "/v1/") {
+				var e struct {
+					Error struct{ Code, Message string } `json:"error"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Error.Code != "method_not_allowed" || !strings.Contains(e.Error.Message, allow) {
+					t.Errorf("%s %s: 405 body %+v (%v), want the JSON error method_not_allowed naming %q", wrong, path, e, err, allow)
 				}
 			}
 		})

@@ -150,10 +150,7 @@ func (s *Store) EndpointStats(ctx context.Context, since time.Time, endpointIDs 
 
 // RecordBacklog stores a backlog sample for at's minute.
 func (s *Store) RecordBacklog(ctx context.Context, at time.Time, b hookline.Backlog) error {
-	var age int64
-	if !b.OldestDue.IsZero() && at.After(b.OldestDue) {
-		age = at.Sub(b.OldestDue).Milliseconds()
-	}
+	age := b.OldestAge(at).Milliseconds()
 	_, err := s.pool.Exec(ctx, `INSERT INTO backlog_samples (minute, pending, oldest_age_ms) VALUES ($1, $2, $3)
 		ON CONFLICT (minute) DO UPDATE SET pending = excluded.pending, oldest_age_ms = excluded.oldest_age_ms`,
 		unixMinute(at), b.Pending, age)

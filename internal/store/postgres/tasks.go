@@ -169,6 +169,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 
 	var (
 		aIDs, aDeliveries, aEvents, aEndpoints, aURLs, aErrors []string
+		aKinds                                                 []string
 		aNums, aStatuses                                       []int32
 		aCreated                                               []time.Time
 		aNext                                                  []*time.Time
@@ -182,6 +183,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		aIDs, aDeliveries, aEvents, aEndpoints = append(aIDs, a.ID), append(aDeliveries, a.DeliveryID), append(aEvents, a.EventID), append(aEndpoints, a.EndpointID)
 		aNums, aCreated, aURLs, aStatuses = append(aNums, int32(a.Attempt)), append(aCreated, msTime(a.Created)), append(aURLs, a.URL), append(aStatuses, int32(a.ResponseStatus))
 		aDurations, aErrors, aBodies = append(aDurations, a.DurationMS), append(aErrors, cleanText(a.Error)), append(aBodies, []byte(a.ResponseBody))
+		aKinds = append(aKinds, a.ErrorKind)
 		var next *time.Time
 		if !a.NextRetry.IsZero() {
 			t := msTime(a.NextRetry)
@@ -213,10 +215,10 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		b.Queue(`UPDATE deliveries SET paused = true WHERE endpoint_id = ANY($1) AND status = 'pending' AND NOT paused`, disabled)
 	}
 	b.Queue(`INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status,
-			duration_ms, error, response_body, next_retry)
+			duration_ms, error, response_body, next_retry, error_kind)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[],
-			$8::int[], $9::bigint[], $10::text[], $11::bytea[], $12::timestamptz[])`,
-		aIDs, aDeliveries, aEvents, aEndpoints, aNums, aCreated, aURLs, aStatuses, aDurations, aErrors, aBodies, aNext)
+			$8::int[], $9::bigint[], $10::text[], $11::bytea[], $12::timestamptz[], $13::text[])`,
+		aIDs, aDeliveries, aEvents, aEndpoints, aNums, aCreated, aURLs, aStatuses, aDurations, aErrors, aBodies, aNext, aKinds)
 	// A retry without a time is due at once rather than never.
 	b.Queue(`UPDATE deliveries d SET status = x.status, attempts = d.attempts + 1,
 			next_attempt_at = CASE WHEN x.status = 'pending' THEN COALESCE(x.next, $4) END,
@@ -367,7 +369,7 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 }
 
 const attemptColumns = `id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms,
-	error, response_body, next_retry`
+	error, error_kind, response_body, next_retry`
 
 func scanAttempt(row pgx.Row) (*hookline.Attempt, error) {
 	var (
@@ -377,7 +379,7 @@ func scanAttempt(row pgx.Row) (*hookline.Attempt, error) {
 		body    []byte
 	)
 	if err := row.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
-		&a.ResponseStatus, &a.DurationMS, &a.Error, &body, &next); err != nil {
+		&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ErrorKind, &body, &next); err != nil {
 		return nil, err
 	}
 	a.Created, a.NextRetry, a.ResponseBody = created.UTC(), fromTS(next), string(body)
@@ -395,17 +397,17 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return list, more, nil
 }
 
-// Backlog counts pending deliveries and the due time of the oldest.
+// Backlog counts pending deliveries and when the oldest was created.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest *time.Time
 	)
-	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}
-	b.OldestDue = fromTS(oldest)
+	b.Oldest = fromTS(oldest)
 	return b, nil
 }
 

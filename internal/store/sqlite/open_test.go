@@ -157,8 +157,14 @@ func TestUpgradeToWithoutRowid(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	if _, err := db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = '0500_without_rowid'`); err != nil {
-		t.Fatal(err)
+	// Migrations after 0500 that change these tables had not run either.
+	for _, q := range []string{
+		`ALTER TABLE attempts DROP COLUMN error_kind`,
+		`DELETE FROM schema_migrations WHERE version IN ('0500_without_rowid', '0750_attempt_error_kind')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 	var rowid int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%WITHOUT ROWID%' AND name IN ('deliveries', 'attempts')`).Scan(&rowid); err != nil || rowid != 0 {

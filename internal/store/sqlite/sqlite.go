@@ -430,8 +430,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 11); err != nil {
 		return err
 	}
-	if s.insAttempts, err = prepareMultiInsert(ctx, s.w, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, response_body, next_retry)`,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 12); err != nil {
+	if s.insAttempts, err = prepareMultiInsert(ctx, s.w, `INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms, error, error_kind, response_body, next_retry)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, 13); err != nil {
 		return err
 	}
 	return nil

@@ -165,10 +165,7 @@ func (s *Store) EndpointStats(ctx context.Context, since time.Time, endpointIDs 
 
 // RecordBacklog stores a backlog sample for at's minute.
 func (s *Store) RecordBacklog(ctx context.Context, at time.Time, b hookline.Backlog) error {
-	var age int64
-	if !b.OldestDue.IsZero() && at.After(b.OldestDue) {
-		age = at.Sub(b.OldestDue).Milliseconds()
-	}
+	age := b.OldestAge(at).Milliseconds()
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO backlog_samples (minute, pending, oldest_age_ms) VALUES (?, ?, ?)
 			ON CONFLICT (minute) DO UPDATE SET pending = excluded.pending, oldest_age_ms = excluded.oldest_age_ms`,

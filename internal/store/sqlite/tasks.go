@@ -157,7 +157,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 			}
 		}
 		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
-			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ResponseBody, ms(a.NextRetry)})
+			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ErrorKind, a.ResponseBody, ms(a.NextRetry)})
 		if !applied[a.DeliveryID] {
 			next := nextAttemptMS(c)
 			if _, err := finish.ExecContext(ctx, c.Status, next, next, now, a.DeliveryID, owner); err != nil {
@@ -313,7 +313,7 @@ func redeliver(ctx context.Context, tx *sql.Tx, eventID string, targets []string
 }
 
 const attemptColumns = `id, delivery_id, event_id, endpoint_id, attempt, created, url, response_status, duration_ms,
-	error, response_body, next_retry`
+	error, error_kind, response_body, next_retry`
 
 func scanAttempt(sc scanner) (*hookline.Attempt, error) {
 	var (
@@ -321,7 +321,7 @@ func scanAttempt(sc scanner) (*hookline.Attempt, error) {
 		created, nextRetry int64
 	)
 	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.EventID, &a.EndpointID, &a.Attempt, &created, &a.URL,
-		&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ResponseBody, &nextRetry); err != nil {
+		&a.ResponseStatus, &a.DurationMS, &a.Error, &a.ErrorKind, &a.ResponseBody, &nextRetry); err != nil {
 		return nil, err
 	}
 	a.Created, a.NextRetry = fromMS(created), fromMS(nextRetry)
@@ -347,18 +347,18 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return out, more, nil
 }
 
-// Backlog counts pending deliveries and the due time of the oldest.
+// Backlog counts pending deliveries and when the oldest was created.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest sql.NullInt64
 	)
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(next_attempt_at) FROM deliveries WHERE status = 'pending'`).
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}
 	if oldest.Valid {
-		b.OldestDue = fromMS(oldest.Int64)
+		b.Oldest = fromMS(oldest.Int64)
 	}
 	return b, nil
 }

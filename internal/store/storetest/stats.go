@@ -152,7 +152,7 @@ func testBacklogStats(t *testing.T, f *fixture) {
 		{at(3 * time.Minute), 0, time.Time{}},
 	}
 	for _, s := range samples {
-		if err := f.s.RecordBacklog(f.ctx, s.at, hookline.Backlog{Pending: s.pending, OldestDue: s.oldest}); err != nil {
+		if err := f.s.RecordBacklog(f.ctx, s.at, hookline.Backlog{Pending: s.pending, Oldest: s.oldest}); err != nil {
 			t.Fatalf("RecordBacklog: %v", err)
 		}
 	}
@@ -187,7 +187,7 @@ func testPruneStats(t *testing.T, f *fixture) {
 	tasks := f.claim("w", base, time.Hour, 10)
 	f.complete("w", succeeded(tasks[0], at(0)), succeeded(tasks[1], at(10*time.Minute)))
 	for _, m := range []time.Duration{0, 10 * time.Minute} {
-		if err := f.s.RecordBacklog(f.ctx, at(m), hookline.Backlog{Pending: 1, OldestDue: at(m)}); err != nil {
+		if err := f.s.RecordBacklog(f.ctx, at(m), hookline.Backlog{Pending: 1, Oldest: at(m)}); err != nil {
 			t.Fatalf("RecordBacklog: %v", err)
 		}
 	}

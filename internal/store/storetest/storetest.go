@@ -701,6 +701,20 @@ func testCompleteRecordsAttempt(t *testing.T, f *fixture) {
 	if got, want := normAttempt(as[0]), normAttempt(&c.Attempt); got != want {
 		t.Fatalf("attempt differs:\n got %+v\nwant %+v", got, want)
 	}
+
+	// An attempt without an answer keeps the kind of its error.
+	f.publishAt("a.c", base)
+	task = f.claim("w", at(2*time.Second), time.Minute, 1)[0]
+	refused := c
+	refused.Attempt.ID, refused.Attempt.DeliveryID, refused.Attempt.EventID = hookline.NewID("atm"), task.DeliveryID, task.Event.ID
+	refused.Attempt.ResponseStatus, refused.Attempt.ResponseBody = 0, ""
+	refused.Attempt.Error = "dial tcp 127.0.0.1:1: connect: connection refused"
+	refused.Attempt.ErrorKind = hookline.AttemptErrorRefused
+	f.complete("w", refused)
+	as = f.attempts(hookline.AttemptFilter{EventID: task.Event.ID})
+	if len(as) != 1 || normAttempt(as[0]) != normAttempt(&refused.Attempt) {
+		t.Fatalf("refused attempt recorded as %+v, want %+v", as, refused.Attempt)
+	}
 }
 
 func testCompleteWithoutLease(t *testing.T, f *fixture) {
@@ -1071,22 +1085,48 @@ func testBacklog(t *testing.T, f *fixture) {
 		if b.Pending != pending {
 			t.Fatalf("Pending = %d, want %d", b.Pending, pending)
 		}
-		sameTime(t, "OldestDue", b.OldestDue, oldest)
+		sameTime(t, "Oldest", b.Oldest, oldest)
 	}
 	check(0, time.Time{})
 	f.endpoint([]string{"*"})
 	f.endpoint([]string{"invoice.*"})
-	f.publishAt("invoice.paid", at(5*time.Second))
-	f.publishAt("customer.created", at(2*time.Second))
+	// Published at 2 s and 5 s (the publish time counts, not the event's).
+	f.publish(hookline.PublishOptions{Now: at(2 * time.Second)}, event("customer.created", "", at(time.Second)))
+	f.publish(hookline.PublishOptions{Now: at(5 * time.Second)}, event("invoice.paid", "", at(5*time.Second)))
 	check(3, at(2*time.Second))
 	tasks := f.claim("w", at(10*time.Second), time.Minute, 10)
 	check(3, at(2*time.Second)) // in flight is still pending
+	// The oldest fails and waits an hour for its retry: it is still the
+	// oldest pending, though not due; the others succeed.
 	for _, task := range tasks {
 		if task.Event.Type == "customer.created" {
+			f.complete("w", retry(task, at(11*time.Second), at(time.Hour)))
+		} else {
 			f.complete("w", succeeded(task, at(11*time.Second)))
 		}
 	}
-	check(2, at(5*time.Second))
+	check(1, at(2*time.Second))
+	b, err := f.s.Backlog(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.OldestAge(at(time.Minute)); got != 58*time.Second {
+		t.Fatalf("OldestAge a minute in = %v, want 58s: a delivery waiting for its retry has waited since it was created", got)
+	}
+	// What the chart samples is that same age.
+	if err := f.s.RecordBacklog(f.ctx, at(time.Minute), b); err != nil {
+		t.Fatalf("RecordBacklog: %v", err)
+	}
+	got, err := f.s.BacklogStats(f.ctx, hookline.StatsFilter{From: base, To: at(time.Hour), Step: time.Minute})
+	if err != nil || len(got) != 1 || got[0].Pending != 1 || got[0].OldestAgeMS != 58_000 {
+		t.Fatalf("BacklogStats after sampling = %+v, %v; want one bucket of 1 pending, 58000 ms", got, err)
+	}
+	tasks = f.claim("w", at(time.Hour), time.Minute, 10)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d tasks at the retry, want 1", len(tasks))
+	}
+	f.complete("w", succeeded(tasks[0], at(time.Hour+time.Second)))
+	check(0, time.Time{})
 }
 
 func testSettings(t *testing.T, f *fixture) {
