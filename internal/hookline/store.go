@@ -57,6 +57,13 @@ type Store interface {
 	// updated and its lease cleared only while owner still holds its lease.
 	// A success clears its endpoint's FailingSince; a failure sets it when
 	// unset. A completion with DisableEndpoint disables the endpoint.
+	// In the same transaction it records the operational events of what it
+	// changed (OperationalStore): delivery.failing when an endpoint's
+	// FailingSince becomes set, delivery.recovered when it is cleared,
+	// delivery.exhausted for a delivery it marks failed whose retries ran
+	// out (not a 410 Gone), endpoint.disabled when a 410 Gone disables an
+	// enabled endpoint. Changes made by attempts of operational events
+	// record no delivery.* events (see OperationalEvent).
 	CompleteTasks(ctx context.Context, owner string, cs []Completion) error
 	// ReleaseTasks gives leased deliveries back without an attempt, due at
 	// at. Deliveries not leased to owner are left alone.
@@ -70,7 +77,9 @@ type Store interface {
 	// created. Returns ENOTFOUND for an unknown event or endpoint.
 	Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*Delivery, error)
 	// DisableFailingEndpoints disables enabled endpoints whose FailingSince
-	// is before cutoff, with the given reason, and returns their ids.
+	// is before cutoff, with the given reason, and returns their ids. It
+	// records an endpoint.disabled operational event for each, naming the
+	// endpoint's last attempt, in the same transaction.
 	DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error)
 
 	// ListAttempts returns one page of attempts, newest first.
@@ -87,10 +96,11 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 
-	StatsStore   // dashboard charts and per-endpoint health (stats.go)
-	InboundStore // sources, connections and captured requests (inbound.go)
-	JobStore     // background jobs such as recover (jobs.go)
-	SecretStore  // re-sealing secrets at rest (secrets.go)
+	StatsStore       // dashboard charts and per-endpoint health (stats.go)
+	InboundStore     // sources, connections and captured requests (inbound.go)
+	JobStore         // background jobs such as recover (jobs.go)
+	SecretStore      // re-sealing secrets at rest (secrets.go)
+	OperationalStore // operational events waiting to be published (operational.go)
 }
 
 // BackgroundWriter is implemented by a store that writes some of what it

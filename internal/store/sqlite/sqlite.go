@@ -130,7 +130,6 @@ type writeStmts struct {
 	deliveryRefs   *sql.Stmt
 	setFailing     *sql.Stmt
 	clearFailing   *sql.Stmt
-	resetFailing   *sql.Stmt
 	disableEP      *sql.Stmt
 	releaseOne     *sql.Stmt
 }
@@ -321,7 +320,7 @@ func (s *Store) Close() error {
 	for _, st := range []*sql.Stmt{
 		s.stmts.putIdemKey,
 		s.stmts.leaseDelivery, s.stmts.finishDelivery, s.stmts.deliveryRefs,
-		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.resetFailing, s.stmts.disableEP, s.stmts.releaseOne,
+		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.disableEP, s.stmts.releaseOne,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -407,8 +406,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.deliveryRefs, `SELECT event_id, endpoint_id FROM deliveries WHERE id = ?`},
 		{&s.stmts.setFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since = 0`},
 		{&s.stmts.clearFailing, `UPDATE endpoints SET failing_since = 0 WHERE id = ? AND failing_since <> 0`},
-		{&s.stmts.resetFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ?`},
-		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ?`},
+		// Only an enabled endpoint: a row changed is an endpoint disabled,
+		// for the operational event.
+		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ? AND status = 'enabled'`},
 		{&s.stmts.releaseOne, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, next_attempt_at = ?, ready_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
 	}
