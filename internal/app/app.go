@@ -21,6 +21,9 @@ type Config struct {
 	// Jobs runs the background jobs Recover stores; nil in tests that run
 	// none (Recover then answers EUNAVAILABLE).
 	Jobs *delivery.JobRunner
+	// Operational publishes the operational events of changes made here
+	// (an endpoint enabled or disabled by hand); nil publishes none.
+	Operational *delivery.Operational
 	// Dev allows endpoints and connections on loopback and private
 	// addresses.
 	Dev      bool
@@ -103,6 +106,15 @@ const (
 	ByAPI       Actor = "API"
 	ByDashboard Actor = "dashboard"
 )
+
+// enabledReason is what the hookline.endpoint.enabled event of an
+// endpoint enabled by hand says.
+func (by Actor) enabledReason() string {
+	if by == ByDashboard {
+		return "enabled from the dashboard"
+	}
+	return "enabled through the API"
+}
 
 // disabledReason is what an endpoint disabled by hand records.
 func (by Actor) disabledReason() string {

@@ -298,7 +298,7 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 		return nil, err
 	}
 	now := a.cfg.Now()
-	before := e.Signing()
+	before, statusBefore := e.Signing(), e.Status
 	if p.Signing != nil {
 		switchSigning(e, *p.Signing, now, a.cfg.RotationOverlap)
 	}
@@ -318,6 +318,17 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 		a.cfg.Logger.Info("endpoint status set", "endpoint", e.ID, "status", e.Status, "by", string(by))
 		if *p.Status == hookline.EndpointEnabled {
 			a.wake()
+		}
+	}
+	if e.Status != statusBefore && a.cfg.Operational != nil {
+		reason := e.DisabledReason
+		if e.Status == hookline.EndpointEnabled {
+			reason = by.enabledReason()
+		}
+		// The change is made: a failed notification of it is logged, not
+		// the update's error.
+		if err := a.cfg.Operational.EndpointStatusChanged(ctx, e, reason); err != nil {
+			a.cfg.Logger.Error("publishing the endpoint's status change", "endpoint", e.ID, "status", e.Status, "err", err)
 		}
 	}
 	return e, nil

@@ -88,8 +88,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: tuning.Committers, Linger: tuning.Linger})
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
+	operational := delivery.NewOperational(delivery.OperationalConfig{Store: store, Publisher: publisher, Logger: log})
 	application := app.New(app.Config{
-		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
+		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
 		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
@@ -114,6 +115,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	engine.Start()
 	jobs.Start()
+	operational.Start()
 	cluster.start(engine)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- cfg.Inbound.serve(httpServer, cfg.Connections.listen(ln)) }()
@@ -148,6 +150,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		httpServer.Close()
 	}
+	operational.Stop() // publishes through the publisher: stopped first
 	publisher.Stop()
 	jobs.Stop()
 	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)
