@@ -169,3 +169,63 @@ func TestOperationalEvents(t *testing.T) {
 		t.Fatalf("the other tenant's endpoint got %d operational events", other.count())
 	}
 }
+
+// Two nodes sharing PostgreSQL, both attempting the deliveries of an
+// endpoint that always fails: the endpoint's first failure makes one
+// hookline.delivery.failing, and each delivery that runs out of retries one
+// hookline.delivery.exhausted, whichever node made the attempt and however
+// many nodes see the recorded event.
+func TestOperationalEventsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	a := startNode(t, t.TempDir(), clusterArgs(dsn)...)
+	b := startNode(t, t.TempDir(), clusterArgs(dsn)...)
+	monitor, dead := newReceiver(t), newReceiver(t)
+	dead.respond = func(int, *http.Request) (int, http.Header) { return 500, nil }
+	mon := a.createEndpoint(map[string]any{"url": monitor.URL + "/ops", "enabled_events": []string{"hookline.*"}})
+	deadEp := b.createEndpoint(map[string]any{"url": dead.URL + "/hook", "enabled_events": []string{"dead.*"}, "retry_schedule": []string{"0s"}})
+
+	const events = 20
+	published := map[string]bool{}
+	for i := range events {
+		ev := []*node{a, b}[i%2].publish("dead.tick", map[string]any{"i": i})
+		published[ev.ID] = true
+	}
+	wh, err := standardwebhooks.NewWebhook(mon.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the operational events", func() bool { return monitor.count() >= events+1 })
+	time.Sleep(2500 * time.Millisecond) // more than two rounds of each node's operational publisher
+	byID := map[string]opEvent{}        // a delivery may come twice (at least once); a publish may not
+	for _, r := range monitor.all() {
+		if err := wh.Verify(r.Body, r.Header); err != nil {
+			t.Fatalf("the Standard Webhooks library rejects an operational event: %v", err)
+		}
+		var ev opEvent
+		if err := json.Unmarshal(r.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		byID[ev.ID] = ev
+	}
+	failing, exhausted := 0, map[string]int{}
+	for _, ev := range byID {
+		if ev.Data.Endpoint.ID != deadEp.ID {
+			t.Fatalf("an operational event about %s: %+v", ev.Data.Endpoint.ID, ev)
+		}
+		switch ev.Type {
+		case "hookline.delivery.failing":
+			failing++
+		case "hookline.delivery.exhausted":
+			if !published[ev.Data.EventID] {
+				t.Fatalf("exhausted names %s, not a published event", ev.Data.EventID)
+			}
+			exhausted[ev.Data.EventID]++
+		default:
+			t.Fatalf("unexpected %s", ev.Type)
+		}
+	}
+	if failing != 1 || len(exhausted) != events || len(byID) != events+1 {
+		t.Fatalf("two nodes published %d failing (want 1) and %d exhausted for %d events (want one each): %v", failing, len(byID)-failing, len(exhausted), exhausted)
+	}
+}
