@@ -35,7 +35,7 @@ type opEvent struct {
 
 // An endpoint subscribed to hookline.* hears, signed like any delivery,
 // when another endpoint of its tenant starts failing, recovers, runs out of
-// retries, and is disabled and enabled through the API. An endpoint
+// retries, is disabled and enabled through the API, and answers 410 Gone. An endpoint
 // subscribed to "*" and another tenant's endpoint hear none of it, and an
 // endpoint that fails the operational deliveries it gets makes no events
 // about itself.
@@ -43,7 +43,8 @@ func TestOperationalEvents(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, t.TempDir(), "--dev", "--retry-schedule", "1h")
 	monitor, star, other, loopy := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
-	flap, dead := newReceiver(t), newReceiver(t)
+	flap, dead, gone := newReceiver(t), newReceiver(t), newReceiver(t)
+	gone.respond = func(int, *http.Request) (int, http.Header) { return 410, nil }
 	flap.respond = func(i int, _ *http.Request) (int, http.Header) { return []int{500, 200}[(i-1)%2], nil }
 	dead.respond = func(int, *http.Request) (int, http.Header) { return 500, nil }
 	loopy.respond = func(int, *http.Request) (int, http.Header) { return 500, nil }
@@ -57,6 +58,8 @@ func TestOperationalEvents(t *testing.T) {
 		"description": "Flaps", "retry_schedule": []string{"0s"}})
 	deadEp := n.createEndpoint(map[string]any{"url": dead.URL + "/hook", "enabled_events": []string{"dead.*"}, "tenant": "acme",
 		"description": "Gone quiet", "retry_schedule": []string{"0s"}})
+	goneEp := n.createEndpoint(map[string]any{"url": gone.URL + "/hook", "enabled_events": []string{"gone.*"}, "tenant": "acme",
+		"description": "Gone for good"})
 
 	wh, err := standardwebhooks.NewWebhook(mon.Secret)
 	if err != nil {
@@ -129,8 +132,14 @@ func TestOperationalEvents(t *testing.T) {
 	check(ops[4], want{"hookline.endpoint.disabled", deadEp.ID, deadEp.URL, "Gone quiet", "", 0, "", "disabled through the API"})
 	check(ops[5], want{"hookline.endpoint.enabled", deadEp.ID, deadEp.URL, "Gone quiet", "", 0, "", "enabled through the API"})
 
+	// An endpoint that answers 410 Gone: failing, and disabled.
+	goneEv := publish("gone.tick")
+	ops = waitOps(8)
+	check(ops[6], want{"hookline.delivery.failing", goneEp.ID, goneEp.URL, "Gone for good", goneEv.ID, 410, "410 Gone", ""})
+	check(ops[7], want{"hookline.endpoint.disabled", goneEp.ID, goneEp.URL, "Gone for good", goneEv.ID, 410, "410 Gone", "endpoint answered 410 Gone"})
+
 	// The star endpoint got the application's events, so it was listening.
-	waitFor(t, 10*time.Second, "the application's events at the * endpoint", func() bool { return star.count() >= 2 })
+	waitFor(t, 10*time.Second, "the application's events at the * endpoint", func() bool { return star.count() >= 3 })
 	// The fan-out of every operational event, read back: the monitor and
 	// the endpoint that fails them, never the * endpoint or the other
 	// tenant's.
@@ -157,8 +166,8 @@ func TestOperationalEvents(t *testing.T) {
 	waitFor(t, 20*time.Second, "the failing subscriber's attempts", func() bool { return loopy.count() >= 2*len(ops) })
 	time.Sleep(2 * time.Second) // two rounds of the operational publisher
 	ops = received()
-	if len(ops) != 6 {
-		t.Fatalf("the monitor got %d operational events, want 6: %+v", len(ops), ops)
+	if len(ops) != 8 {
+		t.Fatalf("the monitor got %d operational events, want 8: %+v", len(ops), ops)
 	}
 	for _, r := range star.all() {
 		if strings.Contains(string(r.Body), `"type":"hookline.`) {
