@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/pgtest"
 	"github.com/hookline/hookline/internal/store/postgres"
+	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -110,6 +113,77 @@ func TestOperationalPublishedOnceAcrossNodes(t *testing.T) {
 			if err != nil || len(ds) != 1 || ds[0].EndpointID != monitor.ID {
 				t.Fatalf("%s went to %d endpoints (%v), want the monitor %s alone (not %s)", typ, len(ds), err, monitor.ID, elsewhere.ID)
 			}
+		}
+	}
+}
+
+// The circuit breaker's events, published through CircuitOpened and
+// CircuitClosed, reach an endpoint subscribed to the exact type, with the
+// attempt and the next probe; the endpoint's tenant scopes them.
+func TestCircuitEvents(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := NewPublisher(PublisherConfig{Store: st})
+	t.Cleanup(p.Stop)
+	o := NewOperational(OperationalConfig{Store: st, Publisher: p})
+	now := time.Now().Truncate(time.Second)
+	var eps []*hookline.Endpoint
+	for _, sub := range []struct{ tenant, pattern string }{
+		{"acme", hookline.OpCircuitOpened}, {"acme", "*"}, {"other", "hookline.*"}, {"acme", "order.*"},
+	} {
+		e := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/" + sub.pattern, EnabledEvents: []string{sub.pattern},
+			Description: "breaks", Tenant: sub.tenant, Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
+			Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", Created: now, Updated: now}
+		if err := st.CreateEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	subscriber, broken := eps[0], eps[3]
+	last := &hookline.Attempt{EventID: "evt_x", ResponseStatus: 0, Error: "dial tcp: connection refused", ErrorKind: hookline.AttemptErrorRefused}
+	if err := o.CircuitOpened(ctx, broken, last, now.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.CircuitClosed(ctx, broken, &hookline.Attempt{EventID: "evt_y", ResponseStatus: 200}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		typ, want   string
+		deliveredTo []string
+	}{
+		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"evt_x","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"next_probe_at":` + fmt.Sprint(now.Add(30*time.Second).Unix()) + `}`,
+			[]string{subscriber.ID}},
+		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"evt_y","attempt":{"status":200}}`,
+			nil}, // the subscriber took circuit_opened alone
+	} {
+		evs, _, err := st.ListEvents(ctx, hookline.EventFilter{Type: c.typ})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("%s: %d events, %v", c.typ, len(evs), err)
+		}
+		var body struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(evs[0].Payload, &body); err != nil {
+			t.Fatal(err)
+		}
+		if string(body.Data) != c.want || evs[0].Tenant != "acme" {
+			t.Fatalf("%s (tenant %q)\n got %s\nwant %s", c.typ, evs[0].Tenant, body.Data, c.want)
+		}
+		ds, err := st.Deliveries(ctx, evs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var to []string
+		for _, d := range ds {
+			to = append(to, d.EndpointID)
+		}
+		if fmt.Sprint(to) != fmt.Sprint(c.deliveredTo) {
+			t.Fatalf("%s delivered to %v, want %v", c.typ, to, c.deliveredTo)
 		}
 	}
 }
