@@ -2,7 +2,6 @@ package hookline
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -29,16 +28,6 @@ const (
 	// OpDeliveryRecovered: the endpoint's first success after failing.
 	OpDeliveryRecovered = "hookline.delivery.recovered"
 )
-
-// OperationalEventTypes lists the operational events, for documentation
-// and for tests that check each is reachable.
-var OperationalEventTypes = []string{
-	OpEndpointDisabled, OpEndpointEnabled, OpCircuitOpened, OpCircuitClosed,
-	OpDeliveryExhausted, OpDeliveryFailing, OpDeliveryRecovered,
-}
-
-// IsOperational reports whether an event type is one of Hookline's own.
-func IsOperational(typ string) bool { return strings.HasPrefix(typ, OperationalPrefix) }
 
 // OperationalEvent is an operational event the store recorded in the
 // transaction that made the change it reports (an endpoint starting to

@@ -18,7 +18,7 @@ const operationalColumns = `type, endpoint_id, endpoint_url, endpoint_descriptio
 // notOperational is true unless the event v.event_id is an operational
 // one: its deliveries make no delivery.* events (hookline.OperationalEvent).
 // LIKE is case-sensitive in PostgreSQL, and "_" is not in the pattern.
-const notOperational = `NOT EXISTS (SELECT 1 FROM events ev WHERE ev.id = v.event_id AND ev.type LIKE 'hookline.%')`
+const notOperational = `NOT EXISTS (SELECT 1 FROM events ev WHERE ev.id = v.event_id AND ev.type LIKE '` + hookline.OperationalPrefix + `%')`
 
 // healthOperationalEvents ends CompleteTasks' endpoint health statement:
 // from the rows it changed (CTE changed, with each row's state before),

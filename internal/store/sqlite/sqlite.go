@@ -406,9 +406,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.deliveryRefs, `SELECT event_id, endpoint_id FROM deliveries WHERE id = ?`},
 		{&s.stmts.setFailing, `UPDATE endpoints SET failing_since = ? WHERE id = ? AND failing_since = 0`},
 		{&s.stmts.clearFailing, `UPDATE endpoints SET failing_since = 0 WHERE id = ? AND failing_since <> 0`},
-		// Only an enabled endpoint: a row changed is an endpoint disabled,
-		// for the operational event.
-		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ? AND status = 'enabled'`},
+		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ?`},
 		{&s.stmts.releaseOne, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, next_attempt_at = ?, ready_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
 	}

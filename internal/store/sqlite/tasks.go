@@ -189,11 +189,16 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 			h.failingSince, h.failed = ms(a.Created), &a
 		}
 		if c.DisableEndpoint != "" {
-			res, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID)
-			if err != nil {
+			// Whether it was enabled: only then is it an endpoint disabled,
+			// for the operational event (a rare path, worth a read).
+			var status string
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM endpoints WHERE id = ?`, a.EndpointID).Scan(&status); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("reading endpoint status: %w", err)
+			}
+			if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
 				return fmt.Errorf("disabling endpoint: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
+			if status == hookline.EndpointEnabled {
 				h.gone, h.goneReason = &a, c.DisableEndpoint // recorded after its failing, as PostgreSQL does
 			}
 			endpointsChanged = true
