@@ -35,9 +35,6 @@ type Config struct {
 	App *app.App
 	// CheckKey reports whether a key is the admin API key (constant time).
 	CheckKey func(key string) bool
-	// SessionKey signs session cookies and CSRF tokens; keep it across
-	// restarts so that people stay signed in. At least 32 bytes.
-	SessionKey []byte
 	// Secure marks the session cookie Secure (serving over TLS).
 	Secure bool
 	// Nav adds links to the navigation bar after the built-in ones (the
@@ -73,9 +70,6 @@ type Dashboard struct {
 func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if len(cfg.SessionKey) < 32 {
-		panic("dashboard: SessionKey must be at least 32 bytes")
 	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
@@ -269,13 +263,27 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 		d.renderLogin(w, r, http.StatusUnauthorized, "That is not the admin API key.")
 		return
 	}
-	http.SetCookie(w, d.newSessionCookie())
+	token, expires, err := d.app.StartSession(r.Context())
+	if err != nil {
+		d.cfg.Logger.Error("dashboard sign-in", "err", err)
+		http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
+		return
+	}
+	http.SetCookie(w, d.cookie(token, expires))
 	d.cfg.Logger.Info("dashboard sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// Logout is POST /logout.
+// Logout is POST /logout: it ends the session on the server, so that the
+// cookie stops working even where a browser (or a thief) keeps it.
 func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
+	if s, ok := d.session(r); ok {
+		if err := d.app.EndSession(r.Context(), s.token); err != nil {
+			d.cfg.Logger.Error("dashboard sign-out", "err", err)
+			http.Error(w, "could not end the session: try again", http.StatusInternalServerError)
+			return
+		}
+	}
 	c := d.cookie("", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)
