@@ -73,7 +73,7 @@ func New(cfg Config) *Dashboard {
 	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
-	d.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(files)))
+	d.static = http.StripPrefix("/static/", cacheStatic(filesOnly(files, http.FileServerFS(files))))
 	d.pages = parsePages()
 	return d
 }
@@ -111,6 +111,20 @@ func (d *Dashboard) Attempt(r delivery.Result) {
 
 // Static serves the embedded CSS, JavaScript and images under /static/.
 func (d *Dashboard) Static(w http.ResponseWriter, r *http.Request) { d.static.ServeHTTP(w, r) }
+
+// filesOnly serves files of fsys with h and answers 404 for anything
+// else, so that a directory is never listed (a FileServer lists one
+// without an index.html).
+func filesOnly(fsys fs.FS, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if info, err := fs.Stat(fsys, name); name == "" || err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func cacheStatic(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

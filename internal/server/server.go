@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           bodyDeadlines(routes.handler(), cfg.Body, time.Now), // conns.go
+		Handler:           cfg.Inbound.forwarded(bodyDeadlines(routes.handler(), cfg.Body, time.Now)), // conns.go, inbound.go
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
