@@ -283,7 +283,7 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
 		return
 	}
-	http.SetCookie(w, d.cookie(token, expires))
+	http.SetCookie(w, d.cookie(r, token, expires))
 	d.cfg.Logger.Info("dashboard sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
@@ -298,7 +298,7 @@ func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := d.cookie("", time.Unix(0, 0))
+	c := d.cookie(r, "", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 )
 
 // CookieName is the session cookie's name.
@@ -25,10 +27,13 @@ type session struct {
 // found, so that a page's CSRF token costs no second lookup.
 type sessionKey struct{}
 
-func (d *Dashboard) cookie(value string, exp time.Time) *http.Cookie {
+// cookie is the session cookie for r: Secure when the server speaks TLS,
+// or when the browser reached it over HTTPS through a trusted proxy
+// (inbound.BaseURL).
+func (d *Dashboard) cookie(r *http.Request, value string, exp time.Time) *http.Cookie {
 	return &http.Cookie{
-		Name: CookieName, Value: value, Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.cfg.Secure,
+		Name: CookieName, Value: value, Path: "/", Expires: exp, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: d.cfg.Secure || strings.HasPrefix(inbound.BaseURL(r), "https://"),
 	}
 }
 

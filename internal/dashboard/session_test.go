@@ -61,7 +61,7 @@ func signIn(t *testing.T, d *Dashboard) *http.Cookie {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.cookie(token, expires)
+	return d.cookie(httptest.NewRequest("GET", "/", nil), token, expires)
 }
 
 func noRedirects() *http.Client {

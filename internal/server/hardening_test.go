@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,21 @@ func TestForwardedHeadersNeedTrustProxy(t *testing.T) {
 			// A client's claim before the proxy's own entry counts for nothing.
 			if code := post(map[string]string{"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}); code != 403 {
 				t.Errorf("X-Forwarded-For with the allowed address first: %d, want 403", code)
+			}
+
+			// Signed in over HTTPS through the proxy, the session cookie is Secure.
+			form := strings.NewReader(url.Values{"key": {key}}.Encode())
+			req, _ := http.NewRequest("POST", base+"/login", form)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-Proto", "https")
+			resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cookies := resp.Cookies()
+			if len(cookies) != 1 || cookies[0].Secure != trust {
+				t.Errorf("sign-in with X-Forwarded-Proto https: cookies %v, want one, Secure %v", cookies, trust)
 			}
 		})
 	}
