@@ -111,8 +111,10 @@ func (o *observer) background(application *app.App, dash *dashboard.Dashboard) {
 		if err := o.store.PruneStats(ctx, time.Now().Add(-8*24*time.Hour)); err != nil && o.ctx.Err() == nil {
 			o.log.Warn("pruning dashboard aggregates", "err", err)
 		}
-		if _, err := application.PurgeSessions(ctx); err != nil && o.ctx.Err() == nil {
+		if n, err := application.PurgeSessions(ctx); err != nil && o.ctx.Err() == nil {
 			o.log.Warn("purging dashboard sessions", "err", err)
+		} else if n > 0 {
+			o.log.Info("purged dashboard sessions expired or signed in with another admin key", "sessions", n)
 		}
 	}
 	sample()

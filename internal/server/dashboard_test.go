@@ -298,8 +298,17 @@ func TestChangedAdminKeyEndsSessions(t *testing.T) {
 	}
 	stop()
 
-	base, _ = start(newKey)
+	logs := &testutil.SyncBuffer{}
+	base, _ = testutil.Serve(t, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Dev: true, APIKey: newKey}, logs)
 	if code, loc := overview(base, cookie); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
 		t.Fatalf("after the key changed: %d to %q, want the sign-in page", code, loc)
+	}
+	// Housekeeping removes the old key's session from the store at start.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"purged dashboard sessions expired or signed in with another admin key","sessions":1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old key's session was not purged:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
