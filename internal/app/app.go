@@ -34,6 +34,10 @@ type Config struct {
 	// SecretKeys rotates the key sealing secrets at rest; nil when the
 	// store seals nothing.
 	SecretKeys SecretKeys
+	// AdminKeyID names the admin API key (AdminKeyID): dashboard sessions
+	// that signed in with another key are refused, so that changing the
+	// key signs everyone out.
+	AdminKeyID string
 	// OnPublish, when set, is told of every event a publish stored (not of
 	// idempotent replays): the metrics count them.
 	OnPublish func()

@@ -100,6 +100,16 @@ func (a *App) Source(ctx context.Context, idOrName string) (*hookline.Source, er
 	return a.cfg.Store.SourceByName(ctx, idOrName)
 }
 
+// SourceSecret returns the id and the secret of source idOrName: the one
+// way the API reveals a source's secret.
+func (a *App) SourceSecret(ctx context.Context, idOrName string) (id, secret string, err error) {
+	src, err := a.Source(ctx, idOrName)
+	if err != nil {
+		return "", "", err
+	}
+	return src.ID, src.Secret, nil
+}
+
 // ListSources returns a page of sources, newest first.
 func (a *App) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.Source, bool, error) {
 	return a.cfg.Store.ListSources(ctx, p)

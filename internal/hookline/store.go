@@ -91,6 +91,7 @@ type Store interface {
 	InboundStore // sources, connections and captured requests (inbound.go)
 	JobStore     // background jobs such as recover (jobs.go)
 	SecretStore  // re-sealing secrets at rest (secrets.go)
+	SessionStore // dashboard sessions (sessions.go)
 }
 
 // BackgroundWriter is implemented by a store that writes some of what it

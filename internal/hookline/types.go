@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Endpoint statuses.
@@ -106,12 +107,16 @@ type Event struct {
 
 // NewEventPayload builds an event's delivery body:
 // {"id","object":"event","type","created","data"[,"tenant"]}. data must be
-// valid JSON; it is kept byte for byte as published (encoding/json would
+// valid JSON in UTF-8 (RFC 8259; json.Valid lets other bytes through inside
+// strings, which receivers' parsers refuse or mangle); it is kept byte for byte as published (encoding/json would
 // compact it), so a publisher's signature over its own bytes, or its key
 // order, survives.
 func NewEventPayload(id, typ string, created time.Time, tenant string, data json.RawMessage) ([]byte, error) {
 	if !json.Valid(data) {
 		return nil, Invalid("data", "data is not valid JSON")
+	}
+	if !utf8.Valid(data) {
+		return nil, Invalid("data", "data is not valid UTF-8: JSON text must be")
 	}
 	buf := make([]byte, 0, len(data)+len(id)+len(typ)+len(tenant)+80)
 	buf = append(buf, `{"id":`...)

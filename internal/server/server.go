@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
 	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
-	obs := newObserver(ctx, cfg, store, keys.ring, log)
+	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
-		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()
@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           bodyDeadlines(routes.handler(), cfg.Body, time.Now), // conns.go
+		Handler:           cfg.Inbound.forwarded(bodyDeadlines(routes.handler(), cfg.Body, time.Now)), // conns.go, inbound.go
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
