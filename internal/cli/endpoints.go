@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/webhook"
 )
 
 var endpointFlags = map[string]string{
@@ -359,10 +361,29 @@ func (a *app) showSecret(raw []byte) error {
 		return fmt.Errorf("decoding secret: %w", err)
 	}
 	fmt.Fprintln(a.env.Stdout, s.Secret)
-	if s.PreviousSecret != "" {
-		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, unixTime(s.PreviousSecretExpires))
+	switch until := unixTime(s.PreviousSecretExpires); {
+	case s.PreviousSecret == "":
+	case isPublicKey(s.PreviousSecret):
+		// A public key signs nothing: the secret key Hookline keeps does.
+		fmt.Fprintf(a.env.Stderr, "The previous key also signs until %s; verify its signatures with its public key %s.\n", until, s.PreviousSecret)
+	default:
+		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, until)
 	}
 	return nil
+}
+
+// isPublicKey reports whether what the server shows to verify with is an
+// ed25519 public key (whpk_…) rather than a shared signing secret.
+func isPublicKey(key string) bool {
+	return strings.HasPrefix(key, webhook.PublicKeyPrefix)
+}
+
+// verificationNoun names what a receiver verifies with, as output says it.
+func verificationNoun(key string) string {
+	if isPublicKey(key) {
+		return "public key"
+	}
+	return "signing secret"
 }
 
 func (a *app) endpointSecretCmd() *cobra.Command {
