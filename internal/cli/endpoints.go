@@ -202,7 +202,7 @@ func (a *app) endpointCreateCmd() *cobra.Command {
 	var fs endpointFlagSet
 	cmd := &cobra.Command{
 		Use:     "create --url URL [--events t1,t2]",
-		Short:   "Create an endpoint; prints its signing secret",
+		Short:   "Create an endpoint; prints its signing secret (an ed25519 endpoint: its public key)",
 		Args:    cobra.NoArgs,
 		Example: "  hookline endpoints create --url https://example.com/webhooks --events 'invoice.*,charge.succeeded'",
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -389,7 +389,7 @@ func verificationNoun(key string) string {
 func (a *app) endpointSecretCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "secret ep_…",
-		Short: "Print an endpoint's signing secret",
+		Short: "Print an endpoint's signing secret (an ed25519 endpoint: its public key)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)
