@@ -331,7 +331,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	// with another secret. Say which server this is, every time.
 	if o.printSecret {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
-		fmt.Fprintf(a.env.Stderr, "The signing secret of device %s on %s; another server gives it another one.\n", o.name, bound)
+		fmt.Fprintf(a.env.Stderr, "The %s of device %s on %s; another server gives it another one.\n", verificationNoun(dev.Secret), o.name, bound)
 		return nil
 	}
 	var links []sourceLink
@@ -359,7 +359,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if dev.SignatureScheme == hookline.SchemeStripe {
 		out.note("Signing with Stripe-Signature, as Stripe does: verify with stripe.Webhook.construct_event or webhook.ConstructEvent")
 	}
-	out.note("Ready! Your webhook signing secret is %s (^C to quit)", dev.Secret)
+	out.note("Ready! Your webhook %s is %s (^C to quit)", verificationNoun(dev.Secret), dev.Secret)
 
 	l := &listener{
 		c: c, name: o.name, set: set, out: out, routes: routes, fallback: fallback, connect: connect, extra: extra,
@@ -542,7 +542,7 @@ func (l *listener) session(ctx context.Context, connected func()) error {
 	}
 	if dev.Secret != l.secret {
 		l.secret = dev.Secret
-		l.out.note("The device's signing secret is now %s", dev.Secret)
+		l.out.note("The device's %s is now %s", verificationNoun(dev.Secret), dev.Secret)
 	}
 	wsURL := "ws" + strings.TrimPrefix(l.c.BaseURL, "http") + "/v1/listen/devices/" + url.PathEscape(l.name) + "/connect"
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -95,7 +95,7 @@ func formError(err error) bool {
 // CreateEndpoint is POST /endpoints.
 func (d *Dashboard) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	f, p := readForm(r, "")
-	e, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
+	e, _, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
 	if err != nil {
 		if formError(err) {
 			f.Err = hookline.ErrorMessage(err)

@@ -3,9 +3,10 @@ package hookline
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hookline/hookline/webhook"
 )
 
 // Endpoint statuses.
@@ -29,9 +30,6 @@ const (
 	// Hookline holds; the receiver verifies with its public key (whpk_…).
 	SigningEd25519 = "ed25519"
 )
-
-// SecretKeyPrefix starts an ed25519 secret key (webhook.SecretKeyPrefix).
-const SecretKeyPrefix = "whsk_"
 
 // Endpoint is a URL that receives the events it subscribes to.
 type Endpoint struct {
@@ -71,7 +69,7 @@ type Endpoint struct {
 // secret is an ed25519 secret key and SigningHMAC otherwise. It is read
 // from the secret rather than stored beside it, so the two cannot disagree.
 func (e *Endpoint) Signing() string {
-	if strings.HasPrefix(e.Secret, SecretKeyPrefix) {
+	if webhook.IsSecretKey(e.Secret) {
 		return SigningEd25519
 	}
 	return SigningHMAC
