@@ -12,6 +12,14 @@
 //
 // Use cases by resource: endpoints.go (create, update, enable and disable,
 // rotate secrets, test events), events.go (publish, list, attempts,
-// deliveries, resend, bulk resend), inbound.go (sources, connections,
-// captured requests, resend and replay).
+// deliveries, resend), jobs.go (recover, the API's and the dashboard's
+// bulk resend), filters.go (trying a filter), inbound.go (sources,
+// connections, admitting and capturing a request at an ingest URL,
+// captured requests, resend and replay with the one check of a replay's
+// edits), devices.go (listen devices: create or update under the
+// endpoint rules, seen, connected, forgotten, idle), secrets.go (the key
+// sealing secrets at rest), health.go.
+//
+// The listen hub gets the App after the engine is made (listen.Hub.Use):
+// it keeps the devices' websockets, the App their endpoints.
 package app

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/spf13/cobra"
 
+	application "github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/client"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/listen"
@@ -234,7 +235,7 @@ func (a *app) deviceName() string {
 			b[i] = '-'
 		}
 	}
-	if name := strings.Trim(string(b), "-_"); listen.ValidDeviceName(name) {
+	if name := strings.Trim(string(b), "-_"); application.ValidDeviceName(name) {
 		return name
 	}
 	return "laptop"
@@ -296,7 +297,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if o.name == "" {
 		o.name = a.deviceName()
 	}
-	if !listen.ValidDeviceName(o.name) {
+	if !application.ValidDeviceName(o.name) {
 		return usagef("--name %q: 1 to 63 letters, digits, '.', '-' or '_'", o.name)
 	}
 	ctx := cmd.Context()

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
-	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
+	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
 	obs := newObserver(ctx, cfg, store, keys.ring, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		App: application, APIKeyHash: keyHash, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 		MaxInboundBody: cfg.MaxInboundBody,
 	})
-	dev.start(ctx, engine)
+	dev.start(ctx, application)
 	routes := &surfaces{api: apiServer, dash: obs.dashboard(application, apiServer.CheckKey), hub: dev.hub, tail: dev.tail,
 		metrics: obs.metrics, log: log} // routes.go
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
