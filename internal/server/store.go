@@ -90,13 +90,8 @@ func redactDSN(dsn string) string {
 // cfg.NoMigrate. The returned func closes the store and unlocks.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger, sealer hookline.SecretSealer) (hookline.Store, func(), error) {
 	if UsesPostgres(cfg.DB) {
-		opts := postgres.Options{SkipMigrate: cfg.NoMigrate, Sealer: sealer}
-		if !strings.Contains(cfg.DB, "pool_max_conns") {
-			// The default pool (4 connections on a small machine) is too
-			// few for several committers, the claimer and the completer.
-			opts.MaxConns = 24
-		}
-		s, err := postgres.OpenWith(ctx, cfg.DB, opts)
+		// The pool is sized by the store (postgres.DefaultMaxConns).
+		s, err := postgres.OpenWith(ctx, cfg.DB, postgres.Options{SkipMigrate: cfg.NoMigrate, Sealer: sealer})
 		if err != nil {
 			return nil, nil, fmt.Errorf("--db %s: %w", redactDSN(cfg.DB), err)
 		}

@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 var (
@@ -73,6 +74,10 @@ type Options struct {
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
 // use. Writes are serialised; reads run concurrently with them.
 type Store struct {
+	// Shared is retention and the statistics' reads, the SQL both stores
+	// share (shared.go).
+	*sqlcore.Shared
+
 	w         *sql.DB   // one connection: every write
 	r         *readPool // read-only pool
 	now       func() time.Time
@@ -212,6 +217,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r = &readPool{db: r, s: s}
+	s.Shared = s.shared()
 
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
