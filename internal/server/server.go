@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
-		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()
@@ -129,7 +129,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		where = postgres.Describe(cfg.DB)
 		whereKey, whereVal = "db", where
 	}
-	recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	if !tuning.Shared { // a shared database has no data directory; the key is the operator's to pass
+		recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	}
 	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
 	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)

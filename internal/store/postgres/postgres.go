@@ -288,7 +288,8 @@ func Describe(dsn string) string {
 var _ hookline.Tuned = (*Store)(nil)
 
 // Tuning declares how to drive the store: a few publish transactions at
-// once (PostgreSQL takes concurrent writers), without lingering.
+// once (PostgreSQL takes concurrent writers), without lingering, on a
+// database other nodes may share. Its pool size is DefaultMaxConns.
 func (s *Store) Tuning() hookline.Tuning {
-	return hookline.Tuning{Committers: 4}
+	return hookline.Tuning{Committers: 4, Shared: true}
 }
