@@ -153,21 +153,7 @@ func sqliteSchema(ctx context.Context, t *testing.T) schema {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	s := schema{}
-	for rows.Next() {
-		var table, col, typ string
-		if err := rows.Scan(&table, &col, &typ); err != nil {
-			t.Fatal(err)
-		}
-		s.add(table, col, typ)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(s) == 0 {
-		t.Fatal("the migrated SQLite database has no tables")
-	}
-	return s
+	return readSchema(t, "SQLite", rows)
 }
 
 func postgresSchema(ctx context.Context, t *testing.T) schema {
@@ -189,6 +175,16 @@ func postgresSchema(ctx context.Context, t *testing.T) schema {
 		t.Fatal(err)
 	}
 	defer rows.Close()
+	return readSchema(t, "PostgreSQL", rows)
+}
+
+// readSchema reads rows of (table, column, type) into a schema.
+func readSchema(t *testing.T, db string, rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) schema {
+	t.Helper()
 	s := schema{}
 	for rows.Next() {
 		var table, col, typ string
@@ -201,7 +197,7 @@ func postgresSchema(ctx context.Context, t *testing.T) schema {
 		t.Fatal(err)
 	}
 	if len(s) == 0 {
-		t.Fatal("the migrated PostgreSQL database has no tables")
+		t.Fatalf("the migrated %s database has no tables", db)
 	}
 	return s
 }

@@ -214,25 +214,17 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return done, nil
 }
 
-// translate maps driver errors to hookline errors at the boundary:
-// pgx.ErrNoRows becomes ENOTFOUND (callers that know the object's kind and
-// id make their own), a unique violation ECONFLICT.
+// translate maps driver errors to hookline errors at the boundary
+// (sqlcore.Translate): pgx.ErrNoRows becomes ENOTFOUND, a unique violation
+// ECONFLICT.
 func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var he *hookline.Error
-	if errors.As(err, &he) {
-		return err
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return hookline.Errorf(hookline.ENOTFOUND, "not found")
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		return &hookline.Error{Code: hookline.ECONFLICT, Message: "already exists: " + pe.Detail}
-	}
-	return err
+	return sqlcore.Translate(err, pgx.ErrNoRows, func(err error) (string, bool) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			return pe.Detail, true
+		}
+		return "", false
+	})
 }
 
 // ts returns a time as a query argument: NULL for the zero time, otherwise

@@ -2,9 +2,12 @@ package sqlcore
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
 )
 
 // Dialect is what the shared SQL needs to know of a database.
@@ -128,4 +131,26 @@ func collect[T any](rows Rows, scan func(Rows) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// Translate maps a driver's error to a hookline error at a store's
+// boundary: a hookline error passes as it is, the driver's noRows becomes
+// ENOTFOUND (callers that know the object's kind and id make their own),
+// and a unique violation, as conflict recognizes it (returning the
+// driver's detail), becomes ECONFLICT.
+func Translate(err, noRows error, conflict func(error) (detail string, ok bool)) error {
+	if err == nil {
+		return nil
+	}
+	var he *hookline.Error
+	if errors.As(err, &he) {
+		return err
+	}
+	if errors.Is(err, noRows) {
+		return hookline.Errorf(hookline.ENOTFOUND, "not found")
+	}
+	if detail, ok := conflict(err); ok {
+		return &hookline.Error{Code: hookline.ECONFLICT, Message: "already exists: " + detail}
+	}
+	return err
 }
