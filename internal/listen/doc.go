@@ -1,5 +1,9 @@
-// Package listen owns the server side of the developer loop: listen
-// devices and the live tail of attempts.
+// Package listen owns both ends of the developer loop's websocket: the
+// server side (the Hub holding listen devices' connections, and the live
+// tail of attempts) and the device side that `hookline listen` runs
+// (DeviceClient, device_client.go: connect, reconnect, forward each
+// delivery to the local app, report its answer; internal/cli reads the
+// flags and prints).
 //
 // A listen device is a durable subscription: an ordinary endpoint whose URL
 // is listen://<device-name>, created the first time `hookline listen
