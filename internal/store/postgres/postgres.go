@@ -248,18 +248,10 @@ func fromTS(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// collect reads every row with scan and closes rows.
+// collect reads every row with scan and closes rows (pgx.AppendRows; nil
+// for no rows, as the SQLite store gives).
 func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return pgx.AppendRows([]T(nil), rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 }
 
 // Describe names the database a DSN points at, for a server's start-up

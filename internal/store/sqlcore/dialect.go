@@ -119,8 +119,8 @@ func (s *Shared) exec(ctx context.Context, tx Execer, q string, args ...any) (in
 	return tx.Exec(ctx, s.cfg.Dialect.Bind(q), args...)
 }
 
-// collect scans every row of rows with scan and closes them.
-func collect[T any](rows Rows, scan func(Rows) (T, error)) ([]T, error) {
+// Collect scans every row of rows with scan and closes them.
+func Collect[T any](rows Rows, scan func(Rows) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {

@@ -36,7 +36,7 @@ func (s *Shared) PurgeBefore(ctx context.Context, cutoff time.Time, limit int) (
 		if err != nil {
 			return fmt.Errorf("deleting events: %w", err)
 		}
-		ids, err := collect(rows, func(row Rows) (string, error) {
+		ids, err := Collect(rows, func(row Rows) (string, error) {
 			var id string
 			return id, row.Scan(&id)
 		})

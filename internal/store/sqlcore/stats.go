@@ -71,7 +71,7 @@ func (s *Shared) AttemptStats(ctx context.Context, f hookline.StatsFilter) ([]ho
 	if err != nil {
 		return nil, fmt.Errorf("reading attempt aggregates: %w", err)
 	}
-	out, err := collect(rows, func(row Rows) (hookline.StatsBucket, error) {
+	out, err := Collect(rows, func(row Rows) (hookline.StatsBucket, error) {
 		var k int64
 		b, err := scanStats(row, &k)
 		b.Start = time.Unix((from+k*step)*60, 0).UTC()
@@ -96,7 +96,7 @@ func (s *Shared) EndpointStats(ctx context.Context, since time.Time, endpointIDs
 	if err != nil {
 		return nil, fmt.Errorf("reading endpoint aggregates: %w", err)
 	}
-	_, err = collect(rows, func(row Rows) (struct{}, error) {
+	_, err = Collect(rows, func(row Rows) (struct{}, error) {
 		var id string
 		b, err := scanStats(row, &id)
 		out[id] = b
@@ -138,7 +138,7 @@ func (s *Shared) BacklogStats(ctx context.Context, f hookline.StatsFilter) ([]ho
 	if err != nil {
 		return nil, fmt.Errorf("reading backlog samples: %w", err)
 	}
-	out, err := collect(rows, func(row Rows) (hookline.BacklogBucket, error) {
+	out, err := Collect(rows, func(row Rows) (hookline.BacklogBucket, error) {
 		var (
 			k int64
 			b hookline.BacklogBucket
