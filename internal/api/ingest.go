@@ -2,32 +2,25 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/httperr"
 	"github.com/hookline/hookline/internal/inbound"
 )
 
 // Ingest is /in/{id} (any method, any content type, no API key: the
 // source's own verification stands in for it). It has the request
-// admitted (app.AdmitInbound), reads the body up to the inbound cap, has app.Ingest capture the request, and answers once it
-// is durably stored: the source's configured answer, or 401 when
-// verification failed (the request is stored all the same).
+// admitted (app.AdmitInbound), reads the body up to the inbound cap, has
+// app.Ingest capture the request, and answers once it is durably stored:
+// the source's configured answer, or 401 when verification failed (the
+// request is stored all the same).
 func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
-	src, err := s.app.Store().Source(r.Context(), r.PathValue("id"))
+	src, err := s.app.IngestSource(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err // an unknown source costs no body read
-	}
-	tooLarge := &hookline.Error{Code: hookline.ETOOLARGE, Message: fmt.Sprintf(
-		"request body is larger than this server's %s cap for received webhooks (hookline serve --max-inbound-body raises it)",
-		httperr.FormatBytes(s.cfg.MaxInboundBody))}
-	if r.ContentLength > s.cfg.MaxInboundBody {
-		return tooLarge
 	}
 	ticket, err := s.app.AdmitInbound(r.Context(), src, r.RemoteAddr, r.ContentLength, s.cfg.MaxInboundBody)
 	if err != nil {
@@ -42,7 +35,7 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 	kept = body
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
-			return tooLarge
+			return app.InboundTooLarge(s.cfg.MaxInboundBody)
 		}
 		if errors.As(err, new(*hookline.Error)) {
 			return err // a body that arrived too slowly (408)

@@ -44,8 +44,11 @@ type Config struct {
 	// OnIngest, when set, is told the source name and verdict (accepted,
 	// rejected, duplicate) of every request a source captures.
 	OnIngest func(source, verdict string)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// OnWake, when set, is told of every wake-up the application gives
+	// the engine (a test that runs no engine watches them).
+	OnWake func()
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.
@@ -92,6 +95,9 @@ func (a *App) Dev() bool { return a.cfg.Dev }
 func (a *App) wake() {
 	if a.cfg.Engine != nil {
 		a.cfg.Engine.Wake()
+	}
+	if a.cfg.OnWake != nil {
+		a.cfg.OnWake()
 	}
 }
 

@@ -363,27 +363,13 @@ func (a *app) showSecret(raw []byte) error {
 	fmt.Fprintln(a.env.Stdout, s.Secret)
 	switch until := unixTime(s.PreviousSecretExpires); {
 	case s.PreviousSecret == "":
-	case isPublicKey(s.PreviousSecret):
+	case strings.HasPrefix(s.PreviousSecret, webhook.PublicKeyPrefix):
 		// A public key signs nothing: the secret key Hookline keeps does.
 		fmt.Fprintf(a.env.Stderr, "The previous key also signs until %s; verify its signatures with its public key %s.\n", until, s.PreviousSecret)
 	default:
 		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, until)
 	}
 	return nil
-}
-
-// isPublicKey reports whether what the server shows to verify with is an
-// ed25519 public key (whpk_…) rather than a shared signing secret.
-func isPublicKey(key string) bool {
-	return strings.HasPrefix(key, webhook.PublicKeyPrefix)
-}
-
-// verificationNoun names what a receiver verifies with, as output says it.
-func verificationNoun(key string) string {
-	if isPublicKey(key) {
-		return "public key"
-	}
-	return "signing secret"
 }
 
 func (a *app) endpointSecretCmd() *cobra.Command {

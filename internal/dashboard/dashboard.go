@@ -188,14 +188,20 @@ func (d *Dashboard) Handle(h func(w http.ResponseWriter, r *http.Request) error)
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		status, body := httperr.Of(err)
-		if status == http.StatusInternalServerError {
-			d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
-		}
-		if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Code: body.Error.Code, Message: body.Error.Message}); rerr != nil {
-			http.Error(w, body.Error.Message, status)
-		}
+		d.renderError(w, r, err)
 	})
+}
+
+// renderError renders err as the error page, with the status, code and
+// message the error table (internal/httperr) gives the API's answer.
+func (d *Dashboard) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := httperr.Of(err)
+	if status == http.StatusInternalServerError {
+		d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Code: body.Error.Code, Message: body.Error.Message}); rerr != nil {
+		http.Error(w, body.Error.Message, status)
+	}
 }
 
 type errorPage struct {
@@ -267,14 +273,15 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status i
 func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		http.Error(w, "cross-site sign-in refused", http.StatusForbidden)
+		d.renderError(w, r, hookline.Errorf(hookline.EFORBIDDEN, "cross-site sign-in refused"))
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if !d.cfg.CheckKey(key) {
 		// No key in the log line, right or wrong.
 		d.cfg.Logger.Warn("dashboard sign-in failed", "remote", r.RemoteAddr)
-		d.renderLogin(w, r, http.StatusUnauthorized, "That is not the admin API key.")
+		wrong := hookline.Errorf(hookline.EUNAUTHORIZED, "That is not the admin API key.")
+		d.renderLogin(w, r, httperr.Status(wrong), hookline.ErrorMessage(wrong))
 		return
 	}
 	token, expires, err := d.app.StartSession(r.Context())

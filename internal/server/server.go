@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
-	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
+	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
 	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
-		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()
@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		App: application, APIKeyHash: keyHash, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 		MaxInboundBody: cfg.MaxInboundBody,
 	})
-	dev.start(ctx, engine)
+	dev.start(ctx, application)
 	routes := &surfaces{api: apiServer, dash: obs.dashboard(application, apiServer.CheckKey), hub: dev.hub, tail: dev.tail,
 		metrics: obs.metrics, log: log} // routes.go
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
@@ -129,7 +129,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		where = postgres.Describe(cfg.DB)
 		whereKey, whereVal = "db", where
 	}
-	recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	if !tuning.Shared { // a shared database has no data directory; the key is the operator's to pass
+		recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	}
 	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
 	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
