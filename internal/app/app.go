@@ -37,14 +37,21 @@ type Config struct {
 	// SecretKeys rotates the key sealing secrets at rest; nil when the
 	// store seals nothing.
 	SecretKeys SecretKeys
+	// AdminKeyID names the admin API key (AdminKeyID): dashboard sessions
+	// that signed in with another key are refused, so that changing the
+	// key signs everyone out.
+	AdminKeyID string
 	// OnPublish, when set, is told of every event a publish stored (not of
 	// idempotent replays): the metrics count them.
 	OnPublish func()
 	// OnIngest, when set, is told the source name and verdict (accepted,
 	// rejected, duplicate) of every request a source captures.
 	OnIngest func(source, verdict string)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// OnWake, when set, is told of every wake-up the application gives
+	// the engine (a test that runs no engine watches them).
+	OnWake func()
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.
@@ -91,6 +98,9 @@ func (a *App) Dev() bool { return a.cfg.Dev }
 func (a *App) wake() {
 	if a.cfg.Engine != nil {
 		a.cfg.Engine.Wake()
+	}
+	if a.cfg.OnWake != nil {
+		a.cfg.OnWake()
 	}
 }
 

@@ -22,7 +22,6 @@ type OperationalConfig struct {
 	// Batch is how many recorded events one round publishes at most (100).
 	Batch  int
 	Logger *slog.Logger
-	Now    func() time.Time
 }
 
 // Operational publishes Hookline's operational events (hookline.…), the one
@@ -62,9 +61,6 @@ func NewOperational(cfg OperationalConfig) *Operational {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	return &Operational{cfg: cfg, kick: make(chan struct{}, 1), stopping: make(chan struct{})}
 }
@@ -185,7 +181,7 @@ func (o *Operational) CircuitClosed(ctx context.Context, e *hookline.Endpoint, l
 // about builds the operational event typ about endpoint e as it is now.
 func (o *Operational) about(typ string, e *hookline.Endpoint, last *hookline.Attempt, reason string) *hookline.OperationalEvent {
 	ev := &hookline.OperationalEvent{Type: typ, EndpointID: e.ID, EndpointURL: e.URL, EndpointDescription: e.Description,
-		Tenant: e.Tenant, Reason: reason, Created: o.cfg.Now()}
+		Tenant: e.Tenant, Reason: reason}
 	if last != nil {
 		ev.EventID = last.EventID
 		ev.Attempt = &hookline.OperationalAttempt{Status: last.ResponseStatus, Error: last.Error, ErrorKind: last.ErrorKind}

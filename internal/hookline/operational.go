@@ -1,9 +1,6 @@
 package hookline
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // The operational events: Hookline's own events about the endpoints and
 // deliveries it runs, published like any other event under
@@ -54,8 +51,7 @@ type OperationalEvent struct {
 	// Attempt is the last attempt to the endpoint when the change was made;
 	// nil when none is known.
 	Attempt *OperationalAttempt
-	Reason  string // why the endpoint was disabled
-	Created time.Time
+	Reason  string // why the endpoint was disabled or enabled
 }
 
 // OperationalAttempt is what an operational event says of an attempt.

@@ -100,6 +100,7 @@ type Store interface {
 	InboundStore     // sources, connections and captured requests (inbound.go)
 	JobStore         // background jobs such as recover (jobs.go)
 	SecretStore      // re-sealing secrets at rest (secrets.go)
+	SessionStore     // dashboard sessions (sessions.go)
 	OperationalStore // operational events waiting to be published (operational.go)
 }
 

@@ -72,8 +72,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
-	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
-	obs := newObserver(ctx, cfg, store, keys.ring, log)
+	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
+	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	operational := delivery.NewOperational(delivery.OperationalConfig{Store: store, Publisher: publisher, Logger: log})
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
-		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()
@@ -99,13 +99,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		App: application, APIKeyHash: keyHash, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 		MaxInboundBody: cfg.MaxInboundBody,
 	})
-	dev.start(ctx, engine)
+	dev.start(ctx, application)
 	routes := &surfaces{api: apiServer, dash: obs.dashboard(application, apiServer.CheckKey), hub: dev.hub, tail: dev.tail,
 		metrics: obs.metrics, log: log} // routes.go
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           bodyDeadlines(routes.handler(), cfg.Body, time.Now), // conns.go
+		Handler:           cfg.Inbound.forwarded(bodyDeadlines(routes.handler(), cfg.Body, time.Now)), // conns.go, inbound.go
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -131,7 +131,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		where = postgres.Describe(cfg.DB)
 		whereKey, whereVal = "db", where
 	}
-	recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	if !tuning.Shared { // a shared database has no data directory; the key is the operator's to pass
+		recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	}
 	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
 	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)

@@ -23,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 var (
@@ -73,6 +74,10 @@ type Options struct {
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
 // use. Writes are serialised; reads run concurrently with them.
 type Store struct {
+	// Shared is retention and the statistics' reads, the SQL both stores
+	// share (shared.go).
+	*sqlcore.Shared
+
 	w         *sql.DB   // one connection: every write
 	r         *readPool // read-only pool
 	now       func() time.Time
@@ -211,6 +216,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
 	s.r = &readPool{db: r, s: s}
+	s.Shared = s.shared()
 
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
@@ -636,26 +642,20 @@ func (s *Store) enabledEndpoints(ctx context.Context, q queryer) ([]*hookline.En
 	return list, m, nil
 }
 
-// translate maps driver errors to hookline errors at the boundary.
+// translate maps driver errors to hookline errors at the boundary
+// (sqlcore.Translate): sql.ErrNoRows becomes ENOTFOUND, a primary key or
+// unique constraint failing ECONFLICT.
 func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var he *hookline.Error
-	if errors.As(err, &he) {
-		return err
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return hookline.Errorf(hookline.ENOTFOUND, "not found")
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return &hookline.Error{Code: hookline.ECONFLICT, Message: "already exists: " + se.Error()}
+	return sqlcore.Translate(err, sql.ErrNoRows, func(err error) (string, bool) {
+		var se *sqlite.Error
+		if errors.As(err, &se) {
+			switch se.Code() {
+			case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+				return se.Error(), true
+			}
 		}
-	}
-	return err
+		return "", false
+	})
 }
 
 // ms converts a time to unix milliseconds, the zero time to 0.
