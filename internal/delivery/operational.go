@@ -123,8 +123,10 @@ func (o *Operational) publishRecorded(ctx context.Context) int {
 		err := o.publish(ctx, ev, ev.Key)
 		switch hookline.ErrorCode(err) {
 		case "", hookline.EKEYREUSED:
-			// Published (or, with the key reused, by another node first:
-			// the key is the record's own).
+			// Published, or found published by another node under the
+			// record's key (a Duplicate, no error). EKEYREUSED would mean
+			// another request took the key, which its randomness rules
+			// out; retrying could not help either.
 			done = append(done, ev.Seq)
 			continue
 		case hookline.EINVALID:
