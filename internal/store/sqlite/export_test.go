@@ -11,7 +11,5 @@ func PauseFlushes(s *Store) {
 // JournalTail returns the current journal segment's path and the bytes
 // written to it.
 func JournalTail(s *Store) (string, int64) {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	return s.jrnl.f.Name(), s.jrnl.size
+	return s.jrnl.Tail()
 }

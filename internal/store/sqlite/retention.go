@@ -34,10 +34,16 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff time.Time, limit int) (h
 	if limit <= 0 {
 		return p, nil
 	}
+	// An event whose journal record a replay could bring back is not
+	// purged: this retires the segments of those old enough, and the fence
+	// keeps the purge off the events of segments still live.
+	if err := s.retireForPurge(ctx, ms(cutoff)); err != nil {
+		return p, fmt.Errorf("purging events before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM events WHERE id IN (
 				SELECT id FROM events WHERE created < ? ORDER BY created LIMIT ?
-			) RETURNING id`, ms(cutoff), limit)
+			) RETURNING id`, s.purgeFence(ms(cutoff)), limit)
 		if err != nil {
 			return fmt.Errorf("deleting events: %w", err)
 		}
