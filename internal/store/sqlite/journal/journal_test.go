@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,7 +199,7 @@ func TestSetAside(t *testing.T) {
 	if next == path {
 		t.Fatalf("the number of the segment set aside was given again: %s", next)
 	}
-	if !slices.Contains(fs.Names(), path+".damaged") {
+	if !slices.Contains(fs.Names(), filepath.Base(path)+".damaged") {
 		t.Fatalf("files %v, want %s.damaged", fs.Names(), path)
 	}
 }

@@ -5,12 +5,17 @@
 // entry (a file created, renamed or removed) survives once SyncDir of its
 // directory followed. Every write, sync, rename, create and remove is a
 // point where a test can cut the power (BeforeOp).
+//
+// It is one directory: files are known by their base names, whatever
+// directory a path names, so that what a power cut left can be recovered
+// beside a copy of the database in another directory.
 package crashfs
 
 import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,7 +77,7 @@ func (c *FS) Ops() int {
 func (c *FS) Corrupt(name string, off int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ino := c.live[name]
+	ino := c.live[filepath.Base(name)]
 	if ino == nil || off >= int64(len(ino.data)) {
 		return fmt.Errorf("corrupt %s at %d: no such byte", name, off)
 	}
@@ -97,7 +102,7 @@ func (c *FS) op(name string) {
 
 func (c *FS) OpenFile(name string, flag int, perm fs.FileMode) (journal.File, error) {
 	c.mu.Lock()
-	ino := c.live[name]
+	ino := c.live[filepath.Base(name)]
 	c.mu.Unlock()
 	if ino == nil {
 		if flag&os.O_CREATE == 0 {
@@ -106,7 +111,7 @@ func (c *FS) OpenFile(name string, flag int, perm fs.FileMode) (journal.File, er
 		c.op("create " + filepath.Base(name))
 		c.mu.Lock()
 		ino = &inode{}
-		c.live[name] = ino
+		c.live[filepath.Base(name)] = ino
 		c.mu.Unlock()
 	}
 	return &file{fs: c, ino: ino, name: name}, nil
@@ -115,7 +120,7 @@ func (c *FS) OpenFile(name string, flag int, perm fs.FileMode) (journal.File, er
 func (c *FS) ReadFile(name string) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ino := c.live[name]
+	ino := c.live[filepath.Base(name)]
 	if ino == nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
@@ -123,13 +128,14 @@ func (c *FS) ReadFile(name string) ([]byte, error) {
 }
 
 func (c *FS) Rename(oldpath, newpath string) error {
+	oldpath, newpath = filepath.Base(oldpath), filepath.Base(newpath)
 	c.mu.Lock()
 	_, ok := c.live[oldpath]
 	c.mu.Unlock()
 	if !ok {
 		return &os.LinkError{Op: "rename", Old: oldpath, New: newpath, Err: fs.ErrNotExist}
 	}
-	c.op("rename " + filepath.Base(oldpath) + " " + filepath.Base(newpath))
+	c.op("rename " + oldpath + " " + newpath)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.live[newpath] = c.live[oldpath]
@@ -138,13 +144,14 @@ func (c *FS) Rename(oldpath, newpath string) error {
 }
 
 func (c *FS) Remove(name string) error {
+	name = filepath.Base(name)
 	c.mu.Lock()
 	_, ok := c.live[name]
 	c.mu.Unlock()
 	if !ok {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 	}
-	c.op("remove " + filepath.Base(name))
+	c.op("remove " + name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.live, name)
@@ -156,15 +163,13 @@ func (c *FS) ReadDir(dir string) ([]string, error) {
 	defer c.mu.Unlock()
 	var names []string
 	for name := range c.live {
-		if filepath.Dir(name) == filepath.Clean(dir) {
-			names = append(names, filepath.Base(name))
-		}
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names, nil
 }
 
-// Names returns the paths of every file, sorted.
+// Names returns the names of every file, sorted.
 func (c *FS) Names() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -183,17 +188,7 @@ func (c *FS) SyncDir(dir string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dir = filepath.Clean(dir)
-	for name := range c.durable {
-		if filepath.Dir(name) == dir {
-			delete(c.durable, name)
-		}
-	}
-	for name, ino := range c.live {
-		if filepath.Dir(name) == dir {
-			c.durable[name] = ino
-		}
-	}
+	c.durable = maps.Clone(c.live)
 	return nil
 }
 
