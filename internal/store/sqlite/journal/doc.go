@@ -65,9 +65,12 @@
 // durable; the caller acknowledges whatever the record holds only after
 // that returns nil. A wait makes the whole segment durable up to the end
 // of the last record written when its sync started, not only its own
-// bytes: the journal keeps a durable watermark, syncs are group-committed
-// (one waiter syncs, those whose records it covered return without a sync
-// of their own), and a record is acknowledged only below the watermark.
+// bytes: the journal keeps a durable watermark, each sync covers
+// everything from the watermark it found to everything written when it
+// started and then raises the watermark to there, a wait whose record a
+// finished sync covered returns without a sync of its own, and a record is
+// acknowledged only below the watermark. Concurrent waits sync
+// concurrently, which the kernel batches into one device flush.
 // Any number of goroutines may append; a record is never acknowledged
 // while an earlier record of the same segment may still be lost, so replay
 // stopping at the first gap can lose nothing acknowledged. Inside the
@@ -89,9 +92,8 @@
 // Journal.mu serialises appends and rotation; Journal.fmu is held for
 // reading by each append from its write until its wait returns, and for
 // writing by Rotate, which so closes a segment only once every wait on it
-// has returned; Journal.smu serialises syncs; Journal.spareMu guards the
-// spare. Order: mu, then fmu, then spareMu; smu is taken with fmu held for
-// reading and never with mu. The store takes its own locks (Store.jmu,
+// has returned; Journal.spareMu guards the spare. Order: mu, then fmu,
+// then spareMu. Waits take no lock but fmu: the watermark is atomic. The store takes its own locks (Store.jmu,
 // then Store.bmu) before any of these. The journal holds in memory only
 // the open segment and its offsets; the records' contents live in the
 // store's memory until it flushes them into SQLite, and it bounds that

@@ -63,8 +63,7 @@ type Journal struct {
 	written   atomic.Int64
 
 	fmu    sync.RWMutex
-	smu    sync.Mutex
-	synced int64 // f is durable up to here; under smu, reset under fmu
+	synced atomic.Int64 // f is durable up to here (the watermark); reset under fmu
 	failed atomic.Pointer[error]
 
 	spareMu   sync.Mutex
@@ -120,11 +119,7 @@ func (j *Journal) load() ([]*Segment, error) {
 		path := filepath.Join(j.dir, name)
 		if rest == "spare" {
 			j.haveSpare = true
-			if data, err := j.fs.ReadFile(path); err == nil {
-				if h, ok, err := decodeHeader(data); ok && err == nil {
-					j.seq = max(j.seq, h.seq)
-				}
-			}
+			j.seq = max(j.seq, j.spareSeq(path))
 			continue
 		}
 		aside := strings.HasSuffix(rest, ".damaged")
@@ -151,6 +146,25 @@ func (j *Journal) load() ([]*Segment, error) {
 		segs = append(segs, seg)
 	}
 	return segs, nil
+}
+
+// spareSeq returns the number the spare had, from its header; 0 when it
+// has none (an earlier format's), as numbers then start afresh harmlessly:
+// the salt keeps the spare's old records from validating.
+func (j *Journal) spareSeq(path string) uint64 {
+	f, err := j.fs.OpenFile(path, 0, 0)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	b := make([]byte, HeaderSize)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return 0
+	}
+	if h, ok, err := decodeHeader(b); ok && err == nil {
+		return h.seq
+	}
+	return 0
 }
 
 // read decodes one segment, logging what is damaged.
@@ -232,8 +246,9 @@ func (j *Journal) next() error {
 		f.Close()
 		return fmt.Errorf("syncing data directory: %w", err)
 	}
-	j.f, j.seq, j.size, j.allocated, j.synced = f, seq, HeaderSize, allocated, HeaderSize
+	j.f, j.seq, j.size, j.allocated = f, seq, HeaderSize, allocated
 	j.written.Store(HeaderSize)
+	j.synced.Store(HeaderSize)
 	return nil
 }
 
@@ -308,19 +323,21 @@ func (j *Journal) Append(rec []byte) (wait func() error, err error) {
 	}, nil
 }
 
-// syncTo makes f durable up to at least end: nothing to do when another
-// wait's sync covered it, else a sync of everything written since the
-// watermark. The caller holds fmu for reading.
+// syncTo makes f durable up to at least end: nothing to do when a sync
+// that finished covered it, else a sync from the watermark it finds to
+// everything written so far. Waits sync concurrently, as the kernel batches
+// concurrent syncs of a file; each moves the watermark to what it covered,
+// which is everything below its end since everything below its start was
+// durable already. The caller holds fmu for reading.
 func (j *Journal) syncTo(f File, end int64) error {
-	j.smu.Lock()
-	defer j.smu.Unlock()
 	if err := j.failure(); err != nil {
 		return err
 	}
-	if j.synced >= end {
+	from := j.synced.Load()
+	if from >= end {
 		return nil
 	}
-	from, to := j.synced, j.written.Load()
+	to := j.written.Load()
 	var err error
 	if to <= j.allocated {
 		err = f.SyncRange(from, to-from)
@@ -332,8 +349,12 @@ func (j *Journal) syncTo(f File, end int64) error {
 		j.failed.Store(&err)
 		return err
 	}
-	j.synced = to
-	return nil
+	for {
+		cur := j.synced.Load()
+		if cur >= to || j.synced.CompareAndSwap(cur, to) {
+			return nil
+		}
+	}
 }
 
 func (j *Journal) failure() error {
