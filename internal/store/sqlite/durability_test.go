@@ -212,3 +212,29 @@ func TestCompletionDurableOnReturn(t *testing.T) {
 		t.Fatalf("deliveries after the crash = %+v, %v; want one succeeded after 1 attempt", ds, err)
 	}
 }
+
+// TestPendingMemoryBoundedInBytes: with flushes stopped, large events
+// make publishers flush once the bytes waiting in memory reach the bound,
+// long before the bound on their count would.
+func TestPendingMemoryBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s, _ := openWithEndpoint(t, filepath.Join(t.TempDir(), "hookline.db"), now)
+	defer s.Close()
+	sqlite.PauseFlushes(s)
+	payload := []byte(`"` + strings.Repeat("x", 1<<20-2) + `"`) // 1 MiB, the API's largest
+	var peak, bound int64
+	for range 80 {
+		ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: payload}
+		if _, err := s.PublishEvents(ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		n, bound = sqlite.PendingBytes(s)
+		peak = max(peak, n)
+	}
+	if peak < bound/2 || peak > bound+2<<20 {
+		t.Fatalf("peak of %d bytes waiting in memory, want up to the bound of %d and about it", peak, bound)
+	}
+}

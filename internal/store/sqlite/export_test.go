@@ -13,3 +13,9 @@ func PauseFlushes(s *Store) {
 func JournalTail(s *Store) (string, int64) {
 	return s.jrnl.Tail()
 }
+
+// PendingBytes returns about how many bytes of events and completions wait
+// in memory for a flush, and the bound publishers keep it under.
+func PendingBytes(s *Store) (int64, int64) {
+	return s.pendingBytes.Load(), maxPendingBytes
+}
