@@ -57,7 +57,9 @@
 // acknowledged); if there is one, the bytes between are damage. Damage is
 // logged as an error naming the file, the offset and the length skipped;
 // every intact record after it is replayed, and the segment is set aside
-// instead of retired. A damaged record costs only its own contents.
+// instead of retired. A damaged record costs only its own contents. Damage
+// to the last record of a segment looks like a record cut short and is not
+// reported: nothing valid follows it to tell the two apart.
 //
 // # Durability
 //
