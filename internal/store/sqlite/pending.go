@@ -192,6 +192,9 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		if c.Attempt.EventID == "" || c.Attempt.EndpointID == "" {
 			c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
 		}
+		// done at once, so that a second completion of d in cs goes to
+		// SQLite, as one after this call would.
+		d.done = true
 		mine, ds = append(mine, c), append(ds, d)
 	}
 	s.bmu.Unlock()
@@ -200,6 +203,11 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 	}
 	durable, err := s.appendRecord(encodeCompletions(mine, nowMS))
 	if err != nil {
+		s.bmu.Lock()
+		for _, d := range ds {
+			d.done = false
+		}
+		s.bmu.Unlock()
 		return nil, false, err
 	}
 	s.bmu.Lock()

@@ -62,12 +62,11 @@ type Options struct {
 	// fail, files whose modes were too wide. Default: discarded.
 	Logger *slog.Logger
 	// NoJournal stores each publish batch in a SQLite transaction of its
-	// own (group commit) instead of the journal. It is slower, and under
-	// the 0.6× of the null relay the journal must reach (1 KB events,
-	// BenchmarkRelayJournal, with completions durable in both: plain
-	// 0.40–0.47× against the journal's 0.51–0.54× on a shared 2-core
-	// machine); it is kept so that the journal's gain can be measured
-	// again.
+	// own (group commit) instead of the journal. It is slower (1 KB events,
+	// BenchmarkRelayJournal, completions durable in both, 24 rounds on a
+	// shared 2-core machine: plain 0.40× the null relay, the journal 0.50×,
+	// the journal faster in 20 rounds, by 1.25× at the median) and is kept so
+	// that the journal's gain can be measured again.
 	NoJournal bool
 	// JournalFS holds the journal's segments. Default: the operating
 	// system's files, beside the database. Tests put a file system that
