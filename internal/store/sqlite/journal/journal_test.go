@@ -2,8 +2,11 @@ package journal_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -211,4 +214,55 @@ func seqOf(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestEarlierFormats: a segment of format version 0 (before headers),
+// left by a crash before an upgrade, is replayed, stopping at its first
+// bad record; a segment of a newer version than this one reads is refused
+// rather than recycled.
+func TestEarlierFormats(t *testing.T) {
+	legacy := func(seq uint64, bodies ...string) []byte {
+		var out []byte
+		var n8 [8]byte
+		binary.LittleEndian.PutUint64(n8[:], seq)
+		for _, b := range bodies {
+			rec := binary.LittleEndian.AppendUint32(nil, uint32(len(b)))
+			sum := crc32.Update(crc32.Checksum(n8[:], crc32.MakeTable(crc32.Castagnoli)), crc32.MakeTable(crc32.Castagnoli), []byte(b))
+			rec = binary.LittleEndian.AppendUint32(rec, sum)
+			out = append(out, append(rec, b...)...)
+		}
+		return append(out, make([]byte, 64)...)
+	}
+	fs := crashfs.New()
+	write := func(name string, data []byte) {
+		f, err := fs.OpenFile(dir+"/"+name, os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(data, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	write(prefix+"7", legacy(7, "one", "two"))
+	j, segs := open(t, fs, nil)
+	j.Close()
+	if len(segs) != 1 || !segs[0].Legacy || strings.Join(bodies(segs), ",") != "one,two" {
+		t.Fatalf("version 0 segment replayed as %+v", segs)
+	}
+	if next, _ := j.Tail(); seqOf(t, next) != 8 {
+		t.Errorf("after segment 7 the journal started %s", next)
+	}
+
+	newer := crashfs.New()
+	h := make([]byte, journal.HeaderSize)
+	copy(h, "HLJOURNL")
+	binary.LittleEndian.PutUint32(h[8:12], journal.Version+1)
+	binary.LittleEndian.PutUint64(h[16:24], 3)
+	binary.LittleEndian.PutUint32(h[12:16], crc32.Checksum(h[16:32], crc32.MakeTable(crc32.Castagnoli)))
+	fs = newer
+	write(prefix+"3", h)
+	if _, _, err := journal.Open(dir, prefix, journal.Options{FS: newer}); err == nil || !strings.Contains(err.Error(), "version") {
+		t.Fatalf("opening a journal of a newer format: %v, want an error naming the version", err)
+	}
 }
