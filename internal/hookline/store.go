@@ -39,6 +39,11 @@ type Store interface {
 	// With opts.LeaseOwner set, the new deliveries are created already claimed
 	// by that owner until opts.LeaseExpires and returned as tasks, so the
 	// publishing node can make the first attempts without a claim round trip.
+	//
+	// Once it returns nil, the events and their deliveries are durable: a
+	// crash of the process, or of the machine where the store syncs (SQLite
+	// with synchronous=FULL, the default), loses none of them
+	// (storetest.RunDurability).
 	PublishEvents(ctx context.Context, events []*Event, opts PublishOptions) ([]Published, error)
 	// Event returns the event with that id, or ENOTFOUND.
 	Event(ctx context.Context, id string) (*Event, error)
@@ -64,6 +69,11 @@ type Store interface {
 	// out (not a 410 Gone), endpoint.disabled when a 410 Gone disables an
 	// enabled endpoint. Changes made by attempts of operational events
 	// record no delivery.* events (see OperationalEvent).
+	//
+	// Once it returns nil, the attempts and the deliveries' new state are
+	// durable, as for PublishEvents: a crash afterwards neither loses an
+	// attempt nor makes its delivery due again, so the only deliveries a
+	// crash repeats are those whose completions were in flight.
 	CompleteTasks(ctx context.Context, owner string, cs []Completion) error
 	// ReleaseTasks gives leased deliveries back without an attempt, due at
 	// at. Deliveries not leased to owner are left alone.

@@ -94,21 +94,25 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// CompleteTasks records attempts and the new state of their deliveries in one
-// transaction.
+// CompleteTasks records attempts and the new state of their deliveries,
+// durably before it returns: those of deliveries still only in the journal
+// in a journal record (absorb), the others in one transaction.
 func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	now := ms(s.now())
-	cs, unflushed := s.absorb(owner, cs, now)
+	cs, unflushed, err := s.absorb(owner, cs, now)
+	if err != nil {
+		return fmt.Errorf("completing tasks: %w", err)
+	}
 	if len(cs) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.writeJob(&writeJob{
+	err = s.writeJob(&writeJob{
 		ctx: context.WithoutCancel(ctx),
 		fn: func(ctx context.Context, tx *sql.Tx) error {
 			return s.complete(ctx, tx, owner, cs, nil)
