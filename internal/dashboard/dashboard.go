@@ -55,7 +55,6 @@ type NavLink struct {
 type Dashboard struct {
 	cfg   Config
 	app   *app.App
-	store hookline.Store // for the pages' reads, which carry no rule
 	pages map[string]*template.Template
 	tail  *tailHub
 	// static serves the embedded files (Static).
@@ -71,7 +70,7 @@ func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
+	d := &Dashboard{cfg: cfg, app: cfg.App, tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
 	d.static = http.StripPrefix("/static/", cacheStatic(filesOnly(files, http.FileServerFS(files))))
 	d.pages = parsePages()

@@ -17,18 +17,26 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/app"
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
+// testDashboard is a dashboard and, for the tests' fixtures, the store
+// under its application (the dashboard itself reads only through it).
+type testDashboard struct {
+	*Dashboard
+	store hookline.Store
+}
+
 // newTestDashboard serves a dashboard on a real SQLite store.
-func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
+func newTestDashboard(t *testing.T) (*testDashboard, *httptest.Server) {
 	t.Helper()
 	return newTestDashboardAt(t, filepath.Join(t.TempDir(), "db"), time.Now)
 }
 
 // newTestDashboardAt serves a dashboard on a real SQLite store at path,
 // with the application's clock now.
-func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*Dashboard, *httptest.Server) {
+func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*testDashboard, *httptest.Server) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -51,11 +59,11 @@ func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*Dashb
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return d, srv
+	return &testDashboard{Dashboard: d, store: st}, srv
 }
 
 // signIn starts a session as a sign-in does and returns its cookie.
-func signIn(t *testing.T, d *Dashboard) *http.Cookie {
+func signIn(t *testing.T, d *testDashboard) *http.Cookie {
 	t.Helper()
 	token, expires, err := d.app.StartSession(context.Background())
 	if err != nil {
