@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -256,10 +257,22 @@ func (d *Dashboard) BulkResend(w http.ResponseWriter, r *http.Request) error {
 	}
 	job, err := d.app.Recover(r.Context(), e.ID, from, to) // the job of POST /v1/endpoints/{id}/recover
 	if err != nil {
-		return err
+		return rangeFormError(err)
 	}
 	http.Redirect(w, r, "/jobs/"+job.ID, http.StatusSeeOther)
 	return nil
+}
+
+// rangeFormError words app.Recover's errors about its range (since,
+// until) in the bulk resend form's terms: its fields are from and to, its
+// labels a start and an end.
+func rangeFormError(err error) error {
+	var e *hookline.Error
+	if !errors.As(err, &e) || e.Code != hookline.EINVALID || e.Param != "since" {
+		return err
+	}
+	words := strings.NewReplacer("since", "the start", "until", "the end")
+	return hookline.Invalid("from", "%s", words.Replace(e.Message))
 }
 
 // Job shows a bulk resend's progress, read from the store, so any node

@@ -110,14 +110,16 @@ func TestSessionAndCSRF(t *testing.T) {
 		cookie *http.Cookie
 		form   url.Values
 		want   int
+		// code is the error table's code the error page shows.
+		code string
 	}{
-		{"page without a session", "GET", nil, nil, http.StatusSeeOther},
-		{"page with a tampered cookie", "GET", &tampered, nil, http.StatusSeeOther},
-		{"page with the session", "GET", cookie, nil, http.StatusOK},
-		{"form without a session", "POST", nil, url.Values{"csrf": {token}}, http.StatusUnauthorized},
-		{"form without a token", "POST", cookie, url.Values{}, http.StatusForbidden},
-		{"form with a wrong token", "POST", cookie, url.Values{"csrf": {"nope"}}, http.StatusForbidden},
-		{"form with the token", "POST", cookie, url.Values{"csrf": {token}}, http.StatusSeeOther},
+		{"page without a session", "GET", nil, nil, http.StatusSeeOther, ""},
+		{"page with a tampered cookie", "GET", &tampered, nil, http.StatusSeeOther, ""},
+		{"page with the session", "GET", cookie, nil, http.StatusOK, ""},
+		{"form without a session", "POST", nil, url.Values{"csrf": {token}}, http.StatusUnauthorized, hookline.EUNAUTHORIZED},
+		{"form without a token", "POST", cookie, url.Values{}, http.StatusForbidden, hookline.EFORBIDDEN},
+		{"form with a wrong token", "POST", cookie, url.Values{"csrf": {"nope"}}, http.StatusForbidden, hookline.EFORBIDDEN},
+		{"form with the token", "POST", cookie, url.Values{"csrf": {token}}, http.StatusSeeOther, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,9 +140,14 @@ func TestSessionAndCSRF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Fatalf("%s %s: %s, want %d", tc.method, path, resp.Status, tc.want)
+			}
+			if tc.code != "" && (!bytes.Contains(page, []byte("<code>"+tc.code+"</code>")) ||
+				!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html")) {
+				t.Fatalf("%s %s: not the error page of %s:\n%s", tc.method, path, tc.code, page)
 			}
 		})
 	}
