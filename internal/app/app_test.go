@@ -160,8 +160,34 @@ func TestListenDeviceLifecycle(t *testing.T) {
 		t.Fatalf("a busy device is idle: %v", idle)
 	}
 
+	// A device that disconnects is seen then; once forgotten, it is not
+	// (its mark would outlive it).
+	const seen = "listen.seen.laptop"
+	seenMark := func() string {
+		t.Helper()
+		v, err := store.Setting(ctx, seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := store.SetSetting(ctx, seen, "1"); err != nil {
+		t.Fatal(err)
+	}
+	a.ListenDeviceDisconnected(ctx, "laptop")
+	if seenMark() == "1" {
+		t.Fatal("a device that disconnected was not marked seen")
+	}
+
 	if _, err := a.ForgetListenDevice(ctx, "laptop"); err != nil {
 		t.Fatal(err)
+	}
+	if err := store.SetSetting(ctx, seen, "1"); err != nil {
+		t.Fatal(err)
+	}
+	a.ListenDeviceDisconnected(ctx, "laptop")
+	if v := seenMark(); v != "1" {
+		t.Fatalf("a forgotten device was marked seen as it disconnected (%s)", v)
 	}
 	if _, err := store.Endpoint(ctx, first.ID); hookline.ErrorCode(err) != hookline.ENOTFOUND {
 		t.Fatalf("the forgotten device's endpoint: %v", err)

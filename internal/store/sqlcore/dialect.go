@@ -72,6 +72,16 @@ func (d Dialect) Bind(q string) string {
 	return b.String()
 }
 
+// Qualified is columns, a comma-separated list such as RequestColumns,
+// with each column qualified by the table alias.
+func Qualified(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Sum is sum(col), read back as an int64.
 func (d Dialect) Sum(col string) string { return "sum(" + col + ")" + d.SumCast }
 

@@ -25,3 +25,15 @@ func TestBind(t *testing.T) {
 		}
 	}
 }
+
+func TestQualified(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ alias, in, want string }{
+		{"r", "id, source_id,\n\tmethod", "r.id, r.source_id, r.method"},
+		{"d", "id", "d.id"},
+	} {
+		if got := Qualified(tc.alias, tc.in); got != tc.want {
+			t.Errorf("Qualified(%q, %q) = %q, want %q", tc.alias, tc.in, got, tc.want)
+		}
+	}
+}
