@@ -94,6 +94,8 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 				// A deleted source's requests stay; filter by its id still.
 				data.Sources = append(data.Sources, sourceOption{ID: data.Source, Name: data.Source + " (deleted)"})
 			} else {
+				// A name typed into the URL: the filter keeps the id.
+				data.Source = s.ID
 				data.Sources = append(data.Sources, sourceOption{ID: s.ID, Name: s.Name})
 				names[s.ID] = s.Name
 			}
