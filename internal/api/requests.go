@@ -73,7 +73,7 @@ func (s *Server) ListRequests(w http.ResponseWriter, r *http.Request) error {
 			*p.dst = t
 		}
 	}
-	list, more, err := s.app.ListRequests(r.Context(), f)
+	list, more, err := s.app.ListRequests(r.Context(), app.RequestQuery{RequestFilter: f})
 	if err != nil {
 		return err
 	}

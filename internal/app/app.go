@@ -83,10 +83,6 @@ func New(cfg Config) *App {
 	return &App{cfg: cfg, forwarder: &delivery.ForwardSender{Client: delivery.NewHTTPClient(cfg.Dev)}}
 }
 
-// Store is the store the application works on, for the surfaces' reads
-// that carry no rule (pages of lists, statistics).
-func (a *App) Store() hookline.Store { return a.cfg.Store }
-
 // Now is the application's clock.
 func (a *App) Now() time.Time { return a.cfg.Now() }
 

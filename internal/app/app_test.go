@@ -160,8 +160,34 @@ func TestListenDeviceLifecycle(t *testing.T) {
 		t.Fatalf("a busy device is idle: %v", idle)
 	}
 
+	// A device that disconnects is seen then; once forgotten, it is not
+	// (its mark would outlive it).
+	const seen = "listen.seen.laptop"
+	seenMark := func() string {
+		t.Helper()
+		v, err := store.Setting(ctx, seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := store.SetSetting(ctx, seen, "1"); err != nil {
+		t.Fatal(err)
+	}
+	a.ListenDeviceDisconnected(ctx, "laptop")
+	if seenMark() == "1" {
+		t.Fatal("a device that disconnected was not marked seen")
+	}
+
 	if _, err := a.ForgetListenDevice(ctx, "laptop"); err != nil {
 		t.Fatal(err)
+	}
+	if err := store.SetSetting(ctx, seen, "1"); err != nil {
+		t.Fatal(err)
+	}
+	a.ListenDeviceDisconnected(ctx, "laptop")
+	if v := seenMark(); v != "1" {
+		t.Fatalf("a forgotten device was marked seen as it disconnected (%s)", v)
 	}
 	if _, err := store.Endpoint(ctx, first.ID); hookline.ErrorCode(err) != hookline.ENOTFOUND {
 		t.Fatalf("the forgotten device's endpoint: %v", err)
@@ -302,7 +328,7 @@ func TestInboundRules(t *testing.T) {
 		{name: "rejected", f: hookline.RequestFilter{SourceID: src.ID, Status: hookline.RequestRejected}, n: 0},
 	} {
 		t.Run("list "+tc.name, func(t *testing.T) {
-			list, _, err := a.ListRequests(ctx, tc.f)
+			list, _, err := a.ListRequests(ctx, app.RequestQuery{RequestFilter: tc.f})
 			wantErr(t, err, tc.code, tc.prm)
 			if tc.code == "" && len(list) != tc.n {
 				t.Fatalf("%d requests, want %d", len(list), tc.n)
@@ -313,9 +339,17 @@ func TestInboundRules(t *testing.T) {
 		if err := store.DeleteSource(ctx, src.ID); err != nil {
 			t.Fatal(err)
 		}
-		list, _, err := a.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID})
+		list, _, err := a.ListRequests(ctx, app.RequestQuery{RequestFilter: hookline.RequestFilter{SourceID: src.ID}, GoneSources: true})
 		if err != nil || len(list) != 1 {
 			t.Fatalf("%d requests, %v; want the deleted source's one", len(list), err)
+		}
+		// Without GoneSources, as the API asks, the id is unknown: a
+		// mistyped id is a 404, not an empty list.
+		_, _, err = a.ListRequests(ctx, app.RequestQuery{RequestFilter: hookline.RequestFilter{SourceID: src.ID}})
+		wantErr(t, err, hookline.ENOTFOUND, "id")
+		list, _, err = a.ListRequests(ctx, app.RequestQuery{RequestFilter: hookline.RequestFilter{SourceID: "nosuch"}, GoneSources: true})
+		if err != nil || len(list) != 0 {
+			t.Fatalf("%d requests, %v; want none for a name no source has", len(list), err)
 		}
 	})
 

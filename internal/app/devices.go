@@ -151,6 +151,16 @@ func (a *App) ListenDeviceSeen(ctx context.Context, name string) {
 	}
 }
 
+// ListenDeviceDisconnected records that the named device was seen as it
+// disconnected, unless it has been forgotten meanwhile: a mark for a
+// device that is gone would outlive it.
+func (a *App) ListenDeviceDisconnected(ctx context.Context, name string) {
+	if _, err := a.ListenDeviceEndpoint(ctx, name); err != nil {
+		return
+	}
+	a.ListenDeviceSeen(ctx, name)
+}
+
 // listenDeviceLastSeen is when the device was last seen; for a device made
 // before this was recorded, when its endpoint last changed.
 func (a *App) listenDeviceLastSeen(ctx context.Context, name string, ep *hookline.Endpoint) time.Time {

@@ -17,8 +17,11 @@
 // connections, admitting and capturing a request at an ingest URL,
 // captured requests, resend and replay with the one check of a replay's
 // edits), devices.go (listen devices: create or update under the
-// endpoint rules, seen, connected, forgotten, idle), secrets.go (the key
-// sealing secrets at rest), health.go.
+// endpoint rules, seen, connected, disconnected, forgotten, idle),
+// secrets.go (the key sealing secrets at rest), sessions.go (dashboard
+// sign-in sessions), tail.go (a live tail's filter), webhook_keys.go (the
+// JWK set of the endpoints' public keys), stats.go (the backlog and the
+// attempt statistics the dashboard charts), health.go.
 //
 // The listen hub gets the App after the engine is made (listen.Hub.Use):
 // it keeps the devices' websockets, the App their endpoints.

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -272,10 +274,22 @@ func (a *App) DeleteConnection(ctx context.Context, id string, by Actor) (*hookl
 // RequestStatuses are the statuses captured requests are listed by.
 var RequestStatuses = []string{hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay}
 
+// RequestQuery is what ListRequests lists: the store's filter, and what
+// a SourceID that names no source means.
+type RequestQuery struct {
+	hookline.RequestFilter
+	// GoneSources lists by SourceID as given when no source has that id or
+	// name: a deleted source's requests stay, and the dashboard's filter
+	// still lists them by its id (an id that never was lists none).
+	// Unset, such a SourceID is ENOTFOUND, as the API answers it.
+	GoneSources bool
+}
+
 // ListRequests returns a page of captured requests, newest first, of one
-// source when f.SourceID (an id or a name; the id of a deleted source) is
-// set. The API and the dashboard's list both come here.
-func (a *App) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*hookline.InboundRequest, bool, error) {
+// source when q.SourceID (an id or a name) is set. The API and the
+// dashboard's list both come here.
+func (a *App) ListRequests(ctx context.Context, q RequestQuery) ([]*hookline.InboundRequest, bool, error) {
+	f := q.RequestFilter
 	switch f.Status {
 	case "", hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay:
 	default:
@@ -286,8 +300,7 @@ func (a *App) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*ho
 		switch {
 		case err == nil:
 			f.SourceID = src.ID
-		case hookline.ErrorCode(err) == hookline.ENOTFOUND && strings.HasPrefix(f.SourceID, "src_"):
-			// A deleted source's requests stay: its id still filters them.
+		case q.GoneSources && hookline.ErrorCode(err) == hookline.ENOTFOUND:
 		default:
 			return nil, false, err
 		}
@@ -354,7 +367,10 @@ func (p *ReplayParams) Check() error {
 			return hookline.Invalid("method", "method %q is not an HTTP method such as POST", p.Method)
 		}
 	}
-	for name, values := range p.Headers {
+	// In name order, so that of several bad headers the same one is
+	// reported every time.
+	for _, name := range slices.Sorted(maps.Keys(p.Headers)) {
+		values := p.Headers[name]
 		if !httpguts.ValidHeaderFieldName(name) {
 			return hookline.Invalid("headers", "header name %q is not a valid HTTP header name", name)
 		}

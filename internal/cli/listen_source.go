@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	application "github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/client"
-	"github.com/hookline/hookline/internal/listen"
 )
 
 // This file is `hookline listen --source`: a source's captured requests
@@ -26,7 +26,7 @@ type sourceLink struct {
 // reusing it otherwise, so that requests captured while listen is stopped
 // wait for the device as pending deliveries.
 func ensureSourceConnections(ctx context.Context, c *client.Client, device string, sources []string) ([]sourceLink, error) {
-	target := listen.URLScheme + "://" + device
+	target := application.ListenScheme + "://" + device
 	var links []sourceLink
 	seen := map[string]bool{}
 	for _, s := range sources {

@@ -55,7 +55,6 @@ type NavLink struct {
 type Dashboard struct {
 	cfg   Config
 	app   *app.App
-	store hookline.Store // for the pages' reads, which carry no rule
 	pages map[string]*template.Template
 	tail  *tailHub
 	// static serves the embedded files (Static).
@@ -71,7 +70,7 @@ func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
+	d := &Dashboard{cfg: cfg, app: cfg.App, tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
 	d.static = http.StripPrefix("/static/", cacheStatic(filesOnly(files, http.FileServerFS(files))))
 	d.pages = parsePages()
@@ -286,8 +285,9 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	token, expires, err := d.app.StartSession(r.Context())
 	if err != nil {
-		d.cfg.Logger.Error("dashboard sign-in", "err", err)
-		http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
+		// The person reads the first error; the log, both.
+		d.renderError(w, r, fmt.Errorf("dashboard sign-in: %w: %w",
+			hookline.Errorf(hookline.EINTERNAL, "could not start a session: try again"), err))
 		return
 	}
 	http.SetCookie(w, d.cookie(r, token, expires))
@@ -300,8 +300,8 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
 	if s, ok := d.session(r); ok {
 		if err := d.app.EndSession(r.Context(), s.token); err != nil {
-			d.cfg.Logger.Error("dashboard sign-out", "err", err)
-			http.Error(w, "could not end the session: try again", http.StatusInternalServerError)
+			d.renderError(w, r, fmt.Errorf("dashboard sign-out: %w: %w",
+				hookline.Errorf(hookline.EINTERNAL, "could not end the session: try again"), err))
 			return
 		}
 	}

@@ -6,10 +6,11 @@
 // a session the server keeps (internal/app sessions.go: sign-out, expiry
 // and a changed admin key end it), whose random token the cookie carries
 // (HttpOnly, SameSite=Strict, Secure behind TLS); every form carries a
-// CSRF token derived from the session (session.go). Its pages only read and render; every change a form makes
-// goes through the application layer (internal/app), the same calls the
-// API makes, and an error is rendered with the status, code and message
-// the API would answer (internal/httperr). One file per resource:
+// CSRF token derived from the session (session.go). Its pages only read
+// and render; every read and every change a form makes goes through the
+// application layer (internal/app), the same calls the API makes, and an
+// error (a refused session or CSRF token too) is rendered with the status,
+// code and message the API would answer (internal/httperr). One file per resource:
 // overview.go (charts drawn as inline SVG from the stores' per-minute
 // aggregates, chart.go), endpoints.go, events.go, bulk.go (bulk resend
 // jobs), tail.go (the live tail of attempts over Server-Sent Events),

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -29,7 +30,7 @@ type endpointsData struct {
 
 func (d *Dashboard) Endpoints(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	eps, more, err := d.store.ListEndpoints(ctx, hookline.EndpointFilter{
+	eps, more, err := d.app.ListEndpoints(ctx, hookline.EndpointFilter{
 		Page: hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")}})
 	if err != nil {
 		return err
@@ -38,7 +39,7 @@ func (d *Dashboard) Endpoints(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range eps {
 		ids[i] = e.ID
 	}
-	stats, err := d.store.EndpointStats(ctx, d.app.Now().Add(-24*time.Hour), ids)
+	stats, err := d.app.EndpointsDay(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	}
 	to := now.Truncate(30 * time.Minute).Add(30 * time.Minute)
 	sf := hookline.StatsFilter{EndpointID: e.ID, From: to.Add(-24 * time.Hour), To: to, Step: 30 * time.Minute}
-	stats, err := d.store.AttemptStats(ctx, sf)
+	stats, err := d.app.AttemptStats(ctx, sf)
 	if err != nil {
 		return data, err
 	}
@@ -147,7 +148,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	}
 	w := renderWindow("Last 24 hours", sf, stats, nil)
 	data.Chart, data.LatencyChart = w.Deliveries, w.Latency
-	data.Attempts, _, err = d.store.ListAttempts(ctx, hookline.AttemptFilter{EndpointID: e.ID, Page: hookline.Page{Limit: 10}})
+	data.Attempts, _, err = d.app.EndpointAttempts(ctx, e.ID, hookline.AttemptFilter{Page: hookline.Page{Limit: 10}})
 	if err != nil {
 		return data, err
 	}
@@ -157,7 +158,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 }
 
 func (d *Dashboard) Endpoint(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.store.Endpoint(r.Context(), r.PathValue("id"))
+	e, err := d.app.Endpoint(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -256,10 +257,22 @@ func (d *Dashboard) BulkResend(w http.ResponseWriter, r *http.Request) error {
 	}
 	job, err := d.app.Recover(r.Context(), e.ID, from, to) // the job of POST /v1/endpoints/{id}/recover
 	if err != nil {
-		return err
+		return rangeFormError(err)
 	}
 	http.Redirect(w, r, "/jobs/"+job.ID, http.StatusSeeOther)
 	return nil
+}
+
+// rangeFormError words app.Recover's errors about its range (since,
+// until) in the bulk resend form's terms: its fields are from and to, its
+// labels a start and an end.
+func rangeFormError(err error) error {
+	var e *hookline.Error
+	if !errors.As(err, &e) || e.Code != hookline.EINVALID || e.Param != "since" {
+		return err
+	}
+	words := strings.NewReplacer("since", "the start", "until", "the end")
+	return hookline.Invalid("from", "%s", words.Replace(e.Message))
 }
 
 // Job shows a bulk resend's progress, read from the store, so any node

@@ -73,11 +73,11 @@ type eventData struct {
 
 func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	e, err := d.store.Event(ctx, r.PathValue("id"))
+	e, err := d.app.Event(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	ds, err := d.store.Deliveries(ctx, e.ID)
+	ds, err := d.app.EventDeliveries(ctx, e.ID)
 	if err != nil {
 		return err
 	}
@@ -90,13 +90,13 @@ func (d *Dashboard) Event(w http.ResponseWriter, r *http.Request) error {
 	}
 	// One page of attempts per event: 100 covers a delivery's whole retry
 	// schedule many times over.
-	attempts, _, err := d.store.ListAttempts(ctx, hookline.AttemptFilter{EventID: e.ID, Page: hookline.Page{Limit: 100}})
+	attempts, _, err := d.app.EventAttempts(ctx, e.ID, hookline.AttemptFilter{Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return err
 	}
 	for _, dl := range ds {
 		t := timeline{Delivery: dl}
-		if ep, err := d.store.Endpoint(ctx, dl.EndpointID); err == nil {
+		if ep, err := d.app.Endpoint(ctx, dl.EndpointID); err == nil {
 			t.Endpoint = ep
 		}
 		for _, a := range attempts {

@@ -14,7 +14,7 @@ import (
 )
 
 // captured stores a request as the ingest handler would.
-func captured(t *testing.T, d *Dashboard, status string, headers map[string][]string, body []byte) *hookline.InboundRequest {
+func captured(t *testing.T, d *testDashboard, status string, headers map[string][]string, body []byte) *hookline.InboundRequest {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
@@ -199,6 +199,45 @@ func TestViewBody(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := viewBody(tc.in); !tc.want(got) {
 				t.Errorf("viewBody: %+v", got)
+			}
+		})
+	}
+}
+
+// TestRequestsOfDeletedSource checks the requests list's source filter
+// after the source is gone: its id still lists its requests, and a value
+// naming no source lists none, both on a page that offers the value as a
+// "(deleted)" choice rather than a 404 (the API's list answers 404).
+func TestRequestsOfDeletedSource(t *testing.T) {
+	t.Parallel()
+	d, srv := newTestDashboard(t)
+	cookie := signIn(t, d)
+	c := noRedirects()
+	req := captured(t, d, hookline.RequestAccepted, map[string][]string{"Content-Type": {"text/plain"}}, []byte("kept"))
+	if err := d.store.DeleteSource(context.Background(), req.SourceID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, source string
+		listed       bool
+	}{
+		{"deleted source's id", req.SourceID, true},
+		{"id no source had", "src_nosuch", false},
+		{"name no source has", "nosuch", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, page := get(t, c, srv.URL+"/requests?source="+tc.source, cookie)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /requests?source=%s: %s, want 200", tc.source, resp.Status)
+			}
+			if want := tc.source + " (deleted)"; !bytes.Contains(page, []byte(want)) {
+				t.Errorf("the source filter does not offer %q", want)
+			}
+			if got := bytes.Contains(page, []byte(`data-request="`+req.ID+`"`)); got != tc.listed {
+				t.Errorf("request listed: %v, want %v", got, tc.listed)
+			}
+			if !tc.listed && !bytes.Contains(page, []byte("No requests match these filters")) {
+				t.Error("the page does not say that no request matches")
 			}
 		})
 	}

@@ -31,7 +31,7 @@ func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	now := d.app.Now().UTC()
 	data := overviewData{}
-	b, err := d.store.Backlog(ctx)
+	b, err := d.app.Backlog(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,11 +53,11 @@ func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) error {
 		// Align to whole steps so that buckets do not shift on every load.
 		to := now.Truncate(wnd.step).Add(wnd.step)
 		f := hookline.StatsFilter{From: to.Add(-wnd.span), To: to, Step: wnd.step}
-		stats, err := d.store.AttemptStats(ctx, f)
+		stats, err := d.app.AttemptStats(ctx, f)
 		if err != nil {
 			return err
 		}
-		backlog, err := d.store.BacklogStats(ctx, f)
+		backlog, err := d.app.BacklogStats(ctx, f)
 		if err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 	data := requestsData{Source: q.Get("source"), Status: q.Get("status"), Statuses: requestStatuses}
 	// The filter's choice of sources is the newest hundred: a list, like
 	// every other, never read whole.
-	srcs, _, err := d.store.ListSources(ctx, hookline.Page{Limit: 100})
+	srcs, _, err := d.app.ListSources(ctx, hookline.Page{Limit: 100})
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 	}
 	if data.Source != "" {
 		if _, ok := names[data.Source]; !ok {
-			s, err := d.store.Source(ctx, data.Source)
+			s, err := d.app.Source(ctx, data.Source)
 			if err != nil {
 				if hookline.ErrorCode(err) != hookline.ENOTFOUND {
 					return err
@@ -94,13 +94,15 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 				// A deleted source's requests stay; filter by its id still.
 				data.Sources = append(data.Sources, sourceOption{ID: data.Source, Name: data.Source + " (deleted)"})
 			} else {
+				// A name typed into the URL: the filter keeps the id.
+				data.Source = s.ID
 				data.Sources = append(data.Sources, sourceOption{ID: s.ID, Name: s.Name})
 				names[s.ID] = s.Name
 			}
 		}
 	}
-	list, more, err := d.app.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
-		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
+	list, more, err := d.app.ListRequests(ctx, app.RequestQuery{GoneSources: true, RequestFilter: hookline.RequestFilter{
+		SourceID: data.Source, Status: data.Status, Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}}})
 	if formError(err) {
 		data.Err = hookline.ErrorMessage(err)
 		return d.Render(w, r, httperr.Status(err), "requests", "Requests", data)
@@ -111,7 +113,7 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 	for _, req := range list {
 		name, ok := names[req.SourceID]
 		if !ok {
-			if s, err := d.store.Source(ctx, req.SourceID); err == nil {
+			if s, err := d.app.Source(ctx, req.SourceID); err == nil {
 				name = s.Name
 			}
 			names[req.SourceID] = name
@@ -213,7 +215,7 @@ type requestData struct {
 func (q requestData) formError() string { return q.Err }
 
 func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm) (requestData, error) {
-	req, err := d.store.Request(ctx, id)
+	req, err := d.app.Request(ctx, id)
 	if err != nil {
 		return requestData{}, err
 	}
@@ -222,9 +224,9 @@ func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm
 	if !slices.Contains(data.Methods, req.Method) {
 		data.Methods = append(data.Methods, req.Method)
 	}
-	if s, err := d.store.Source(ctx, req.SourceID); err == nil {
+	if s, err := d.app.Source(ctx, req.SourceID); err == nil {
 		data.Source = s
-		cons, _, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		cons, _, err := d.app.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
 		if err != nil {
 			return data, err
 		}
@@ -237,20 +239,20 @@ func (d *Dashboard) loadRequest(ctx context.Context, id string, form *replayForm
 	} else {
 		data.Form = newReplayForm(req)
 	}
-	ds, err := d.store.Deliveries(ctx, req.ID)
+	ds, err := d.app.RequestDeliveries(ctx, req.ID)
 	if err != nil {
 		return data, err
 	}
 	// One page of attempts: 100 covers a delivery's whole retry schedule
 	// many times over, as on the event page.
-	attempts, _, err := d.store.ListAttempts(ctx, hookline.AttemptFilter{EventID: req.ID, Page: hookline.Page{Limit: 100}})
+	attempts, _, err := d.app.RequestAttempts(ctx, req.ID, hookline.AttemptFilter{Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return data, err
 	}
 	for _, dl := range ds {
 		t := requestTimeline{Delivery: dl}
 		if dl.EndpointID != "" {
-			if c, err := d.store.Connection(ctx, dl.EndpointID); err == nil {
+			if c, err := d.app.Connection(ctx, dl.EndpointID); err == nil {
 				t.Connection = c
 			}
 		}
@@ -303,7 +305,7 @@ func (d *Dashboard) Request(w http.ResponseWriter, r *http.Request) error {
 // there with the session's rights. An attachment of octet-stream, not
 // sniffed and sandboxed, is only ever saved.
 func (d *Dashboard) RawRequest(w http.ResponseWriter, r *http.Request) error {
-	req, err := d.store.Request(r.Context(), r.PathValue("id"))
+	req, err := d.app.Request(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -345,7 +347,7 @@ func (d *Dashboard) ReplayRequest(w http.ResponseWriter, r *http.Request) error 
 // a URL, or to the source's connections when the URL is empty.
 func (d *Dashboard) EditReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	orig, err := d.store.Request(ctx, r.PathValue("id"))
+	orig, err := d.app.Request(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -96,14 +96,14 @@ func (d *Dashboard) RequireSession(h http.Handler) http.Handler {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "sign in first", http.StatusUnauthorized)
+			d.renderError(w, r, hookline.Errorf(hookline.EUNAUTHORIZED, "sign in first"))
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if !d.checkCSRF(r) {
-				http.Error(w, "the form's CSRF token is missing or stale: reload the page and try again", http.StatusForbidden)
+				d.renderError(w, r, hookline.Errorf(hookline.EFORBIDDEN, "the form's CSRF token is missing or stale: reload the page and try again"))
 				return
 			}
 		}

@@ -17,18 +17,26 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/app"
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
+// testDashboard is a dashboard and, for the tests' fixtures, the store
+// under its application (the dashboard itself reads only through it).
+type testDashboard struct {
+	*Dashboard
+	store hookline.Store
+}
+
 // newTestDashboard serves a dashboard on a real SQLite store.
-func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
+func newTestDashboard(t *testing.T) (*testDashboard, *httptest.Server) {
 	t.Helper()
 	return newTestDashboardAt(t, filepath.Join(t.TempDir(), "db"), time.Now)
 }
 
 // newTestDashboardAt serves a dashboard on a real SQLite store at path,
 // with the application's clock now.
-func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*Dashboard, *httptest.Server) {
+func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*testDashboard, *httptest.Server) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -51,11 +59,11 @@ func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*Dashb
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return d, srv
+	return &testDashboard{Dashboard: d, store: st}, srv
 }
 
 // signIn starts a session as a sign-in does and returns its cookie.
-func signIn(t *testing.T, d *Dashboard) *http.Cookie {
+func signIn(t *testing.T, d *testDashboard) *http.Cookie {
 	t.Helper()
 	token, expires, err := d.app.StartSession(context.Background())
 	if err != nil {
@@ -102,14 +110,16 @@ func TestSessionAndCSRF(t *testing.T) {
 		cookie *http.Cookie
 		form   url.Values
 		want   int
+		// code is the error table's code the error page shows.
+		code string
 	}{
-		{"page without a session", "GET", nil, nil, http.StatusSeeOther},
-		{"page with a tampered cookie", "GET", &tampered, nil, http.StatusSeeOther},
-		{"page with the session", "GET", cookie, nil, http.StatusOK},
-		{"form without a session", "POST", nil, url.Values{"csrf": {token}}, http.StatusUnauthorized},
-		{"form without a token", "POST", cookie, url.Values{}, http.StatusForbidden},
-		{"form with a wrong token", "POST", cookie, url.Values{"csrf": {"nope"}}, http.StatusForbidden},
-		{"form with the token", "POST", cookie, url.Values{"csrf": {token}}, http.StatusSeeOther},
+		{"page without a session", "GET", nil, nil, http.StatusSeeOther, ""},
+		{"page with a tampered cookie", "GET", &tampered, nil, http.StatusSeeOther, ""},
+		{"page with the session", "GET", cookie, nil, http.StatusOK, ""},
+		{"form without a session", "POST", nil, url.Values{"csrf": {token}}, http.StatusUnauthorized, hookline.EUNAUTHORIZED},
+		{"form without a token", "POST", cookie, url.Values{}, http.StatusForbidden, hookline.EFORBIDDEN},
+		{"form with a wrong token", "POST", cookie, url.Values{"csrf": {"nope"}}, http.StatusForbidden, hookline.EFORBIDDEN},
+		{"form with the token", "POST", cookie, url.Values{"csrf": {token}}, http.StatusSeeOther, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,9 +140,14 @@ func TestSessionAndCSRF(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Fatalf("%s %s: %s, want %d", tc.method, path, resp.Status, tc.want)
+			}
+			if tc.code != "" && (!bytes.Contains(page, []byte("<code>"+tc.code+"</code>")) ||
+				!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html")) {
+				t.Fatalf("%s %s: not the error page of %s:\n%s", tc.method, path, tc.code, page)
 			}
 		})
 	}

@@ -30,7 +30,7 @@ type sourcesData struct {
 
 func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	list, more, err := d.store.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
+	list, more, err := d.app.ListSources(ctx, hookline.Page{Limit: pageSize, StartingAfter: r.URL.Query().Get("after")})
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
 		row := sourceRow{S: s, IngestURL: base + "/in/" + s.ID}
 		// Two indexed reads per row, (source_id, id) both: cheap beside a
 		// count over a source's millions of requests, which is not.
-		cons, moreCons, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
+		cons, moreCons, err := d.app.ListConnections(ctx, hookline.ConnectionFilter{SourceID: s.ID, Page: hookline.Page{Limit: 100}})
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
 		if moreCons {
 			row.Connections += "+"
 		}
-		last, _, err := d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}})
+		last, _, err := d.app.ListRequests(ctx, app.RequestQuery{RequestFilter: hookline.RequestFilter{SourceID: s.ID, Page: hookline.Page{Limit: 1}}})
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s sourceData) formError() string { return s.Err }
 
 func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	ctx := r.Context()
-	src, err := d.store.Source(ctx, id)
+	src, err := d.app.Source(ctx, id)
 	if err != nil {
 		return sourceData{}, err
 	}
@@ -145,7 +145,7 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
 		data.Options = string(opts)
 	}
-	cons, more, err := d.store.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
+	cons, more, err := d.app.ListConnections(ctx, hookline.ConnectionFilter{SourceID: src.ID, Page: hookline.Page{Limit: 100}})
 	if err != nil {
 		return data, err
 	}
@@ -153,7 +153,7 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 		data.Connections = append(data.Connections, connectionRow{C: c, Filter: indentedOrRaw(c.Filter)})
 	}
 	data.MoreCons = more
-	data.Requests, data.MoreReqs, err = d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}})
+	data.Requests, data.MoreReqs, err = d.app.ListRequests(ctx, app.RequestQuery{RequestFilter: hookline.RequestFilter{SourceID: src.ID, Page: hookline.Page{Limit: 10}}})
 	return data, err
 }
 
@@ -177,7 +177,7 @@ func (d *Dashboard) DeleteSource(w http.ResponseWriter, r *http.Request) error {
 // CreateConnection is POST /sources/{id}/connections.
 func (d *Dashboard) CreateConnection(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	src, err := d.store.Source(ctx, r.PathValue("id"))
+	src, err := d.app.Source(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 // TailPage is GET /tail: the last attempts, then the live stream.
 
 func (d *Dashboard) TailPage(w http.ResponseWriter, r *http.Request) error {
-	recent, _, err := d.store.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
+	recent, _, err := d.app.ListAttempts(r.Context(), hookline.AttemptFilter{Page: hookline.Page{Limit: 20}})
 	if err != nil {
 		return err
 	}

@@ -137,6 +137,10 @@ type StatsDelta struct {
 	StatsBucket
 }
 
+// StatsMinute is t in whole Unix minutes, rounded down: the key of the
+// per-minute aggregates and of the backlog samples.
+func StatsMinute(t time.Time) int64 { return t.Unix() / 60 }
+
 // StatsDeltas folds completions into per-minute, per-endpoint deltas, plus
 // the per-minute totals under EndpointID "", in a stable order. lookup
 // supplies the endpoint of an attempt that lacks one (from its delivery).
@@ -179,7 +183,7 @@ func StatsDeltas(cs []Completion, lookup func(deliveryID string) (string, error)
 		if created.IsZero() {
 			created = time.Now()
 		}
-		minute := created.Unix() / 60
+		minute := StatsMinute(created)
 		add(key{minute, endpoint}, a)
 		add(key{minute, ""}, a)
 	}

@@ -160,7 +160,7 @@ var errNotSent = errors.New("not sent")
 func (h *Hub) Send(ctx context.Context, t *hookline.Task, now, deadline time.Time) delivery.Response {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	name := strings.TrimPrefix(t.Endpoint.URL, URLScheme+"://")
+	name := strings.TrimPrefix(t.Endpoint.URL, app.ListenScheme+"://")
 	s := h.session(name)
 	if s == nil {
 		return delivery.Response{Defer: h.offline(name)} // maybe connected to another node (peers.go)
@@ -367,11 +367,22 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	h.mu.Unlock()
 	s.shut(websocket.StatusNormalClosure, "")
 	h.announce(peerGone, name)
-	if current, err := h.lookupLocked(context.Background(), name); err == nil && current != nil {
-		h.touch(context.Background(), name) // not after --forget: the device is gone
-	}
+	h.disconnected(name)
 	h.cfg.Logger.Info("listen device disconnected", "device", name, "reason", err)
 	return nil
+}
+
+// disconnected records that the device was seen as it left
+// (app.ListenDeviceDisconnected), under h.mu as forget works, so that a
+// --forget is either done before (the device is not marked) or after.
+func (h *Hub) disconnected(name string) {
+	a := h.app.Load()
+	if a == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a.ListenDeviceDisconnected(context.Background(), name)
 }
 
 func (h *Hub) lookupLocked(ctx context.Context, name string) (*hookline.Endpoint, error) {

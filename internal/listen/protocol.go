@@ -2,8 +2,6 @@ package listen
 
 import (
 	"net/http"
-
-	"github.com/hookline/hookline/internal/app"
 )
 
 // Message types on a device's websocket. The server sends Deliver; the
@@ -85,6 +83,3 @@ type TailEvent struct {
 	NextRetry  int64  `json:"next_retry,omitempty"`
 	Succeeded  bool   `json:"succeeded"`
 }
-
-// URLScheme is the scheme of listen device endpoint URLs.
-const URLScheme = app.ListenScheme

@@ -30,7 +30,7 @@ func newDevLoop(signer *delivery.HTTPSender, log *slog.Logger) *devLoop {
 
 // transports adds the listen:// transport to ts.
 func (d *devLoop) transports(ts map[string]delivery.Sender) map[string]delivery.Sender {
-	ts[listen.URLScheme] = d.hub
+	ts[app.ListenScheme] = d.hub
 	return ts
 }
 

@@ -22,12 +22,6 @@ func scanEvent(row pgx.Row) (*hookline.Event, error) {
 	return &e, nil
 }
 
-// patterns returns every EnabledEvents entry that matches typ
-// (hookline.MatchingPatterns, the rule written once): an endpoint matches
-// typ exactly when its list shares one of them, which the GIN index on
-// enabled_events answers.
-func patterns(typ string) []string { return hookline.MatchingPatterns(typ) }
-
 // PublishEvents stores events and fans them out in one transaction of a few
 // round trips, whatever the batch size: idempotency keys (one upsert that
 // also detects duplicates), then the events and the fan-out query in one
@@ -167,7 +161,10 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				if ev.OnlyEndpoint != "" {
 					onlyCombo, onlyID = append(onlyCombo, int32(comboOf[c])), append(onlyID, ev.OnlyEndpoint)
 				} else {
-					for _, p := range patterns(ev.Type) {
+					// An endpoint matches the type exactly when its
+					// enabled_events shares one of these patterns, which
+					// the GIN index on enabled_events answers.
+					for _, p := range hookline.MatchingPatterns(ev.Type) {
 						patCombo, patText = append(patCombo, int32(comboOf[c])), append(patText, p)
 					}
 				}

@@ -199,10 +199,6 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 // (internal/store/sqlcore) writes them.
 const requestColumns = sqlcore.RequestColumns
 
-// requestColumnsOf is requestColumns qualified with the alias r.
-const requestColumnsOfR = `r.id, r.source_id, r.method, r.path, r.query, r.headers, r.body, r.remote_addr, r.received,
-	r.status, r.reason, r.dedupe_key, r.replay_of, r.size, r.body_sha256`
-
 func requestDest(r *hookline.InboundRequest, received *time.Time) []any {
 	return []any{&r.ID, &r.SourceID, &r.Method, &r.Path, &r.Query, &r.Headers, &r.Body, &r.RemoteAddr,
 		received, &r.Status, &r.Reason, &r.DedupeKey, &r.ReplayOf, &r.Size, &r.BodySHA256}
@@ -247,7 +243,7 @@ func (s *Store) claimRequestTasks(ctx context.Context, owner string, now, exp ti
 			FROM picked WHERE d.id = picked.id
 			RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, picked.ready_at AS due
 		)
-		SELECT l.id, l.attempts, c.id, c.url, `+requestColumnsOfR+`
+		SELECT l.id, l.attempts, c.id, c.url, `+sqlcore.Qualified("r", requestColumns)+`
 		FROM leased l
 		JOIN connections c ON c.id = l.endpoint_id
 		JOIN inbound_requests r ON r.id = l.event_id

@@ -56,8 +56,10 @@ const DefaultMaxConns = 24
 // concurrent use, and several Stores (in one process or on several nodes)
 // may share one database.
 type Store struct {
-	// Shared is retention and the statistics' reads, the SQL both stores
-	// share (shared.go).
+	// Shared is the SQL both stores share (internal/store/sqlcore, wired
+	// in shared.go): retention (PurgeBefore), the statistics
+	// (AttemptStats, EndpointStats, RecordBacklog, BacklogStats,
+	// PruneStats) and inbound capture (CaptureRequest).
 	*sqlcore.Shared
 
 	pool *pgxpool.Pool

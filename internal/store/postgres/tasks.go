@@ -343,7 +343,7 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 		} else {
 			rows, err := tx.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints
 				WHERE status = 'enabled' AND enabled_events && $1 AND (tenant = '' OR tenant = $2)
-				ORDER BY id`, patterns(ev.Type), ev.Tenant)
+				ORDER BY id`, hookline.MatchingPatterns(ev.Type), ev.Tenant)
 			if err != nil {
 				return fmt.Errorf("matching endpoints: %w", err)
 			}

@@ -40,8 +40,10 @@ type Dialect struct {
 	SkipLocked string
 }
 
-// Bind rewrites q's ? placeholders as the dialect writes them. The shared
-// SQL has no ? in string literals or identifiers.
+// Bind rewrites q's ? placeholders as the dialect writes them. A ? inside
+// a string literal ('…') or a quoted identifier ("…") is text, not a
+// placeholder, and is kept; a doubled quote inside either closes and
+// reopens it, which leaves the scan in the right state.
 func (d Dialect) Bind(q string) string {
 	if !d.Numbered {
 		return q
@@ -49,16 +51,35 @@ func (d Dialect) Bind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0
+	var quote byte // the quote of the span the scan is in; 0 outside any
 	for i := 0; i < len(q); i++ {
-		if q[i] != '?' {
-			b.WriteByte(q[i])
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		n++
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n))
+		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// Qualified is columns, a comma-separated list such as RequestColumns,
+// with each column qualified by the table alias.
+func Qualified(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Sum is sum(col), read back as an int64.

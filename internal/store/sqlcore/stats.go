@@ -43,10 +43,6 @@ func stepMinutes(step time.Duration) (int64, error) {
 	return int64(step / time.Minute), nil
 }
 
-// UnixMinute is t in whole Unix minutes, rounded down: the key of both
-// tables.
-func UnixMinute(t time.Time) int64 { return t.Unix() / 60 }
-
 // scanStats scans a row of key (a bucket number or an endpoint id) and
 // the sums.
 func scanStats(row Rows, key any) (hookline.StatsBucket, error) {
@@ -64,7 +60,7 @@ func (s *Shared) AttemptStats(ctx context.Context, f hookline.StatsFilter) ([]ho
 	if err != nil {
 		return nil, err
 	}
-	from, to := UnixMinute(f.From), UnixMinute(f.To)
+	from, to := hookline.StatsMinute(f.From), hookline.StatsMinute(f.To)
 	rows, err := s.query(ctx, `SELECT (minute - ?) / ? AS b, `+s.cfg.Dialect.sums()+`
 		FROM attempt_stats WHERE endpoint_id = ? AND minute >= ? AND minute < ?
 		GROUP BY b ORDER BY b`, from, step, f.EndpointID, from, to)
@@ -92,7 +88,7 @@ func (s *Shared) EndpointStats(ctx context.Context, since time.Time, endpointIDs
 	in, ids := s.cfg.Dialect.In("endpoint_id", endpointIDs)
 	rows, err := s.query(ctx, `SELECT endpoint_id, `+s.cfg.Dialect.sums()+`
 		FROM attempt_stats WHERE minute >= ? AND `+in+`
-		GROUP BY endpoint_id`, UnixMinute(since), ids)
+		GROUP BY endpoint_id`, hookline.StatsMinute(since), ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading endpoint aggregates: %w", err)
 	}
@@ -114,7 +110,7 @@ func (s *Shared) RecordBacklog(ctx context.Context, at time.Time, b hookline.Bac
 	err := s.cfg.Write(ctx, func(ctx context.Context, tx Execer) error {
 		_, err := s.exec(ctx, tx, `INSERT INTO backlog_samples (minute, pending, oldest_age_ms) VALUES (?, ?, ?)
 			ON CONFLICT (minute) DO UPDATE SET pending = excluded.pending, oldest_age_ms = excluded.oldest_age_ms`,
-			UnixMinute(at), b.Pending, age)
+			hookline.StatsMinute(at), b.Pending, age)
 		return err
 	})
 	if err != nil {
@@ -129,7 +125,7 @@ func (s *Shared) BacklogStats(ctx context.Context, f hookline.StatsFilter) ([]ho
 	if err != nil {
 		return nil, err
 	}
-	from, to := UnixMinute(f.From), UnixMinute(f.To)
+	from, to := hookline.StatsMinute(f.From), hookline.StatsMinute(f.To)
 	rows, err := s.query(ctx, `SELECT (minute - ?) / ? AS b, max(pending), max(oldest_age_ms)
 		FROM backlog_samples WHERE minute >= ? AND minute < ? GROUP BY b ORDER BY b`, from, step, from, to)
 	if err != nil {
@@ -152,7 +148,7 @@ func (s *Shared) BacklogStats(ctx context.Context, f hookline.StatsFilter) ([]ho
 
 // PruneStats deletes aggregates and samples older than before.
 func (s *Shared) PruneStats(ctx context.Context, before time.Time) error {
-	m := UnixMinute(before)
+	m := hookline.StatsMinute(before)
 	err := s.cfg.Write(ctx, func(ctx context.Context, tx Execer) error {
 		// minute is the second key column of attempt_stats: this scans the
 		// table, which holds minutes × endpoints rows — small next to

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -306,7 +305,7 @@ func (s *Store) claimRequestTasks(ctx context.Context, tx *sql.Tx, tasks []*hook
 	if n <= 0 {
 		return tasks, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, c.id, c.url, `+prefixed("r.", requestColumns)+`
+	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, c.id, c.url, `+sqlcore.Qualified("r", requestColumns)+`
 		FROM deliveries d INDEXED BY deliveries_ready
 		JOIN connections c ON c.id = d.endpoint_id
 		JOIN inbound_requests r ON r.id = d.event_id
@@ -334,15 +333,6 @@ func (s *Store) claimRequestTasks(ctx context.Context, tx *sql.Tx, tasks []*hook
 		return nil, fmt.Errorf("reading due request deliveries: %w", err)
 	}
 	return tasks, nil
-}
-
-// prefixed qualifies each column of a comma-separated list with p.
-func prefixed(p, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // Request returns the captured request with that id.

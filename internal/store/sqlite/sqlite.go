@@ -84,8 +84,10 @@ type Options struct {
 // Store is a hookline.Store on one SQLite file. It is safe for concurrent
 // use. Writes are serialised; reads run concurrently with them.
 type Store struct {
-	// Shared is retention and the statistics' reads, the SQL both stores
-	// share (shared.go).
+	// Shared is the SQL both stores share (internal/store/sqlcore, wired
+	// in shared.go): retention (PurgeBefore), the statistics
+	// (AttemptStats, EndpointStats, RecordBacklog, BacklogStats,
+	// PruneStats) and inbound capture (CaptureRequest).
 	*sqlcore.Shared
 
 	w         *sql.DB   // one connection: every write
