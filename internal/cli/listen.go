@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/internal/client"
+	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/listen"
 	"github.com/hookline/hookline/internal/server"
@@ -635,7 +636,7 @@ func (l *listener) forward(ctx context.Context, m listen.Message) listen.Message
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(m.Body))
 	if err != nil {
-		res.Error = err.Error()
+		res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
 		return res
 	}
 	for k, v := range m.Header {
@@ -656,7 +657,7 @@ func (l *listener) do(req *http.Request, m, res listen.Message) listen.Message {
 	d := time.Since(start)
 	res.DurationMS = d.Milliseconds()
 	if err != nil {
-		res.Error = describeForwardError(err)
+		res.Error, res.ErrorKind = describeForwardError(err), delivery.ErrorKind(err)
 		l.out.response(time.Now(), 0, res.URL, m.EventID, d, res.Error, ev)
 		return res
 	}

@@ -132,7 +132,7 @@ func (l *listener) forwardRequest(ctx context.Context, m listen.Message) listen.
 		ID: m.EventID, SourceID: m.SourceID, Method: m.Method, Query: m.Query, Headers: m.Header, Body: m.Body,
 	})
 	if err != nil {
-		res.Error = err.Error()
+		res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
 		l.out.response(time.Now(), 0, dest, m.EventID, 0, res.Error, lineEvent{Attempt: m.Attempt, Method: m.Method})
 		return res
 	}
