@@ -504,6 +504,11 @@ func testClaimEnabledEndpointsOnly(t *testing.T, f *fixture) {
 	if len(got) != 1 || got[0].Endpoint.ID != on.ID {
 		t.Fatalf("claimed %v, want only the delivery to the enabled endpoint", taskIDs(got))
 	}
+	// Not claimed, the disabled endpoint's delivery still waits: the backlog
+	// counts it, as the README and /metrics' help say.
+	if b, err := f.s.Backlog(f.ctx); err != nil || b.Pending != 2 || !b.Oldest.Equal(base) {
+		t.Fatalf("Backlog with an endpoint disabled = %+v, %v; want 2 pending since %v", b, err, base)
+	}
 	// Re-enabled, its waiting delivery is claimable again.
 	off.Status = hookline.EndpointEnabled
 	if err := f.s.UpdateEndpoint(f.ctx, off); err != nil {
