@@ -50,6 +50,10 @@
 //		return strings.HasPrefix(kid, "ep_123.")
 //	})
 //
+// The pin is what keeps another endpoint's signature, which the same set
+// verifies, from passing as one for yours; NewVerifierJWKS refuses a set
+// of more than one key without it.
+//
 // The errors and the timestamp tolerance are the same as for v1.
 //
 // Nothing here is specific to Hookline: any Standard Webhooks library, in any

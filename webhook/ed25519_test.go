@@ -229,6 +229,8 @@ func TestVerifyV1a(t *testing.T) {
 		{name: "v1a without padding", h: headers("webhook-", vecID, ts, strings.TrimRight(good, "=")), want: ErrInvalidHeaders},
 		{name: "v1a in an HMAC verifier's header", keys: []string{vecSecret}, h: headers("webhook-", vecID, ts, good), want: ErrNoMatchingSignature, detail: "no v1 signature (1 other entry ignored)"},
 		{name: "too many v1a entries", h: headers("webhook-", vecID, ts, junk+good), want: ErrInvalidHeaders, detail: "9 v1a signatures"},
+		{name: "too many v1a entries, too old: the timestamp first", h: headers("webhook-", vecID, old301, junk+oldSig301), want: ErrTimestampTooOld, detail: "301 seconds in the past"},
+		{name: "too many v1a entries, too new: the timestamp first", h: headers("webhook-", vecID, new301, junk+newSig301), want: ErrTimestampTooNew},
 		{name: "as many v1a entries as checked", h: headers("webhook-", vecID, ts, strings.Repeat(wrong+" ", maxV1a-1)+good)},
 		{name: "uppercase version", h: headers("webhook-", vecID, ts, "V1A,"+good[4:]), want: ErrNoMatchingSignature},
 	}
@@ -299,15 +301,13 @@ func TestNewVerifierJWKS(t *testing.T) {
 		return v.Verify(headers("webhook-", vecID, strconv.Itoa(vecTS), sig), body)
 	}
 
-	// Unpinned, any key in the set verifies; pinned, only mine.
-	v, err := NewVerifierJWKS(set(), nil)
-	if err != nil {
-		t.Fatal(err)
+	// A set of several endpoints' keys cannot be trusted whole: unpinned,
+	// it makes no Verifier, rather than one that takes another endpoint's
+	// signature as mine. Pinned, only my key verifies.
+	if _, err := NewVerifierJWKS(set(), nil); err == nil || !strings.Contains(err.Error(), "2 Ed25519 keys") {
+		t.Fatalf("unpinned set of two keys: %v; want an error asking for a pin", err)
 	}
-	if err := verify(t, v, theirs.sig); err != nil {
-		t.Errorf("unpinned set refused a key in it: %v", err)
-	}
-	v, err = NewVerifierJWKS(set(`{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"rsa"}`, `{"kty":"OKP","crv":"X25519","x":"AAAA","kid":"x"}`), pinMine)
+	v, err := NewVerifierJWKS(set(`{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"rsa"}`, `{"kty":"OKP","crv":"X25519","x":"AAAA","kid":"x"}`), pinMine)
 	if err != nil {
 		t.Fatalf("a set with keys of other types: %v", err)
 	}
@@ -332,10 +332,20 @@ func TestNewVerifierJWKS(t *testing.T) {
 		"encryption use":   {jwks: `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + jm.X + `","use":"enc"}]}`, want: `use "enc"`},
 		"other algorithm":  {jwks: `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + jm.X + `","alg":"ES256"}]}`, want: `alg "ES256"`},
 		"only other types": {jwks: `{"keys":[{"kty":"EC","crv":"P-256"}]}`, want: "no trusted Ed25519 key (1 key"},
+		"unpinned, three":  {jwks: string(set(`{"kty":"OKP","crv":"Ed25519","x":"` + jm.X + `","kid":"again"}`)), want: "3 Ed25519 keys"},
 	} {
 		if _, err := NewVerifierJWKS([]byte(tc.jwks), tc.pin); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: NewVerifierJWKS = %v, want an error containing %q", name, err, tc.want)
 		}
+	}
+	// A set of one ed25519 key (beside keys of other types) needs no pin:
+	// there is nothing else in it to trust by mistake.
+	v, err = NewVerifierJWKS([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"OKP","crv":"Ed25519","x":"`+jm.X+`"}]}`), nil)
+	if err != nil {
+		t.Fatalf("unpinned set of one ed25519 key: %v", err)
+	}
+	if err := verify(t, v, mine.sig); err != nil {
+		t.Errorf("the one key of an unpinned set: %v", err)
 	}
 	// alg "Ed25519" (RFC 9864) and no use/alg at all are ed25519 too.
 	for _, extra := range []string{`,"alg":"Ed25519"`, ``} {

@@ -161,55 +161,69 @@ func ExampleNewVerifier_publicKey() {
 
 // A receiver fetches the sender's JWK set (Hookline serves it at
 // /.well-known/webhook-keys), trusts only its own endpoint's keys, and
-// verifies v1a signatures with them.
+// verifies v1a signatures with them. The set holds other endpoints' keys
+// too: a message signed for one of those is refused.
 func ExampleNewVerifierJWKS() {
-	// The sender: an ed25519 key pair, its public key published as a JWK.
-	secretKey, publicKey := webhook.NewKeyPair()
-	kid, err := webhook.Thumbprint(publicKey)
-	if err != nil {
-		log.Fatal(err)
-	}
-	jwk, err := webhook.NewJWK(publicKey, "ep_123."+kid)
-	if err != nil {
-		log.Fatal(err)
+	// The sender: a key pair per endpoint, the public keys published as
+	// JWKs whose kid starts with the endpoint's id.
+	var secretKeys []string
+	var set webhook.JWKSet
+	for _, id := range []string{"ep_123", "ep_456"} {
+		secretKey, publicKey := webhook.NewKeyPair()
+		tp, err := webhook.Thumbprint(publicKey)
+		if err != nil {
+			log.Fatal(err)
+		}
+		jwk, err := webhook.NewJWK(publicKey, id+"."+tp)
+		if err != nil {
+			log.Fatal(err)
+		}
+		set.Keys = append(set.Keys, jwk)
+		secretKeys = append(secretKeys, secretKey)
 	}
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(webhook.JWKSet{Keys: []webhook.JWK{jwk}})
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_ = json.NewEncoder(w).Encode(set)
 	}))
 	defer keys.Close()
 
-	// The receiver: fetch the set (capped, as every body should be) and pin
-	// the keys of endpoint ep_123.
+	// The receiver of endpoint ep_123: fetch the set (capped, as every body
+	// should be) and pin the keys of ep_123. Without the pin,
+	// NewVerifierJWKS refuses a set of more than one key.
 	resp, err := http.Get(keys.URL + "/.well-known/webhook-keys")
 	if err != nil {
 		log.Fatal(err)
 	}
-	set, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
 		log.Fatal(err)
 	}
-	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool { return strings.HasPrefix(kid, "ep_123.") })
+	v, err := webhook.NewVerifierJWKS(body, func(kid string) bool { return strings.HasPrefix(kid, "ep_123.") })
 	if err != nil {
 		log.Fatal(err)
 	}
+	_, err = webhook.NewVerifierJWKS(body, nil)
+	fmt.Println(err != nil)
 
-	// A message the sender signed with its secret key.
-	signer, err := webhook.NewSigner(secretKey)
-	if err != nil {
-		log.Fatal(err)
+	// A message signed for each endpoint with its secret key.
+	sign := func(secretKey string, payload []byte) http.Header {
+		signer, err := webhook.NewSigner(secretKey)
+		if err != nil {
+			log.Fatal(err)
+		}
+		now := time.Now()
+		h := http.Header{}
+		h.Set(webhook.HeaderID, "msg_1")
+		h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		h.Set(webhook.HeaderSignature, signer.Sign("msg_1", now, payload))
+		return h
 	}
-	body := []byte(`{"type":"invoice.paid"}`)
-	now := time.Now()
-	h := http.Header{}
-	h.Set(webhook.HeaderID, "msg_1")
-	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(webhook.HeaderSignature, signer.Sign("msg_1", now, body))
-
-	fmt.Println(v.Verify(h, body))
-	fmt.Println(errors.Is(v.Verify(h, []byte(`{"type":"invoice.void"}`)), webhook.ErrNoMatchingSignature))
+	payload := []byte(`{"type":"invoice.paid"}`)
+	fmt.Println(v.Verify(sign(secretKeys[0], payload), payload))
+	fmt.Println(errors.Is(v.Verify(sign(secretKeys[1], payload), payload), webhook.ErrNoMatchingSignature))
 	// Output:
+	// true
 	// <nil>
 	// true
 }

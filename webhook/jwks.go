@@ -81,25 +81,31 @@ func Thumbprint(publicKey string) (string, error) {
 
 // NewVerifierJWKS returns a Verifier that checks v1a signatures against the
 // ed25519 keys of a JWK set, such as the one Hookline publishes at
-// /.well-known/webhook-keys. pin chooses the keys to trust by their kid;
-// nil trusts every ed25519 key in the set. A set usually holds the keys of
-// many endpoints: pin the ones of yours, so that a signature made for
-// someone else's endpoint is not accepted by yours, and each check costs
-// only your keys.
+// /.well-known/webhook-keys. pin chooses the keys to trust by their kid.
+//
+// A set usually holds the keys of many endpoints, of many customers: trust
+// every key in it and a signature made for someone else's endpoint passes
+// as one for yours. So pin is required unless the set holds exactly one
+// ed25519 key; nil with more is an error rather than a quiet trust of them
+// all. Pin the kids of your endpoint (Hookline's start with "<endpoint
+// id>."), which also keeps each check to your keys.
 //
 // Keys of other types (RSA, EC, X25519) are skipped, as RFC 7517 asks. It
 // returns an error when jwks is not a JWK set, an ed25519 key in it is
-// malformed or holds a private part ("d"), or no key is left to trust.
+// malformed or holds a private part ("d"), pin is nil and the set holds
+// more than one ed25519 key, or no key is left to trust.
 func NewVerifierJWKS(jwks []byte, pin func(kid string) bool) (*Verifier, error) {
 	var set JWKSet
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		return nil, fmt.Errorf("creating verifier: not a JWK set: %w", err)
 	}
 	v := &Verifier{}
+	eds := 0
 	for _, k := range set.Keys {
 		if k.Kty != "OKP" || k.Crv != "Ed25519" {
 			continue
 		}
+		eds++
 		if k.D != "" {
 			return nil, fmt.Errorf("creating verifier: JWK %q holds a private key (d); a published set must hold public keys only", k.Kid)
 		}
@@ -111,6 +117,10 @@ func NewVerifierJWKS(jwks []byte, pin func(kid string) bool) (*Verifier, error) 
 			return nil, fmt.Errorf("creating verifier: %w", err)
 		}
 		v.add(verifyKey{pub: pub})
+	}
+	if pin == nil && eds > 1 {
+		return nil, fmt.Errorf("creating verifier: the JWK set has %d Ed25519 keys, likely of other endpoints too; "+
+			"pass a pin that trusts your endpoint's kids only", eds)
 	}
 	if len(v.keys) == 0 {
 		return nil, fmt.Errorf("creating verifier: the JWK set has no trusted Ed25519 key (%d %s in all)",

@@ -121,14 +121,14 @@ func (s *Signer) Sign(msgID string, ts time.Time, body []byte) string {
 		st := s.pool.Get().(*macState)
 		st.prefix = appendSigned(st.prefix[:0], msgID, ts.Unix(), body)
 		base64.StdEncoding.Encode(out[4:], ed25519.Sign(s.priv, st.prefix))
-		s.release(st)
+		putMacState(&s.pool, st)
 		return string(out[:])
 	}
 	var out [sigLen]byte
 	copy(out[:], "v1,")
 	st := s.mac(msgID, ts.Unix(), body)
 	base64.StdEncoding.Encode(out[3:], st.sum[:])
-	s.release(st)
+	putMacState(&s.pool, st)
 	return string(out[:])
 }
 
@@ -152,7 +152,7 @@ func appendSigned(b []byte, msgID string, unix int64, body []byte) []byte {
 }
 
 // mac computes the raw MAC into a pooled state's sum. The caller gives the
-// state back with release when done with sum.
+// state back with putMacState when done with sum.
 func (s *Signer) mac(msgID string, unix int64, body []byte) *macState {
 	st := s.pool.Get().(*macState)
 	st.h.Reset()
@@ -165,11 +165,15 @@ func (s *Signer) mac(msgID string, unix int64, body []byte) *macState {
 	return st
 }
 
-// release puts st back into the pool.
-func (s *Signer) release(st *macState) {
-	if cap(st.prefix) > 64<<10 {
-		// Do not let one huge message pin memory in the pool.
+// maxPooledBuffer is the largest buffer a macState goes back to its pool
+// with: one huge message must not pin its copy in memory for good.
+const maxPooledBuffer = 64 << 10
+
+// putMacState puts st back into pool, without a buffer over
+// maxPooledBuffer.
+func putMacState(pool *sync.Pool, st *macState) {
+	if cap(st.prefix) > maxPooledBuffer {
 		st.prefix = nil
 	}
-	s.pool.Put(st)
+	pool.Put(st)
 }

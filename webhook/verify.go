@@ -291,6 +291,11 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 		}
 	}
 	if len(cands.sigs) > maxV1a {
+		// Verify returned a timestamp error before reading the entries;
+		// Inspect, which got here, must return the same one.
+		if tsErr != nil {
+			return tsErr
+		}
 		return fmt.Errorf("%w: %s has %d v1a signatures, more than the %d checked", ErrInvalidHeaders, nameSig, len(cands.sigs), maxV1a)
 	}
 
@@ -300,7 +305,7 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 	if v.eds > 0 && (len(cands.sigs) > 0 || in != nil) {
 		signed = v.scratch()
 		signed.prefix = appendSigned(signed.prefix[:0], msgID, unix, body)
-		defer v.putScratch(signed)
+		defer putMacState(&v.scratchPool, signed)
 	}
 	matched := -1
 	for i, k := range v.keys {
@@ -312,7 +317,7 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 			if matched < 0 && cands.match(st.sum[:]) {
 				matched = i
 			}
-			k.signer.release(st)
+			putMacState(&k.signer.pool, st)
 		} else {
 			if in != nil {
 				exp := ""
@@ -342,19 +347,12 @@ func (v *Verifier) check(h http.Header, body []byte, in *Inspection) error {
 }
 
 // scratch returns a buffer to build a v1a check's signed message in; give
-// it back with putScratch.
+// it back with putMacState.
 func (v *Verifier) scratch() *macState {
 	if st, ok := v.scratchPool.Get().(*macState); ok {
 		return st
 	}
 	return &macState{}
-}
-
-func (v *Verifier) putScratch(st *macState) {
-	if cap(st.prefix) > 64<<10 {
-		st.prefix = nil // do not let one huge body pin memory in the pool
-	}
-	v.scratchPool.Put(st)
 }
 
 // candidates are the well-formed signatures of a signature header that the

@@ -299,14 +299,21 @@ func FuzzVerify(f *testing.F) {
 	vEd.Tolerance = -1
 	vBoth := mustVerifier(f, now, vecSecret, v1aVectors[0].publicKey)
 	vBoth.Tolerance = -1
+	// One that checks the timestamp too, against the vectors' clock.
+	vNow := mustVerifier(f, now, vecSecret, v1aVectors[0].publicKey)
 	f.Add(vecID, int64(vecTS), []byte(vecBody), v1aVectors[0].sig+" "+vecSig)
+	f.Add(vecID, int64(vecTS-301), []byte(vecBody), strings.Repeat(v1aVectors[0].sig+" ", maxV1a+1))
 	f.Add("m", int64(1), []byte("b"), "v1a,"+strings.Repeat("A", 86)+"== v1a,, v1a")
 	f.Fuzz(func(t *testing.T, id string, unix int64, body []byte, sig string) {
 		h := headers("webhook-", id, strconv.FormatInt(unix, 10), sig)
-		_ = v.Verify(h, body)
-		_ = v.Inspect(h, body)
-		_ = vEd.Verify(h, body)
-		_ = vBoth.Inspect(h, body)
+		// Inspect explains what Verify decides: the same error, whatever
+		// the input, timestamp checked or not.
+		for _, ver := range []*Verifier{v, vEd, vBoth, vNow} {
+			err, in := ver.Verify(h, body), ver.Inspect(h, body)
+			if (err == nil) != (in.Err == nil) || (err != nil && err.Error() != in.Err.Error()) {
+				t.Fatalf("Verify = %v, Inspect().Err = %v", err, in.Err)
+			}
+		}
 		if strings.TrimSpace(id) != id || id == "" || unix < 0 {
 			return // header values are trimmed, and negative times are not Unix timestamps
 		}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
@@ -32,7 +34,9 @@ type endpointJSON struct {
 	Updated         int64             `json:"updated"`
 }
 
-func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
+// renderEndpoint shows e, with secret when create has one to show (see
+// app.CreateEndpoint): never e.Secret itself, which may be a secret key.
+func renderEndpoint(e *hookline.Endpoint, secret string) endpointJSON {
 	j := endpointJSON{
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
@@ -49,9 +53,7 @@ func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
 	if e.RetrySchedule != nil {
 		j.RetrySchedule = hookline.FormatRetrySchedule(e.RetrySchedule)
 	}
-	if withSecret && e.Signing() == hookline.SigningHMAC {
-		j.Secret = e.Secret
-	}
+	j.Secret = secret
 	return j
 }
 
@@ -61,11 +63,11 @@ func (s *Server) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.cfg.MaxBodyBytes, &p, false); err != nil {
 		return err
 	}
-	e, err := s.app.CreateEndpoint(r.Context(), p, app.ByAPI)
+	e, secret, err := s.app.CreateEndpoint(r.Context(), p, app.ByAPI)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, renderEndpoint(e, true))
+	writeJSON(w, http.StatusCreated, renderEndpoint(e, secret))
 	return nil
 }
 
@@ -81,7 +83,7 @@ func (s *Server) ListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]endpointJSON, len(eps))
 	for i, e := range eps {
-		out[i] = renderEndpoint(e, false)
+		out[i] = renderEndpoint(e, "")
 	}
 	writeJSON(w, http.StatusOK, newList(out, more))
 	return nil
@@ -93,7 +95,7 @@ func (s *Server) GetEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
+	writeJSON(w, http.StatusOK, renderEndpoint(e, ""))
 	return nil
 }
 
@@ -107,7 +109,7 @@ func (s *Server) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
+	writeJSON(w, http.StatusOK, renderEndpoint(e, ""))
 	return nil
 }
 
@@ -190,15 +192,16 @@ func (s *Server) ListEndpointAttempts(w http.ResponseWriter, r *http.Request) er
 // keys ed25519 endpoints are signed with. It is public, as public keys
 // are, so that receivers can fetch and pin them without an API key.
 func (s *Server) WebhookKeys(w http.ResponseWriter, r *http.Request) error {
-	body, err := s.app.WebhookKeys(r.Context())
+	set, err := s.app.WebhookKeys(r.Context())
 	if err != nil {
 		return err
 	}
-	// Receivers and caches between may keep it a minute: a new key signs
-	// beside the old one for a rotation's overlap, far longer.
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	// A receiver or a cache between must ask again each time (a new key
+	// signs at once), and gets 304 for its If-None-Match while the set is
+	// the same: a new key never waits behind a cached set.
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("ETag", set.ETag)
 	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(set.Body))
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -191,28 +190,16 @@ func (s *Server) ReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, s.cfg.MaxInboundBody+s.cfg.MaxBodyBytes, &p, true); err != nil {
 		return err
 	}
-	rp := app.ReplayParams{URL: p.URL, ConnectionID: p.ConnectionID, RemoteAddr: r.RemoteAddr}
-	if p.Method != "" {
-		rp.Method = strings.ToUpper(p.Method)
+	body, err := app.ReplayBody(p.Body, p.BodyBase64)
+	if err != nil {
+		return err
 	}
+	rp := app.ReplayParams{Method: p.Method, Body: body, URL: p.URL, ConnectionID: p.ConnectionID, RemoteAddr: r.RemoteAddr}
 	if p.Headers != nil {
 		rp.Headers = make(map[string][]string, len(p.Headers))
 		for k, v := range p.Headers {
 			http.Header(rp.Headers).Set(k, v)
 		}
-	}
-	switch {
-	case p.Body != nil && p.BodyBase64 != nil:
-		return hookline.Invalid("body", "give body or body_base64, not both")
-	case p.Body != nil:
-		b := []byte(*p.Body)
-		rp.Body = &b
-	case p.BodyBase64 != nil:
-		b, err := base64.StdEncoding.DecodeString(*p.BodyBase64)
-		if err != nil {
-			return hookline.Invalid("body_base64", "body_base64 is not valid base64")
-		}
-		rp.Body = &b
 	}
 	res, err := s.app.Replay(r.Context(), r.PathValue("id"), rp, app.ByAPI)
 	if err != nil {

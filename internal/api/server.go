@@ -88,12 +88,14 @@ func bearer(r *http.Request) string {
 // Healthz answers 200 once the server is ready, 503 before and while
 // the store reports a failure (app.Health).
 func (s *Server) Healthz(w http.ResponseWriter, _ *http.Request) {
+	// The body is the health check's own {"status"} shape, which probes
+	// read; the status comes from the error table like every other.
 	if !s.ready.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		writeJSON(w, httperr.Status(hookline.Errorf(hookline.EUNAVAILABLE, "starting")), map[string]string{"status": "starting"})
 		return
 	}
 	if err := s.app.Health(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "reason": err.Error()})
+		writeJSON(w, httperr.Status(hookline.Errorf(hookline.EUNAVAILABLE, "%v", err)), map[string]string{"status": "failing", "reason": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

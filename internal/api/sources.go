@@ -13,7 +13,6 @@ type sourceJSON struct {
 	Object    string                  `json:"object"`
 	Name      string                  `json:"name"`
 	Type      string                  `json:"type"`
-	Secret    string                  `json:"secret"`
 	Options   hookline.SourceOptions  `json:"options"`
 	Response  hookline.SourceResponse `json:"response"`
 	Limits    hookline.SourceLimits   `json:"limits"`
@@ -22,8 +21,11 @@ type sourceJSON struct {
 	Updated   int64                   `json:"updated"`
 }
 
+// renderSource is a source as every answer but its secret's shows it: the
+// secret is revealed only by GET /v1/sources/{id}/secret, as an
+// endpoint's is, so that lists and logs of answers do not spread it.
 func renderSource(r *http.Request, src *hookline.Source) sourceJSON {
-	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type, Secret: src.Secret,
+	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type,
 		Options: src.Options, Response: src.Response, Limits: src.Limits, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
 		Created: src.Created.Unix(), Updated: src.Updated.Unix()}
 }
@@ -67,6 +69,21 @@ func (s *Server) GetSource(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, renderSource(r, src))
+	return nil
+}
+
+// GetSourceSecret is GET /v1/sources/{id}/secret; the id may be the
+// source's name.
+func (s *Server) GetSourceSecret(w http.ResponseWriter, r *http.Request) error {
+	id, secret, err := s.app.SourceSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Object   string `json:"object"`
+		SourceID string `json:"source_id"`
+		Secret   string `json:"secret"`
+	}{"source_secret", id, secret})
 	return nil
 }
 

@@ -21,6 +21,9 @@ type Config struct {
 	// Jobs runs the background jobs Recover stores; nil in tests that run
 	// none (Recover then answers EUNAVAILABLE).
 	Jobs *delivery.JobRunner
+	// Operational publishes the operational events of changes made here
+	// (an endpoint enabled or disabled by hand); nil publishes none.
+	Operational *delivery.Operational
 	// Dev allows endpoints and connections on loopback and private
 	// addresses.
 	Dev      bool
@@ -34,14 +37,21 @@ type Config struct {
 	// SecretKeys rotates the key sealing secrets at rest; nil when the
 	// store seals nothing.
 	SecretKeys SecretKeys
+	// AdminKeyID names the admin API key (AdminKeyID): dashboard sessions
+	// that signed in with another key are refused, so that changing the
+	// key signs everyone out.
+	AdminKeyID string
 	// OnPublish, when set, is told of every event a publish stored (not of
 	// idempotent replays): the metrics count them.
 	OnPublish func()
 	// OnIngest, when set, is told the source name and verdict (accepted,
 	// rejected, duplicate) of every request a source captures.
 	OnIngest func(source, verdict string)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// OnWake, when set, is told of every wake-up the application gives
+	// the engine (a test that runs no engine watches them).
+	OnWake func()
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.
@@ -89,6 +99,9 @@ func (a *App) wake() {
 	if a.cfg.Engine != nil {
 		a.cfg.Engine.Wake()
 	}
+	if a.cfg.OnWake != nil {
+		a.cfg.OnWake()
+	}
 }
 
 // Close releases the idle connections of the replay sender.
@@ -103,6 +116,15 @@ const (
 	ByAPI       Actor = "API"
 	ByDashboard Actor = "dashboard"
 )
+
+// enabledReason is what the hookline.endpoint.enabled event of an
+// endpoint enabled by hand says.
+func (by Actor) enabledReason() string {
+	if by == ByDashboard {
+		return "enabled from the dashboard"
+	}
+	return "enabled through the API"
+}
 
 // disabledReason is what an endpoint disabled by hand records.
 func (by Actor) disabledReason() string {

@@ -164,8 +164,23 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 			e.RetrySchedule = sched
 		}
 	}
-	if e.SignatureScheme == hookline.SchemeStripe && e.Signing() == hookline.SigningEd25519 {
-		return hookline.Invalid("signing", "signing %q needs signature_scheme %q: Stripe's scheme has no asymmetric signatures",
+	// The error names what the request changed: the scheme when it set
+	// only that, the signing otherwise.
+	param := "signing"
+	if p.SignatureScheme != nil && p.Signing == nil {
+		param = "signature_scheme"
+	}
+	return CheckSchemeSigning(e.SignatureScheme, e.Signing(), param)
+}
+
+// CheckSchemeSigning refuses a signature scheme that cannot carry an
+// endpoint's signing mode: Stripe's has no asymmetric signatures, so an
+// ed25519 endpoint is signed with the standard scheme. param is the field
+// the error names, the one the request set, so that a CLI names the flag
+// its user passed.
+func CheckSchemeSigning(scheme, signing, param string) error {
+	if scheme == hookline.SchemeStripe && signing == hookline.SigningEd25519 {
+		return hookline.Invalid(param, "signing %q needs signature_scheme %q: Stripe's scheme has no asymmetric signatures",
 			hookline.SigningEd25519, hookline.SchemeStandard)
 	}
 	return nil
@@ -240,15 +255,18 @@ func (a *App) CheckURL(ctx context.Context, raw string) error {
 
 // CreateEndpoint validates p and stores a new endpoint, subscribed to every
 // event type and signed with a new secret (an ed25519 secret key with
-// signing "ed25519") unless p says otherwise.
-func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*hookline.Endpoint, error) {
+// signing "ed25519") unless p says otherwise. It also returns the secret
+// to show its creator, once: the HMAC secret the receiver shares, or ""
+// for an ed25519 endpoint, whose public key (PublicKey) is shown instead,
+// everywhere; the secret key it is signed with is shown nowhere.
+func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*hookline.Endpoint, string, error) {
 	if p.URL == nil {
-		return nil, hookline.Invalid("url", "url is required")
+		return nil, "", hookline.Invalid("url", "url is required")
 	}
 	signing := hookline.SigningHMAC
 	if p.Signing != nil {
 		if err := checkSigning(*p.Signing); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		signing = *p.Signing
 	}
@@ -259,14 +277,18 @@ func (a *App) CreateEndpoint(ctx context.Context, p EndpointParams, by Actor) (*
 		Secret: newSecret(signing), Created: now, Updated: now,
 	}
 	if err := a.apply(ctx, e, p, by); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := a.cfg.Store.CreateEndpoint(ctx, e); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	a.keys.forget()
 	a.cfg.Logger.Info("endpoint created", "endpoint", e.ID, "by", string(by))
-	return e, nil
+	shown := ""
+	if e.Signing() == hookline.SigningHMAC {
+		shown = e.Secret
+	}
+	return e, shown, nil
 }
 
 // Endpoint returns the endpoint id.
@@ -298,7 +320,7 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 		return nil, err
 	}
 	now := a.cfg.Now()
-	before := e.Signing()
+	before, statusBefore := e.Signing(), e.Status
 	if p.Signing != nil {
 		switchSigning(e, *p.Signing, now, a.cfg.RotationOverlap)
 	}
@@ -318,6 +340,17 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 		a.cfg.Logger.Info("endpoint status set", "endpoint", e.ID, "status", e.Status, "by", string(by))
 		if *p.Status == hookline.EndpointEnabled {
 			a.wake()
+		}
+	}
+	if e.Status != statusBefore && a.cfg.Operational != nil {
+		reason := e.DisabledReason
+		if e.Status == hookline.EndpointEnabled {
+			reason = by.enabledReason()
+		}
+		// The change is made: a failed notification of it is logged, not
+		// the update's error.
+		if err := a.cfg.Operational.EndpointStatusChanged(ctx, e, reason); err != nil {
+			a.cfg.Logger.Error("publishing the endpoint's status change", "endpoint", e.ID, "status", e.Status, "err", err)
 		}
 	}
 	return e, nil
@@ -344,16 +377,17 @@ type Secret struct {
 
 // secretOf returns e's secrets as of now.
 func (a *App) secretOf(e *hookline.Endpoint) Secret {
-	s := Secret{Secret: verificationKey(e.Secret)}
+	s := Secret{Secret: VerificationKey(e.Secret)}
 	if e.PreviousSecret != "" && a.cfg.Now().Before(e.PreviousSecretExpires) {
-		s.PreviousSecret, s.PreviousSecretExpires = verificationKey(e.PreviousSecret), e.PreviousSecretExpires
+		s.PreviousSecret, s.PreviousSecretExpires = VerificationKey(e.PreviousSecret), e.PreviousSecretExpires
 	}
 	return s
 }
 
-// verificationKey returns what a receiver verifies secret's signatures
-// with: the public key of an ed25519 secret key, an HMAC secret itself.
-func verificationKey(secret string) string {
+// VerificationKey returns what a receiver verifies secret's signatures
+// with, the only form of an endpoint's secret to show anyone: the public
+// key (whpk_…) of an ed25519 secret key, an HMAC secret (whsec_…) itself.
+func VerificationKey(secret string) string {
 	if !webhook.IsSecretKey(secret) {
 		return secret
 	}
@@ -372,7 +406,7 @@ func PublicKey(e *hookline.Endpoint) string {
 	if e.Signing() != hookline.SigningEd25519 {
 		return ""
 	}
-	return verificationKey(e.Secret)
+	return VerificationKey(e.Secret)
 }
 
 // EndpointSecret returns endpoint id and its secrets.

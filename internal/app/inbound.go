@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -98,6 +101,16 @@ func (a *App) Source(ctx context.Context, idOrName string) (*hookline.Source, er
 		return a.cfg.Store.Source(ctx, idOrName)
 	}
 	return a.cfg.Store.SourceByName(ctx, idOrName)
+}
+
+// SourceSecret returns the id and the secret of source idOrName: the one
+// way the API reveals a source's secret.
+func (a *App) SourceSecret(ctx context.Context, idOrName string) (id, secret string, err error) {
+	src, err := a.Source(ctx, idOrName)
+	if err != nil {
+		return "", "", err
+	}
+	return src.ID, src.Secret, nil
 }
 
 // ListSources returns a page of sources, newest first.
@@ -299,7 +312,8 @@ func (a *App) DeleteConnection(ctx context.Context, id string, by Actor) (*hookl
 var RequestStatuses = []string{hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay}
 
 // ListRequests returns a page of captured requests, newest first, of one
-// source when f.SourceID (an id or a name) is set.
+// source when f.SourceID (an id or a name; the id of a deleted source) is
+// set. The API and the dashboard's list both come here.
 func (a *App) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*hookline.InboundRequest, bool, error) {
 	switch f.Status {
 	case "", hookline.RequestAccepted, hookline.RequestRejected, hookline.RequestDuplicate, hookline.RequestReplay:
@@ -308,10 +322,14 @@ func (a *App) ListRequests(ctx context.Context, f hookline.RequestFilter) ([]*ho
 	}
 	if f.SourceID != "" {
 		src, err := a.Source(ctx, f.SourceID)
-		if err != nil {
+		switch {
+		case err == nil:
+			f.SourceID = src.ID
+		case hookline.ErrorCode(err) == hookline.ENOTFOUND && strings.HasPrefix(f.SourceID, "src_"):
+			// A deleted source's requests stay: its id still filters them.
+		default:
 			return nil, false, err
 		}
-		f.SourceID = src.ID
 	}
 	return a.cfg.Store.ListRequests(ctx, f)
 }
@@ -363,6 +381,51 @@ type ReplayParams struct {
 	RemoteAddr string
 }
 
+// Check normalizes and validates p's edits, for every surface alike: the
+// method is upper-cased, and it and the header names must be RFC 9110
+// tokens; header values hold no control character (CR and LF would split
+// the request). Replay calls it; a form that wants its errors before it
+// sends may call it first.
+func (p *ReplayParams) Check() error {
+	if p.Method != "" {
+		p.Method = strings.ToUpper(strings.TrimSpace(p.Method))
+		if !httpguts.ValidHeaderFieldName(p.Method) {
+			return hookline.Invalid("method", "method %q is not an HTTP method such as POST", p.Method)
+		}
+	}
+	for name, values := range p.Headers {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return hookline.Invalid("headers", "header name %q is not a valid HTTP header name", name)
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return hookline.Invalid("headers", "header %s has a control character in its value", name)
+			}
+		}
+	}
+	return nil
+}
+
+// ReplayBody is a replay's body as the JSON API takes it: body as text, or
+// body_base64 for bytes that are not; nil when neither is given (the
+// captured body is sent).
+func ReplayBody(body, bodyBase64 *string) (*[]byte, error) {
+	switch {
+	case body != nil && bodyBase64 != nil:
+		return nil, hookline.Invalid("body", "give body or body_base64, not both")
+	case body != nil:
+		b := []byte(*body)
+		return &b, nil
+	case bodyBase64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*bodyBase64)
+		if err != nil {
+			return nil, hookline.Invalid("body_base64", "body_base64 is not valid base64")
+		}
+		return &b, nil
+	}
+	return nil, nil
+}
+
 // Replay sends a copy of captured request id, maybe edited, to p.URL, to
 // one connection, or to its source's connections that take it, now, and
 // records each send as an attempt of a delivery of the copy (stored as a
@@ -370,6 +433,9 @@ type ReplayParams struct {
 func (a *App) Replay(ctx context.Context, id string, p ReplayParams, by Actor) (*delivery.ReplayResult, error) {
 	orig, err := a.cfg.Store.Request(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.Check(); err != nil {
 		return nil, err
 	}
 	owner := "replay"
@@ -399,11 +465,29 @@ type Received struct {
 	RemoteAddr string
 }
 
+// IngestSource returns the source whose ingest URL is /in/{id}: by id
+// only, a name is no ingest URL.
+func (a *App) IngestSource(ctx context.Context, id string) (*hookline.Source, error) {
+	return a.cfg.Store.Source(ctx, id)
+}
+
+// InboundTooLarge is the error of a request to an ingest URL whose body is
+// over maxBody, the server's cap for received webhooks.
+func InboundTooLarge(maxBody int64) error {
+	return &hookline.Error{Code: hookline.ETOOLARGE, Message: fmt.Sprintf(
+		"request body is larger than this server's %s cap for received webhooks (hookline serve --max-inbound-body raises it)",
+		hookline.FormatBytes(maxBody))}
+}
+
 // AdmitInbound admits a request to src's ingest URL before its body is
-// read, or refuses it: an address outside the source's allowlist, over its
-// rate or daily quota, too many bodies in memory at once, or too little
-// free disk. The ticket's Done gives back what the request did not use.
+// read, or refuses it: a body announced over maxBody (InboundTooLarge), an
+// address outside the source's allowlist, over its rate or daily quota,
+// too many bodies in memory at once, or too little free disk. The ticket's
+// Done gives back what the request did not use.
 func (a *App) AdmitInbound(ctx context.Context, src *hookline.Source, remoteAddr string, contentLength, maxBody int64) (*inbound.Ticket, error) {
+	if contentLength > maxBody {
+		return nil, InboundTooLarge(maxBody)
+	}
 	return a.cfg.Gate.Admit(ctx, src, remoteAddr, contentLength, maxBody)
 }
 

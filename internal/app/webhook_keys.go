@@ -2,10 +2,15 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sync"
+	"strconv"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/webhook"
@@ -17,20 +22,45 @@ import (
 // a rotation's overlap, during which the old key still signs.
 const webhookKeysTTL = 10 * time.Second
 
+// webhookKeysBuildTimeout bounds one build of the JWK set. A build is
+// shared by every request that waits for it, so it runs on its own
+// context rather than on the request that happened to start it.
+const webhookKeysBuildTimeout = 30 * time.Second
+
 // keyCache holds the JWK set of /.well-known/webhook-keys, encoded. The
 // route is public: building the set reads every endpoint, which a stranger
-// must not be able to make the server do on each request.
+// must not be able to make the server do on each request. Concurrent
+// misses share one build; a change of keys (forget) never waits for a
+// build, which a stranger may have started.
 type keyCache struct {
-	mu    sync.Mutex // held while building, so concurrent misses build once
-	built time.Time
-	body  []byte
+	// gen counts the changes of keys made through this node. A set built
+	// from a listing that began under another gen may miss the change.
+	gen    atomic.Uint64
+	set    atomic.Pointer[WebhookKeySet]
+	builds singleflight.Group
 }
 
-// forget drops the cached set after a change to an endpoint's keys.
+// WebhookKeySet is the JWK set of /.well-known/webhook-keys, encoded.
+type WebhookKeySet struct {
+	Body []byte
+	// ETag names this Body: a strong validator, quoted, that changes
+	// whenever a key is added or dropped.
+	ETag  string
+	built time.Time
+	gen   uint64
+}
+
+// forget drops the cached set after a change to an endpoint's keys. It
+// takes no lock: a build under way when it runs is not kept.
 func (c *keyCache) forget() {
-	c.mu.Lock()
-	c.body = nil
-	c.mu.Unlock()
+	c.gen.Add(1)
+}
+
+// fresh reports whether set can be served at now: it was built under the
+// current generation, within the TTL (and not in the future of a clock
+// that went back).
+func (c *keyCache) fresh(set *WebhookKeySet, now time.Time) bool {
+	return set != nil && set.gen == c.gen.Load() && now.Sub(set.built) < webhookKeysTTL && !now.Before(set.built)
 }
 
 // KeyID is the kid of an endpoint's public key in the JWK set:
@@ -48,15 +78,50 @@ func KeyID(endpointID, publicKey string) (string, error) {
 // WebhookKeys returns the JWK set of /.well-known/webhook-keys, encoded:
 // the public key of every enabled endpoint that signs with ed25519, and
 // the previous key of one whose rotation overlap still lasts, so that a
-// receiver can verify every signature a delivery carries.
-func (a *App) WebhookKeys(ctx context.Context) ([]byte, error) {
+// receiver can verify every signature a delivery carries. Requests that
+// miss the cache together wait for one build; each stops waiting when its
+// own ctx ends, without cutting the build short for the others.
+func (a *App) WebhookKeys(ctx context.Context) (*WebhookKeySet, error) {
 	c := &a.keys
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := a.cfg.Now()
-	if c.body != nil && now.Sub(c.built) < webhookKeysTTL && !now.Before(c.built) {
-		return c.body, nil
+	if set := c.set.Load(); c.fresh(set, a.cfg.Now()) {
+		return set, nil
 	}
+	// Keyed by generation: a request that comes after a change does not
+	// join a build that began before it.
+	gen := c.gen.Load()
+	done := c.builds.DoChan(strconv.FormatUint(gen, 10), func() (any, error) {
+		// A build that ended between the check above and here has
+		// just stored the set.
+		if set := c.set.Load(); c.fresh(set, a.cfg.Now()) {
+			return set, nil
+		}
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookKeysBuildTimeout)
+		defer cancel()
+		set, err := a.buildWebhookKeys(bctx, gen)
+		if err != nil {
+			return nil, err
+		}
+		// A change during the build makes it stale: serve it to those
+		// who asked before the change, keep it for no one after.
+		if c.gen.Load() == gen {
+			c.set.Store(set)
+		}
+		return set, nil
+	})
+	select {
+	case res := <-done:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*WebhookKeySet), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the JWK set: %w", context.Cause(ctx))
+	}
+}
+
+// buildWebhookKeys lists every endpoint for the JWK set.
+func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet, error) {
+	now := a.cfg.Now()
 	set := webhook.JWKSet{Keys: []webhook.JWK{}}
 	page := hookline.Page{Limit: 100}
 	for {
@@ -91,8 +156,11 @@ func (a *App) WebhookKeys(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the JWK set: %w", err)
 	}
-	c.body, c.built = body, now
-	return body, nil
+	sum := sha256.Sum256(body)
+	return &WebhookKeySet{
+		Body: body, ETag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`,
+		built: now, gen: gen,
+	}, nil
 }
 
 func endpointJWK(endpointID, secretKey string) (webhook.JWK, error) {

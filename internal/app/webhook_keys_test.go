@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 		if i%2 == 0 {
 			signing = &ed
 		}
-		e, err := a.CreateEndpoint(ctx, app.EndpointParams{URL: &url, Signing: signing}, app.ByAPI)
+		e, _, err := a.CreateEndpoint(ctx, app.EndpointParams{URL: &url, Signing: signing}, app.ByAPI)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,11 +69,12 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	bodies := make([][]byte, 50)
 	for i := range bodies {
 		wg.Go(func() {
-			b, err := a.WebhookKeys(ctx)
+			set, err := a.WebhookKeys(ctx)
 			if err != nil {
 				t.Error(err)
+				return
 			}
-			bodies[i] = b
+			bodies[i] = set.Body
 		})
 	}
 	wg.Wait()
@@ -104,7 +106,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	if _, _, err := a.RotateSecret(ctx, keyed[0].ID, app.RotateParams{}, app.ByAPI); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := a.WebhookKeys(ctx)
+	b := keysBody(t, a)
 	if got := strings.Count(string(b), `"kid":"`+keyed[0].ID+"."); got != 2 || cs.lists.Load() != 4 {
 		t.Fatalf("after a rotation: %d keys of the endpoint, %d listings; want 2 keys, 4 listings", got, cs.lists.Load())
 	}
@@ -114,13 +116,137 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	if err := st.UpdateEndpoint(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := a.WebhookKeys(ctx); !strings.Contains(string(b), keyed[1].ID) {
+	if b := keysBody(t, a); !strings.Contains(string(b), keyed[1].ID) {
 		t.Fatal("the cached set changed before its TTL")
 	}
 	mu.Lock()
 	now = now.Add(11 * time.Second)
 	mu.Unlock()
-	if b, _ := a.WebhookKeys(ctx); strings.Contains(string(b), keyed[1].ID) {
+	if b := keysBody(t, a); strings.Contains(string(b), keyed[1].ID) {
 		t.Fatal("a disabled endpoint's key is still published after the TTL")
+	}
+}
+
+func keysBody(t *testing.T, a *app.App) []byte {
+	t.Helper()
+	set, err := a.WebhookKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set.Body
+}
+
+// stallingStore, once armed, holds every endpoint listing after reading
+// it, until release is closed or the listing's context ends, as a slow
+// database would; left tells what the listing's context said then.
+type stallingStore struct {
+	hookline.Store
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+	left    chan error
+}
+
+func (s *stallingStore) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
+	eps, more, err := s.Store.ListEndpoints(ctx, f)
+	if !s.armed.Load() {
+		return eps, more, err
+	}
+	s.entered <- struct{}{}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	s.left <- ctx.Err()
+	return eps, more, errors.Join(err, ctx.Err())
+}
+
+// TestWebhookKeysBuildBlocksNoOne: a build of the JWK set, which any
+// stranger can start, holds up no one. Changing an endpoint's keys does
+// not wait for it; a request waiting for it leaves when its own context
+// ends; the request that started it can leave without cancelling it for
+// the others; and a build that read the endpoints before a change is not
+// served after it.
+func TestWebhookKeysBuildBlocksNoOne(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ss := &stallingStore{Store: st, entered: make(chan struct{}, 4), release: make(chan struct{}), left: make(chan error, 4)}
+	a := app.New(app.Config{Store: ss, Dev: true})
+	ed, url := "ed25519", "http://127.0.0.1:9/hook"
+	e1, _, err := a.CreateEndpoint(ctx, app.EndpointParams{URL: &url, Signing: &ed}, app.ByAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within := func(what string, f func()) {
+		t.Helper()
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s waited for the JWK set's build", what)
+		}
+	}
+
+	// A stranger's request starts a build, which stalls in the store.
+	ss.armed.Store(true)
+	sctx, cancelStarter := context.WithCancel(ctx)
+	starter := make(chan error, 1)
+	go func() { _, err := a.WebhookKeys(sctx); starter <- err }()
+	<-ss.entered
+
+	within("a request with a deadline", func() {
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, err := a.WebhookKeys(wctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a waiter past its deadline got %v, want context.DeadlineExceeded", err)
+		}
+	})
+	cancelStarter()
+	within("the cancelled starter", func() {
+		if err := <-starter; !errors.Is(err, context.Canceled) {
+			t.Errorf("the cancelled starter got %v, want context.Canceled", err)
+		}
+	})
+	var e2 *hookline.Endpoint
+	within("a rotation and a creation", func() {
+		if _, _, err := a.RotateSecret(ctx, e1.ID, app.RotateParams{OverlapSeconds: new(int64)}, app.ByAPI); err != nil {
+			t.Error(err)
+		}
+		if e2, _, err = a.CreateEndpoint(ctx, app.EndpointParams{URL: &url, Signing: &ed}, app.ByAPI); err != nil {
+			t.Error(err)
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// The stalled build goes on, its starter gone: its context is its own.
+	ss.armed.Store(false)
+	close(ss.release)
+	if err := <-ss.left; err != nil {
+		t.Fatalf("the build was cut short when its starter left: %v", err)
+	}
+	// It read the endpoints before the changes: what is served now has
+	// them, the rotated key alone and the new endpoint's.
+	body := string(keysBody(t, a))
+	for _, e := range []*hookline.Endpoint{e1, e2} {
+		cur, err := a.Endpoint(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk := app.PublicKey(cur)
+		kid, _ := app.KeyID(e.ID, pk)
+		if !strings.Contains(body, `"kid":"`+kid+`"`) {
+			t.Errorf("after the changes, the set lacks %s's current key %s: %s", e.ID, kid, body)
+		}
+	}
+	if got := strings.Count(body, `"kid":"`+e1.ID+"."); got != 1 {
+		t.Errorf("the set has %d keys of %s, want 1 (rotated without overlap): %s", got, e1.ID, body)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/webhook"
 )
 
 var endpointFlags = map[string]string{
@@ -200,7 +202,7 @@ func (a *app) endpointCreateCmd() *cobra.Command {
 	var fs endpointFlagSet
 	cmd := &cobra.Command{
 		Use:     "create --url URL [--events t1,t2]",
-		Short:   "Create an endpoint; prints its signing secret",
+		Short:   "Create an endpoint; prints its signing secret (an ed25519 endpoint: its public key)",
 		Args:    cobra.NoArgs,
 		Example: "  hookline endpoints create --url https://example.com/webhooks --events 'invoice.*,charge.succeeded'",
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -359,8 +361,13 @@ func (a *app) showSecret(raw []byte) error {
 		return fmt.Errorf("decoding secret: %w", err)
 	}
 	fmt.Fprintln(a.env.Stdout, s.Secret)
-	if s.PreviousSecret != "" {
-		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, unixTime(s.PreviousSecretExpires))
+	switch until := unixTime(s.PreviousSecretExpires); {
+	case s.PreviousSecret == "":
+	case strings.HasPrefix(s.PreviousSecret, webhook.PublicKeyPrefix):
+		// A public key signs nothing: the secret key Hookline keeps does.
+		fmt.Fprintf(a.env.Stderr, "The previous key also signs until %s; verify its signatures with its public key %s.\n", until, s.PreviousSecret)
+	default:
+		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, until)
 	}
 	return nil
 }
@@ -368,7 +375,7 @@ func (a *app) showSecret(raw []byte) error {
 func (a *app) endpointSecretCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "secret ep_…",
-		Short: "Print an endpoint's signing secret",
+		Short: "Print an endpoint's signing secret (an ed25519 endpoint: its public key)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,11 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/spf13/cobra"
 
+	application "github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/client"
-	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/listen"
 	"github.com/hookline/hookline/internal/server"
@@ -202,15 +199,22 @@ func destination(routes []route, fallback, typ string) string {
 	return fallback
 }
 
-// destination is where an event goes: a matching --forward route first,
-// then --forward-connect-to for an event with a tenant (a connected
+// routing is where listen sends a delivery: a matching --forward route
+// first, then --forward-connect-to for an event with a tenant (a connected
 // account), else --forward-to.
-func (l *listener) destination(m listen.Message) string {
-	fallback := l.fallback
-	if m.Tenant != "" && l.connect != "" {
-		fallback = l.connect
+type routing struct {
+	routes   []route
+	fallback string
+	connect  string // --forward-connect-to
+}
+
+// destination is the local URL for m, "" when nothing takes it.
+func (r routing) destination(m listen.Message) string {
+	fallback := r.fallback
+	if m.Tenant != "" && r.connect != "" {
+		fallback = r.connect
 	}
-	return destination(l.routes, fallback, m.EventType)
+	return destination(r.routes, fallback, m.EventType)
 }
 
 func parseHeaders(flag string, values []string) (http.Header, error) {
@@ -236,7 +240,7 @@ func (a *app) deviceName() string {
 			b[i] = '-'
 		}
 	}
-	if name := strings.Trim(string(b), "-_"); listen.ValidDeviceName(name) {
+	if name := strings.Trim(string(b), "-_"); application.ValidDeviceName(name) {
 		return name
 	}
 	return "laptop"
@@ -298,7 +302,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if o.name == "" {
 		o.name = a.deviceName()
 	}
-	if !listen.ValidDeviceName(o.name) {
+	if !application.ValidDeviceName(o.name) {
 		return usagef("--name %q: 1 to 63 letters, digits, '.', '-' or '_'", o.name)
 	}
 	ctx := cmd.Context()
@@ -323,7 +327,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if o.forget {
 		return a.forgetDevice(ctx, c, o.name, bound)
 	}
-	dev, err := ensureDevice(ctx, c, o.name, set)
+	dev, err := listen.EnsureDevice(ctx, c, o.name, set)
 	if err != nil {
 		return flagError(err, map[string]string{"name": "--name", "enabled_events": "--events", "signature_scheme": "--scheme"})
 	}
@@ -332,7 +336,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	// with another secret. Say which server this is, every time.
 	if o.printSecret {
 		fmt.Fprintln(a.env.Stdout, dev.Secret)
-		fmt.Fprintf(a.env.Stderr, "The signing secret of device %s on %s; another server gives it another one.\n", o.name, bound)
+		fmt.Fprintf(a.env.Stderr, "The %s of device %s on %s; another server gives it another one.\n", listen.KeyNoun(dev.Secret), o.name, bound)
 		return nil
 	}
 	var links []sourceLink
@@ -360,12 +364,13 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 	if dev.SignatureScheme == hookline.SchemeStripe {
 		out.note("Signing with Stripe-Signature, as Stripe does: verify with stripe.Webhook.construct_event or webhook.ConstructEvent")
 	}
-	out.note("Ready! Your webhook signing secret is %s (^C to quit)", dev.Secret)
+	out.note("Ready! Your webhook %s is %s (^C to quit)", listen.KeyNoun(dev.Secret), dev.Secret)
 
-	l := &listener{
-		c: c, name: o.name, set: set, out: out, routes: routes, fallback: fallback, connect: connect, extra: extra,
-		secret: dev.Secret, sources: links,
-		http: &http.Client{
+	rt := routing{routes: routes, fallback: fallback, connect: connect}
+	dc := &listen.DeviceClient{
+		API: c, Name: o.name, Settings: set, Secret: dev.Secret, Route: rt.destination, Header: extra,
+		Display: &listenDisplay{routing: rt, out: out, sources: links},
+		Local: &http.Client{
 			Timeout:       14 * time.Second, // under the server's 15 s per attempt, so the app's slowness is reported as such
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport: &http.Transport{
@@ -374,7 +379,7 @@ func (a *app) runListen(cmd *cobra.Command, o listenOpts) error {
 			},
 		},
 	}
-	return l.run(ctx)
+	return dc.Run(ctx)
 }
 
 // serverChosen reports whether the user named a server (--server or
@@ -449,42 +454,6 @@ func (a *app) startEmbedded(ctx context.Context) (*client.Client, string, error)
 	return client.New(defaultServer, key), dir, nil
 }
 
-// ensureDevice creates or fetches the device and sets what it subscribes to.
-func ensureDevice(ctx context.Context, c *client.Client, name string, set listen.DeviceSettings) (*listen.Device, error) {
-	var d listen.Device
-	body := map[string]any{"enabled_events": set.Events}
-	if set.Scheme != "" {
-		body["signature_scheme"] = set.Scheme
-	}
-	err := c.JSON(ctx, http.MethodPost, "/v1/listen/devices/"+url.PathEscape(name), nil, body, &d)
-	if err != nil {
-		return nil, err
-	}
-	return &d, nil
-}
-
-// listener is one running listen session.
-type listener struct {
-	c        *client.Client
-	name     string
-	set      listen.DeviceSettings
-	out      *lineWriter
-	routes   []route
-	fallback string
-	connect  string // --forward-connect-to
-	extra    http.Header
-	http     *http.Client
-	secret   string
-	sources  []sourceLink // the --source sources, with their connections
-}
-
-// errReplaced ends listen when another one took the device over.
-var errReplaced = errors.New("another hookline listen with the same --name connected; this one stops (use a different --name to run both)")
-
-// errForgotten ends listen when its device was removed (listen --forget),
-// rather than reconnecting, which would make it again.
-var errForgotten = errors.New("the device was forgotten (hookline listen --forget); this listen stops")
-
 // forgetDevice removes the named device from the server c talks to.
 func (a *app) forgetDevice(ctx context.Context, c *client.Client, name, bound string) error {
 	var res struct {
@@ -502,181 +471,40 @@ func (a *app) forgetDevice(ctx context.Context, c *client.Client, name, bound st
 	return nil
 }
 
-// run connects, serves, and reconnects with backoff until ctx ends.
-func (l *listener) run(ctx context.Context) error {
-	backoff := 250 * time.Millisecond
-	var lostAt time.Time
-	for {
-		err := l.session(ctx, func() {
-			if !lostAt.IsZero() {
-				l.out.note("Reconnected after %s", time.Since(lostAt).Round(100*time.Millisecond))
-				lostAt = time.Time{}
-			}
-			backoff = 250 * time.Millisecond
-		})
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, errReplaced) || errors.Is(err, errForgotten) {
-			return err
-		}
-		if lostAt.IsZero() {
-			lostAt = time.Now()
-			l.out.note("Lost the connection to %s (%v); reconnecting…", l.c.BaseURL, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
+// listenDisplay prints what the device client does (listen.Display).
+type listenDisplay struct {
+	routing
+	out     *lineWriter
+	sources []sourceLink // the --source sources, with their connections
 }
 
-// session serves one websocket connection until it fails.
-func (l *listener) session(ctx context.Context, connected func()) error {
-	// The device is fetched again on every connection: the server may have
-	// been reset, and a changed secret must be shown.
-	dev, err := ensureDevice(ctx, l.c, l.name, l.set)
-	if err != nil {
-		return err
-	}
-	if dev.Secret != l.secret {
-		l.secret = dev.Secret
-		l.out.note("The device's signing secret is now %s", dev.Secret)
-	}
-	wsURL := "ws" + strings.TrimPrefix(l.c.BaseURL, "http") + "/v1/listen/devices/" + url.PathEscape(l.name) + "/connect"
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + l.c.APIKey}},
-	})
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(64 << 20)
-	connected()
-
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
-	// Ping so that a connection that died while the laptop slept is noticed
-	// in seconds, not when the OS gives up on it.
-	go func() {
-		tick := time.NewTicker(10 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sctx.Done():
-				return
-			case <-tick.C:
-				pctx, pcancel := context.WithTimeout(sctx, 8*time.Second)
-				err := conn.Ping(pctx)
-				pcancel()
-				if err != nil {
-					conn.CloseNow()
-					return
-				}
-			}
-		}
-	}()
-	for {
-		_, b, err := conn.Read(sctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				conn.Close(websocket.StatusNormalClosure, "listen stopped")
-				return nil
-			}
-			switch websocket.CloseStatus(err) {
-			case listen.CloseReplaced:
-				return errReplaced
-			case listen.CloseForgotten:
-				return errForgotten
-			}
-			return err
-		}
-		var m listen.Message
-		if err := json.Unmarshal(b, &m); err != nil || m.Type != listen.TypeDeliver {
-			continue
-		}
-		// Forward outside the read loop, so pings keep being answered
-		// while a slow local app works.
-		go func() {
-			res := l.forward(sctx, m)
-			rb, _ := json.Marshal(res) // plain struct: cannot fail
-			wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer wcancel()
-			_ = conn.Write(wctx, websocket.MessageText, rb)
-		}()
-	}
-}
-
-// forward POSTs one delivery to the local app and reports what it said.
-func (l *listener) forward(ctx context.Context, m listen.Message) listen.Message {
+// Arrived prints an event's line, or a captured request's.
+func (d *listenDisplay) Arrived(m listen.Message) {
 	if m.SourceID != "" {
-		return l.forwardRequest(ctx, m)
+		d.out.request(time.Now(), d.sourceName(m.SourceID), m.Method, m.EventType, m.EventID, m.Attempt)
+		return
 	}
-	now := time.Now()
-	l.out.event(now, m.EventType, m.EventID, lineEvent{Attempt: m.Attempt, Tenant: m.Tenant})
-	dest := l.destination(m)
-	res := listen.Message{Type: listen.TypeResult, ID: m.ID, URL: dest}
-	if dest == "" {
-		// Only routes were given and none matched: nothing to deliver to,
-		// which is the developer's choice, not a failure.
-		res.Status = http.StatusNoContent
-		switch {
-		case m.Tenant == "" && l.connect != "" && l.fallback == "":
-			l.out.note("%s [%s] has no tenant and there is no --forward-to; acknowledged without forwarding", m.EventType, m.EventID)
-		case m.Tenant != "" && l.connect == "" && l.fallback == "":
-			l.out.note("%s [%s] is for tenant %s, and neither --forward-connect-to nor a --forward route takes it; acknowledged without forwarding", m.EventType, m.EventID, m.Tenant)
-		default:
-			l.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
-		}
-		return res
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(m.Body))
-	if err != nil {
-		res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
-		return res
-	}
-	for k, v := range m.Header {
-		req.Header[k] = v
-	}
-	for k, v := range l.extra {
-		req.Header[k] = v
-	}
-	return l.do(req, m, res)
+	d.out.event(time.Now(), m.EventType, m.EventID, lineEvent{Attempt: m.Attempt, Tenant: m.Tenant})
 }
 
-// do sends req, built for delivery m, to the local app, prints the
-// response line and fills in res with what the app answered.
-func (l *listener) do(req *http.Request, m, res listen.Message) listen.Message {
-	ev := lineEvent{Attempt: m.Attempt, Method: req.Method}
-	start := time.Now()
-	resp, err := l.http.Do(req)
-	d := time.Since(start)
-	res.DurationMS = d.Milliseconds()
-	if err != nil {
-		res.Error, res.ErrorKind = describeForwardError(err), delivery.ErrorKind(err)
-		l.out.response(time.Now(), 0, res.URL, m.EventID, d, res.Error, ev)
-		return res
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	res.Status, res.Response, res.RetryAfter = resp.StatusCode, string(body), resp.Header.Get("Retry-After")
-	l.out.response(time.Now(), resp.StatusCode, res.URL, m.EventID, d, "", ev)
-	return res
+// Answered prints the local app's answer.
+func (d *listenDisplay) Answered(m, res listen.Message, method string, took time.Duration) {
+	d.out.response(time.Now(), res.Status, res.URL, m.EventID, took, res.Error, lineEvent{Attempt: m.Attempt, Method: method})
 }
 
-func describeForwardError(err error) string {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "the local app did not answer within 14 s"
+// Unrouted says why a delivery was acknowledged without forwarding.
+func (d *listenDisplay) Unrouted(m listen.Message) {
+	switch {
+	case m.SourceID != "":
+		d.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
+	case m.Tenant == "" && d.connect != "" && d.fallback == "":
+		d.out.note("%s [%s] has no tenant and there is no --forward-to; acknowledged without forwarding", m.EventType, m.EventID)
+	case m.Tenant != "" && d.connect == "" && d.fallback == "":
+		d.out.note("%s [%s] is for tenant %s, and neither --forward-connect-to nor a --forward route takes it; acknowledged without forwarding", m.EventType, m.EventID, m.Tenant)
+	default:
+		d.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }
+
+// Note prints a sentence.
+func (d *listenDisplay) Note(format string, args ...any) { d.out.note(format, args...) }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/client"
-	"github.com/hookline/hookline/internal/delivery"
-	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/listen"
 )
 
@@ -100,47 +98,13 @@ func noteSources(out *lineWriter, fallback string, links []sourceLink) {
 
 // sourceName is how a source is shown: its name when this listen was
 // given it, else its id (a connection to the device made by other means).
-func (l *listener) sourceName(id string) string {
-	for _, s := range l.sources {
+func (d *listenDisplay) sourceName(id string) string {
+	for _, s := range d.sources {
 		if s.ID == id {
 			return s.Name
 		}
 	}
 	return id
-}
-
-// forwardRequest replays a captured request to the local app exactly as
-// the server built it: same method, headers and body bytes, the provider's
-// query appended to the local URL's. Nothing is signed, so the app checks
-// the provider's own signature (Stripe's, GitHub's…) as in production.
-func (l *listener) forwardRequest(ctx context.Context, m listen.Message) listen.Message {
-	now := time.Now()
-	src := l.sourceName(m.SourceID)
-	l.out.request(now, src, m.Method, m.EventType, m.EventID, m.Attempt)
-	dest := destination(l.routes, l.fallback, m.EventType)
-	res := listen.Message{Type: listen.TypeResult, ID: m.ID, URL: dest}
-	if dest == "" {
-		res.Status = http.StatusNoContent
-		l.out.note("No --forward route matches %s [%s]; acknowledged without forwarding", m.EventType, m.EventID)
-		return res
-	}
-	// The server built m.Header with this same function (hop-by-hop headers
-	// dropped, X-Hookline-Request-Id and X-Hookline-Source added), so
-	// running it again changes no header; it appends the query to the local
-	// URL exactly as to an HTTP connection's.
-	req, err := delivery.ForwardRequest(ctx, dest, &hookline.InboundRequest{
-		ID: m.EventID, SourceID: m.SourceID, Method: m.Method, Query: m.Query, Headers: m.Header, Body: m.Body,
-	})
-	if err != nil {
-		res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
-		l.out.response(time.Now(), 0, dest, m.EventID, 0, res.Error, lineEvent{Attempt: m.Attempt, Method: m.Method})
-		return res
-	}
-	for k, v := range l.extra {
-		req.Header[k] = v
-	}
-	res.URL = req.URL.String()
-	return l.do(req, m, res)
 }
 
 // request prints "2026-11-23 15:31:18   --> POST payment_intent.succeeded

@@ -20,6 +20,7 @@ func addInboundFlags(f *pflag.FlagSet, c *server.Inbound) {
 	f.IntVar(&c.RateLimit, "inbound-rate-limit", server.DefaultRateLimit, "requests a minute each source accepts unless its limits say otherwise (0: unlimited); past it, 429 with Retry-After")
 	c.DailyQuota = server.DefaultDailyQuota
 	f.Var((*byteSize)(&c.DailyQuota), "inbound-daily-quota", "body bytes each source accepts a UTC day unless its limits say otherwise (e.g. 1GiB; 0: unlimited); past it, 429 with Retry-After")
+	f.BoolVar(&c.TrustProxy, "trust-proxy", false, "behind a reverse proxy: take the client's host, scheme and address from X-Forwarded-Host, -Proto and -For (the last entry of each)")
 	f.IntVar(&c.MaxConcurrent, "max-inbound-concurrent", server.DefaultMaxConcurrent, "request bodies received at once over all sources; past it, 503 with Retry-After")
 }
 

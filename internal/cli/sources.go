@@ -20,7 +20,6 @@ type sourceView struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
 	Type      string          `json:"type"`
-	Secret    string          `json:"secret"`
 	Options   json.RawMessage `json:"options"`
 	Response  json.RawMessage `json:"response"`
 	IngestURL string          `json:"ingest_url"`
@@ -29,7 +28,7 @@ type sourceView struct {
 
 func (a *app) sourcesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sources", Aliases: []string{"source"}, Short: "Manage the sources providers send webhooks to (/in/<id>)"}
-	cmd.AddCommand(a.sourceCreateCmd(false), a.sourceCreateCmd(true), a.sourceListCmd(), a.sourceGetCmd(), a.sourceDeleteCmd())
+	cmd.AddCommand(a.sourceCreateCmd(false), a.sourceCreateCmd(true), a.sourceListCmd(), a.sourceGetCmd(), a.sourceSecretCmd(), a.sourceDeleteCmd())
 	return cmd
 }
 
@@ -147,6 +146,30 @@ func (a *app) sourceGetCmd() *cobra.Command {
 				return err
 			}
 			return a.showSource(raw)
+		},
+	}
+}
+
+func (a *app) sourceSecretCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "secret src_…|NAME", Short: "Print a source's secret", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(); err != nil {
+				return err
+			}
+			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/sources/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if a.format == "json" {
+				return printJSON(a.env.Stdout, raw)
+			}
+			var s struct{ Secret string }
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("decoding secret: %w", err)
+			}
+			fmt.Fprintln(a.env.Stdout, s.Secret)
+			return nil
 		},
 	}
 }

@@ -35,9 +35,6 @@ type Config struct {
 	App *app.App
 	// CheckKey reports whether a key is the admin API key (constant time).
 	CheckKey func(key string) bool
-	// SessionKey signs session cookies and CSRF tokens; keep it across
-	// restarts so that people stay signed in. At least 32 bytes.
-	SessionKey []byte
 	// Secure marks the session cookie Secure (serving over TLS).
 	Secure bool
 	// Nav adds links to the navigation bar after the built-in ones (the
@@ -74,12 +71,9 @@ func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if len(cfg.SessionKey) < 32 {
-		panic("dashboard: SessionKey must be at least 32 bytes")
-	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
-	d.static = http.StripPrefix("/static/", cacheStatic(http.FileServerFS(files)))
+	d.static = http.StripPrefix("/static/", cacheStatic(filesOnly(files, http.FileServerFS(files))))
 	d.pages = parsePages()
 	return d
 }
@@ -117,6 +111,20 @@ func (d *Dashboard) Attempt(r delivery.Result) {
 
 // Static serves the embedded CSS, JavaScript and images under /static/.
 func (d *Dashboard) Static(w http.ResponseWriter, r *http.Request) { d.static.ServeHTTP(w, r) }
+
+// filesOnly serves files of fsys with h and answers 404 for anything
+// else, so that a directory is never listed (a FileServer lists one
+// without an index.html).
+func filesOnly(fsys fs.FS, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if info, err := fs.Stat(fsys, name); name == "" || err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func cacheStatic(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -180,14 +188,20 @@ func (d *Dashboard) Handle(h func(w http.ResponseWriter, r *http.Request) error)
 		if errors.Is(err, context.Canceled) {
 			return
 		}
-		status, body := httperr.Of(err)
-		if status == http.StatusInternalServerError {
-			d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
-		}
-		if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Code: body.Error.Code, Message: body.Error.Message}); rerr != nil {
-			http.Error(w, body.Error.Message, status)
-		}
+		d.renderError(w, r, err)
 	})
+}
+
+// renderError renders err as the error page, with the status, code and
+// message the error table (internal/httperr) gives the API's answer.
+func (d *Dashboard) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := httperr.Of(err)
+	if status == http.StatusInternalServerError {
+		d.cfg.Logger.Error("dashboard", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if rerr := d.Render(w, r, status, "error", "Error", errorPage{Status: status, Code: body.Error.Code, Message: body.Error.Message}); rerr != nil {
+		http.Error(w, body.Error.Message, status)
+	}
 }
 
 type errorPage struct {
@@ -259,24 +273,39 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status i
 func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		http.Error(w, "cross-site sign-in refused", http.StatusForbidden)
+		d.renderError(w, r, hookline.Errorf(hookline.EFORBIDDEN, "cross-site sign-in refused"))
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if !d.cfg.CheckKey(key) {
 		// No key in the log line, right or wrong.
 		d.cfg.Logger.Warn("dashboard sign-in failed", "remote", r.RemoteAddr)
-		d.renderLogin(w, r, http.StatusUnauthorized, "That is not the admin API key.")
+		wrong := hookline.Errorf(hookline.EUNAUTHORIZED, "That is not the admin API key.")
+		d.renderLogin(w, r, httperr.Status(wrong), hookline.ErrorMessage(wrong))
 		return
 	}
-	http.SetCookie(w, d.newSessionCookie())
+	token, expires, err := d.app.StartSession(r.Context())
+	if err != nil {
+		d.cfg.Logger.Error("dashboard sign-in", "err", err)
+		http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
+		return
+	}
+	http.SetCookie(w, d.cookie(r, token, expires))
 	d.cfg.Logger.Info("dashboard sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// Logout is POST /logout.
+// Logout is POST /logout: it ends the session on the server, so that the
+// cookie stops working even where a browser (or a thief) keeps it.
 func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
-	c := d.cookie("", time.Unix(0, 0))
+	if s, ok := d.session(r); ok {
+		if err := d.app.EndSession(r.Context(), s.token); err != nil {
+			d.cfg.Logger.Error("dashboard sign-out", "err", err)
+			http.Error(w, "could not end the session: try again", http.StatusInternalServerError)
+			return
+		}
+	}
+	c := d.cookie(r, "", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

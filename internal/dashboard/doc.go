@@ -3,9 +3,10 @@
 // binary with //go:embed — no CDN, no network at run time, no build step.
 //
 // It signs people in with the admin API key and keeps them signed in with
-// an HMAC-signed session cookie (HttpOnly, SameSite=Strict, Secure behind
-// TLS); every form carries a CSRF token derived from the session
-// (session.go). Its pages only read and render; every change a form makes
+// a session the server keeps (internal/app sessions.go: sign-out, expiry
+// and a changed admin key end it), whose random token the cookie carries
+// (HttpOnly, SameSite=Strict, Secure behind TLS); every form carries a
+// CSRF token derived from the session (session.go). Its pages only read and render; every change a form makes
 // goes through the application layer (internal/app), the same calls the
 // API makes, and an error is rendered with the status, code and message
 // the API would answer (internal/httperr). One file per resource:

@@ -95,7 +95,7 @@ func formError(err error) bool {
 // CreateEndpoint is POST /endpoints.
 func (d *Dashboard) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	f, p := readForm(r, "")
-	e, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
+	e, _, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
 	if err != nil {
 		if formError(err) {
 			f.Err = hookline.ErrorMessage(err)
@@ -240,15 +240,19 @@ func (d *Dashboard) SendTest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// BulkResend is POST /endpoints/{id}/resend-failed: a recover job over
+// the form's time range (app.Recover).
 func (d *Dashboard) BulkResend(w http.ResponseWriter, r *http.Request) error {
-	e, err := d.store.Endpoint(r.Context(), r.PathValue("id"))
+	e, err := d.app.Endpoint(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
+	// Reading the form is all that is done here: app.Recover checks the
+	// range (start before end, how far back) as for the API.
 	from, err1 := time.Parse("2006-01-02T15:04", r.PostFormValue("from"))
 	to, err2 := time.Parse("2006-01-02T15:04", r.PostFormValue("to"))
-	if err1 != nil || err2 != nil || !from.Before(to) {
-		return hookline.Invalid("from", "give a time range (UTC) whose start is before its end")
+	if err1 != nil || err2 != nil {
+		return hookline.Invalid("from", "give a time range (UTC): a start and an end")
 	}
 	job, err := d.app.Recover(r.Context(), e.ID, from, to) // the job of POST /v1/endpoints/{id}/recover
 	if err != nil {

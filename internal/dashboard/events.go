@@ -26,9 +26,9 @@ func (e eventsData) formError() string { return e.Err }
 func (d *Dashboard) Events(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if id := strings.TrimSpace(q.Get("id")); id != "" {
-		if _, err := d.store.Event(r.Context(), id); err != nil {
+		if _, err := d.app.Event(r.Context(), id); err != nil {
 			if hookline.ErrorCode(err) == hookline.ENOTFOUND {
-				return d.Render(w, r, http.StatusNotFound, "events", "Events", eventsData{Err: "No event has the id " + id + "."})
+				return d.Render(w, r, httperr.Status(err), "events", "Events", eventsData{Err: "No event has the id " + id + "."})
 			}
 			return err
 		}

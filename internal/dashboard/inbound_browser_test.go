@@ -98,8 +98,12 @@ func TestBrowserInbound(t *testing.T) {
 	}
 	srcID := ingest[strings.LastIndex(ingest, "/")+1:]
 	if code := n.api(t, "GET", "/v1/sources/"+srcID, nil, &src); code != 200 || src.Name != "shop-orders" || src.Type != "token" ||
-		src.Secret != "s3cret-token" || src.Options.QueryParam != "auth" || src.IngestURL != ingest {
+		src.Secret != "" || src.Options.QueryParam != "auth" || src.IngestURL != ingest {
 		t.Fatalf("the API shows the source as %d %+v", code, src)
+	}
+	// The secret shows on its own route only (issue 20, finding 8).
+	if code := n.api(t, "GET", "/v1/sources/"+srcID+"/secret", nil, &src); code != 200 || src.Secret != "s3cret-token" {
+		t.Fatalf("the source's secret: %d %q", code, src.Secret)
 	}
 
 	// One rejected request (wrong token) and one accepted, over real HTTP.

@@ -58,7 +58,7 @@ func get(t *testing.T, c *http.Client, url string, cookie *http.Cookie) (*http.R
 func TestRawView(t *testing.T) {
 	t.Parallel()
 	d, srv := newTestDashboard(t)
-	cookie := d.newSessionCookie()
+	cookie := signIn(t, d)
 	c := noRedirects()
 	body := []byte("<html><script>document.title='pwned'</script>\x00\xff</html>")
 	req := captured(t, d, hookline.RequestRejected, map[string][]string{"Content-Type": {"text/html"}}, body)

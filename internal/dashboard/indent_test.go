@@ -89,7 +89,7 @@ func allocatedDuring(f func()) uint64 {
 func TestNestedBodyPagesRenderWithinBudget(t *testing.T) {
 	const budget = 32 << 20 // bytes allocated per page
 	d, srv := newTestDashboard(t)
-	cookie := d.newSessionCookie()
+	cookie := signIn(t, d)
 	c := noRedirects()
 	ctx := context.Background()
 

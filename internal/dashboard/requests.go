@@ -99,12 +99,12 @@ func (d *Dashboard) Requests(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if data.Status != "" && !slices.Contains(requestStatuses, data.Status) {
-		data.Err = "The status must be accepted, rejected, duplicate or replay."
-		return d.Render(w, r, http.StatusBadRequest, "requests", "Requests", data)
-	}
-	list, more, err := d.store.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
+	list, more, err := d.app.ListRequests(ctx, hookline.RequestFilter{SourceID: data.Source, Status: data.Status,
 		Page: hookline.Page{Limit: pageSize, StartingAfter: q.Get("after")}})
+	if formError(err) {
+		data.Err = hookline.ErrorMessage(err)
+		return d.Render(w, r, httperr.Status(err), "requests", "Requests", data)
+	}
 	if err != nil {
 		return err
 	}
@@ -374,11 +374,9 @@ func (d *Dashboard) EditReplayRequest(w http.ResponseWriter, r *http.Request) er
 
 // readReplayForm applies the edit-and-replay form to cp, a copy of orig.
 func readReplayForm(f *replayForm, orig, cp *hookline.InboundRequest) error {
-	method := strings.ToUpper(strings.TrimSpace(f.Method))
-	if method == "" || !validToken(method) {
+	if strings.TrimSpace(f.Method) == "" {
 		return hookline.Invalid("method", "the method must be an HTTP method such as POST")
 	}
-	cp.Method = method
 	cp.Headers = map[string][]string{}
 	for i, line := range strings.Split(f.Headers, "\n") {
 		line = strings.TrimRight(line, "\r")
@@ -387,11 +385,17 @@ func readReplayForm(f *replayForm, orig, cp *hookline.InboundRequest) error {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		name = strings.TrimSpace(name)
-		if !ok || !validToken(name) || strings.ContainsAny(value, "\r\n\x00") {
+		if !ok {
 			return hookline.Invalid("headers", "header line %d is not \"Name: value\"", i+1)
 		}
 		http.Header(cp.Headers).Add(name, strings.TrimSpace(value))
 	}
+	// The method and the headers are checked as the API's are.
+	p := app.ReplayParams{Method: f.Method, Headers: cp.Headers}
+	if err := p.Check(); err != nil {
+		return err
+	}
+	cp.Method = p.Method
 	switch f.Encoding {
 	case "base64":
 		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Body), ""))
@@ -412,20 +416,6 @@ func readReplayForm(f *replayForm, orig, cp *hookline.InboundRequest) error {
 		return hookline.Invalid("encoding", "the body encoding is text or base64")
 	}
 	return nil
-}
-
-// validToken reports whether s is an RFC 9110 token (a method or a
-// header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // replay has app.Replay send a copy of request id, with p's edits, and

@@ -1,83 +1,73 @@
 package dashboard
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 )
 
 // CookieName is the session cookie's name.
 const CookieName = "hookline_session"
 
-// sessionTTL is how long a sign-in lasts.
-const sessionTTL = 12 * time.Hour
-
-// session is a signed-in browser.
+// session is a signed-in browser: the token its cookie carries, which the
+// application layer has found to be a live session.
 type session struct {
-	id      string
+	token   string
 	expires time.Time
 }
 
-// sign returns the MAC of msg under the session key, for purpose.
-func (d *Dashboard) sign(purpose, msg string) string {
-	m := hmac.New(sha256.New, d.cfg.SessionKey)
-	m.Write([]byte(purpose))
-	m.Write([]byte{0})
-	m.Write([]byte(msg))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+// sessionKey is the request context key of the session RequireSession
+// found, so that a page's CSRF token costs no second lookup.
+type sessionKey struct{}
 
-// newSessionCookie starts a session and returns its cookie.
-func (d *Dashboard) newSessionCookie() *http.Cookie {
-	id := rand.Text()
-	exp := d.app.Now().Add(sessionTTL)
-	v := id + "." + strconv.FormatInt(exp.Unix(), 10)
-	return d.cookie(v+"."+d.sign("session", v), exp)
-}
-
-func (d *Dashboard) cookie(value string, exp time.Time) *http.Cookie {
+// cookie is the session cookie for r: Secure when the server speaks TLS,
+// or when the browser reached it over HTTPS through a trusted proxy
+// (inbound.BaseURL).
+func (d *Dashboard) cookie(r *http.Request, value string, exp time.Time) *http.Cookie {
 	return &http.Cookie{
-		Name: CookieName, Value: value, Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.cfg.Secure,
+		Name: CookieName, Value: value, Path: "/", Expires: exp, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: d.cfg.Secure || strings.HasPrefix(inbound.BaseURL(r), "https://"),
 	}
 }
 
-// session returns the request's valid session.
+// session returns the request's live session: the server keeps sessions
+// (app.Session), so a signed-out, expired or forged cookie has none.
 func (d *Dashboard) session(r *http.Request) (session, bool) {
+	if s, ok := r.Context().Value(sessionKey{}).(session); ok {
+		return s, true
+	}
 	c, err := r.Cookie(CookieName)
+	if err != nil || c.Value == "" {
+		return session{}, false
+	}
+	s, err := d.app.Session(r.Context(), c.Value)
 	if err != nil {
+		if hookline.ErrorCode(err) != hookline.ENOTFOUND {
+			d.cfg.Logger.Error("reading the dashboard session", "err", err)
+		}
 		return session{}, false
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
-		return session{}, false
-	}
-	v := parts[0] + "." + parts[1]
-	if subtle.ConstantTimeCompare([]byte(parts[2]), []byte(d.sign("session", v))) != 1 {
-		return session{}, false
-	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || !d.app.Now().Before(time.Unix(exp, 0)) {
-		return session{}, false
-	}
-	return session{id: parts[0], expires: time.Unix(exp, 0)}, true
+	return session{token: c.Value, expires: s.Expires}, true
 }
 
 // CSRF returns the CSRF token of the request's session ("" without one):
-// forms carry it in a hidden field named "csrf". It is a MAC of the
-// session id, so it needs no storage and dies with the session.
+// forms carry it in a hidden field named "csrf". It is a hash of the
+// session's token, so it needs no storage and dies with the session; it
+// differs from the hash the store keeps, and reveals nothing of the token.
 func (d *Dashboard) CSRF(r *http.Request) string {
 	s, ok := d.session(r)
 	if !ok {
 		return ""
 	}
-	return d.sign("csrf", s.id)
+	sum := sha256.Sum256([]byte("hookline dashboard csrf\x00" + s.token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // checkCSRF reports whether a POST carries its session's token and, when
@@ -95,12 +85,13 @@ func (d *Dashboard) checkCSRF(r *http.Request) bool {
 	return true
 }
 
-// RequireSession wraps h: without a valid session a GET is redirected to
+// RequireSession wraps h: without a live session a GET is redirected to
 // the sign-in page and anything else gets 401; a POST without its CSRF
 // token gets 403.
 func (d *Dashboard) RequireSession(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := d.session(r); !ok {
+		s, ok := d.session(r)
+		if !ok {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
@@ -108,6 +99,7 @@ func (d *Dashboard) RequireSession(h http.Handler) http.Handler {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if !d.checkCSRF(r) {

@@ -1,13 +1,20 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/store/sqlite"
@@ -16,16 +23,24 @@ import (
 // newTestDashboard serves a dashboard on a real SQLite store.
 func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	return newTestDashboardAt(t, filepath.Join(t.TempDir(), "db"), time.Now)
+}
+
+// newTestDashboardAt serves a dashboard on a real SQLite store at path,
+// with the application's clock now.
+func newTestDashboardAt(t *testing.T, path string, now func() time.Time) (*Dashboard, *httptest.Server) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	d := New(Config{App: app.New(app.Config{Store: st}), CheckKey: func(k string) bool { return k == "right-key-0123456789" },
-		SessionKey: []byte(strings.Repeat("k", 32))})
+	d := New(Config{App: app.New(app.Config{Store: st, Now: now, AdminKeyID: "test-key"}),
+		CheckKey: func(k string) bool { return k == "right-key-0123456789" }})
 	// The routes these tests visit, mounted as the server's route map
 	// mounts them (internal/server/routes.go).
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", d.LoginPage)
 	mux.HandleFunc("POST /login", d.Login)
 	mux.Handle("POST /logout", d.RequireSession(http.HandlerFunc(d.Logout)))
 	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request) error{
@@ -37,6 +52,16 @@ func newTestDashboard(t *testing.T) (*Dashboard, *httptest.Server) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return d, srv
+}
+
+// signIn starts a session as a sign-in does and returns its cookie.
+func signIn(t *testing.T, d *Dashboard) *http.Cookie {
+	t.Helper()
+	token, expires, err := d.app.StartSession(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.cookie(httptest.NewRequest("GET", "/", nil), token, expires)
 }
 
 func noRedirects() *http.Client {
@@ -70,7 +95,7 @@ func TestSessionAndCSRF(t *testing.T) {
 	token := d.CSRF(req)
 
 	tampered := *cookie
-	tampered.Value = strings.Replace(cookie.Value, ".", "x.", 1)
+	tampered.Value = cookie.Value[:len(cookie.Value)-1] + "x"
 	cases := []struct {
 		name   string
 		method string
@@ -161,5 +186,144 @@ func TestSignInRedirectStaysOnHost(t *testing.T) {
 				t.Fatalf("next=%s: Location %q leads to %s, off %s", next, loc, u.Host, base.Host)
 			}
 		})
+	}
+}
+
+// signInByForm signs in through POST /login and returns the cookie.
+func signInByForm(t *testing.T, c *http.Client, base string) *http.Cookie {
+	t.Helper()
+	resp, err := c.PostForm(base+"/login", url.Values{"key": {"right-key-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == CookieName && ck.Value != "" {
+			return ck
+		}
+	}
+	t.Fatalf("sign-in: %s and no session cookie", resp.Status)
+	return nil
+}
+
+// pageWith GETs path with cookie, following redirects, and returns the
+// final URL's path and the page.
+func pageWith(t *testing.T, base, path string, cookie *http.Cookie) (string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.AddCookie(cookie)
+	resp, err := http.DefaultClient.Do(req) // follows redirects; the cookie stays on the first request only
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", path, resp.Status, err)
+	}
+	return resp.Request.URL.Path, string(b)
+}
+
+// isSignInPage reports whether a page is the sign-in form.
+func isSignInPage(path, page string) bool {
+	return path == "/login" && strings.Contains(page, `name="key"`)
+}
+
+// TestSignedOutCookieGetsSignInPage signs in, signs out, and replays the
+// cookie a browser (or a thief) kept: the server has ended the session, so
+// the cookie leads to the sign-in page.
+func TestSignedOutCookieGetsSignInPage(t *testing.T) {
+	t.Parallel()
+	d, srv := newTestDashboard(t)
+	c := noRedirects()
+	cookie := signInByForm(t, c, srv.URL)
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); isSignInPage(path, page) {
+		t.Fatal("a fresh session got the sign-in page")
+	}
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(cookie)
+	form := url.Values{"csrf": {d.CSRF(req)}}
+	out, _ := http.NewRequest("POST", srv.URL+"/logout", strings.NewReader(form.Encode()))
+	out.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	out.AddCookie(cookie)
+	resp, err := c.Do(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %s", resp.Status)
+	}
+
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); !isSignInPage(path, page) {
+		t.Fatalf("the signed-out cookie reached %s, not the sign-in page", path)
+	}
+	// Its forms are refused too, whatever token they carry.
+	out, _ = http.NewRequest("POST", srv.URL+"/logout", strings.NewReader(form.Encode()))
+	out.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	out.AddCookie(cookie)
+	if resp, err = c.Do(out); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a form with the signed-out cookie: %s, want 401", resp.Status)
+	}
+}
+
+// TestExpiredSessionRefused: the server, not the cookie's Expires,
+// decides when a session ends.
+func TestExpiredSessionRefused(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	_, srv := newTestDashboardAt(t, filepath.Join(t.TempDir(), "db"), func() time.Time { return time.Unix(0, now.Load()) })
+	cookie := signInByForm(t, noRedirects(), srv.URL)
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); isSignInPage(path, page) {
+		t.Fatal("a fresh session got the sign-in page")
+	}
+	now.Add(int64(app.SessionTTL - time.Second))
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); isSignInPage(path, page) {
+		t.Fatal("a session a second before its expiry got the sign-in page")
+	}
+	now.Add(int64(2 * time.Second))
+	cookie.Expires = time.Time{} // as a browser that kept it longer would send it
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); !isSignInPage(path, page) {
+		t.Fatalf("the expired session reached %s, not the sign-in page", path)
+	}
+}
+
+// TestDatabaseHoldsNoSessionToken reads every file of the store after a
+// sign-in: the token is nowhere in them, and what is there (its hash) is
+// no cookie.
+func TestDatabaseHoldsNoSessionToken(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, srv := newTestDashboardAt(t, filepath.Join(dir, "db"), time.Now)
+	cookie := signInByForm(t, noRedirects(), srv.URL)
+	if path, page := pageWith(t, srv.URL, "/endpoints", cookie); isSignInPage(path, page) {
+		t.Fatal("a fresh session got the sign-in page")
+	}
+	sum := sha256.Sum256([]byte(cookie.Value))
+	stored := hex.EncodeToString(sum[:])
+	var all []byte
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			all = append(all, b...)
+		}
+	}
+	if !bytes.Contains(all, []byte(stored)) {
+		t.Fatalf("the session's hash is not in %v: the test would prove nothing", files)
+	}
+	if bytes.Contains(all, []byte(cookie.Value)) {
+		t.Fatal("the database holds the session token")
+	}
+	forged := *cookie
+	forged.Value = stored
+	if path, page := pageWith(t, srv.URL, "/endpoints", &forged); !isSignInPage(path, page) {
+		t.Fatalf("a cookie made of the stored hash reached %s", path)
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -47,7 +48,28 @@ func webhookKeys(t *testing.T, n *node) []byte {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/jwk-set+json" {
 		t.Errorf("Content-Type %q, want application/jwk-set+json", ct)
 	}
+	// A new key signs at once: no cache may serve the set without asking.
+	if cc, etag := resp.Header.Get("Cache-Control"), resp.Header.Get("ETag"); cc != "no-cache" || etag == "" {
+		t.Errorf("Cache-Control %q, ETag %q; want no-cache and an ETag to revalidate with", cc, etag)
+	}
 	return body
+}
+
+// webhookKeysSince asks for /.well-known/webhook-keys with If-None-Match
+// etag, as a cache revalidating it does, and returns the status and ETag.
+func webhookKeysSince(t *testing.T, n *node, etag string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", n.URL+"/.well-known/webhook-keys", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("If-None-Match", etag)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("ETag")
 }
 
 // kidsOf returns the key ids of a JWK set that belong to endpoint id.
@@ -140,6 +162,10 @@ func TestEd25519Endpoint(t *testing.T) {
 	}
 	byKey := verifierOf(t, ep.PublicKey)
 	bySet := pinned(t, set, ep.ID)
+	_, etag := webhookKeysSince(t, n, `"none"`)
+	if status, again := webhookKeysSince(t, n, etag); status != http.StatusNotModified || again != etag {
+		t.Fatalf("revalidating the unchanged set with its ETag %s: %d, ETag %s; want 304", etag, status, again)
+	}
 
 	// deliver publishes one event and returns its delivery to rc.
 	deliver := func(typ string) received {
@@ -176,6 +202,10 @@ func TestEd25519Endpoint(t *testing.T) {
 	set = webhookKeys(t, n)
 	if kids := kidsOf(t, set, ep.ID); len(kids) != 2 {
 		t.Fatalf("after rotation the set has %q for %s, want the new and the old key", kids, ep.ID)
+	}
+	// A cache revalidating the old set gets the new one at once.
+	if status, _ := webhookKeysSince(t, n, etag); status != http.StatusOK {
+		t.Fatalf("revalidating the set after a rotation: %d, want 200 with the new set", status)
 	}
 	d = deliver("key.rotated")
 	if vs := signatureVersions(d.Header); !slices.Equal(vs, []string{"v1a", "v1a"}) {
@@ -242,15 +272,19 @@ func TestEd25519Endpoint(t *testing.T) {
 		}
 	}
 
-	// Stripe's scheme has no asymmetric signatures: refused, naming signing.
-	for _, c := range []struct{ method, path string }{{"POST", "/v1/endpoints"}, {"PATCH", "/v1/endpoints/" + ep.ID}} {
-		body := map[string]any{"url": rc.URL, "signature_scheme": "stripe", "signing": "ed25519"}
-		if c.method == "PATCH" {
-			body = map[string]any{"signature_scheme": "stripe"}
-		}
-		status, raw := n.call(c.method, c.path, body, nil)
-		if status != 400 || !strings.Contains(string(raw), `"param":"signing"`) {
-			t.Errorf("%s %s with stripe and ed25519: %d %s, want 400 naming signing", c.method, c.path, status, raw)
+	// Stripe's scheme has no asymmetric signatures: refused, naming the
+	// field the request set.
+	for _, c := range []struct {
+		method, path string
+		body         map[string]any
+		param        string
+	}{
+		{"POST", "/v1/endpoints", map[string]any{"url": rc.URL, "signature_scheme": "stripe", "signing": "ed25519"}, "signing"},
+		{"PATCH", "/v1/endpoints/" + ep.ID, map[string]any{"signature_scheme": "stripe"}, "signature_scheme"},
+	} {
+		status, raw := n.call(c.method, c.path, c.body, nil)
+		if status != 400 || !strings.Contains(string(raw), `"param":"`+c.param+`"`) {
+			t.Errorf("%s %s %v: %d %s, want 400 naming %s", c.method, c.path, c.body, status, raw, c.param)
 		}
 	}
 	if status, raw := n.call("POST", "/v1/endpoints", map[string]any{"url": rc.URL, "signing": "rsa"}, nil); status != 400 || !strings.Contains(string(raw), `"param":"signing"`) {
@@ -269,12 +303,14 @@ func TestEd25519Endpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, _ := io.ReadAll(resp.Body)
+		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(page), "<strong>ed25519</strong>") || !strings.Contains(string(page), rot2.Secret) {
+		// html/template writes a key's "+" as "&#43;".
+		page := html.UnescapeString(string(raw))
+		if resp.StatusCode != 200 || !strings.Contains(page, "<strong>ed25519</strong>") || !strings.Contains(page, rot2.Secret) {
 			t.Fatalf("endpoint page: %d, want the signing mode and public key %s on it:\n%.2000s", resp.StatusCode, rot2.Secret, page)
 		}
-		if strings.Contains(string(page), webhook.SecretKeyPrefix) {
+		if strings.Contains(page, webhook.SecretKeyPrefix) {
 			t.Fatal("the endpoint page shows a secret key")
 		}
 	})

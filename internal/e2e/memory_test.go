@@ -81,9 +81,15 @@ func peakRSS(b *testing.B, dir string, d time.Duration) float64 {
 	n.start()
 	defer n.kill()
 	time.Sleep(d)
+	return n.peakRSS()
+}
+
+// peakRSS returns the node's peak resident memory so far in MB.
+func (n *node) peakRSS() float64 {
+	n.t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
 	if err != nil {
-		b.Fatal(err)
+		n.t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
@@ -91,6 +97,6 @@ func peakRSS(b *testing.B, dir string, d time.Duration) float64 {
 			return kb / 1024
 		}
 	}
-	b.Fatal("no VmHWM in /proc status")
+	n.t.Fatal("no VmHWM in /proc status")
 	return 0
 }

@@ -15,6 +15,8 @@ type Retention interface {
 	// cutoff from each other table the store purges (idempotency keys, and
 	// whatever other features register). Callers loop while More is set,
 	// pausing between calls, so that purging never holds locks for long.
+	// What it purged stays purged after a crash: a store that keeps a log to
+	// replay leaves alone the events a replay could bring back.
 	PurgeBefore(ctx context.Context, cutoff time.Time, limit int) (Purged, error)
 }
 

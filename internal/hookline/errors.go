@@ -103,3 +103,14 @@ func ErrorRetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// FormatBytes writes a size the way limits are stated: "4 KiB", "10 MiB".
+func FormatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

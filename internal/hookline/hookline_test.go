@@ -2,6 +2,7 @@ package hookline
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -136,6 +137,31 @@ func TestNewEventPayloadEscapesLikeMarshal(t *testing.T) {
 		want += "}"
 		if string(payload) != want {
 			t.Errorf("%q: payload\n%s\nwant\n%s", s, payload, want)
+		}
+	}
+}
+
+// TestMatchingPatternsIsMatchEvent: the patterns a store looks up for a
+// type are exactly those MatchEvent accepts, so the SQLite store (which
+// calls MatchEvent) and the PostgreSQL one (which looks MatchingPatterns
+// up in its index) subscribe the same endpoints.
+func TestMatchingPatternsIsMatchEvent(t *testing.T) {
+	t.Parallel()
+	types := []string{"a", "invoice", "invoice.paid", "invoice.paid.late", "invoices.paid", "hookline.endpoint.disabled", "hookline"}
+	pats := []string{"*", "a", "a.*", "invoice", "invoice.*", "invoice.paid", "invoice.paid.*", "invoice.paid.late",
+		"invoices.*", "hookline.*", "hookline.endpoint.*", "hookline.endpoint.disabled", "paid", "*.paid", "invoice.p.*"}
+	for _, typ := range types {
+		matching := MatchingPatterns(typ)
+		for _, p := range pats {
+			want := MatchEvent([]string{p}, typ)
+			if got := slices.Contains(matching, p); got != want {
+				t.Errorf("type %q, pattern %q: MatchingPatterns has it %v, MatchEvent says %v", typ, p, got, want)
+			}
+		}
+		for _, p := range matching {
+			if !MatchEvent([]string{p}, typ) {
+				t.Errorf("type %q: MatchingPatterns gives %q, which MatchEvent refuses", typ, p)
+			}
 		}
 	}
 }

@@ -60,3 +60,22 @@ func MatchEvent(patterns []string, typ string) bool {
 	}
 	return false
 }
+
+// MatchingPatterns returns every pattern MatchEvent accepts for typ: "*"
+// (but for operational events), typ itself, and "prefix.*" for each dot of
+// typ. An endpoint matches typ exactly when its EnabledEvents shares one of
+// them, which a store can answer from an index on the patterns instead of
+// reading every endpoint (the PostgreSQL store's GIN index).
+// TestMatchingPatternsIsMatchEvent holds the two to the same rule.
+func MatchingPatterns(typ string) []string {
+	out := []string{"*", typ}
+	if strings.HasPrefix(typ, OperationalPrefix) {
+		out = out[1:]
+	}
+	for i := 0; i < len(typ); i++ {
+		if typ[i] == '.' {
+			out = append(out, typ[:i]+".*")
+		}
+	}
+	return out
+}

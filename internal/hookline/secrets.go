@@ -34,12 +34,12 @@ func (PlainSecrets) Fresh(string) bool { return true }
 
 // SecretStore re-seals what a store keeps sealed.
 type SecretStore interface {
-	// ResealSecrets rewrites every endpoint secret, previous secret, source
-	// secret and the named settings that is not Fresh under the store's
-	// sealer: plain values from before sealing, and values sealed under an
-	// older key. It returns how many values it rewrote, and fails, changing
-	// nothing, when one does not open.
-	ResealSecrets(ctx context.Context, settings ...string) (int, error)
+	// ResealSecrets rewrites every endpoint secret, previous secret and
+	// source secret that is not Fresh under the store's sealer: plain
+	// values from before sealing, and values sealed under an older key. It
+	// returns how many values it rewrote, and fails, changing nothing, when
+	// one does not open.
+	ResealSecrets(ctx context.Context) (int, error)
 }
 
 // SealAll seals each of plain with s, in order.
@@ -71,14 +71,9 @@ func OpenAll(s SecretSealer, stored ...*string) error {
 type SecretColumn struct{ Table, Key, Column string }
 
 // SecretColumns are the columns both stores seal, in their schema: what
-// ResealSecrets rewrites, with the settings' value column (settings: name,
-// value) when it is to re-seal named settings.
-func SecretColumns(withSettings bool) []SecretColumn {
-	cols := []SecretColumn{{"endpoints", "id", "secret"}, {"endpoints", "id", "previous_secret"}, {"sources", "id", "secret"}}
-	if withSettings {
-		cols = append(cols, SecretColumn{"settings", "name", "value"})
-	}
-	return cols
+// ResealSecrets rewrites.
+func SecretColumns() []SecretColumn {
+	return []SecretColumn{{"endpoints", "id", "secret"}, {"endpoints", "id", "previous_secret"}, {"sources", "id", "secret"}}
 }
 
 // Reseal returns stored sealed under s's current key, and false when it

@@ -39,6 +39,11 @@ type Store interface {
 	// With opts.LeaseOwner set, the new deliveries are created already claimed
 	// by that owner until opts.LeaseExpires and returned as tasks, so the
 	// publishing node can make the first attempts without a claim round trip.
+	//
+	// Once it returns nil, the events and their deliveries are durable: a
+	// crash of the process, or of the machine where the store syncs (SQLite
+	// with synchronous=FULL, the default), loses none of them
+	// (storetest.RunDurability).
 	PublishEvents(ctx context.Context, events []*Event, opts PublishOptions) ([]Published, error)
 	// Event returns the event with that id, or ENOTFOUND.
 	Event(ctx context.Context, id string) (*Event, error)
@@ -57,6 +62,18 @@ type Store interface {
 	// updated and its lease cleared only while owner still holds its lease.
 	// A success clears its endpoint's FailingSince; a failure sets it when
 	// unset. A completion with DisableEndpoint disables the endpoint.
+	// In the same transaction it records the operational events of what it
+	// changed (OperationalStore): delivery.failing when an endpoint's
+	// FailingSince becomes set, delivery.recovered when it is cleared,
+	// delivery.exhausted for a delivery it marks failed whose retries ran
+	// out (not a 410 Gone), endpoint.disabled when a 410 Gone disables an
+	// enabled endpoint. Changes made by attempts of operational events
+	// record no delivery.* events (see OperationalEvent).
+	//
+	// Once it returns nil, the attempts and the deliveries' new state are
+	// durable, as for PublishEvents: a crash afterwards neither loses an
+	// attempt nor makes its delivery due again, so the only deliveries a
+	// crash repeats are those whose completions were in flight.
 	CompleteTasks(ctx context.Context, owner string, cs []Completion) error
 	// ReleaseTasks gives leased deliveries back without an attempt, due at
 	// at. Deliveries not leased to owner are left alone.
@@ -70,7 +87,9 @@ type Store interface {
 	// created. Returns ENOTFOUND for an unknown event or endpoint.
 	Resend(ctx context.Context, eventID, endpointID string, now time.Time) ([]*Delivery, error)
 	// DisableFailingEndpoints disables enabled endpoints whose FailingSince
-	// is before cutoff, with the given reason, and returns their ids.
+	// is before cutoff, with the given reason, and returns their ids. It
+	// records an endpoint.disabled operational event for each, naming the
+	// endpoint's last attempt, in the same transaction.
 	DisableFailingEndpoints(ctx context.Context, cutoff time.Time, reason string) ([]string, error)
 
 	// ListAttempts returns one page of attempts, newest first.
@@ -87,10 +106,12 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 
-	StatsStore   // dashboard charts and per-endpoint health (stats.go)
-	InboundStore // sources, connections and captured requests (inbound.go)
-	JobStore     // background jobs such as recover (jobs.go)
-	SecretStore  // re-sealing secrets at rest (secrets.go)
+	StatsStore       // dashboard charts and per-endpoint health (stats.go)
+	InboundStore     // sources, connections and captured requests (inbound.go)
+	JobStore         // background jobs such as recover (jobs.go)
+	SecretStore      // re-sealing secrets at rest (secrets.go)
+	SessionStore     // dashboard sessions (sessions.go)
+	OperationalStore // operational events waiting to be published (operational.go)
 }
 
 // BackgroundWriter is implemented by a store that writes some of what it

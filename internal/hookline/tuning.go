@@ -15,6 +15,11 @@ type Tuning struct {
 	// for a store that does work on a thread of its own (at low priority)
 	// which would otherwise hold a processor the requests need.
 	SpareProcessor bool
+	// Shared is true for a database several nodes may share: they tell
+	// each other of work through it, take turns at run-once jobs, and keep
+	// the API key's hash in it, and a node has no data directory of its
+	// own (no disk to watch, no URL file for the CLI).
+	Shared bool
 }
 
 // Tuned is a store that declares its Tuning.

@@ -3,8 +3,10 @@ package hookline
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/hookline/hookline/webhook"
 )
 
 // Endpoint statuses.
@@ -28,9 +30,6 @@ const (
 	// Hookline holds; the receiver verifies with its public key (whpk_…).
 	SigningEd25519 = "ed25519"
 )
-
-// SecretKeyPrefix starts an ed25519 secret key (webhook.SecretKeyPrefix).
-const SecretKeyPrefix = "whsk_"
 
 // Endpoint is a URL that receives the events it subscribes to.
 type Endpoint struct {
@@ -70,7 +69,7 @@ type Endpoint struct {
 // secret is an ed25519 secret key and SigningHMAC otherwise. It is read
 // from the secret rather than stored beside it, so the two cannot disagree.
 func (e *Endpoint) Signing() string {
-	if strings.HasPrefix(e.Secret, SecretKeyPrefix) {
+	if webhook.IsSecretKey(e.Secret) {
 		return SigningEd25519
 	}
 	return SigningHMAC
@@ -106,12 +105,16 @@ type Event struct {
 
 // NewEventPayload builds an event's delivery body:
 // {"id","object":"event","type","created","data"[,"tenant"]}. data must be
-// valid JSON; it is kept byte for byte as published (encoding/json would
+// valid JSON in UTF-8 (RFC 8259; json.Valid lets other bytes through inside
+// strings, which receivers' parsers refuse or mangle); it is kept byte for byte as published (encoding/json would
 // compact it), so a publisher's signature over its own bytes, or its key
 // order, survives.
 func NewEventPayload(id, typ string, created time.Time, tenant string, data json.RawMessage) ([]byte, error) {
 	if !json.Valid(data) {
 		return nil, Invalid("data", "data is not valid JSON")
+	}
+	if !utf8.Valid(data) {
+		return nil, Invalid("data", "data is not valid UTF-8: JSON text must be")
 	}
 	buf := make([]byte, 0, len(data)+len(id)+len(typ)+len(tenant)+80)
 	buf = append(buf, `{"id":`...)

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/net/idna"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Client sends requests over pooled connections. Its zero value is not
@@ -282,15 +284,15 @@ func readUpTo(r io.Reader, b []byte, limit int) ([]byte, error) {
 // check refuses a request that cannot be written as it is: a method or
 // header name that is not a token, a header value with a line break.
 func check(req *Request) error {
-	if req.Method != "" && !validToken(req.Method) {
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) {
 		return fmt.Errorf("invalid method %q", req.Method)
 	}
 	for name, values := range req.Header {
-		if !validToken(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return fmt.Errorf("invalid header name %q", name)
 		}
 		for _, v := range values {
-			if !validValue(v) {
+			if !httpguts.ValidHeaderFieldValue(v) {
 				return fmt.Errorf("invalid value of header %s", name)
 			}
 		}
@@ -334,40 +336,6 @@ func writeHead(w *bufio.Writer, req *Request, host string) {
 		w.WriteString("\r\n")
 	}
 	w.WriteString("\r\n")
-}
-
-// validToken reports whether s is an RFC 9110 token (a method or a header
-// name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || isDelimiter(c) {
-			return false
-		}
-	}
-	return true
-}
-
-func isDelimiter(c byte) bool {
-	switch c {
-	case '"', '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}':
-		return true
-	}
-	return false
-}
-
-// validValue reports whether v can be sent as a header value: no line
-// breaks or other control characters but tab.
-func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // target is where requests to one scheme://host go, host names in ASCII

@@ -9,7 +9,6 @@ package httperr
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -54,7 +53,7 @@ type Detail struct {
 func Of(err error) (int, Body) {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		err = &hookline.Error{Code: hookline.ETOOLARGE, Message: "request body is larger than " + FormatBytes(tooLarge.Limit)}
+		err = &hookline.Error{Code: hookline.ETOOLARGE, Message: "request body is larger than " + hookline.FormatBytes(tooLarge.Limit)}
 	}
 	code := hookline.ErrorCode(err)
 	status, ok := statusOf[code]
@@ -94,15 +93,4 @@ func Handler(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) er
 			Write(w, r, log, err)
 		}
 	})
-}
-
-// FormatBytes writes a size the way limits are stated: "4 KiB", "10 MiB".
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -58,6 +58,12 @@ func fail(reason, format string, args ...any) *VerifyError {
 // Standard Webhooks all use five minutes).
 const DefaultTolerance = 5 * time.Minute
 
+// MaxTolerance bounds a source's tolerance_seconds: a signed request is a
+// replayable credential for as long as its timestamp passes, and an hour
+// stays well inside the window in which duplicates are recognised
+// (hookline.DedupeWindow), so a replay within the tolerance is caught.
+const MaxTolerance = time.Hour
+
 // verifier is one source type: how to check its configuration and its
 // requests.
 type verifier struct {
@@ -103,8 +109,8 @@ func Check(src *hookline.Source) error {
 	if v.needsSecret && src.Secret == "" {
 		return hookline.Invalid("secret", "a %s source needs a secret", src.Type)
 	}
-	if src.Options.ToleranceSeconds < 0 {
-		return hookline.Invalid("options.tolerance_seconds", "tolerance_seconds must not be negative")
+	if src.Options.ToleranceSeconds < 0 || src.Options.ToleranceSeconds > int(MaxTolerance/time.Second) {
+		return hookline.Invalid("options.tolerance_seconds", "tolerance_seconds must be from 0 to %d (one hour)", int(MaxTolerance/time.Second))
 	}
 	if v.check != nil {
 		return v.check(src)
@@ -120,6 +126,13 @@ func Verify(src *hookline.Source, r *Request, now time.Time) error {
 		return fmt.Errorf("verifying: unknown source type %q", src.Type)
 	}
 	return v.verify(src, r, now)
+}
+
+func orUnknown(mediaType string) string {
+	if mediaType == "" {
+		return "untyped"
+	}
+	return mediaType
 }
 
 func tolerance(src *hookline.Source) time.Duration {
@@ -309,7 +322,14 @@ func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 		return nil
 	}
 	var params []byte
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" && len(r.Body) > 0 {
+		// Twilio signs a body that is not a form only through the URL's
+		// bodySHA256; without it the signature covers the URL alone, and
+		// any body would pass.
+		return fail(ReasonMissing, "a %s body without bodySHA256 in the URL is not signed", orUnknown(mt))
+	}
+	if mt == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(r.Body))
 		if err != nil {
 			return fail(ReasonMalformed, "the form body does not parse: %v", err)

@@ -270,6 +270,10 @@ func TestTwilioVectorAndPeer(t *testing.T) {
 		{"json bodySHA256", jsonURL, http.Header{"X-Twilio-Signature": {jsonSig}, "Content-Type": {"application/json"}}, jsonBody, src, ""},
 		{"json tampered", jsonURL, http.Header{"X-Twilio-Signature": {jsonSig}, "Content-Type": {"application/json"}}, []byte(`{"property": "other"}`), src, ReasonMismatch},
 		{"missing", testURL, http.Header{}, formBody, src, ReasonMissing},
+		// Signed over the URL alone, any body would pass: refused.
+		{"json without bodySHA256", testURL, http.Header{"X-Twilio-Signature": {twilioSign(token, testURL, nil)}, "Content-Type": {"application/json"}}, jsonBody, src, ReasonMissing},
+		{"untyped body without bodySHA256", testURL, http.Header{"X-Twilio-Signature": {twilioSign(token, testURL, nil)}}, jsonBody, src, ReasonMissing},
+		{"bodiless request signed over its URL", testURL, http.Header{"X-Twilio-Signature": {twilioSign(token, testURL, nil)}}, nil, src, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -399,6 +403,14 @@ func TestCheck(t *testing.T) {
 		{"hmac without header", hookline.Source{Type: hookline.SourceHMAC, Secret: "k"}, "options.header"},
 		{"hmac bad algorithm", hookline.Source{Type: hookline.SourceHMAC, Secret: "k", Options: hookline.SourceOptions{Header: "X", Algorithm: "md5"}}, "options.algorithm"},
 		{"token without place", hookline.Source{Type: hookline.SourceToken, Secret: "k"}, "options.header"},
+		{"negative tolerance", hookline.Source{Type: hookline.SourceStripe, Secret: "k", Options: hookline.SourceOptions{ToleranceSeconds: -1}}, "options.tolerance_seconds"},
+		{"tolerance past an hour", hookline.Source{Type: hookline.SourceStripe, Secret: "k", Options: hookline.SourceOptions{ToleranceSeconds: 3601}}, "options.tolerance_seconds"},
+		{"tolerance of years", hookline.Source{Type: hookline.SourceSlack, Secret: "k", Options: hookline.SourceOptions{ToleranceSeconds: 1 << 30}}, "options.tolerance_seconds"},
+	}
+	for _, tol := range []int{0, 1, 3600} {
+		if err := Check(&hookline.Source{Type: hookline.SourceStripe, Secret: "k", Options: hookline.SourceOptions{ToleranceSeconds: tol}}); err != nil {
+			t.Errorf("tolerance_seconds %d refused: %v", tol, err)
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

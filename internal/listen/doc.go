@@ -1,19 +1,24 @@
-// Package listen owns the server side of the developer loop: listen
-// devices and the live tail of attempts.
+// Package listen owns both ends of the developer loop's websocket: the
+// server side (the Hub holding listen devices' connections, and the live
+// tail of attempts) and the device side that `hookline listen` runs
+// (DeviceClient, device_client.go: connect, reconnect, forward each
+// delivery to the local app, report its answer; internal/cli reads the
+// flags and prints).
 //
 // A listen device is a durable subscription: an ordinary endpoint whose URL
 // is listen://<device-name>, created the first time `hookline listen
-// --name <device-name>` connects and found again by name afterwards, so its
-// secret is stable and events published while the laptop is away wait as
-// pending deliveries. The Hub's Sender is the delivery engine's transport
+// --name <device-name>` connects and found again by name afterwards (the
+// endpoint and its rules are the application layer's, app/devices.go; the
+// hub keeps the connections), so its secret is stable and events published
+// while the laptop is away wait as pending deliveries. The Hub's Sender is the delivery engine's transport
 // for the listen scheme: it pushes the exact signed request (body bytes and
 // headers an HTTP endpoint would get) over the device's websocket, waits for
 // the device to report what the local app answered, and hands that back as
 // the attempt. A device signs as its endpoint's signature_scheme says
 // (`hookline listen --scheme stripe` sets it), with the same secret either
 // way, and tells the device each event's tenant so that it can forward
-// connected accounts' events elsewhere (--forward-connect-to). While the device is offline it defers the delivery without
-// spending an attempt.
+// connected accounts' events elsewhere (--forward-connect-to). While the
+// device is offline it defers the delivery without spending an attempt.
 //
 // A source's connection whose URL is a device's listen:// URL (`hookline
 // listen --source stripe`) forwards captured requests over the same

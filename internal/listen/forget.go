@@ -3,10 +3,7 @@ package listen
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -18,11 +15,6 @@ import (
 // used again would otherwise stay an endpoint, with deliveries waiting for
 // it, forever.
 
-// seenPrefix names the setting that keeps when a device was last seen
-// (Unix seconds): its listen starting, connecting or disconnecting, and
-// every seenEvery while it stays connected.
-const seenPrefix = "listen.seen."
-
 // seenEvery is how often a long-connected device is marked seen, so that a
 // session longer than the retention (or held by another node) does not
 // read as offline.
@@ -33,30 +25,8 @@ const seenEvery = 10 * time.Minute
 // reconnecting, which would make the device again.
 const CloseForgotten = 4002
 
-// touch records that the device is seen now. Losing it only makes the
-// device look idle longer, so a failure is logged, not returned.
-func (h *Hub) touch(ctx context.Context, name string) {
-	if err := h.cfg.Store.SetSetting(ctx, seenPrefix+name, strconv.FormatInt(time.Now().Unix(), 10)); err != nil {
-		h.cfg.Logger.Warn("marking listen device seen", "device", name, "err", err)
-	}
-}
-
-// lastSeen is when the device was last seen; for a device made before
-// this was recorded, when its endpoint last changed.
-func (h *Hub) lastSeen(ctx context.Context, name string, ep *hookline.Endpoint) time.Time {
-	v, err := h.cfg.Store.Setting(ctx, seenPrefix+name)
-	if err == nil {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(s, 0)
-		}
-	}
-	return ep.Updated
-}
-
-// Forget removes the named device: its endpoint, with the deliveries that
-// wait for it, and its name, and disconnects it with CloseForgotten. The
-// next `hookline listen --name` with that name makes a new device with a
-// new secret. ENOTFOUND when there is no such device.
+// Forget removes the named device (app.ForgetListenDevice) and disconnects
+// it with CloseForgotten. ENOTFOUND when there is no such device.
 func (h *Hub) Forget(ctx context.Context, name string) (*hookline.Endpoint, error) {
 	ep, s, err := h.forget(ctx, name)
 	if err != nil {
@@ -66,29 +36,21 @@ func (h *Hub) Forget(ctx context.Context, name string) (*hookline.Endpoint, erro
 		// Outside h.mu: the close waits for the device's answer.
 		s.shut(CloseForgotten, "hookline listen --forget "+name)
 	}
-	h.cfg.Logger.Info("listen device forgotten", "device", name, "endpoint", ep.ID)
 	return ep, nil
 }
 
 // forget removes the device's endpoint and name and takes its session out
 // of the hub, returning it for the caller to close.
 func (h *Hub) forget(ctx context.Context, name string) (*hookline.Endpoint, *session, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	ep, err := h.lookup(ctx, name)
+	a, err := h.devices()
 	if err != nil {
-		if hookline.ErrorCode(err) == hookline.ENOTFOUND {
-			return nil, nil, hookline.NotFound("listen device", name)
-		}
 		return nil, nil, err
 	}
-	if err := h.cfg.Store.DeleteEndpoint(ctx, ep.ID); err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
-		return nil, nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
-	}
-	// The store has no way to delete a setting; an empty one names no
-	// endpoint, which lookup reads as no device.
-	if err := h.cfg.Store.SetSetting(ctx, settingPrefix+name, ""); err != nil {
-		return nil, nil, fmt.Errorf("forgetting listen device %s: %w", name, err)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ep, err := a.ForgetListenDevice(ctx, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	s := h.sessions[name]
 	delete(h.sessions, name)
@@ -96,29 +58,17 @@ func (h *Hub) forget(ctx context.Context, name string) (*hookline.Endpoint, *ses
 }
 
 // ForgetOffline forgets every device neither connected here nor recently
-// announced by another node, and not seen since cutoff, and returns how
-// many it forgot. The server runs it with its retention purge.
+// announced by another node, and not seen since cutoff
+// (app.IdleListenDevices), and returns how many it forgot. The server runs
+// it with its retention purge.
 func (h *Hub) ForgetOffline(ctx context.Context, cutoff time.Time) (int, error) {
-	var stale []string
-	page := hookline.Page{Limit: 100}
-	for {
-		eps, more, err := h.cfg.Store.ListEndpoints(ctx, hookline.EndpointFilter{Page: page})
-		if err != nil {
-			return 0, fmt.Errorf("listing listen devices: %w", err)
-		}
-		for _, ep := range eps {
-			name, ok := strings.CutPrefix(ep.URL, URLScheme+"://")
-			if !ok || h.Connected(name) || h.heldElsewhere(name) {
-				continue
-			}
-			if h.lastSeen(ctx, name, ep).Before(cutoff) {
-				stale = append(stale, name)
-			}
-		}
-		if !more || len(eps) == 0 {
-			break
-		}
-		page.StartingAfter = eps[len(eps)-1].ID
+	a, err := h.devices()
+	if err != nil {
+		return 0, err
+	}
+	stale, err := a.IdleListenDevices(ctx, cutoff, func(name string) bool { return h.Connected(name) || h.heldElsewhere(name) })
+	if err != nil {
+		return 0, err
 	}
 	n := 0
 	for _, name := range stale {

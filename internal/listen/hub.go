@@ -16,9 +16,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/webhook"
 )
 
 // DevSchedule is the delay before each retry of a listen delivery whose
@@ -35,16 +35,10 @@ var DevSchedule = []time.Duration{
 // connects.
 const OfflineDefer = time.Second
 
-// settingPrefix names the setting that maps a device name to its endpoint.
-const settingPrefix = "listen.device."
-
 // Config configures a Hub.
 type Config struct {
-	Store hookline.Store
 	// Signer signs deliveries exactly as HTTP endpoints get them.
 	Signer *delivery.HTTPSender
-	// Wake, when set, asks the engine to look for due work (on connect).
-	Wake   func()
 	Logger *slog.Logger
 }
 
@@ -59,6 +53,9 @@ type Hub struct {
 	close    sync.Once
 	seq      atomic.Uint64
 	peers    atomic.Pointer[peers] // other nodes' hubs, when they share the database (peers.go)
+	// app owns the devices' endpoints (app/devices.go); the hub, made
+	// before the engine that the application layer wakes, gets it by Use.
+	app atomic.Pointer[app.App]
 }
 
 var _ delivery.Sender = (*Hub)(nil)
@@ -68,10 +65,28 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Wake == nil {
-		cfg.Wake = func() {}
-	}
 	return &Hub{cfg: cfg, sessions: map[string]*session{}, closed: make(chan struct{})}
+}
+
+// Use hands the hub the application layer that owns the devices'
+// endpoints. The server calls it before it serves the hub's routes and
+// starts the engine.
+func (h *Hub) Use(a *app.App) { h.app.Store(a) }
+
+// devices is the application layer, or EUNAVAILABLE before Use.
+func (h *Hub) devices() (*app.App, error) {
+	a := h.app.Load()
+	if a == nil {
+		return nil, hookline.Errorf(hookline.EUNAVAILABLE, "the listen hub is starting")
+	}
+	return a, nil
+}
+
+// wake wakes the engine through the application layer, once there is one.
+func (h *Hub) wake() {
+	if a := h.app.Load(); a != nil {
+		a.WakeEngine()
+	}
 }
 
 // Close disconnects every device and ends the tail streams' wait; the
@@ -95,98 +110,37 @@ func (h *Hub) Close() {
 // Closed is closed when the hub is.
 func (h *Hub) Closed() <-chan struct{} { return h.closed }
 
-// DeviceSettings is what `hookline listen` asks of its device; the zero
-// value changes nothing on an existing device.
-type DeviceSettings struct {
-	// Events, when non-empty, replaces what the device subscribes to.
-	Events []string
-	// Scheme, when set, is how its deliveries are signed from now on:
-	// hookline.SchemeStandard or hookline.SchemeStripe. The secret is the
-	// same either way, so switching needs no new secret in the app.
-	Scheme string
-}
+// DeviceSettings is what `hookline listen` asks of its device
+// (app.DeviceSettings).
+type DeviceSettings = app.DeviceSettings
 
 // Device returns the endpoint of the named device, creating it on first
-// use, and applies set to it; a disabled device endpoint is enabled again,
-// since a developer reconnecting wants events.
+// use, and applies set to it (app.ListenDevice). The hub's lock serializes
+// it with connections and forgetting.
 func (h *Hub) Device(ctx context.Context, name string, set DeviceSettings) (*hookline.Endpoint, error) {
-	if !ValidDeviceName(name) {
-		return nil, hookline.Invalid("name", "device name %q must be 1 to 63 letters, digits, '.', '-' or '_'", name)
-	}
-	switch set.Scheme {
-	case "", hookline.SchemeStandard, hookline.SchemeStripe:
-	default:
-		return nil, hookline.Invalid("signature_scheme", "signature_scheme must be %q or %q", hookline.SchemeStandard, hookline.SchemeStripe)
-	}
-	events := set.Events
-	for i, ev := range events {
-		if !hookline.ValidEventPattern(ev) {
-			return nil, hookline.Invalid(fmt.Sprintf("enabled_events[%d]", i),
-				"%q is not an event type, a prefix wildcard like \"invoice.*\", or \"*\"", ev)
-		}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	ep, err := h.lookup(ctx, name)
-	if err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
-		return nil, err
-	}
-	now := time.Now()
-	if ep == nil {
-		if len(events) == 0 {
-			events = []string{"*"}
-		}
-		scheme := set.Scheme
-		if scheme == "" {
-			scheme = hookline.SchemeStandard
-		}
-		ep = &hookline.Endpoint{
-			ID: hookline.NewID("ep"), URL: URLScheme + "://" + name, EnabledEvents: events,
-			Description: "hookline listen --name " + name, Metadata: map[string]string{"listen_device": name},
-			Status: hookline.EndpointEnabled, SignatureScheme: scheme,
-			Secret: webhook.NewSecret(), Created: now, Updated: now,
-		}
-		if err := h.cfg.Store.CreateEndpoint(ctx, ep); err != nil {
-			return nil, fmt.Errorf("creating listen device %s: %w", name, err)
-		}
-		if err := h.cfg.Store.SetSetting(ctx, settingPrefix+name, ep.ID); err != nil {
-			return nil, fmt.Errorf("naming listen device %s: %w", name, err)
-		}
-		h.touch(ctx, name)
-		return ep, nil
-	}
-	h.touch(ctx, name)
-	changed := false
-	if len(events) > 0 && strings.Join(events, ",") != strings.Join(ep.EnabledEvents, ",") {
-		ep.EnabledEvents, changed = events, true
-	}
-	if set.Scheme != "" && set.Scheme != ep.SignatureScheme {
-		if set.Scheme == hookline.SchemeStripe && ep.Signing() == hookline.SigningEd25519 {
-			// Its endpoint was switched to ed25519 through the API.
-			return nil, hookline.Invalid("signature_scheme", "device %s signs with ed25519, which Stripe's scheme cannot carry; use --scheme standard", name)
-		}
-		ep.SignatureScheme, changed = set.Scheme, true
-	}
-	if ep.Status != hookline.EndpointEnabled {
-		ep.Status, ep.DisabledReason, ep.FailingSince, changed = hookline.EndpointEnabled, "", time.Time{}, true
-	}
-	if changed {
-		ep.Updated = now
-		if err := h.cfg.Store.UpdateEndpoint(ctx, ep); err != nil {
-			return nil, fmt.Errorf("updating listen device %s: %w", name, err)
-		}
-	}
-	return ep, nil
-}
-
-// lookup finds a device's endpoint by name; ENOTFOUND when it has none, or
-// when its endpoint was deleted.
-func (h *Hub) lookup(ctx context.Context, name string) (*hookline.Endpoint, error) {
-	id, err := h.cfg.Store.Setting(ctx, settingPrefix+name)
+	a, err := h.devices()
 	if err != nil {
 		return nil, err
 	}
-	return h.cfg.Store.Endpoint(ctx, id)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return a.ListenDevice(ctx, name, set)
+}
+
+// lookup finds a device's endpoint by name; ENOTFOUND when it has none.
+func (h *Hub) lookup(ctx context.Context, name string) (*hookline.Endpoint, error) {
+	a, err := h.devices()
+	if err != nil {
+		return nil, err
+	}
+	return a.ListenDeviceEndpoint(ctx, name)
+}
+
+// touch records that the device is seen now (app.ListenDeviceSeen).
+func (h *Hub) touch(ctx context.Context, name string) {
+	if a := h.app.Load(); a != nil {
+		a.ListenDeviceSeen(ctx, name)
+	}
 }
 
 // Connected reports whether the named device has a live connection here.
@@ -372,9 +326,10 @@ func (h *Hub) ServeConnect(w http.ResponseWriter, r *http.Request) error {
 	if old != nil {
 		old.shut(CloseReplaced, "another hookline listen --name "+name+" connected")
 	}
-	h.touch(r.Context(), name)
+	if a := h.app.Load(); a != nil {
+		a.ListenDeviceConnected(r.Context(), name) // seen, and the engine woken for what waited
+	}
 	h.cfg.Logger.Info("listen device connected", "device", name, "remote", r.RemoteAddr)
-	h.cfg.Wake()
 	h.announce(peerHave, name)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -448,17 +403,8 @@ func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret := ep.Secret
-	if webhook.IsSecretKey(secret) {
-		// Its endpoint was switched to ed25519 through the API: the
-		// developer verifies with the public key, and the secret key
-		// stays on the server.
-		if secret, err = webhook.PublicKey(secret); err != nil {
-			return err
-		}
-	}
 	d := Device{
-		Name: name, EndpointID: ep.ID, URL: ep.URL, Secret: secret, SignatureScheme: ep.SignatureScheme,
+		Name: name, EndpointID: ep.ID, URL: ep.URL, Secret: app.VerificationKey(ep.Secret), SignatureScheme: ep.SignatureScheme,
 		EnabledEvents: ep.EnabledEvents, Connected: h.Connected(name),
 	}
 	w.Header().Set("Content-Type", "application/json")

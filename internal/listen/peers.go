@@ -92,7 +92,7 @@ func (h *Hub) Peer(payload string) {
 			return
 		}
 		ms, _ := strconv.Atoi(strings.Join(f[3:], ""))
-		time.AfterFunc(time.Duration(ms)*time.Millisecond+peerWantEvery+peerWakeSlack, h.cfg.Wake)
+		time.AfterFunc(time.Duration(ms)*time.Millisecond+peerWantEvery+peerWakeSlack, h.wake)
 		p.mu.Lock()
 		answer := now.Sub(p.answered[name]) >= peerAnswerEvery
 		if answer {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/httperr"
 	"github.com/hookline/hookline/internal/store/sqlite"
@@ -30,13 +31,16 @@ func TestPeers(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 
 	wakes := make(chan time.Time, 16)
-	a := NewHub(Config{Store: store, Wake: func() {
+	a := NewHub(Config{})
+	a.Use(app.New(app.Config{Store: store, OnWake: func() {
 		select {
 		case wakes <- time.Now():
 		default:
 		}
-	}})
-	b, alone := NewHub(Config{Store: store}), NewHub(Config{Store: store})
+	}}))
+	b, alone := NewHub(Config{}), NewHub(Config{})
+	b.Use(app.New(app.Config{Store: store}))
+	alone.Use(app.New(app.Config{Store: store}))
 	t.Cleanup(func() { a.Close(); b.Close(); alone.Close() })
 	// The bus delivers every message to every hub, the sender included, as
 	// NOTIFY does.

@@ -2,7 +2,8 @@ package listen
 
 import (
 	"net/http"
-	"regexp"
+
+	"github.com/hookline/hookline/internal/app"
 )
 
 // Message types on a device's websocket. The server sends Deliver; the
@@ -91,11 +92,4 @@ type TailEvent struct {
 }
 
 // URLScheme is the scheme of listen device endpoint URLs.
-const URLScheme = "listen"
-
-var deviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-
-// ValidDeviceName reports whether name can name a device: 1 to 63 letters,
-// digits, dots, dashes and underscores, starting with a letter or digit
-// (every host name qualifies).
-func ValidDeviceName(name string) bool { return deviceNameRE.MatchString(name) }
+const URLScheme = app.ListenScheme

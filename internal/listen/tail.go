@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
-	"github.com/hookline/hookline/internal/hookline"
 )
 
 // Tail fans recorded attempts out to live `hookline tail` streams. A
@@ -24,18 +24,7 @@ type Tail struct {
 type tailSub struct {
 	ch      chan TailEvent
 	dropped atomic.Int64
-	filter  tailFilter
-}
-
-type tailFilter struct {
-	endpoint, typ string
-	failedOnly    bool
-}
-
-func (f tailFilter) match(e *TailEvent) bool {
-	return (f.endpoint == "" || f.endpoint == e.EndpointID) &&
-		(f.typ == "" || hookline.MatchEvent([]string{f.typ}, e.EventType)) &&
-		(!f.failedOnly || !e.Succeeded)
+	filter  app.TailFilter
 }
 
 // NewTail returns a tail whose streams end when closed is closed.
@@ -61,7 +50,7 @@ func (t *Tail) OnAttempt(r delivery.Result) {
 	}
 	e.Method = AttemptMethod(r.Task) // tailmethod.go
 	for s := range t.subs {
-		if !s.filter.match(&e) {
+		if !s.filter.Match(e.EndpointID, e.EventType, e.Succeeded) {
 			continue
 		}
 		select {
@@ -77,16 +66,9 @@ func (t *Tail) OnAttempt(r delivery.Result) {
 // invoice.*) and status=failed.
 func (t *Tail) ServeStream(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := tailFilter{endpoint: q.Get("endpoint_id"), typ: q.Get("type")}
-	switch q.Get("status") {
-	case "", "all":
-	case "failed":
-		f.failedOnly = true
-	default:
-		return hookline.Invalid("status", "status must be \"failed\" or \"all\"")
-	}
-	if f.typ != "" && !hookline.ValidEventPattern(f.typ) {
-		return hookline.Invalid("type", "%q is not an event type or a prefix wildcard like \"invoice.*\"", f.typ)
+	f, err := app.ParseTailFilter(q.Get("endpoint_id"), q.Get("type"), q.Get("status"))
+	if err != nil {
+		return err
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {

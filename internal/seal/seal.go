@@ -1,11 +1,11 @@
 // Package seal owns how Hookline keeps secrets at rest: endpoint signing
-// secrets, source secrets and the dashboard's session key are sealed with
-// AES-256-GCM under a key that never enters the database, so a copy of the
-// database without its key reveals no secret. A Keyring holds the current
-// key, which seals, and older ones, which still open what they sealed
-// until it is re-sealed (hookline secrets rotate-key). The stores call it
-// at their boundary (hookline.SecretSealer); the server loads it from
-// HOOKLINE_SECRET_KEY or the key file beside the data (LoadKeyring).
+// secrets and source secrets are sealed with AES-256-GCM under a key that
+// never enters the database, so a copy of the database without its key
+// reveals no secret. A Keyring holds the current key, which seals, and
+// older ones, which still open what they sealed until it is re-sealed
+// (hookline secrets rotate-key). The stores call it at their boundary
+// (hookline.SecretSealer); the server loads it from HOOKLINE_SECRET_KEY or
+// the key file beside the data (LoadKeyring).
 package seal
 
 import (

@@ -50,7 +50,7 @@ type clusterWiring struct {
 func newClusterWiring(store hookline.Store, cfg Config, log *slog.Logger) *clusterWiring {
 	w := &clusterWiring{store: store, cfg: cfg, log: log, kick: make(chan struct{}, 1)}
 	w.c, _ = store.(hookline.Cluster)
-	w.shared = w.c != nil && UsesPostgres(cfg.DB)
+	w.shared = w.c != nil && hookline.TuningOf(store).Shared
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	return w
 }

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/httperr"
 )
 
 // This file bounds how long a client may hold a connection while sending
@@ -178,7 +177,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 func (b *deadlineBody) timeout() error {
 	return &hookline.Error{Code: hookline.ETIMEOUT, Message: fmt.Sprintf(
 		"the request body arrived too slowly: %d bytes in %s; a body must arrive within %s, at %s/s or faster after the first %s",
-		b.read, b.now().Sub(b.start).Round(time.Millisecond), b.max, httperr.FormatBytes(int64(b.limits.MinRate)), b.limits.Grace)}
+		b.read, b.now().Sub(b.start).Round(time.Millisecond), b.max, hookline.FormatBytes(int64(b.limits.MinRate)), b.limits.Grace)}
 }
 
 func (b *deadlineBody) Close() error { return b.body.Close() }

@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -16,10 +13,6 @@ import (
 	"github.com/hookline/hookline/internal/metrics"
 )
 
-// sessionKeySetting names the store setting that keeps the key signing
-// dashboard sessions.
-const sessionKeySetting = "dashboard_session_key"
-
 // observer wires what lets people see a running server: the dashboard at
 // /, Prometheus metrics at /metrics, and the fan-out of the engine's
 // OnAttempt hook. Run makes it before the engine (for the hook) and mounts
@@ -28,7 +21,6 @@ type observer struct {
 	ctx     context.Context
 	cfg     Config
 	store   hookline.Store
-	sealer  hookline.SecretSealer // seals the session key in the store
 	log     *slog.Logger
 	metrics *metrics.Metrics
 
@@ -39,8 +31,8 @@ type observer struct {
 
 // newObserver makes the metrics at once, so that the engine's hook can
 // count from its first attempt. Its background work ends with ctx.
-func newObserver(ctx context.Context, cfg Config, store hookline.Store, sealer hookline.SecretSealer, log *slog.Logger) *observer {
-	o := &observer{ctx: ctx, cfg: cfg, store: store, sealer: sealer, log: log}
+func newObserver(ctx context.Context, cfg Config, store hookline.Store, log *slog.Logger) *observer {
+	o := &observer{ctx: ctx, cfg: cfg, store: store, log: log}
 	mc := metrics.Config{Backlog: store.Backlog, Endpoints: o.countEndpoints}
 	if bw, ok := store.(hookline.BackgroundWriter); ok {
 		mc.BackgroundFailures = func() int64 { n, _ := bw.BackgroundHealth(); return n }
@@ -86,27 +78,22 @@ func (o *observer) onAttempt(r delivery.Result) {
 // people in with the API's key check, and starts the observer's
 // background work.
 func (o *observer) dashboard(application *app.App, checkKey func(string) bool) *dashboard.Dashboard {
-	key, err := sessionKey(o.ctx, o.store, o.sealer)
-	if err != nil {
-		// Still serve: sessions then last until the next restart.
-		o.log.Warn("keeping the dashboard session key; sessions will not survive a restart", "err", err)
-		key = []byte(rand.Text() + rand.Text())
-	}
 	dash := dashboard.New(dashboard.Config{
-		App: application, CheckKey: checkKey,
-		SessionKey: key, Secure: o.cfg.Inbound.scheme() == "https", Logger: o.log,
+		App: application, CheckKey: checkKey, Secure: o.cfg.Inbound.scheme() == "https", Logger: o.log,
 	})
 	o.mu.Lock()
 	o.dash = dash
 	o.mu.Unlock()
-	go o.background(dash)
+	go o.background(application, dash)
 	return dash
 }
 
 // background samples the backlog once a minute for the overview's charts,
-// prunes aggregates older than a week once an hour, and closes the
+// prunes aggregates older than a week and dashboard sessions that expired
+// or signed in with another admin key once an hour (and at start, so that
+// a changed key clears its predecessor's sessions at once), and closes the
 // dashboard's streams when the server stops.
-func (o *observer) background(dash *dashboard.Dashboard) {
+func (o *observer) background(application *app.App, dash *dashboard.Dashboard) {
 	sample := func() {
 		ctx, cancel := context.WithTimeout(o.ctx, 10*time.Second)
 		defer cancel()
@@ -123,6 +110,11 @@ func (o *observer) background(dash *dashboard.Dashboard) {
 		defer cancel()
 		if err := o.store.PruneStats(ctx, time.Now().Add(-8*24*time.Hour)); err != nil && o.ctx.Err() == nil {
 			o.log.Warn("pruning dashboard aggregates", "err", err)
+		}
+		if n, err := application.PurgeSessions(ctx); err != nil && o.ctx.Err() == nil {
+			o.log.Warn("purging dashboard sessions", "err", err)
+		} else if n > 0 {
+			o.log.Info("purged dashboard sessions expired or signed in with another admin key", "sessions", n)
 		}
 	}
 	sample()
@@ -162,39 +154,4 @@ func (o *observer) countEndpoints(ctx context.Context) (map[string]int, error) {
 		p.StartingAfter = eps[len(eps)-1].ID
 	}
 	return out, nil
-}
-
-// sessionKey returns the dashboard's session key, kept in the store's
-// settings so that restarts, and every node sharing a database, accept the
-// same cookies, sealed like the other secrets (ResealSecrets re-seals it
-// with them). Two nodes making it at once both read back the one that was
-// stored last.
-func sessionKey(ctx context.Context, store hookline.Store, sealer hookline.SecretSealer) ([]byte, error) {
-	read := func() (string, error) {
-		v, err := store.Setting(ctx, sessionKeySetting)
-		if err != nil {
-			return "", err
-		}
-		return sealer.Open(v)
-	}
-	key, err := read()
-	if err == nil && len(key) >= 64 {
-		return []byte(key), nil
-	}
-	if err != nil && hookline.ErrorCode(err) != hookline.ENOTFOUND {
-		return nil, fmt.Errorf("reading the session key: %w", err)
-	}
-	var k [32]byte
-	_, _ = rand.Read(k[:])
-	sealed, err := sealer.Seal(hex.EncodeToString(k[:]))
-	if err != nil {
-		return nil, fmt.Errorf("sealing the session key: %w", err)
-	}
-	if err := store.SetSetting(ctx, sessionKeySetting, sealed); err != nil {
-		return nil, fmt.Errorf("storing the session key: %w", err)
-	}
-	if key, err = read(); err != nil {
-		return nil, fmt.Errorf("reading the session key: %w", err)
-	}
-	return []byte(key), nil
 }

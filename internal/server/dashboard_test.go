@@ -409,3 +409,66 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedAdminKeyEndsSessions signs in to a server, restarts it on the
+// same data with the same key (the session survives: sessions are kept in
+// the store), then with a new key: the cookie leads to the sign-in page.
+func TestChangedAdminKeyEndsSessions(t *testing.T) {
+	const oldKey, newKey = "hl_sk_session_old_key_0123456789", "hl_sk_session_new_key_0123456789"
+	dir := t.TempDir()
+	start := func(key string) (string, func()) {
+		return testutil.Serve(t, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Dev: true, APIKey: key}, io.Discard)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// overview answers GET / with cookie: 200, or a redirect to where.
+	overview := func(base string, cookie *http.Cookie) (int, string) {
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		req.AddCookie(cookie)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Location")
+	}
+
+	base, stop := start(oldKey)
+	resp, err := noFollow.PostForm(base+"/login", url.Values{"key": {oldKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "hookline_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil {
+		t.Fatalf("sign-in: %s without a session cookie", resp.Status)
+	}
+	if code, loc := overview(base, cookie); code != http.StatusOK {
+		t.Fatalf("signed in: %d to %q", code, loc)
+	}
+	stop()
+
+	base, stop = start(oldKey)
+	if code, loc := overview(base, cookie); code != http.StatusOK {
+		t.Fatalf("after a restart with the same key: %d to %q; the test would prove nothing", code, loc)
+	}
+	stop()
+
+	logs := &testutil.SyncBuffer{}
+	base, _ = testutil.Serve(t, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Dev: true, APIKey: newKey}, logs)
+	if code, loc := overview(base, cookie); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/login") {
+		t.Fatalf("after the key changed: %d to %q, want the sign-in page", code, loc)
+	}
+	// Housekeeping removes the old key's session from the store at start.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"purged dashboard sessions expired or signed in with another admin key","sessions":1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old key's session was not purged:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -32,6 +32,11 @@ type Inbound struct {
 	DailyQuota uint64
 	// MaxConcurrent caps the bodies received at once over all sources.
 	MaxConcurrent int
+	// TrustProxy honours X-Forwarded-Host, -Proto and -For (the server runs
+	// behind a proxy that sets them): without it any client could choose
+	// the host of the ingest URLs shown, the URL Twilio signatures are
+	// checked against, and the address sources' allowed_ips check.
+	TrustProxy bool
 }
 
 // Defaults of Inbound's limits.
@@ -67,6 +72,15 @@ func (c *Inbound) validate() error {
 		}
 	}
 	return nil
+}
+
+// forwarded wraps h to see requests as the proxy in front received them,
+// with TrustProxy; without, it is h.
+func (c *Inbound) forwarded(h http.Handler) http.Handler {
+	if !c.TrustProxy {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, inbound.FromProxy(r)) })
 }
 
 // scheme is the scheme clients reach the server with.

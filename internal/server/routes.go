@@ -90,6 +90,7 @@ func (s *surfaces) routes() []route {
 		{pattern: "POST /v1/sources", access: keyed, json: a.CreateSource},
 		{pattern: "GET /v1/sources", access: keyed, json: a.ListSources},
 		{pattern: "GET /v1/sources/{id}", access: keyed, json: a.GetSource},
+		{pattern: "GET /v1/sources/{id}/secret", access: keyed, json: a.GetSourceSecret},
 		{pattern: "PATCH /v1/sources/{id}", access: keyed, json: a.UpdateSource},
 		{pattern: "DELETE /v1/sources/{id}", access: keyed, json: a.DeleteSource},
 

@@ -116,7 +116,7 @@ func writeKeyFile(path string, keys ...[]byte) error {
 // when a secret is sealed under a key this node does not have: a database
 // copied without its key, or nodes given different keys.
 func (k *secretKeys) reseal(ctx context.Context) (int, error) {
-	n, err := k.store.ResealSecrets(ctx, sessionKeySetting)
+	n, err := k.store.ResealSecrets(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sealing secrets at rest under key %s: %w", k.ring.CurrentID(), err)
 	}

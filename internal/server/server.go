@@ -72,8 +72,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
-	dev := newDevLoop(store, sender, log) // listen devices and tail (listen.go)
-	obs := newObserver(ctx, cfg, store, keys.ring, log)
+	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
+	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
 		Store:        store,
 		Schedule:     cfg.RetrySchedule,
@@ -88,9 +88,10 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: tuning.Committers, Linger: tuning.Linger})
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
+	operational := delivery.NewOperational(delivery.OperationalConfig{Store: store, Publisher: publisher, Logger: log})
 	application := app.New(app.Config{
-		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
-		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
+		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
+		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
 	})
 	defer application.Close()
@@ -98,13 +99,13 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		App: application, APIKeyHash: keyHash, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
 		MaxInboundBody: cfg.MaxInboundBody,
 	})
-	dev.start(ctx, engine)
+	dev.start(ctx, application)
 	routes := &surfaces{api: apiServer, dash: obs.dashboard(application, apiServer.CheckKey), hub: dev.hub, tail: dev.tail,
 		metrics: obs.metrics, log: log} // routes.go
 	dev.joinCluster(cluster) // listen devices connected to other nodes (listen_cluster.go)
 
 	httpServer := &http.Server{
-		Handler:           bodyDeadlines(routes.handler(), cfg.Body, time.Now), // conns.go
+		Handler:           cfg.Inbound.forwarded(bodyDeadlines(routes.handler(), cfg.Body, time.Now)), // conns.go, inbound.go
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -114,6 +115,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	engine.Start()
 	jobs.Start()
+	operational.Start()
 	cluster.start(engine)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- cfg.Inbound.serve(httpServer, cfg.Connections.listen(ln)) }()
@@ -129,7 +131,9 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		where = postgres.Describe(cfg.DB)
 		whereKey, whereVal = "db", where
 	}
-	recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	if !tuning.Shared { // a shared database has no data directory; the key is the operator's to pass
+		recordURL(cfg, ln.Addr(), log) // so the CLI picks this server's key (urlfile.go); before the line tests wait for
+	}
 	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
 	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
 		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
@@ -148,6 +152,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		httpServer.Close()
 	}
+	operational.Stop() // publishes through the publisher: stopped first
 	publisher.Stop()
 	jobs.Stop()
 	engineCtx, cancelEngine := context.WithTimeout(context.Background(), 5*time.Second)

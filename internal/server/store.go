@@ -90,13 +90,8 @@ func redactDSN(dsn string) string {
 // cfg.NoMigrate. The returned func closes the store and unlocks.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger, sealer hookline.SecretSealer) (hookline.Store, func(), error) {
 	if UsesPostgres(cfg.DB) {
-		opts := postgres.Options{SkipMigrate: cfg.NoMigrate, Sealer: sealer}
-		if !strings.Contains(cfg.DB, "pool_max_conns") {
-			// The default pool (4 connections on a small machine) is too
-			// few for several committers, the claimer and the completer.
-			opts.MaxConns = 24
-		}
-		s, err := postgres.OpenWith(ctx, cfg.DB, opts)
+		// The pool is sized by the store (postgres.DefaultMaxConns).
+		s, err := postgres.OpenWith(ctx, cfg.DB, postgres.Options{SkipMigrate: cfg.NoMigrate, Sealer: sealer})
 		if err != nil {
 			return nil, nil, fmt.Errorf("--db %s: %w", redactDSN(cfg.DB), err)
 		}
@@ -180,13 +175,14 @@ func Migrate(ctx context.Context, cfg Config) ([]string, error) {
 // database, where nodes without a data directory of their own find it.
 const apiKeySetting = "server.api_key_sha256"
 
-// nodeAPIKey returns the SHA-256 of the admin API key. With SQLite, or
-// with HOOKLINE_API_KEY set, it is apiKey's. With PostgreSQL and no
+// nodeAPIKey returns the SHA-256 of the admin API key. With a database of
+// its own (SQLite), or with HOOKLINE_API_KEY set, it is apiKey's. With a
+// shared one (PostgreSQL, hookline.Tuning.Shared) and no
 // HOOKLINE_API_KEY, the key's hash is kept in the database: the first node
 // makes a key, stores its hash and prints the key once; the others use the
 // stored hash.
 func nodeAPIKey(ctx context.Context, cfg Config, store hookline.Store, stdout io.Writer) ([32]byte, error) {
-	if !UsesPostgres(cfg.DB) || cfg.APIKey != "" {
+	if !hookline.TuningOf(store).Shared || cfg.APIKey != "" {
 		return apiKey(cfg, stdout)
 	}
 	stored := func() ([32]byte, bool, error) {

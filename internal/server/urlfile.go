@@ -14,14 +14,12 @@ import (
 // have kept a key).
 const URLFile = "server_url"
 
-// recordURL writes URLFile for a SQLite node listening on addr. An
+// recordURL writes URLFile for a node with a data directory (one whose
+// database is not shared) listening on addr. An
 // unspecified address (0.0.0.0, ::) is recorded as loopback, which is how a
 // CLI on the same machine reaches it. Failing to write it only costs the
 // CLI its guess, so it is logged, not fatal.
 func recordURL(cfg Config, addr net.Addr, log *slog.Logger) {
-	if UsesPostgres(cfg.DB) {
-		return // no data directory; the key is the operator's to pass
-	}
 	u := clientURL(cfg.Inbound.scheme(), addr)
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, URLFile), []byte(u+"\n"), 0o600); err != nil {
 		log.Warn("recording the server's URL for the CLI", "err", err)

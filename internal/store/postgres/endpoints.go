@@ -233,6 +233,9 @@ func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, r
 		if err != nil || len(ids) == 0 {
 			return err
 		}
+		if err := recordDisabledFailing(ctx, tx, ids, reason, s.now()); err != nil { // operational.go
+			return err
+		}
 		return setPaused(ctx, tx, ids, true)
 	})
 	if err != nil {

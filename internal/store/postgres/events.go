@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,25 +22,11 @@ func scanEvent(row pgx.Row) (*hookline.Event, error) {
 	return &e, nil
 }
 
-// patterns returns every EnabledEvents entry that matches typ: "*", typ
-// itself, and "prefix.*" for each dot of typ. An endpoint matches typ
-// exactly when its list shares one of them (hookline.MatchEvent), which the
-// GIN index on enabled_events answers.
-//
-// "*" is left out for operational events (hookline.…), which only an
-// explicit subscription receives.
-func patterns(typ string) []string {
-	out := []string{"*", typ}
-	if strings.HasPrefix(typ, hookline.OperationalPrefix) {
-		out = out[1:]
-	}
-	for i := 0; i < len(typ); i++ {
-		if typ[i] == '.' {
-			out = append(out, typ[:i]+".*")
-		}
-	}
-	return out
-}
+// patterns returns every EnabledEvents entry that matches typ
+// (hookline.MatchingPatterns, the rule written once): an endpoint matches
+// typ exactly when its list shares one of them, which the GIN index on
+// enabled_events answers.
+func patterns(typ string) []string { return hookline.MatchingPatterns(typ) }
 
 // PublishEvents stores events and fans them out in one transaction of a few
 // round trips, whatever the batch size: idempotency keys (one upsert that

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
@@ -194,7 +195,9 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	return s.deleteTarget(ctx, "connections", "connection", id)
 }
 
-const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of, size, body_sha256`
+// requestColumns are inbound_requests' columns, as CaptureRequest
+// (internal/store/sqlcore) writes them.
+const requestColumns = sqlcore.RequestColumns
 
 // requestColumnsOf is requestColumns qualified with the alias r.
 const requestColumnsOfR = `r.id, r.source_id, r.method, r.path, r.query, r.headers, r.body, r.remote_addr, r.received,
@@ -223,90 +226,6 @@ func fixRequest(r *hookline.InboundRequest, received time.Time) {
 		r.Body = []byte{}
 	}
 	r.Size = max(r.Size, int64(len(r.Body))) // rows from before migration 0820 have 0
-}
-
-// CaptureRequest stores r and its deliveries in one transaction.
-func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, opts hookline.CaptureOptions) (hookline.Captured, error) {
-	now := opts.Now
-	if now.IsZero() {
-		now = s.now()
-	}
-	body := r.Body
-	if body == nil {
-		body = []byte{}
-	}
-	headers := r.Headers
-	if headers == nil {
-		headers = map[string][]string{}
-	}
-	var out hookline.Captured
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		out = hookline.Captured{Request: r}
-		status, reason := r.Status, r.Reason
-		if status == hookline.RequestAccepted && r.DedupeKey != "" {
-			// One upsert decides atomically, even between nodes: the row
-			// keeps its request unless that one is older than the window,
-			// and the request it names afterwards is the one forwarded.
-			var winner string
-			err := tx.QueryRow(ctx, `INSERT INTO inbound_dedupe (source_id, key, request_id, received) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (source_id, key) DO UPDATE SET
-					request_id = CASE WHEN inbound_dedupe.received <= $5 THEN excluded.request_id ELSE inbound_dedupe.request_id END,
-					received = CASE WHEN inbound_dedupe.received <= $5 THEN excluded.received ELSE inbound_dedupe.received END
-				RETURNING request_id`,
-				r.SourceID, r.DedupeKey, r.ID, ts(r.Received), ts(now.Add(-opts.DedupeWindow))).Scan(&winner)
-			if err != nil {
-				return fmt.Errorf("recording delivery id: %w", err)
-			}
-			if winner != r.ID {
-				status, reason = hookline.RequestDuplicate, "duplicate of "+winner
-			}
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO inbound_requests (`+requestColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			r.ID, r.SourceID, r.Method, r.Path, r.Query, headers, body, r.RemoteAddr, ts(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
-			return fmt.Errorf("inserting request: %w", err)
-		}
-		if status != hookline.RequestAccepted && status != hookline.RequestReplay {
-			r.Status, r.Reason = status, reason
-			return nil
-		}
-		var owner string
-		var exp, ready any = nil, ts(now)
-		if opts.LeaseOwner != "" {
-			owner, exp, ready = opts.LeaseOwner, ts(opts.LeaseExpires), ts(opts.LeaseExpires)
-		}
-		for _, cid := range opts.ConnectionIDs {
-			url := ""
-			if cid != "" {
-				err := tx.QueryRow(ctx, `SELECT url FROM connections WHERE id = $1`, cid).Scan(&url)
-				if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
-					continue // deleted since it was matched
-				}
-				if err != nil {
-					return fmt.Errorf("reading connection: %w", err)
-				}
-			}
-			id := hookline.NewID("dlv")
-			if _, err := tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
-				lease_owner, lease_expires, ready_at, paused, created, updated)
-				VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, false, $4, $4)`,
-				id, r.ID, cid, ts(now), owner, exp, ready); err != nil {
-				return fmt.Errorf("inserting delivery: %w", err)
-			}
-			out.Deliveries++
-			if owner != "" {
-				out.Tasks = append(out.Tasks, hookline.NewRequestTask(id, 1, r, cid, url, opts.LeaseExpires))
-			}
-		}
-		r.Status, r.Reason = status, reason
-		return nil
-	})
-	if err != nil {
-		out.Tasks = nil
-		return out, fmt.Errorf("capturing request: %w", translate(err))
-	}
-	return out, nil
 }
 
 // claimRequestTasks leases up to limit due deliveries of captured requests

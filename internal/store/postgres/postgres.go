@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 var _ hookline.Store = (*Store)(nil)
@@ -33,8 +34,8 @@ type Options struct {
 	// SkipMigrate leaves the schema alone; call Migrate separately (for
 	// example from a deploy step, or from one node only).
 	SkipMigrate bool
-	// MaxConns caps the connection pool. Default pgxpool's:
-	// max(4, GOMAXPROCS), unless the DSN sets pool_max_conns.
+	// MaxConns caps the connection pool. Default DefaultMaxConns, unless
+	// the DSN sets pool_max_conns.
 	MaxConns int32
 	// Now stamps the Updated times of writes whose caller gives no time.
 	// Default time.Now.
@@ -44,10 +45,21 @@ type Options struct {
 	Sealer hookline.SecretSealer
 }
 
+// DefaultMaxConns is the pool's size unless the DSN or Options say: the
+// store's own tuning, as its Committers are. pgxpool's default (4
+// connections on a small machine) is too few for several committers, the
+// claimer and the completer; the connections are opened as they are
+// needed.
+const DefaultMaxConns = 24
+
 // Store is a hookline.Store on a PostgreSQL database. It is safe for
 // concurrent use, and several Stores (in one process or on several nodes)
 // may share one database.
 type Store struct {
+	// Shared is retention and the statistics' reads, the SQL both stores
+	// share (shared.go).
+	*sqlcore.Shared
+
 	pool *pgxpool.Pool
 	now  func() time.Time
 	seal hookline.SecretSealer
@@ -65,8 +77,11 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: parsing DSN: %w", err)
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -78,7 +93,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Sealer == nil {
 		opts.Sealer = hookline.PlainSecrets{}
 	}
-	s := &Store{pool: pool, now: opts.Now, seal: opts.Sealer}
+	s := &Store{Shared: shared(pool, opts.Now), pool: pool, now: opts.Now, seal: opts.Sealer}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("opening postgres store: connecting: %w", err)
@@ -199,25 +214,17 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return done, nil
 }
 
-// translate maps driver errors to hookline errors at the boundary:
-// pgx.ErrNoRows becomes ENOTFOUND (callers that know the object's kind and
-// id make their own), a unique violation ECONFLICT.
+// translate maps driver errors to hookline errors at the boundary
+// (sqlcore.Translate): pgx.ErrNoRows becomes ENOTFOUND, a unique violation
+// ECONFLICT.
 func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var he *hookline.Error
-	if errors.As(err, &he) {
-		return err
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return hookline.Errorf(hookline.ENOTFOUND, "not found")
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		return &hookline.Error{Code: hookline.ECONFLICT, Message: "already exists: " + pe.Detail}
-	}
-	return err
+	return sqlcore.Translate(err, pgx.ErrNoRows, func(err error) (string, bool) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			return pe.Detail, true
+		}
+		return "", false
+	})
 }
 
 // ts returns a time as a query argument: NULL for the zero time, otherwise
@@ -241,18 +248,10 @@ func fromTS(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// collect reads every row with scan and closes rows.
+// collect reads every row with scan and closes rows (pgx.AppendRows; nil
+// for no rows, as the SQLite store gives).
 func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return pgx.AppendRows([]T(nil), rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 }
 
 // Describe names the database a DSN points at, for a server's start-up
@@ -273,7 +272,8 @@ func Describe(dsn string) string {
 var _ hookline.Tuned = (*Store)(nil)
 
 // Tuning declares how to drive the store: a few publish transactions at
-// once (PostgreSQL takes concurrent writers), without lingering.
+// once (PostgreSQL takes concurrent writers), without lingering, on a
+// database other nodes may share. Its pool size is DefaultMaxConns.
 func (s *Store) Tuning() hookline.Tuning {
-	return hookline.Tuning{Committers: 4}
+	return hookline.Tuning{Committers: 4, Shared: true}
 }

@@ -27,3 +27,21 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{Sealer: storetest.NewTestSealer(t)}) })
 	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) })
 }
+
+// TestDurability: what a call made durable is visible to a new store on the
+// same database, as after a crash of the first one's process.
+func TestDurability(t *testing.T) {
+	t.Parallel()
+	storetest.RunDurability(t, func(t *testing.T) (hookline.Store, func(t *testing.T) hookline.Store) {
+		dsn := pgtest.DSN(t)
+		openDSN := func(t *testing.T) hookline.Store {
+			s, err := OpenWith(context.Background(), dsn, Options{})
+			if err != nil {
+				t.Fatalf("OpenWith: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		return openDSN(t), openDSN
+	})
+}

@@ -12,18 +12,12 @@ import (
 // ResealSecrets rewrites, in one transaction, every secret not sealed under
 // the sealer's current key. Rows are locked as they are read, so a node
 // writing an endpoint meanwhile waits rather than being overwritten.
-func (s *Store) ResealSecrets(ctx context.Context, settings ...string) (int, error) {
+func (s *Store) ResealSecrets(ctx context.Context) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n = 0
-		for _, c := range hookline.SecretColumns(len(settings) > 0) {
-			q := fmt.Sprintf(`SELECT %s, %s FROM %s`, c.Key, c.Column, c.Table)
-			var args []any
-			if c.Table == "settings" {
-				q += ` WHERE name = ANY($1)`
-				args = append(args, settings)
-			}
-			rows, err := tx.Query(ctx, q+` FOR UPDATE`, args...)
+		for _, c := range hookline.SecretColumns() {
+			rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT %s, %s FROM %s FOR UPDATE`, c.Key, c.Column, c.Table))
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", c.Table, c.Column, err)
 			}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 // statsShards is how many rows one (endpoint, minute) aggregate is spread
@@ -18,15 +18,6 @@ import (
 const statsShards = 8
 
 var (
-	histColumns = func() string {
-		cols := make([]string, len(hookline.LatencyBounds)+1)
-		for i := range cols {
-			cols[i] = "h" + strconv.Itoa(i)
-		}
-		return strings.Join(cols, ", ")
-	}()
-	sumHist = "sum(" + strings.ReplaceAll(histColumns, ", ", ")::bigint, sum(") + ")::bigint"
-
 	// upsertStats adds unnested arrays of deltas to attempt_stats.
 	upsertStats = func() string {
 		n := len(hookline.LatencyBounds) + 1
@@ -37,11 +28,11 @@ var (
 			fmt.Fprintf(&casts, ", $%d::bigint[]", 8+i)
 			fmt.Fprintf(&set, ", h%d = s.h%d + excluded.h%d", i, i, i)
 		}
-		return `INSERT INTO attempt_stats AS s (endpoint_id, minute, shard, attempts, successes, failures, latency_ms, ` + histColumns + `)
+		return `INSERT INTO attempt_stats AS s (endpoint_id, minute, shard, attempts, successes, failures, latency_ms, ` + sqlcore.HistColumns + `)
 			SELECT x.endpoint_id, x.minute, $3::smallint, x.attempts, x.successes, x.failures, x.latency_ms, ` +
-			strings.TrimPrefix(strings.ReplaceAll(", "+histColumns, ", h", ", x.h"), ", ") + `
+			strings.TrimPrefix(strings.ReplaceAll(", "+sqlcore.HistColumns, ", h", ", x.h"), ", ") + `
 			FROM unnest($1::text[], $2::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]` + casts.String() + `)
-				AS x(endpoint_id, minute, attempts, successes, failures, latency_ms, ` + histColumns + `)
+				AS x(endpoint_id, minute, attempts, successes, failures, latency_ms, ` + sqlcore.HistColumns + `)
 			ORDER BY x.endpoint_id, x.minute
 			ON CONFLICT (endpoint_id, minute, shard) DO UPDATE SET ` + set.String()
 	}()
@@ -77,126 +68,6 @@ func (s *Store) queueAttemptStats(b *pgx.Batch, cs []hookline.Completion, attemp
 		args = append(args, h)
 	}
 	b.Queue(upsertStats, args...)
-}
-
-func stepMinutes(step time.Duration) (int64, error) {
-	if step < time.Minute || step%time.Minute != 0 {
-		return 0, hookline.Invalid("step", "step %s is not a positive whole number of minutes", step)
-	}
-	return int64(step / time.Minute), nil
-}
-
-func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
-
-func scanStats(row pgx.Row, key any) (hookline.StatsBucket, error) {
-	b := hookline.StatsBucket{Latency: make([]int64, len(hookline.LatencyBounds)+1)}
-	dest := []any{key, &b.Attempts, &b.Successes, &b.Failures, &b.LatencyMS}
-	for i := range b.Latency {
-		dest = append(dest, &b.Latency[i])
-	}
-	return b, row.Scan(dest...)
-}
-
-// AttemptStats sums attempts into buckets of f.Step.
-func (s *Store) AttemptStats(ctx context.Context, f hookline.StatsFilter) ([]hookline.StatsBucket, error) {
-	step, err := stepMinutes(f.Step)
-	if err != nil {
-		return nil, err
-	}
-	from, to := unixMinute(f.From), unixMinute(f.To)
-	rows, err := s.pool.Query(ctx, `SELECT (minute - $1) / $2 AS b, sum(attempts)::bigint, sum(successes)::bigint,
-			sum(failures)::bigint, sum(latency_ms)::bigint, `+sumHist+`
-		FROM attempt_stats WHERE endpoint_id = $3 AND minute >= $1 AND minute < $4
-		GROUP BY b ORDER BY b`, from, step, f.EndpointID, to)
-	if err != nil {
-		return nil, fmt.Errorf("reading attempt aggregates: %w", err)
-	}
-	out, err := collect(rows, func(row pgx.Row) (hookline.StatsBucket, error) {
-		var k int64
-		b, err := scanStats(row, &k)
-		b.Start = time.Unix((from+k*step)*60, 0).UTC()
-		return b, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading attempt aggregates: %w", err)
-	}
-	return out, nil
-}
-
-// EndpointStats sums each listed endpoint's attempts since since.
-func (s *Store) EndpointStats(ctx context.Context, since time.Time, endpointIDs []string) (map[string]hookline.StatsBucket, error) {
-	out := map[string]hookline.StatsBucket{}
-	if len(endpointIDs) == 0 {
-		return out, nil
-	}
-	rows, err := s.pool.Query(ctx, `SELECT endpoint_id, sum(attempts)::bigint, sum(successes)::bigint,
-			sum(failures)::bigint, sum(latency_ms)::bigint, `+sumHist+`
-		FROM attempt_stats WHERE endpoint_id = ANY($1) AND minute >= $2
-		GROUP BY endpoint_id`, endpointIDs, unixMinute(since))
-	if err != nil {
-		return nil, fmt.Errorf("reading endpoint aggregates: %w", err)
-	}
-	_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
-		var id string
-		b, err := scanStats(row, &id)
-		out[id] = b
-		return struct{}{}, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading endpoint aggregates: %w", err)
-	}
-	return out, nil
-}
-
-// RecordBacklog stores a backlog sample for at's minute.
-func (s *Store) RecordBacklog(ctx context.Context, at time.Time, b hookline.Backlog) error {
-	age := b.OldestAge(at).Milliseconds()
-	_, err := s.pool.Exec(ctx, `INSERT INTO backlog_samples (minute, pending, oldest_age_ms) VALUES ($1, $2, $3)
-		ON CONFLICT (minute) DO UPDATE SET pending = excluded.pending, oldest_age_ms = excluded.oldest_age_ms`,
-		unixMinute(at), b.Pending, age)
-	if err != nil {
-		return fmt.Errorf("recording backlog: %w", err)
-	}
-	return nil
-}
-
-// BacklogStats returns the largest samples per bucket.
-func (s *Store) BacklogStats(ctx context.Context, f hookline.StatsFilter) ([]hookline.BacklogBucket, error) {
-	step, err := stepMinutes(f.Step)
-	if err != nil {
-		return nil, err
-	}
-	from, to := unixMinute(f.From), unixMinute(f.To)
-	rows, err := s.pool.Query(ctx, `SELECT (minute - $1) / $2 AS b, max(pending), max(oldest_age_ms)
-		FROM backlog_samples WHERE minute >= $1 AND minute < $3 GROUP BY b ORDER BY b`, from, step, to)
-	if err != nil {
-		return nil, fmt.Errorf("reading backlog samples: %w", err)
-	}
-	out, err := collect(rows, func(row pgx.Row) (hookline.BacklogBucket, error) {
-		var (
-			k int64
-			b hookline.BacklogBucket
-		)
-		err := row.Scan(&k, &b.Pending, &b.OldestAgeMS)
-		b.Start = time.Unix((from+k*step)*60, 0).UTC()
-		return b, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading backlog samples: %w", err)
-	}
-	return out, nil
-}
-
-// PruneStats deletes aggregates and samples older than before.
-func (s *Store) PruneStats(ctx context.Context, before time.Time) error {
-	m := unixMinute(before)
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM attempt_stats WHERE minute < $1`, m)
-	b.Queue(`DELETE FROM backlog_samples WHERE minute < $1`, m)
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("pruning aggregates: %w", err)
-	}
-	return nil
 }
 
 // FailedDeliveries returns a page of an endpoint's failed deliveries.

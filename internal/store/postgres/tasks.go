@@ -95,6 +95,9 @@ type health struct {
 	reset   bool
 	t       *time.Time
 	disable string
+	// The attempts behind them, for the operational events: the first
+	// failure after the last success, the last success, the 410 Gone.
+	failed, lastSuccess, gone *hookline.Attempt
 }
 
 // CompleteTasks records attempts and the new state of their deliveries in one
@@ -139,17 +142,17 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		}
 		switch {
 		case a.Succeeded():
-			h.reset, h.t = true, nil
+			h.reset, h.t, h.failed, h.lastSuccess = true, nil, nil, a
 		case h.t == nil:
 			at := a.Created
 			if at.IsZero() {
 				at = now
 			}
 			at = msTime(at)
-			h.t = &at
+			h.t, h.failed = &at, a
 		}
 		if c.DisableEndpoint != "" {
-			h.disable = c.DisableEndpoint
+			h.disable, h.gone = c.DisableEndpoint, a
 		}
 	}
 	sort.Strings(order)
@@ -158,10 +161,16 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		hReset         []bool
 		hT             []*time.Time
 		disabled       []string
+		hFailed        = opAttempts{}
+		hSuccess       = opAttempts{}
+		hGone          = opAttempts{}
 	)
 	for _, id := range order {
 		h := hs[id]
 		hIDs, hReset, hT, hDisable = append(hIDs, id), append(hReset, h.reset), append(hT, h.t), append(hDisable, h.disable)
+		hFailed.add(h.failed)
+		hSuccess.add(h.lastSuccess)
+		hGone.add(h.gone)
 		if h.disable != "" {
 			disabled = append(disabled, id)
 		}
@@ -194,23 +203,28 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 	}
 
 	b := &pgx.Batch{}
+	// The endpoints' new health, and in the same statement the operational
+	// events of the changes it made, from each row's state before
+	// (operational.go).
 	b.Queue(`WITH x AS (
-			SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[]) AS x(id, reset, t, disable)
+			SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS x(id, reset, t, disable, n)
 		), locked AS (
-			SELECT e.id FROM endpoints e JOIN x ON x.id = e.id
+			SELECT e.id, e.failing_since AS was_failing, e.status AS was_status FROM endpoints e JOIN x ON x.id = e.id
 			WHERE x.disable <> ''
 				OR (x.reset AND e.failing_since IS DISTINCT FROM x.t)
 				OR (NOT x.reset AND e.failing_since IS NULL)
 			ORDER BY e.id
 			FOR NO KEY UPDATE OF e
-		)
-		UPDATE endpoints e SET
-			failing_since = CASE WHEN x.reset THEN x.t ELSE COALESCE(e.failing_since, x.t) END,
-			status = CASE WHEN x.disable <> '' THEN 'disabled' ELSE e.status END,
-			disabled_reason = CASE WHEN x.disable <> '' THEN x.disable ELSE e.disabled_reason END,
-			updated = CASE WHEN x.disable <> '' THEN $5 ELSE e.updated END
-		FROM x JOIN locked ON locked.id = x.id
-		WHERE e.id = x.id`, hIDs, hReset, hT, hDisable, ts(now))
+		), changed AS (
+			UPDATE endpoints e SET
+				failing_since = CASE WHEN x.reset THEN x.t ELSE COALESCE(e.failing_since, x.t) END,
+				status = CASE WHEN x.disable <> '' THEN 'disabled' ELSE e.status END,
+				disabled_reason = CASE WHEN x.disable <> '' THEN x.disable ELSE e.disabled_reason END,
+				updated = CASE WHEN x.disable <> '' THEN $5 ELSE e.updated END
+			FROM x JOIN locked ON locked.id = x.id
+			WHERE e.id = x.id
+			RETURNING e.id, e.url, e.description, e.tenant, locked.was_failing, locked.was_status, x.reset, x.t, x.disable, x.n
+		)`+healthOperationalEvents, append([]any{hIDs, hReset, hT, hDisable, ts(now)}, opArgs(hFailed, hSuccess, hGone)...)...)
 	if len(disabled) > 0 {
 		b.Queue(`UPDATE deliveries SET paused = true WHERE endpoint_id = ANY($1) AND status = 'pending' AND NOT paused`, disabled)
 	}
@@ -220,12 +234,19 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 			$8::int[], $9::bigint[], $10::text[], $11::bytea[], $12::timestamptz[], $13::text[])`,
 		aIDs, aDeliveries, aEvents, aEndpoints, aNums, aCreated, aURLs, aStatuses, aDurations, aErrors, aBodies, aNext, aKinds)
 	// A retry without a time is due at once rather than never.
-	b.Queue(`UPDATE deliveries d SET status = x.status, attempts = d.attempts + 1,
+	const finish = `UPDATE deliveries d SET status = x.status, attempts = d.attempts + 1,
 			next_attempt_at = CASE WHEN x.status = 'pending' THEN COALESCE(x.next, $4) END,
 			ready_at = CASE WHEN x.status = 'pending' THEN COALESCE(x.next, $4) END,
 			lease_owner = '', lease_expires = NULL, updated = $4
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(id, status, next)
-		WHERE d.id = x.id AND d.lease_owner = $5 AND d.status = 'pending'`, dIDs, dStatuses, dNext, ts(now), owner)
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS x(id, status, next, n)
+		WHERE d.id = x.id AND d.lease_owner = $5 AND d.status = 'pending'`
+	if exhausted := exhaustedAttempts(cs, attempts); exhausted != nil {
+		// Deliveries that gave up: their operational events, recorded
+		// only for the rows this statement finished (operational.go).
+		b.Queue(exhaustedOperationalEvents(finish), append([]any{dIDs, dStatuses, dNext, ts(now), owner}, exhausted...)...)
+	} else {
+		b.Queue(finish, dIDs, dStatuses, dNext, ts(now), owner)
+	}
 	s.queueAttemptStats(b, cs, attempts) // dashboard aggregates, same implicit transaction: stats.go
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("completing tasks: %w", err)

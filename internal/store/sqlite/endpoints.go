@@ -263,10 +263,19 @@ func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, r
 			}
 			ids = append(ids, id)
 		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, id := range ids {
+			if err := recordDisabledFailing(ctx, tx, id, reason, now); err != nil {
+				return err
+			}
+		}
 		if len(ids) > 0 {
 			s.dropEndpointCache()
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("disabling failing endpoints: %w", err)

@@ -37,7 +37,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if s.noJournal {
 		return s.publishWithoutJournal(ctx, events, opts)
 	}
-	if s.pendingCount.Load() >= maxPending {
+	if s.pendingCount.Load() >= maxPending || s.pendingBytes.Load() >= maxPendingBytes {
 		if err := s.sync(ctx); err != nil {
 			return nil, fmt.Errorf("publishing events: %w", err)
 		}
@@ -112,16 +112,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if len(accepted) == 0 {
 		return out, nil
 	}
-	rec := encodeRecord(accepted)
-	if !s.jrnl.fits(len(rec)) {
-		s.bmu.Lock()
-		err := s.rotateJournal()
-		s.bmu.Unlock()
-		if err != nil {
-			return nil, fmt.Errorf("publishing events: %w", err)
-		}
-	}
-	durable, err := s.jrnl.append(rec)
+	durable, err := s.appendRecord(encodeRecord(accepted))
 	if err != nil {
 		return nil, fmt.Errorf("publishing events: %w", err)
 	}
@@ -132,6 +123,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	s.pend.accept(accepted, s.pend.current)
 	n := int64(len(s.pend.events))
 	s.pendingCount.Store(n)
+	s.pendingBytes.Store(s.pend.bytes)
 	s.bmu.Unlock()
 	s.jmu.Unlock()
 	locked = false

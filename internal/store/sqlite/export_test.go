@@ -11,7 +11,11 @@ func PauseFlushes(s *Store) {
 // JournalTail returns the current journal segment's path and the bytes
 // written to it.
 func JournalTail(s *Store) (string, int64) {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	return s.jrnl.f.Name(), s.jrnl.size
+	return s.jrnl.Tail()
+}
+
+// PendingBytes returns about how many bytes of events and completions wait
+// in memory for a flush, and the bound publishers keep it under.
+func PendingBytes(s *Store) (int64, int64) {
+	return s.pendingBytes.Load(), maxPendingBytes
 }

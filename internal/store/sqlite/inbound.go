@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 const sourceColumns = `id, name, type, secret, options, response, limits, created, updated`
@@ -271,7 +272,9 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	return nil
 }
 
-const requestColumns = `id, source_id, method, path, query, headers, body, remote_addr, received, status, reason, dedupe_key, replay_of, size, body_sha256`
+// requestColumns are inbound_requests' columns, as CaptureRequest
+// (internal/store/sqlcore) writes them.
+const requestColumns = sqlcore.RequestColumns
 
 func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 	var (
@@ -292,95 +295,6 @@ func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 	r.Size = max(r.Size, int64(len(r.Body))) // rows from before migration 0820 have 0
 	r.Received = fromMS(received)
 	return &r, nil
-}
-
-// CaptureRequest stores r and its deliveries in one transaction.
-func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, opts hookline.CaptureOptions) (hookline.Captured, error) {
-	now := opts.Now
-	if now.IsZero() {
-		now = s.now()
-	}
-	headers, err := json.Marshal(r.Headers)
-	if err != nil {
-		return hookline.Captured{}, fmt.Errorf("encoding request headers: %w", err)
-	}
-	body := r.Body
-	if body == nil {
-		body = []byte{}
-	}
-	var out hookline.Captured
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = hookline.Captured{Request: r}
-		status, reason := r.Status, r.Reason
-		if status == hookline.RequestAccepted && r.DedupeKey != "" {
-			var (
-				prev     string
-				received int64
-			)
-			err := tx.QueryRowContext(ctx, `SELECT request_id, received FROM inbound_dedupe WHERE source_id = ? AND key = ?`,
-				r.SourceID, r.DedupeKey).Scan(&prev, &received)
-			switch {
-			case err == nil && received > ms(now.Add(-opts.DedupeWindow)):
-				status, reason = hookline.RequestDuplicate, "duplicate of "+prev
-			case err == nil || errors.Is(err, sql.ErrNoRows):
-				if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_dedupe (source_id, key, request_id, received) VALUES (?, ?, ?, ?)
-					ON CONFLICT (source_id, key) DO UPDATE SET request_id = excluded.request_id, received = excluded.received`,
-					r.SourceID, r.DedupeKey, r.ID, ms(r.Received)); err != nil {
-					return fmt.Errorf("recording delivery id: %w", err)
-				}
-			default:
-				return fmt.Errorf("reading delivery id: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO inbound_requests (`+requestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, r.SourceID, r.Method, r.Path, r.Query, string(headers), body, r.RemoteAddr, ms(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
-			return fmt.Errorf("inserting request: %w", err)
-		}
-		if status != hookline.RequestAccepted && status != hookline.RequestReplay {
-			r.Status, r.Reason = status, reason
-			return nil
-		}
-		nowMS := ms(now)
-		leaseExp := ms(opts.LeaseExpires)
-		ready, owner := nowMS, ""
-		if opts.LeaseOwner != "" {
-			ready, owner = leaseExp, opts.LeaseOwner
-		}
-		for _, cid := range opts.ConnectionIDs {
-			url := ""
-			if cid != "" {
-				err := tx.QueryRowContext(ctx, `SELECT url FROM connections WHERE id = ?`, cid).Scan(&url)
-				if errors.Is(err, sql.ErrNoRows) {
-					continue // deleted since it was matched
-				}
-				if err != nil {
-					return fmt.Errorf("reading connection: %w", err)
-				}
-			}
-			id := hookline.NewID("dlv")
-			var exp int64
-			if owner != "" {
-				exp = leaseExp
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
-				lease_owner, lease_expires, ready_at, created, updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)`,
-				id, r.ID, cid, nowMS, owner, exp, ready, nowMS, nowMS); err != nil {
-				return fmt.Errorf("inserting delivery: %w", err)
-			}
-			out.Deliveries++
-			if owner != "" {
-				out.Tasks = append(out.Tasks, hookline.NewRequestTask(id, 1, r, cid, url, opts.LeaseExpires))
-			}
-		}
-		r.Status, r.Reason = status, reason
-		return nil
-	})
-	if err != nil {
-		out.Tasks = nil
-		return out, fmt.Errorf("capturing request: %w", err)
-	}
-	return out, nil
 }
 
 // claimRequestTasks adds to tasks up to limit-len(tasks) due deliveries of

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 // pageLimit returns the page size; listPage fetches one row more to learn
@@ -45,16 +46,7 @@ func queryAll[T any](ctx context.Context, db queryer, q string, args []any, scan
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return sqlcore.Collect(sqlRows{rows}, func(r sqlcore.Rows) (T, error) { return scan(r) })
 }
 
 // queryer runs read queries: the read pool, or a transaction.

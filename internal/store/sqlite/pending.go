@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -21,9 +22,12 @@ const (
 	flushInterval = 50 * time.Millisecond
 	// flushAt wakes the flusher early once this many events wait.
 	flushAt = 4096
-	// maxPending makes publishers wait for a flush once this many events
-	// wait, so memory stays bounded when SQLite falls behind.
-	maxPending = 32768
+	// maxPending and maxPendingBytes make publishers wait for a flush once
+	// this many events, or this many bytes of events and completions, wait,
+	// so memory stays bounded when SQLite falls behind: events may be up to
+	// 1 MiB each, so a count alone would not bound it.
+	maxPending      = 32768
+	maxPendingBytes = 64 << 20
 	// settleAfter is how long a flush waits for an event's first attempts
 	// before writing its deliveries as they stand (leased, pending).
 	settleAfter = 2 * time.Second
@@ -58,12 +62,26 @@ type pendingDelivery struct {
 	updated int64
 }
 
-// segment counts the events of one journal segment not yet in SQLite; it
-// is deleted once none are left and appends have moved on.
+// segment counts the events and completions of one journal segment not
+// yet in SQLite; it is retired once none are left and appends have moved
+// on (set aside instead when damaged).
 type segment struct {
 	path      string
 	remaining int
 	rotated   bool
+	damaged   bool
+	// minCreated is the earliest creation time (unix ms) of any event it
+	// holds, flushed or not: retention must not purge an event a replay of
+	// this segment would bring back (purgeFence).
+	minCreated int64
+}
+
+func newSegment() *segment { return &segment{minCreated: math.MaxInt64} }
+
+// pendingCompletion is a journaled completion of a pending delivery.
+type pendingCompletion struct {
+	c   hookline.Completion
+	seg *segment
 }
 
 // pending is everything the journal holds that SQLite does not, guarded by
@@ -72,8 +90,9 @@ type pending struct {
 	events      []*pendingEvent
 	deliveries  map[string]*pendingDelivery
 	byKey       map[string]*pendingEvent
-	completions []hookline.Completion // attempts of pending deliveries, in order
+	completions []pendingCompletion // attempts of pending deliveries, in order
 	current     *segment
+	bytes       int64 // about what events and completions take in memory
 }
 
 func newPending() pending {
@@ -85,6 +104,8 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 	for _, pe := range evs {
 		pe.seg = seg
 		seg.remaining++
+		seg.minCreated = min(seg.minCreated, pe.created)
+		p.bytes += pe.size()
 		p.events = append(p.events, pe)
 		for _, d := range pe.deliveries {
 			p.deliveries[d.id] = d
@@ -93,6 +114,31 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 			p.byKey[pe.idemKey] = pe
 		}
 	}
+}
+
+// complete records c, journaled in seg at updated (unix ms), as d's
+// attempt. The caller holds bmu.
+func (p *pending) complete(d *pendingDelivery, c hookline.Completion, updated int64, seg *segment) {
+	if c.Attempt.EventID == "" || c.Attempt.EndpointID == "" {
+		c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
+	}
+	d.done, d.status, d.next, d.updated = true, c.Status, nextAttemptMS(c), updated
+	p.completions = append(p.completions, pendingCompletion{c: c, seg: seg})
+	seg.remaining++
+	p.bytes += completionSize(&c)
+}
+
+// size is about what pe takes in memory.
+func (pe *pendingEvent) size() int64 {
+	n := 200 + len(pe.id) + len(pe.typ) + len(pe.tenant) + len(pe.idemKey) + len(pe.payload)
+	for _, d := range pe.deliveries {
+		n += 150 + len(d.id) + len(d.endpointID) + len(d.owner)
+	}
+	return int64(n)
+}
+
+func completionSize(c *hookline.Completion) int64 {
+	return int64(300 + len(c.Attempt.ResponseBody) + len(c.Attempt.Error) + len(c.Attempt.URL))
 }
 
 // settled reports whether pe can be flushed without waiting for attempts:
@@ -110,15 +156,26 @@ func (pe *pendingEvent) settled(nowMS int64) bool {
 	return true
 }
 
-// absorb records the completions of pending deliveries in memory and
-// returns the others, for SQLite, and whether any of those is of a delivery
-// not flushed yet (its transaction must flush everything first).
-func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (rest []hookline.Completion, unflushed bool) {
+// absorb journals the completions of pending deliveries and keeps them in
+// memory for the flush that writes their events; it returns once they are
+// durable, with the others, for SQLite, and whether any of those is of a
+// delivery not flushed yet (its transaction must flush everything first).
+func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (rest []hookline.Completion, unflushed bool, err error) {
 	if s.pendingCount.Load() == 0 {
-		return cs, false
+		return cs, false, nil
 	}
+	// jmu makes the choice and the append one step: a flush takes jmu to
+	// pick its events, so it sees both or neither.
+	s.jmu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			s.jmu.Unlock()
+		}
+	}()
+	var mine []hookline.Completion
+	var ds []*pendingDelivery
 	s.bmu.Lock()
-	defer s.bmu.Unlock()
 	for _, c := range cs {
 		d := s.pend.deliveries[c.Attempt.DeliveryID]
 		if d == nil || d.ev.flushing {
@@ -135,10 +192,51 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		if c.Attempt.EventID == "" || c.Attempt.EndpointID == "" {
 			c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
 		}
-		d.done, d.status, d.next, d.updated = true, c.Status, nextAttemptMS(c), nowMS
-		s.pend.completions = append(s.pend.completions, c)
+		// done at once, so that a second completion of d in cs goes to
+		// SQLite, as one after this call would.
+		d.done = true
+		mine, ds = append(mine, c), append(ds, d)
 	}
-	return rest, unflushed
+	s.bmu.Unlock()
+	if len(mine) == 0 {
+		return rest, unflushed, nil
+	}
+	durable, err := s.appendRecord(encodeCompletions(mine, nowMS))
+	if err != nil {
+		s.bmu.Lock()
+		for _, d := range ds {
+			d.done = false
+		}
+		s.bmu.Unlock()
+		return nil, false, err
+	}
+	s.bmu.Lock()
+	for i, c := range mine {
+		s.pend.complete(ds[i], c, nowMS, s.pend.current)
+	}
+	s.pendingBytes.Store(s.pend.bytes)
+	s.bmu.Unlock()
+	s.jmu.Unlock()
+	locked = false
+	if err := durable(); err != nil {
+		return nil, false, err
+	}
+	return rest, unflushed, nil
+}
+
+// appendRecord appends rec to the journal, starting a new segment first
+// when it does not fit, and returns the wait for it to be durable. The
+// caller holds jmu.
+func (s *Store) appendRecord(rec []byte) (func() error, error) {
+	if !s.jrnl.Fits(len(rec)) {
+		s.bmu.Lock()
+		err := s.rotateJournal()
+		s.bmu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s.jrnl.Append(rec)
 }
 
 // flushPending writes pending events into tx: all of them, or with
@@ -162,10 +260,10 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 	}
 	cs := make([]hookline.Completion, 0, len(s.pend.completions))
 	applied := make(map[string]bool, len(s.pend.completions))
-	for _, c := range s.pend.completions {
-		d := s.pend.deliveries[c.Attempt.DeliveryID]
+	for _, pc := range s.pend.completions {
+		d := s.pend.deliveries[pc.c.Attempt.DeliveryID]
 		if d != nil && d.ev.flushing {
-			cs = append(cs, c)
+			cs = append(cs, pc.c)
 			applied[d.id] = true
 		}
 	}
@@ -202,15 +300,15 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 
 // rotateJournal starts a new segment; the caller holds jmu and bmu.
 func (s *Store) rotateJournal() error {
-	path, err := s.jrnl.rotate()
+	path, err := s.jrnl.Rotate()
 	if err != nil {
 		return err
 	}
 	old := s.pend.current
 	old.path, old.rotated = path, true
-	s.pend.current = &segment{}
+	s.pend.current = newSegment()
 	if old.remaining == 0 {
-		s.jrnl.retire(path)
+		s.retire(old)
 	}
 	return nil
 }
@@ -249,20 +347,22 @@ func (s *Store) insertPending(ctx context.Context, tx *sql.Tx, evs []*pendingEve
 // left with nothing unflushed.
 func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	s.bmu.Lock()
-	var drop []string
+	var drop []*segment
+	release := func(seg *segment) {
+		seg.remaining--
+		if seg.remaining == 0 && seg.rotated {
+			drop = append(drop, seg)
+		}
+	}
 	for _, pe := range evs {
+		s.pend.bytes -= pe.size()
 		for _, d := range pe.deliveries {
 			delete(s.pend.deliveries, d.id)
 		}
 		if pe.idemKey != "" && s.pend.byKey[pe.idemKey] == pe {
 			delete(s.pend.byKey, pe.idemKey)
 		}
-		if seg := pe.seg; seg != nil {
-			seg.remaining--
-			if seg.remaining == 0 && seg.rotated {
-				drop = append(drop, seg.path)
-			}
-		}
+		release(pe.seg)
 	}
 	// Filtered in place: the arrays are reused by the appends until the
 	// next flush. Flushes run one at a time (under wmu), so the events
@@ -276,18 +376,64 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	clear(s.pend.events[len(kept):])
 	s.pend.events = kept
 	keptCs := s.pend.completions[:0]
-	for _, c := range s.pend.completions {
-		if !applied[c.Attempt.DeliveryID] {
-			keptCs = append(keptCs, c)
+	for _, pc := range s.pend.completions {
+		if !applied[pc.c.Attempt.DeliveryID] {
+			keptCs = append(keptCs, pc)
+			continue
 		}
+		s.pend.bytes -= completionSize(&pc.c)
+		release(pc.seg)
 	}
 	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
 	s.pendingCount.Store(int64(len(kept)))
+	s.pendingBytes.Store(s.pend.bytes)
 	s.bmu.Unlock()
-	for _, path := range drop {
-		s.jrnl.retire(path)
+	for _, seg := range drop {
+		s.retire(seg)
 	}
+}
+
+// purgeFence returns the cutoff (unix ms) retention may purge events
+// created before: cutoffMS, or earlier, so that it purges no event a
+// replay of a segment not yet retired would bring back.
+func (s *Store) purgeFence(cutoffMS int64) int64 {
+	if s.noJournal {
+		return cutoffMS
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	fence := min(cutoffMS, s.pend.current.minCreated)
+	for _, pe := range s.pend.events {
+		fence = min(fence, pe.seg.minCreated)
+	}
+	for _, pc := range s.pend.completions {
+		fence = min(fence, pc.seg.minCreated)
+	}
+	return fence
+}
+
+// retireForPurge makes the segments holding events created before
+// cutoffMS retirable and retires them, so that purgeFence lets retention
+// purge those events: it starts a new segment when the current one holds
+// one, then flushes everything, which retires every segment left with
+// nothing pending.
+func (s *Store) retireForPurge(ctx context.Context, cutoffMS int64) error {
+	if s.noJournal {
+		return nil
+	}
+	s.jmu.Lock()
+	s.bmu.Lock()
+	var err error
+	if s.pend.current.minCreated < cutoffMS && !s.jrnl.Empty() {
+		err = s.rotateJournal()
+	}
+	s.bmu.Unlock()
+	s.jmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("starting a journal segment: %w", err)
+	}
+	return s.sync(ctx)
 }
 
 // sync flushes every pending event, so that what follows sees them.

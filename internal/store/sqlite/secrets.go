@@ -4,27 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
 
 // ResealSecrets rewrites, in one transaction, every secret not sealed under
 // the sealer's current key.
-func (s *Store) ResealSecrets(ctx context.Context, settings ...string) (int, error) {
+func (s *Store) ResealSecrets(ctx context.Context) (int, error) {
 	var n int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		n = 0
-		for _, c := range hookline.SecretColumns(len(settings) > 0) {
+		for _, c := range hookline.SecretColumns() {
 			q := fmt.Sprintf(`SELECT %s, %s FROM %s`, c.Key, c.Column, c.Table)
-			var args []any
-			if c.Table == "settings" {
-				q += ` WHERE name IN (?` + strings.Repeat(", ?", len(settings)-1) + `)`
-				for _, name := range settings {
-					args = append(args, name)
-				}
-			}
-			changed, err := s.resealColumn(ctx, tx, q, args)
+			changed, err := s.resealColumn(ctx, tx, q)
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", c.Table, c.Column, err)
 			}
@@ -46,8 +38,8 @@ func (s *Store) ResealSecrets(ctx context.Context, settings ...string) (int, err
 
 // resealColumn reads (key, value) rows and returns the new value of each
 // that needs re-sealing.
-func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, q string, args []any) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func (s *Store) resealColumn(ctx context.Context, tx *sql.Tx, q string) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}

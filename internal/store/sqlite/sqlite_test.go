@@ -31,6 +31,39 @@ func TestConformance(t *testing.T) {
 	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, sqlite.Options{Sealer: s}) })
 }
 
+// TestDurability runs the contract's crash checks with the background
+// flushes paused, so that what the crash copy holds is in the journal
+// alone, and without the journal.
+func TestDurability(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts sqlite.Options
+	}{{"journal", sqlite.Options{}}, {"no journal", sqlite.Options{NoJournal: true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.RunDurability(t, func(t *testing.T) (hookline.Store, func(t *testing.T) hookline.Store) {
+				dir := t.TempDir()
+				s, err := sqlite.OpenWith(t.Context(), filepath.Join(dir, "hookline.db"), tc.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				if !tc.opts.NoJournal {
+					sqlite.PauseFlushes(s)
+				}
+				return s, func(t *testing.T) hookline.Store {
+					r, err := sqlite.OpenWith(t.Context(), filepath.Join(crashCopy(t, dir), "hookline.db"), tc.opts)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { r.Close() })
+					return r
+				}
+			})
+		})
+	}
+}
+
 // TestConformanceWithoutJournal keeps Options.NoJournal, the baseline of
 // BenchmarkRelayJournal, a store that works.
 func TestConformanceWithoutJournal(t *testing.T) {

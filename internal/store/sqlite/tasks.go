@@ -94,21 +94,25 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// CompleteTasks records attempts and the new state of their deliveries in one
-// transaction.
+// CompleteTasks records attempts and the new state of their deliveries,
+// durably before it returns: those of deliveries still only in the journal
+// in a journal record (absorb), the others in one transaction.
 func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
 	if len(cs) == 0 {
 		return nil
 	}
 	now := ms(s.now())
-	cs, unflushed := s.absorb(owner, cs, now)
+	cs, unflushed, err := s.absorb(owner, cs, now)
+	if err != nil {
+		return fmt.Errorf("completing tasks: %w", err)
+	}
 	if len(cs) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.writeJob(&writeJob{
+	err = s.writeJob(&writeJob{
 		ctx: context.WithoutCancel(ctx),
 		fn: func(ctx context.Context, tx *sql.Tx) error {
 			return s.complete(ctx, tx, owner, cs, nil)
@@ -136,10 +140,15 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	type health struct {
 		failingSince int64 // first failure after the batch's last success; 0 if none
 		succeeded    bool  // some attempt succeeded
+		// The attempts behind them, for the operational events, and the
+		// 410 Gone that disabled the endpoint.
+		failed, lastSuccess, gone *hookline.Attempt
+		goneReason                string
 	}
 	healths := map[string]*health{}
 	var order []string
 	endpointsChanged := false
+	var exhausted []*hookline.Attempt // deliveries finished as failed, their retries run out
 	if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
 		return err
 	}
@@ -158,11 +167,18 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 		}
 		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
 			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ErrorKind, a.ResponseBody, ms(a.NextRetry)})
-		if !applied[a.DeliveryID] {
+		finished := applied[a.DeliveryID]
+		if !finished {
 			next := nextAttemptMS(c)
-			if _, err := finish.ExecContext(ctx, c.Status, next, next, now, a.DeliveryID, owner); err != nil {
+			res, err := finish.ExecContext(ctx, c.Status, next, next, now, a.DeliveryID, owner)
+			if err != nil {
 				return fmt.Errorf("updating delivery: %w", err)
 			}
+			n, _ := res.RowsAffected()
+			finished = n > 0
+		}
+		if finished && c.Status == hookline.DeliveryFailed && c.DisableEndpoint == "" {
+			exhausted = append(exhausted, &a) // recorded after the endpoint's failing, as PostgreSQL does
 		}
 		h := healths[a.EndpointID]
 		if h == nil {
@@ -172,13 +188,22 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 		}
 		switch {
 		case a.Succeeded():
-			h.succeeded, h.failingSince = true, 0
+			h.succeeded, h.failingSince, h.failed, h.lastSuccess = true, 0, nil, &a
 		case h.failingSince == 0:
-			h.failingSince = ms(a.Created)
+			h.failingSince, h.failed = ms(a.Created), &a
 		}
 		if c.DisableEndpoint != "" {
+			// Whether it was enabled: only then is it an endpoint disabled,
+			// for the operational event (a rare path, worth a read).
+			var status string
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM endpoints WHERE id = ?`, a.EndpointID).Scan(&status); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("reading endpoint status: %w", err)
+			}
 			if _, err := disable.ExecContext(ctx, c.DisableEndpoint, now, a.EndpointID); err != nil {
 				return fmt.Errorf("disabling endpoint: %w", err)
+			}
+			if status == hookline.EndpointEnabled {
+				h.gone, h.goneReason = &a, c.DisableEndpoint // recorded after its failing, as PostgreSQL does
 			}
 			endpointsChanged = true
 		}
@@ -186,24 +211,45 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
 		return fmt.Errorf("inserting attempts: %w", err)
 	}
+	// Each statement changes the row only when the endpoint's state
+	// changes, so a row changed is a transition to report. A batch that
+	// succeeded and then failed clears, then sets: recovered, then failing.
+	setFailing, clearFailing := tx.StmtContext(ctx, s.stmts.setFailing), tx.StmtContext(ctx, s.stmts.clearFailing)
 	for _, id := range order {
 		h := healths[id]
-		var res sql.Result
-		var err error
-		switch {
-		case h.failingSince != 0 && h.succeeded:
-			// Recovered, then failed again within the batch.
-			res, err = tx.StmtContext(ctx, s.stmts.resetFailing).ExecContext(ctx, h.failingSince, id)
-		case h.failingSince != 0:
-			res, err = tx.StmtContext(ctx, s.stmts.setFailing).ExecContext(ctx, h.failingSince, id)
-		default:
-			res, err = tx.StmtContext(ctx, s.stmts.clearFailing).ExecContext(ctx, id)
+		if h.succeeded {
+			res, err := clearFailing.ExecContext(ctx, id)
+			if err != nil {
+				return fmt.Errorf("updating endpoint health: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				endpointsChanged = true
+				if err := recordOperational(ctx, tx, hookline.OpDeliveryRecovered, id, h.lastSuccess.EventID, h.lastSuccess, "", true, now); err != nil {
+					return err
+				}
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("updating endpoint health: %w", err)
+		if h.failingSince != 0 {
+			res, err := setFailing.ExecContext(ctx, h.failingSince, id)
+			if err != nil {
+				return fmt.Errorf("updating endpoint health: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				endpointsChanged = true
+				if err := recordOperational(ctx, tx, hookline.OpDeliveryFailing, id, h.failed.EventID, h.failed, "", true, now); err != nil {
+					return err
+				}
+			}
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			endpointsChanged = true
+		if h.gone != nil {
+			if err := recordOperational(ctx, tx, hookline.OpEndpointDisabled, id, h.gone.EventID, h.gone, h.goneReason, false, now); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range exhausted {
+		if err := recordOperational(ctx, tx, hookline.OpDeliveryExhausted, a.EndpointID, a.EventID, a, "", true, now); err != nil {
+			return err
 		}
 	}
 	if endpointsChanged {

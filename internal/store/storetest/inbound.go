@@ -22,6 +22,7 @@ func runInbound(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"CaptureAndClaim", testCaptureAndClaim},
 		{"CaptureLeased", testCaptureLeased},
 		{"CaptureDedupe", testCaptureDedupe},
+		{"CaptureSkipsDeletedConnection", testCaptureSkipsDeletedConnection},
 		{"ListRequests", testListRequests},
 		{"ResendRequest", testResendRequest},
 		{"DeleteSourceCancels", testDeleteSourceCancels},
@@ -239,6 +240,24 @@ func testCaptureLeased(t *testing.T, f *fixture) {
 	ds := f.deliveries(r.ID)
 	if len(ds) != 2 || ds[0].Status == hookline.DeliveryPending || ds[1].Status == hookline.DeliveryPending {
 		t.Fatalf("deliveries after completion: %+v %+v", ds[0], ds[1])
+	}
+}
+
+// testCaptureSkipsDeletedConnection: a connection deleted between the
+// match and the capture gets no delivery; the others still do.
+func testCaptureSkipsDeletedConnection(t *testing.T, f *fixture) {
+	src := f.source("gh")
+	kept, gone := f.connection(src.ID, "https://kept.test/", ""), f.connection(src.ID, "https://gone.test/", "")
+	if err := f.s.DeleteConnection(f.ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := inboundRequest(src.ID, base, []byte(`{}`))
+	res := f.capture(r, hookline.CaptureOptions{ConnectionIDs: []string{gone.ID, kept.ID}, LeaseOwner: "n1", LeaseExpires: at(time.Minute)})
+	if res.Deliveries != 1 || len(res.Tasks) != 1 || res.Tasks[0].Endpoint.URL != kept.URL {
+		t.Fatalf("capture to a deleted and a kept connection: %d deliveries, tasks %+v", res.Deliveries, res.Tasks)
+	}
+	if ds := f.deliveries(r.ID); len(ds) != 1 || ds[0].EndpointID != kept.ID {
+		t.Fatalf("stored deliveries %+v, want one to %s", ds, kept.ID)
 	}
 }
 

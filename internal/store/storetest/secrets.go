@@ -139,24 +139,21 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 		e.PreviousSecret, e.PreviousSecretExpires = "whsec_previous", at(time.Hour)
 	})
 	src := f.source("legacy")
-	if err := f.s.SetSetting(f.ctx, "session_key", "plain-session-key"); err != nil {
-		t.Fatal(err)
-	}
 	ts.set(false, false)
 	sealed := f.endpoint([]string{"*"})
 
-	n, err := f.s.ResealSecrets(f.ctx, "session_key")
-	if err != nil || n != 4 { // legacy's two secrets, the source's, the setting
-		t.Fatalf("first re-seal: %d, %v; want the 4 plain values", n, err)
+	n, err := f.s.ResealSecrets(f.ctx)
+	if err != nil || n != 3 { // legacy's two secrets, the source's
+		t.Fatalf("first re-seal: %d, %v; want the 3 plain values", n, err)
 	}
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
-	n, err = f.s.ResealSecrets(f.ctx, "session_key")
-	if err != nil || n != 5 { // everything, now under the old key
-		t.Fatalf("re-seal after rotation: %d, %v; want 5", n, err)
+	n, err = f.s.ResealSecrets(f.ctx)
+	if err != nil || n != 4 { // everything, now under the old key
+		t.Fatalf("re-seal after rotation: %d, %v; want 4", n, err)
 	}
-	if n, err := f.s.ResealSecrets(f.ctx, "session_key"); err != nil || n != 0 {
+	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 0 {
 		t.Fatalf("re-seal again: %d, %v; want 0", n, err)
 	}
 	ts.Retire()         // the old key is gone: only values sealed anew open
@@ -170,13 +167,6 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.Secret != src.Secret {
 		t.Fatalf("source after re-sealing: %+v, %v", got, err)
 	}
-	v, err := f.s.Setting(f.ctx, "session_key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plain, err := ts.Open(v); err != nil || plain != "plain-session-key" {
-		t.Fatalf("setting after re-sealing: %q, %v", plain, err)
-	}
 	if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err != nil || len(list) != 2 {
 		t.Fatalf("listing endpoints after re-sealing: %d, %v", len(list), err)
 	}
@@ -186,13 +176,17 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.SetSetting(f.ctx, "foreign", foreign); err != nil {
+	ts.set(true, false) // written as it is: a value sealed under a key this store lacks
+	intruder := &hookline.Source{ID: hookline.NewID("src"), Name: "foreign", Type: hookline.SourceGitHub, Secret: foreign,
+		Response: hookline.SourceResponse{Status: 200}, Created: base, Updated: base}
+	if err := f.s.CreateSource(f.ctx, intruder); err != nil {
 		t.Fatal(err)
 	}
+	ts.set(false, false)
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.s.ResealSecrets(f.ctx, "session_key", "foreign"); err == nil {
+	if n, err := f.s.ResealSecrets(f.ctx); err == nil {
 		t.Fatalf("re-seal with a value no key opens rewrote %d and succeeded", n)
 	}
 	ts.Retire() // had the failed re-seal kept part of its work, these would open

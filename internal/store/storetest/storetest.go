@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runOnlyEndpoint(t, open)
 	runEndpointOptions(t, open) // filter, headers, retry schedule (endpoint_options.go)
 	runJobs(t, open)            // background jobs (jobs.go)
+	runSessions(t, open)        // dashboard sessions (sessions.go)
+	runOperational(t, open)     // operational events recorded with their changes (operational.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {

@@ -1,7 +1,6 @@
-package cli
+package listen
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +9,15 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/listen"
 )
+
+// quietDisplay shows nothing.
+type quietDisplay struct{}
+
+func (quietDisplay) Arrived(Message)                                  {}
+func (quietDisplay) Answered(Message, Message, string, time.Duration) {}
+func (quietDisplay) Unrouted(Message)                                 {}
+func (quietDisplay) Note(string, ...any)                              {}
 
 // TestForwardErrorKind checks that the result a device sends back when its
 // local app gave no answer says why in one word, decided from the error
@@ -38,8 +44,9 @@ func TestForwardErrorKind(t *testing.T) {
 		{"app down", down, hookline.AttemptErrorRefused, "connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &listener{out: &lineWriter{w: io.Discard}, fallback: tc.url, http: &http.Client{Timeout: 200 * time.Millisecond}}
-			res := l.forward(t.Context(), listen.Message{Type: listen.TypeDeliver, ID: "msg_1", EventID: "evt_1",
+			dc := &DeviceClient{Local: &http.Client{Timeout: 200 * time.Millisecond}, Display: quietDisplay{},
+				Route: func(Message) string { return tc.url }}
+			res := dc.forward(t.Context(), Message{Type: TypeDeliver, ID: "msg_1", EventID: "evt_1",
 				EventType: "invoice.paid", Attempt: 1, Body: []byte(`{}`)})
 			if res.Status != 0 || res.ErrorKind != tc.kind || !strings.Contains(res.Error, tc.msg) {
 				t.Fatalf("result = status %d, error %q, kind %q; want no status, %q, kind %q", res.Status, res.Error, res.ErrorKind, tc.msg, tc.kind)

@@ -1,0 +1,59 @@
+package hookline
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+)
+
+// FuzzEventFilter parses arbitrary filters and matches them against
+// arbitrary event data. A filter either parses or is refused as EINVALID
+// on "filter"; a parsed one matches exactly when it explains no failure,
+// and its stored JSON parses back to a filter that decides the same. The
+// seeds run as an ordinary test.
+func FuzzEventFilter(f *testing.F) {
+	for _, seed := range []struct{ filter, typ, tenant, data string }{
+		{`{"data.amount": {"in": [100, 200]}, "tenant": {"exists": true}}`, "invoice.paid", "acme", `{"amount": 100}`},
+		{`{"type": {"in": ["invoice.*", "charge.succeeded"]}}`, "invoice.paid", "", `{}`},
+		{`{"data.customer.country": {"prefix": "D"}}`, "a.b", "", `{"customer": {"country": "DE"}}`},
+		{`{"data.items.1.sku": "x-2"}`, "a.b", "", `{"items": [{"sku": "x-1"}, {"sku": "x-2"}]}`},
+		{`{"data.n": 1.0}`, "a.b", "", `{"n": 1}`},
+		{`{"data.n": {"equals": null}}`, "a.b", "", `{"n": null}`},
+		{`{"data.flag": {"exists": false}}`, "a.b", "t", `[1, 2]`},
+		{`{"data": {"equals": {"a": [1]}}}`, "a.b", "", `{"a": [1]}`},
+		{`{"type": {"bogus": 1}}`, "a.b", "", `{}`},
+		{`{"headers.x": "y"}`, "a.b", "", `{}`},
+		{`{"data.a": {"in": "notalist"}}`, "a.b", "", `{}`},
+		{`[1, 2]`, "a.b", "", `{}`},
+		{`null`, "a.b", "", `"s"`},
+		{`{"data.":"",  "data..":{"prefix":""}}`, "a.b", "", `{"": {"": ""}}`},
+	} {
+		f.Add(seed.filter, seed.typ, seed.tenant, seed.data)
+	}
+	f.Fuzz(func(t *testing.T, filter, typ, tenant, data string) {
+		flt, err := ParseFilter([]byte(filter), EventFilterFields)
+		if err != nil {
+			if ErrorCode(err) != EINVALID || ErrorParam(err) != "filter" {
+				t.Fatalf("ParseFilter(%q) = %v; want EINVALID on filter", filter, err)
+			}
+			return
+		}
+		payload, err := NewEventPayload("evt_fuzz", typ, time.Unix(1, 0), tenant, json.RawMessage(data))
+		if err != nil {
+			return // not JSON: never stored, never matched
+		}
+		doc := func() Document { return &EventDocument{Event: &Event{Type: typ, Tenant: tenant, Payload: payload}} }
+		match, why := flt.Match(doc()), flt.Explain(doc())
+		if match != (len(why) == 0) {
+			t.Fatalf("filter %q on %q: Match %v but Explain %q", filter, data, match, why)
+		}
+		again, err := ParseFilter(flt.JSON(), EventFilterFields)
+		if err != nil {
+			t.Fatalf("the stored form %q of %q does not parse: %v", flt.JSON(), filter, err)
+		}
+		if again.Match(doc()) != match || !slices.Equal(again.Explain(doc()), why) {
+			t.Fatalf("filter %q and its stored form %q decide %q differently", filter, flt.JSON(), data)
+		}
+	})
+}

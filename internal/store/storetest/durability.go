@@ -1,0 +1,77 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
+)
+
+// Crashable opens a fresh store for RunDurability and returns with it
+// crash, which returns a store opened on what a crash of the first one's
+// process at that moment would leave (a copy of its files as SIGKILL
+// leaves them, or a new connection to its database), while the first one
+// carries on.
+type Crashable func(t *testing.T) (s hookline.Store, crash func(t *testing.T) hookline.Store)
+
+// RunDurability checks what the Store contract says survives a crash once
+// a call returns: a publish with its deliveries, an attempt with its
+// delivery's new state (which is not sent again), and a purge.
+func RunDurability(t *testing.T, open Crashable) {
+	t.Run("DurableOnReturn", func(t *testing.T) {
+		s, crash := open(t)
+		f := &fixture{t: t, ctx: t.Context(), s: s}
+		ep := f.endpoint([]string{"*"})
+		publish := func(created time.Time, opts hookline.PublishOptions) *hookline.Published {
+			t.Helper()
+			ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "order.paid", Created: created, Payload: []byte(`{"n":1}`)}
+			opts.Now = base
+			ps, err := s.PublishEvents(f.ctx, []*hookline.Event{ev}, opts)
+			if err != nil {
+				t.Fatalf("PublishEvents: %v", err)
+			}
+			return &ps[0]
+		}
+		old := publish(at(-48*time.Hour), hookline.PublishOptions{})
+		done := publish(base, hookline.PublishOptions{LeaseOwner: "n1", LeaseExpires: at(time.Minute)})
+		waiting := publish(base, hookline.PublishOptions{})
+		atm := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: done.Tasks[0].DeliveryID, EventID: done.Event.ID,
+			EndpointID: ep.ID, Attempt: 1, Created: base, URL: ep.URL, ResponseStatus: 200, DurationMS: 7, ResponseBody: "ok"}
+		if err := s.CompleteTasks(f.ctx, "n1", []hookline.Completion{{Status: hookline.DeliverySucceeded, Attempt: atm}}); err != nil {
+			t.Fatalf("CompleteTasks: %v", err)
+		}
+		ret, ok := s.(hookline.Retention)
+		if !ok {
+			t.Fatal("the store does not implement hookline.Retention")
+		}
+		if p, err := ret.PurgeBefore(f.ctx, at(-24*time.Hour), 100); err != nil || p.Events != 1 {
+			t.Fatalf("PurgeBefore = %+v, %v; want the old event purged", p, err)
+		}
+
+		r := crash(t)
+		var he *hookline.Error
+		if _, err := r.Event(f.ctx, old.Event.ID); !errors.As(err, &he) || he.Code != hookline.ENOTFOUND {
+			t.Errorf("purged event after the crash: err %v, want not found", err)
+		}
+		for _, p := range []*hookline.Published{done, waiting} {
+			if _, err := r.Event(f.ctx, p.Event.ID); err != nil {
+				t.Errorf("published event after the crash: %v", err)
+			}
+		}
+		atts, _, err := r.ListAttempts(f.ctx, hookline.AttemptFilter{EventID: done.Event.ID})
+		if err != nil || len(atts) != 1 || atts[0].ID != atm.ID || atts[0].ResponseBody != "ok" {
+			t.Errorf("attempts after the crash = %+v, %v; want %s", atts, err, atm.ID)
+		}
+		ds, err := r.Deliveries(f.ctx, done.Event.ID)
+		if err != nil || len(ds) != 1 || ds[0].Status != hookline.DeliverySucceeded || ds[0].Attempts != 1 {
+			t.Errorf("completed delivery after the crash = %+v, %v; want succeeded after 1 attempt", ds, err)
+		}
+		// The crashed node's lease is gone or expires; either way only the
+		// delivery never attempted is due again.
+		tasks, err := r.ClaimTasks(f.ctx, "n2", at(2*time.Minute), time.Minute, 10)
+		if err != nil || len(tasks) != 1 || tasks[0].Event.ID != waiting.Event.ID {
+			t.Errorf("claimable after the crash = %d tasks, %v; want the one never attempted", len(tasks), err)
+		}
+	})
+}
