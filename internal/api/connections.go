@@ -9,13 +9,14 @@ import (
 )
 
 type connectionJSON struct {
-	ID       string          `json:"id"`
-	Object   string          `json:"object"`
-	SourceID string          `json:"source_id"`
-	URL      string          `json:"url"`
-	Filter   json.RawMessage `json:"filter"`
-	Created  int64           `json:"created"`
-	Updated  int64           `json:"updated"`
+	ID         string          `json:"id"`
+	Object     string          `json:"object"`
+	SourceID   string          `json:"source_id"`
+	SourceName string          `json:"source_name"`
+	URL        string          `json:"url"`
+	Filter     json.RawMessage `json:"filter"`
+	Created    int64           `json:"created"`
+	Updated    int64           `json:"updated"`
 }
 
 func renderConnection(c *hookline.Connection) connectionJSON {
@@ -23,7 +24,7 @@ func renderConnection(c *hookline.Connection) connectionJSON {
 	if len(f) == 0 {
 		f = json.RawMessage("null")
 	}
-	return connectionJSON{ID: c.ID, Object: "connection", SourceID: c.SourceID, URL: c.URL, Filter: f,
+	return connectionJSON{ID: c.ID, Object: "connection", SourceID: c.SourceID, SourceName: c.SourceName, URL: c.URL, Filter: f,
 		Created: c.Created.Unix(), Updated: c.Updated.Unix()}
 }
 

@@ -209,7 +209,7 @@ func (a *App) CreateConnection(ctx context.Context, p ConnectionParams, by Actor
 		return nil, err
 	}
 	now := a.cfg.Now()
-	c := &hookline.Connection{ID: hookline.NewID("con"), SourceID: src.ID, Created: now, Updated: now}
+	c := &hookline.Connection{ID: hookline.NewID("con"), SourceID: src.ID, SourceName: src.Name, Created: now, Updated: now}
 	if err := a.applyConnection(ctx, c, p); err != nil {
 		return nil, err
 	}
@@ -230,12 +230,48 @@ func (a *App) ListConnections(ctx context.Context, f hookline.ConnectionFilter) 
 		}
 		f.SourceID = src.ID
 	}
-	return a.cfg.Store.ListConnections(ctx, f)
+	list, more, err := a.cfg.Store.ListConnections(ctx, f)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := a.nameSources(ctx, list...); err != nil {
+		return nil, false, err
+	}
+	return list, more, nil
 }
 
 // Connection returns the connection id.
 func (a *App) Connection(ctx context.Context, id string) (*hookline.Connection, error) {
-	return a.cfg.Store.Connection(ctx, id)
+	c, err := a.cfg.Store.Connection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.nameSources(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// nameSources fills in the SourceName of cs, looking each source up once:
+// the API shows the name beside the id, so that no client has to list
+// every source to say which one a connection belongs to.
+func (a *App) nameSources(ctx context.Context, cs ...*hookline.Connection) error {
+	names := map[string]string{}
+	for _, c := range cs {
+		name, ok := names[c.SourceID]
+		if !ok {
+			src, err := a.cfg.Store.Source(ctx, c.SourceID)
+			switch {
+			case err == nil:
+				name = src.Name
+			case hookline.ErrorCode(err) != hookline.ENOTFOUND: // deleted meanwhile: no name
+				return fmt.Errorf("naming the source of connection %s: %w", c.ID, err)
+			}
+			names[c.SourceID] = name
+		}
+		c.SourceName = name
+	}
+	return nil
 }
 
 // UpdateConnection validates p and applies it to connection id; its source
@@ -253,6 +289,9 @@ func (a *App) UpdateConnection(ctx context.Context, id string, p ConnectionParam
 	}
 	c.Updated = a.cfg.Now()
 	if err := a.cfg.Store.UpdateConnection(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := a.nameSources(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -212,7 +211,7 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if err != nil {
 				return flagError(err, sourceFlags)
 			}
-			return a.printConnections(cmd.Context(), raw, false)
+			return a.printConnections(raw, false)
 		},
 	}
 	create.Flags().StringVar(&source, "source", "", "the source's id or name")
@@ -233,7 +232,7 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printConnections(cmd.Context(), raw, true)
+			return a.printConnections(raw, true)
 		},
 	}
 	list.Flags().StringVar(&listSource, "source", "", "only this source's (id or name)")
@@ -252,13 +251,14 @@ func (a *app) connectionsCmd() *cobra.Command {
 }
 
 type connectionView struct {
-	ID       string          `json:"id"`
-	SourceID string          `json:"source_id"`
-	URL      string          `json:"url"`
-	Filter   json.RawMessage `json:"filter"`
+	ID         string          `json:"id"`
+	SourceID   string          `json:"source_id"`
+	SourceName string          `json:"source_name"` // from servers that send it
+	URL        string          `json:"url"`
+	Filter     json.RawMessage `json:"filter"`
 }
 
-func (a *app) printConnections(ctx context.Context, raw []byte, isList bool) error {
+func (a *app) printConnections(raw []byte, isList bool) error {
 	if a.format == "json" {
 		return printJSON(a.env.Stdout, raw)
 	}
@@ -276,12 +276,11 @@ func (a *app) printConnections(ctx context.Context, raw []byte, isList bool) err
 		}
 		cs = []connectionView{c}
 	}
-	names := a.sourceNames(ctx)
 	rows := make([][]string, len(cs))
 	for i, c := range cs {
-		source := c.SourceID
-		if name := names[c.SourceID]; name != "" {
-			source = name
+		source := c.SourceName
+		if source == "" {
+			source = c.SourceID
 		}
 		filter := "-" // none: every request of the source is forwarded
 		if f := bytes.TrimSpace(c.Filter); len(f) > 0 && !bytes.Equal(f, []byte("null")) {
@@ -290,22 +289,4 @@ func (a *app) printConnections(ctx context.Context, raw []byte, isList bool) err
 		rows[i] = []string{c.ID, source, c.URL, filter}
 	}
 	return table(a.env.Stdout, []string{"ID", "SOURCE", "URL", "FILTER"}, rows)
-}
-
-// sourceNames maps source ids to names (of the first 100 sources), for
-// tables that would otherwise show a src_… id; a source it does not name,
-// or a failed lookup, leaves the id showing.
-func (a *app) sourceNames(ctx context.Context) map[string]string {
-	names := map[string]string{}
-	raw, _, err := a.client().Do(ctx, http.MethodGet, "/v1/sources", url.Values{"limit": {"100"}}, nil, nil)
-	if err != nil {
-		return names
-	}
-	var l struct{ Data []sourceView }
-	if json.Unmarshal(raw, &l) == nil {
-		for _, s := range l.Data {
-			names[s.ID] = s.Name
-		}
-	}
-	return names
 }

@@ -111,6 +111,11 @@ func TestErrorKindOfOtherErrors(t *testing.T) {
 		{dial(&net.AddrError{Err: "missing port", Addr: "192.0.2.1"}), hookline.AttemptErrorOther},
 		{errors.New("endpoint secret: bad"), hookline.AttemptErrorOther},
 		{describeTransportError(context.DeadlineExceeded), hookline.AttemptErrorTimeout},
+		// A listen device's failure arrives as text with its kind.
+		{RemoteError(hookline.AttemptErrorRefused, "dial tcp 127.0.0.1:8000: connect: connection refused"), hookline.AttemptErrorRefused},
+		{RemoteError(hookline.AttemptErrorTimeout, "the local app did not answer within 14 s"), hookline.AttemptErrorTimeout},
+		{RemoteError("", "connection refused"), hookline.AttemptErrorOther},              // an older device
+		{RemoteError("out of cheese", "connection refused"), hookline.AttemptErrorOther}, // not a kind
 	} {
 		if got := ErrorKind(tc.err); got != tc.want {
 			t.Errorf("ErrorKind(%v) = %q, want %q", tc.err, got, tc.want)
@@ -118,5 +123,8 @@ func TestErrorKindOfOtherErrors(t *testing.T) {
 	}
 	if got := describeTransportError(context.DeadlineExceeded).Error(); got != "timed out waiting for the endpoint" {
 		t.Errorf("a timeout reads %q", got)
+	}
+	if got := RemoteError(hookline.AttemptErrorRefused, "dial tcp: connection refused").Error(); got != "dial tcp: connection refused" {
+		t.Errorf("a device's error reads %q", got)
 	}
 }

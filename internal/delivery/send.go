@@ -159,6 +159,22 @@ func describeTransportError(err error) error {
 	return ke
 }
 
+// RemoteError is the error of an attempt made elsewhere, which reached
+// Hookline as text with the kind the other side decided from the error
+// itself: a listen device reports why its local app gave no answer. A kind
+// that is not one of the hookline.AttemptError… kinds (an older device
+// sends none) is AttemptErrorOther.
+func RemoteError(kind, msg string) error {
+	switch kind {
+	case hookline.AttemptErrorRefused, hookline.AttemptErrorTimeout, hookline.AttemptErrorTLS,
+		hookline.AttemptErrorDNS, hookline.AttemptErrorUnreachable, hookline.AttemptErrorClosed,
+		hookline.AttemptErrorCanceled, hookline.AttemptErrorOther:
+	default:
+		kind = hookline.AttemptErrorOther
+	}
+	return &kindError{kind: kind, err: errors.New(msg)}
+}
+
 // kindError is an attempt's error with its kind, decided while the error's
 // type is still known, and optionally a shorter message for people.
 type kindError struct {

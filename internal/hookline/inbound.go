@@ -137,6 +137,9 @@ type Connection struct {
 	Filter  json.RawMessage
 	Created time.Time
 	Updated time.Time
+	// SourceName is the source's name, for people: not stored, filled in
+	// by the application layer when it returns a connection.
+	SourceName string
 }
 
 // ConnectionFilter narrows ListConnections.

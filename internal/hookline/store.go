@@ -95,7 +95,7 @@ type Store interface {
 	// ListAttempts returns one page of attempts, newest first.
 	ListAttempts(ctx context.Context, f AttemptFilter) ([]*Attempt, bool, error)
 	// Backlog counts pending deliveries (due, in flight or waiting for a
-	// retry) and when the oldest of them was created.
+	// retry) and when the oldest of them started waiting.
 	Backlog(ctx context.Context) (Backlog, error)
 
 	// Setting returns a stored setting, or ENOTFOUND.
@@ -144,10 +144,14 @@ type Published struct {
 // Backlog describes the pending work.
 type Backlog struct {
 	Pending int64
-	// Oldest is when the oldest pending delivery was created; zero when
-	// nothing is pending. Not when it is next due: a delivery waiting for a
-	// retry or in flight is due later, or was due at its lease, and would
-	// hide a backlog of thousands that has waited for minutes.
+	// Oldest is when the oldest pending delivery started waiting: when it
+	// was created, or when a resend or recover made it pending again (it
+	// had been delivered or given up meanwhile); zero when nothing is
+	// pending. Not when it is next due: a delivery waiting for a retry or in
+	// flight is due later, or was due at its lease, and would hide a
+	// backlog of thousands that has waited for minutes. Deliveries to a
+	// disabled endpoint stay pending and count, until the endpoint is
+	// enabled again or deleted (which cancels them).
 	Oldest time.Time
 }
 

@@ -220,7 +220,7 @@ func (dc *DeviceClient) forward(ctx context.Context, m Message) Message {
 			ID: m.EventID, SourceID: m.SourceID, Method: m.Method, Query: m.Query, Headers: m.Header, Body: m.Body,
 		})
 		if err != nil {
-			res.Error = err.Error()
+			res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
 			dc.Display.Answered(m, res, m.Method, 0)
 			return res
 		}
@@ -228,7 +228,7 @@ func (dc *DeviceClient) forward(ctx context.Context, m Message) Message {
 	} else {
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(m.Body))
 		if err != nil {
-			res.Error = err.Error()
+			res.Error, res.ErrorKind = err.Error(), hookline.AttemptErrorOther
 			return res
 		}
 		for k, v := range m.Header {
@@ -249,7 +249,7 @@ func (dc *DeviceClient) do(req *http.Request, m, res Message) Message {
 	d := time.Since(start)
 	res.DurationMS = d.Milliseconds()
 	if err != nil {
-		res.Error = describeForwardError(err)
+		res.Error, res.ErrorKind = describeForwardError(err), delivery.ErrorKind(err)
 		dc.Display.Answered(m, res, req.Method, d)
 		return res
 	}

@@ -193,7 +193,7 @@ func (h *Hub) Send(ctx context.Context, t *hookline.Task, now, deadline time.Tim
 	}
 	resp := delivery.Response{Status: res.Status, Body: res.Response, RetryAfter: res.RetryAfter}
 	if res.Error != "" {
-		resp.Err = errors.New(res.Error)
+		resp.Err = delivery.RemoteError(res.ErrorKind, res.Error)
 	}
 	if (resp.Err != nil || res.Status < 200 || res.Status >= 300) && resp.RetryAfter == "" && t.Attempt <= len(DevSchedule) {
 		// The engine honours Retry-After over its own schedule; this is how

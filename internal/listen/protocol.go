@@ -50,7 +50,12 @@ type Message struct {
 	RetryAfter string `json:"retry_after,omitempty"`
 	DurationMS int64  `json:"duration_ms,omitempty"`
 	Error      string `json:"error,omitempty"`
-	URL        string `json:"url,omitempty"` // the local URL it was forwarded to
+	// ErrorKind is why the app gave no answer, one of the
+	// hookline.AttemptError… kinds, decided by the device from the error
+	// itself (delivery.ErrorKind): Error is only text by the time it
+	// reaches the hub.
+	ErrorKind string `json:"error_kind,omitempty"`
+	URL       string `json:"url,omitempty"` // the local URL it was forwarded to
 }
 
 // Device is a listen device as the API shows it.

@@ -163,9 +163,9 @@ type storeCollector struct {
 
 var (
 	backlogDesc = prometheus.NewDesc("hookline_backlog_deliveries",
-		"Pending deliveries: waiting for their first attempt, a retry, or in flight.", nil, nil)
+		"Pending deliveries: waiting for their first attempt, a retry, or in flight; those to a disabled endpoint count too, until it is enabled again or deleted.", nil, nil)
 	oldestDesc = prometheus.NewDesc("hookline_backlog_oldest_age_seconds",
-		"How long the oldest pending delivery has waited since it was created, whether due, in flight or waiting for a retry (0 when nothing is pending).", nil, nil)
+		"How long the oldest pending delivery has waited since it was created or resent, whether due, in flight or waiting for a retry (0 when nothing is pending). Deliveries to a disabled endpoint stay pending and count, so after an endpoint is disabled this age grows until it is enabled again or deleted.", nil, nil)
 	flushErrorsDesc = prometheus.NewDesc("hookline_store_flush_errors_total",
 		"Background writes of the store that failed: flushes of the SQLite journal into the database.", nil, nil)
 	endpointsDesc = prometheus.NewDesc("hookline_endpoints",

@@ -333,7 +333,8 @@ func (s *Store) ResendRequest(ctx context.Context, requestID, connectionID strin
 				VALUES ($1, $2, $3, 'pending', 0, $4, '', NULL, $4, false, $4, $4)
 				ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending',
 					next_attempt_at = excluded.next_attempt_at, lease_owner = '', lease_expires = NULL,
-					ready_at = excluded.ready_at, updated = excluded.updated
+					ready_at = excluded.ready_at, updated = excluded.updated,
+					pending_since = `+requeuedSince+`
 				RETURNING `+deliveryColumns, hookline.NewID("dlv"), requestID, target, ts(now)))
 			if err != nil {
 				return fmt.Errorf("resending to %s: %w", target, err)

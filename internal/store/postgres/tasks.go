@@ -372,7 +372,8 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 			FROM unnest($1::text[], $4::text[], $5::bool[]) AS x(id, ep, p)
 			ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending',
 				next_attempt_at = excluded.next_attempt_at, lease_owner = '', lease_expires = NULL,
-				ready_at = excluded.ready_at, paused = excluded.paused, updated = excluded.updated
+				ready_at = excluded.ready_at, paused = excluded.paused, updated = excluded.updated,
+				pending_since = `+requeuedSince+`
 			RETURNING `+deliveryColumns, ids, eventID, ts(now), targets, paused)
 		if err != nil {
 			return fmt.Errorf("resending: %w", err)
@@ -418,13 +419,21 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return list, more, nil
 }
 
-// Backlog counts pending deliveries and when the oldest was created.
+// requeuedSince is the pending_since of a delivery a resend or recover puts
+// back to pending: it waits from now, unless it was still waiting.
+const requeuedSince = `CASE WHEN deliveries.status = 'pending' THEN deliveries.pending_since ELSE excluded.updated END`
+
+// Backlog counts pending deliveries and when the oldest started waiting.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest *time.Time
 	)
-	if err := s.pool.QueryRow(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
+	// The oldest is the first entry of deliveries_pending_since (0751), not
+	// a min() over every pending row.
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'),
+		(SELECT COALESCE(pending_since, created) FROM deliveries WHERE status = 'pending'
+			ORDER BY COALESCE(pending_since, created) LIMIT 1)`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}

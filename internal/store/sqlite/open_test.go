@@ -160,7 +160,7 @@ func TestUpgradeToWithoutRowid(t *testing.T) {
 	// Migrations after 0500 that change these tables had not run either.
 	for _, q := range []string{
 		`ALTER TABLE attempts DROP COLUMN error_kind`,
-		`DELETE FROM schema_migrations WHERE version IN ('0500_without_rowid', '0750_attempt_error_kind')`,
+		`DELETE FROM schema_migrations WHERE version IN ('0500_without_rowid', '0750_attempt_error_kind', '0751_pending_since')`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -206,7 +206,7 @@ func TestUpgradeToWithoutRowid(t *testing.T) {
 		t.Fatalf("%d of deliveries and attempts are WITHOUT ROWID after upgrade (%v), want 2", n, err)
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN
-		('deliveries_event_endpoint', 'deliveries_ready', 'deliveries_failed', 'attempts_event', 'attempts_endpoint')`).Scan(&n); err != nil || n != 5 {
-		t.Fatalf("%d of the 5 indexes after upgrade (%v)", n, err)
+		('deliveries_event_endpoint', 'deliveries_ready', 'deliveries_failed', 'deliveries_pending_since', 'attempts_event', 'attempts_endpoint')`).Scan(&n); err != nil || n != 6 {
+		t.Fatalf("%d of the 6 indexes after upgrade (%v)", n, err)
 	}
 }

@@ -337,6 +337,10 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 	return out, nil
 }
 
+// requeuedSince is the pending_since of a delivery a resend or recover puts
+// back to pending: it waits from now, unless it was still waiting.
+const requeuedSince = `CASE WHEN deliveries.status = 'pending' THEN deliveries.pending_since ELSE excluded.updated END`
+
 // redeliver makes the delivery of eventID (an event's id or a captured
 // request's) to each target pending and due at nowMS, inserting it where
 // there is none, and returns the deliveries in targets order.
@@ -347,7 +351,8 @@ func redeliver(ctx context.Context, tx *sql.Tx, eventID string, targets []string
 			(id, event_id, endpoint_id, status, attempts, next_attempt_at, lease_owner, lease_expires, ready_at, created, updated)
 			VALUES (?, ?, ?, 'pending', 0, ?, '', 0, ?, ?, ?)
 			ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', next_attempt_at = excluded.next_attempt_at,
-				lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated
+				lease_owner = '', lease_expires = 0, ready_at = excluded.ready_at, updated = excluded.updated,
+				pending_since = `+requeuedSince+`
 			RETURNING `+deliveryColumns,
 			hookline.NewID("dlv"), eventID, target, nowMS, nowMS, nowMS, nowMS))
 		if err != nil {
@@ -393,13 +398,17 @@ func (s *Store) ListAttempts(ctx context.Context, f hookline.AttemptFilter) ([]*
 	return out, more, nil
 }
 
-// Backlog counts pending deliveries and when the oldest was created.
+// Backlog counts pending deliveries and when the oldest started waiting.
 func (s *Store) Backlog(ctx context.Context) (hookline.Backlog, error) {
 	var (
 		b      hookline.Backlog
 		oldest sql.NullInt64
 	)
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(created) FROM deliveries WHERE status = 'pending'`).
+	// The oldest is the first entry of deliveries_pending_since (0751), not
+	// a min() over every pending row.
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending'),
+		(SELECT COALESCE(pending_since, created) FROM deliveries WHERE status = 'pending'
+			ORDER BY COALESCE(pending_since, created) LIMIT 1)`).
 		Scan(&b.Pending, &oldest); err != nil {
 		return b, fmt.Errorf("counting backlog: %w", err)
 	}

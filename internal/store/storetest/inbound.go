@@ -350,6 +350,10 @@ func testResendRequest(t *testing.T, f *fixture) {
 	if err != nil || len(ds) != 1 || ds[0].Status != hookline.DeliveryPending || ds[0].Attempts != 1 {
 		t.Fatalf("ResendRequest: %+v, %v", ds, err)
 	}
+	// Pending again, it has waited since the resend, not since the capture.
+	if b, err := f.s.Backlog(f.ctx); err != nil || b.Pending != 1 || !b.Oldest.Equal(at(time.Hour)) {
+		t.Fatalf("Backlog after ResendRequest = %+v, %v; want 1 pending since %v", b, err, at(time.Hour))
+	}
 	again := f.claim("n1", at(time.Hour), time.Minute, 10)
 	if len(again) != 1 || again[0].Attempt != 2 || again[0].Request == nil {
 		t.Fatalf("claim after resend: %+v", again)

@@ -506,6 +506,11 @@ func testClaimEnabledEndpointsOnly(t *testing.T, f *fixture) {
 	if len(got) != 1 || got[0].Endpoint.ID != on.ID {
 		t.Fatalf("claimed %v, want only the delivery to the enabled endpoint", taskIDs(got))
 	}
+	// Not claimed, the disabled endpoint's delivery still waits: the backlog
+	// counts it, as the README and /metrics' help say.
+	if b, err := f.s.Backlog(f.ctx); err != nil || b.Pending != 2 || !b.Oldest.Equal(base) {
+		t.Fatalf("Backlog with an endpoint disabled = %+v, %v; want 2 pending since %v", b, err, base)
+	}
 	// Re-enabled, its waiting delivery is claimable again.
 	off.Status = hookline.EndpointEnabled
 	if err := f.s.UpdateEndpoint(f.ctx, off); err != nil {
@@ -1129,6 +1134,28 @@ func testBacklog(t *testing.T, f *fixture) {
 	}
 	f.complete("w", succeeded(tasks[0], at(time.Hour+time.Second)))
 	check(0, time.Time{})
+
+	// A resend puts the finished delivery back: it has waited since the
+	// resend, not since it was first created two hours before.
+	resend := func(now time.Time) {
+		t.Helper()
+		if _, err := f.s.Resend(f.ctx, tasks[0].Event.ID, tasks[0].Endpoint.ID, now); err != nil {
+			t.Fatalf("Resend: %v", err)
+		}
+	}
+	resend(at(2 * time.Hour))
+	check(1, at(2*time.Hour))
+	// Resending it again while it still waits does not make it younger.
+	resend(at(3 * time.Hour))
+	check(1, at(2*time.Hour))
+	// Once delivered and resent again, it waits from the new resend.
+	tasks = f.claim("w", at(3*time.Hour), time.Minute, 10)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d tasks after the resend, want 1", len(tasks))
+	}
+	f.complete("w", succeeded(tasks[0], at(3*time.Hour+time.Second)))
+	resend(at(4 * time.Hour))
+	check(1, at(4*time.Hour))
 }
 
 func testSettings(t *testing.T, f *fixture) {
