@@ -39,8 +39,12 @@ type Config struct {
 	Secure bool
 	// Nav adds links to the navigation bar after the built-in ones (the
 	// inbound pages, when they exist).
-	Nav    []NavLink
-	Logger *slog.Logger
+	Nav []NavLink
+	// TailRecheck is how often a live tail pings its browser and checks
+	// its session again (signed out, admin key changed); 0 means every
+	// 20 s.
+	TailRecheck time.Duration
+	Logger      *slog.Logger
 }
 
 // NavLink is an entry of the navigation bar.
@@ -70,6 +74,9 @@ type Dashboard struct {
 func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TailRecheck <= 0 {
+		cfg.TailRecheck = 20 * time.Second
 	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, store: cfg.App.Store(), tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
@@ -283,6 +290,15 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 		wrong := hookline.Errorf(hookline.EUNAUTHORIZED, "That is not the admin API key.")
 		d.renderLogin(w, r, httperr.Status(wrong), hookline.ErrorMessage(wrong))
 		return
+	}
+	if old, ok := d.session(r); ok {
+		// Signing in again replaces the browser's session: the old token
+		// must not stay alive beside the new one, wherever it was copied.
+		if err := d.app.EndSession(r.Context(), old.token); err != nil {
+			d.cfg.Logger.Error("dashboard sign-in: ending the previous session", "err", err)
+			http.Error(w, "could not start a session: try again", http.StatusInternalServerError)
+			return
+		}
 	}
 	token, expires, err := d.app.StartSession(r.Context())
 	if err != nil {
