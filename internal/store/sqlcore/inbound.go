@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -20,6 +21,13 @@ const RequestColumns = `id, source_id, method, path, query, headers, body, remot
 // opts.LeaseOwner come back as tasks for its engine.
 func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, opts hookline.CaptureOptions) (hookline.Captured, error) {
 	d := s.cfg.Dialect
+	// The text columns hold what a stranger sent (a path decoded from
+	// %ff, a header's raw bytes as a delivery id): PostgreSQL refuses
+	// invalid UTF-8 in text, so both stores keep such bytes as U+FFFD, as
+	// the headers' JSON does. The body is bytes and stays exact.
+	for _, f := range []*string{&r.Method, &r.Path, &r.Query, &r.RemoteAddr, &r.Reason, &r.DedupeKey} {
+		*f = strings.ToValidUTF8(*f, "\uFFFD")
+	}
 	now := opts.Now
 	if now.IsZero() {
 		now = s.cfg.Now()
