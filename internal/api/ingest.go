@@ -49,7 +49,9 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kept = int64(len(req.Body))
+	if req.BodySHA256 != "" {
+		kept = int64(len(req.Body)) // rejected: only what is kept counts
+	}
 	w.Header().Set(delivery.HeaderRequestID, req.ID)
 	if req.Status == hookline.RequestRejected {
 		return &hookline.Error{Code: hookline.EUNAUTHORIZED, Message: "webhook verification failed: " + req.Reason}

@@ -417,8 +417,8 @@ func (a *App) Replay(ctx context.Context, id string, p ReplayParams, by Actor) (
 type Received struct {
 	Method, Path, Query string
 	Header              http.Header
-	// Body is in the pieces it was read in: Ingest joins them only for a
-	// request it accepts.
+	// Body is in the pieces it was read in: Ingest verifies, truncates
+	// and stores them as they are (the database joins them).
 	Body inbound.Body
 	// Host is the Host header, kept with the request's headers.
 	Host string
@@ -481,7 +481,7 @@ func (a *App) Ingest(ctx context.Context, src *hookline.Source, in Received) (*h
 	case verr != nil:
 		req.Status, req.Reason = hookline.RequestRejected, "source misconfigured: "+verr.Error()
 	}
-	var body []byte
+	opts := hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}
 	switch {
 	case req.Status == hookline.RequestRejected && req.Size > hookline.MaxRejectedBody:
 		// Strangers can send what fails verification as often as the rate
@@ -489,16 +489,17 @@ func (a *App) Ingest(ctx context.Context, src *hookline.Source, in Received) (*h
 		// both taken from the pieces as they are, never joined.
 		sum := in.Body.SHA256()
 		req.Body, req.BodySHA256 = in.Body.Prefix(hookline.MaxRejectedBody), hex.EncodeToString(sum[:])
+	case len(in.Body) > 1:
+		// The database joins the pieces into the row: a request holds
+		// its body once, also while it waits for its write.
+		opts.BodyPieces = in.Body
 	default:
-		// Accepted: the filters and the store take it in one piece.
-		body = in.Body.Bytes()
-		req.Body = body
+		req.Body = in.Body.Bytes()
 	}
-	opts := hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}
 	e := a.cfg.Engine
 	if req.Status == hookline.RequestAccepted {
-		req.DedupeKey = inbound.DedupeKey(src.Type, in.Header, body)
-		match := &inbound.Input{Method: in.Method, Path: in.Path, Query: in.Query, Header: in.Header, Body: body}
+		req.DedupeKey = inbound.DedupeKey(src.Type, in.Header, in.Body)
+		match := &inbound.Input{Method: in.Method, Path: in.Path, Query: in.Query, Header: in.Header, Pieces: in.Body}
 		if opts.ConnectionIDs, err = inbound.MatchingConnections(ctx, a.cfg.Store, a.cfg.Logger, src.ID, match); err != nil {
 			return nil, err
 		}

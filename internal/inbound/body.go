@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"hash"
 	"strings"
@@ -33,11 +34,7 @@ func (b Body) Bytes() []byte {
 	case 1:
 		return b[0]
 	}
-	out := make([]byte, 0, b.Len())
-	for _, p := range b {
-		out = append(out, p...)
-	}
-	return out
+	return bytes.Join(b, nil)
 }
 
 // String is the body as a string, copied once (a form to parse).

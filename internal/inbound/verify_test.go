@@ -439,7 +439,7 @@ func TestDedupeKey(t *testing.T) {
 		{hookline.SourceSlack, http.Header{}, `{}`, ""},
 	}
 	for _, c := range cases {
-		if got := DedupeKey(c.typ, c.h, []byte(c.body)); got != c.want {
+		if got := DedupeKey(c.typ, c.h, Body{[]byte(c.body)}); got != c.want {
 			t.Errorf("DedupeKey(%s, %v, %s) = %q, want %q", c.typ, c.h, c.body, got, c.want)
 		}
 	}

@@ -1,6 +1,7 @@
 package sqlcore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,9 +41,21 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 	if err != nil {
 		return hookline.Captured{}, fmt.Errorf("encoding request headers: %w", err)
 	}
-	body := r.Body
-	if body == nil {
-		body = []byte{}
+	// The body goes in as the pieces it was read in, the database joining
+	// them: a request waiting for its write holds its body once.
+	var pieces []any
+	size := int64(0)
+	for _, p := range opts.BodyPieces {
+		if len(p) > 0 { // a nil piece would bind NULL
+			pieces, size = append(pieces, p), size+int64(len(p))
+		}
+	}
+	if r.Body != nil || len(pieces) == 0 {
+		body := r.Body
+		if body == nil {
+			body = []byte{}
+		}
+		pieces, size = []any{body}, int64(len(body))
 	}
 	var out hookline.Captured
 	err = s.cfg.Write(ctx, func(ctx context.Context, tx Execer) error {
@@ -67,10 +80,10 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 				status, reason = hookline.RequestDuplicate, "duplicate of "+*winner
 			}
 		}
+		args := append([]any{r.ID, r.SourceID, r.Method, r.Path, r.Query, string(hdr)}, pieces...)
+		args = append(args, r.RemoteAddr, d.Time(r.Received), status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, size), r.BodySHA256)
 		if _, err := s.exec(ctx, tx, `INSERT INTO inbound_requests (`+RequestColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, r.SourceID, r.Method, r.Path, r.Query, string(hdr), body, r.RemoteAddr, d.Time(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, `+d.Blobs(len(pieces))+`, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 			return fmt.Errorf("inserting request: %w", err)
 		}
 		if status != hookline.RequestAccepted && status != hookline.RequestReplay {
@@ -98,6 +111,11 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 					continue // deleted since it was matched
 				}
 				url = *u
+			}
+			if owner != "" && r.Body == nil {
+				// The engine sends from memory what it was handed leased:
+				// only then is the body joined here.
+				r.Body = bytes.Join(opts.BodyPieces, nil)
 			}
 			id := hookline.NewID("dlv")
 			if _, err := s.exec(ctx, tx, insert, id, r.ID, cid, d.Time(now), owner, exp, d.Time(ready), d.Time(now), d.Time(now)); err != nil {
