@@ -29,10 +29,10 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 	// The ticket holds a slot while the body is in memory, and gives back
 	// the quota the request turned out not to use: a rejected one counts
 	// only what is kept of it, so strangers cannot spend a provider's quota.
-	var kept []byte
-	defer func() { ticket.Done(int64(len(kept))) }()
+	var kept int64
+	defer func() { ticket.Done(kept) }()
 	body, err := readInboundBody(w, r, s.cfg.MaxInboundBody)
-	kept = body
+	kept = body.Len()
 	if err != nil {
 		if errors.As(err, new(*http.MaxBytesError)) {
 			return app.InboundTooLarge(s.cfg.MaxInboundBody)
@@ -49,7 +49,9 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kept = req.Body
+	if req.BodySHA256 != "" {
+		kept = int64(len(req.Body)) // rejected: only what is kept counts
+	}
 	w.Header().Set(delivery.HeaderRequestID, req.ID)
 	if req.Status == hookline.RequestRejected {
 		return &hookline.Error{Code: hookline.EUNAUTHORIZED, Message: "webhook verification failed: " + req.Reason}
@@ -62,74 +64,45 @@ func (s *Server) Ingest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Reading a body holds first firstBodyChunk bytes, then pieces twice as
-// large as the one before, up to maxBodyPiece each.
+// A body is read into pieces: the first of firstBodyChunk bytes, each
+// next one as large as all before it, up to maxBodyPiece.
 const (
 	firstBodyChunk = 64 << 10
-	maxBodyPiece   = 1 << 20
+	maxBodyPiece   = 256 << 10
 )
 
-// readInboundBody reads r's body, at most limit bytes. Memory follows the
-// bytes that arrive, not the length a request announces: a stranger who
-// announces 10 MiB and sends nothing holds 64 KiB, never 10 MiB. What
-// arrives is kept in pieces, never copied to grow; a body with a length
-// is given one buffer of that length once a sixteenth of it has arrived
-// (a 10 MiB body so allocates about 10.6 MiB), and a chunked one is
-// joined into one buffer of its size at its end (about twice its size, as
-// io.ReadAll).
-func readInboundBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readInboundBody reads r's body, at most limit bytes, into pieces
+// allocated as its bytes arrive: never by the length a request announces,
+// and never more ahead of what arrived than what arrived (at most
+// maxBodyPiece; firstBodyChunk to start). A stranger who announces
+// 10 MiB and sends 640 KiB holds under 1 MiB. Nothing is copied to grow
+// or joined here: the pieces go on as they are (inbound.Body).
+func readInboundBody(w http.ResponseWriter, r *http.Request, limit int64) (inbound.Body, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	announced := r.ContentLength // the caller refused more than limit
-	if announced >= 0 && announced <= firstBodyChunk {
-		buf := make([]byte, announced)
-		if _, err := io.ReadFull(body, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
-	}
 	var (
-		pieces [][]byte
+		pieces inbound.Body
 		got    int64
 		size   = int64(firstBodyChunk)
 	)
-	for {
-		if announced >= 0 && got >= announced/16 {
-			// Enough arrived that holding the whole costs at most sixteen
-			// times what the sender spent (and never more than limit).
-			buf := make([]byte, announced)
-			join(buf, pieces)
-			if _, err := io.ReadFull(body, buf[got:]); err != nil {
-				return nil, err
-			}
-			return buf, nil
-		}
+	for announced < 0 || got < announced {
 		want := size
 		if announced >= 0 {
-			want = min(size, announced/16+1-got) // no more than it takes to reach the sixteenth
+			want = min(size, announced-got)
 		}
 		piece := make([]byte, want)
 		n, err := io.ReadFull(body, piece)
-		pieces, got = append(pieces, piece[:n]), got+int64(n)
+		if n > 0 {
+			pieces, got = append(pieces, piece[:n]), got+int64(n)
+		}
 		switch {
 		case err == nil:
 		case (err == io.EOF || err == io.ErrUnexpectedEOF) && announced < 0:
-			if len(pieces) == 1 {
-				return pieces[0], nil
-			}
-			buf := make([]byte, got)
-			join(buf, pieces)
-			return buf, nil
+			return pieces, nil
 		default:
 			return nil, err // a body shorter than announced is io.ErrUnexpectedEOF
 		}
-		size = min(2*size, maxBodyPiece)
+		size = min(got, maxBodyPiece)
 	}
-}
-
-// join copies pieces one after the other into buf.
-func join(buf []byte, pieces [][]byte) {
-	off := 0
-	for _, p := range pieces {
-		off += copy(buf[off:], p)
-	}
+	return pieces, nil
 }

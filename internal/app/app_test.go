@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/inbound"
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
@@ -211,7 +212,7 @@ func captured(t *testing.T, a *app.App, ctx context.Context) (*hookline.Source, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := a.Ingest(ctx, src, app.Received{Method: "POST", Path: "/in/" + src.ID, Header: http.Header{}, Body: []byte(`{}`),
+	req, err := a.Ingest(ctx, src, app.Received{Method: "POST", Path: "/in/" + src.ID, Header: http.Header{}, Body: inbound.Body{[]byte(`{}`)},
 		URL: "http://127.0.0.1/in/" + src.ID, RemoteAddr: "127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -473,7 +472,9 @@ func (a *App) Replay(ctx context.Context, id string, p ReplayParams, by Actor) (
 type Received struct {
 	Method, Path, Query string
 	Header              http.Header
-	Body                []byte
+	// Body is in the pieces it was read in: Ingest verifies, truncates
+	// and stores them as they are (the database joins them).
+	Body inbound.Body
 	// Host is the Host header, kept with the request's headers.
 	Host string
 	// URL is the full URL the provider sent to, as its signature covers it.
@@ -524,7 +525,7 @@ func (a *App) Ingest(ctx context.Context, src *hookline.Source, in Received) (*h
 	}
 	req := &hookline.InboundRequest{
 		ID: hookline.NewID("req"), SourceID: src.ID, Method: in.Method, Path: in.Path, Query: in.Query,
-		Headers: headers, Body: in.Body, Size: int64(len(in.Body)), RemoteAddr: in.RemoteAddr, Received: now,
+		Headers: headers, Size: in.Body.Len(), RemoteAddr: in.RemoteAddr, Received: now,
 		Status: hookline.RequestAccepted,
 	}
 	verr := inbound.Verify(src, &inbound.Request{Method: in.Method, URL: in.URL, Header: in.Header, Body: in.Body}, now)
@@ -535,17 +536,25 @@ func (a *App) Ingest(ctx context.Context, src *hookline.Source, in Received) (*h
 	case verr != nil:
 		req.Status, req.Reason = hookline.RequestRejected, "source misconfigured: "+verr.Error()
 	}
-	if req.Status == hookline.RequestRejected && len(in.Body) > hookline.MaxRejectedBody {
-		// Strangers can send what fails verification as often as the rate
-		// limit lets them: keep enough to see what it was, and its hash.
-		sum := sha256.Sum256(in.Body)
-		req.Body, req.BodySHA256 = in.Body[:hookline.MaxRejectedBody], hex.EncodeToString(sum[:])
-	}
 	opts := hookline.CaptureOptions{Now: now, DedupeWindow: hookline.DedupeWindow}
+	switch {
+	case req.Status == hookline.RequestRejected && req.Size > hookline.MaxRejectedBody:
+		// Strangers can send what fails verification as often as the rate
+		// limit lets them: keep enough to see what it was, and its hash,
+		// both taken from the pieces as they are, never joined.
+		sum := in.Body.SHA256()
+		req.Body, req.BodySHA256 = in.Body.Prefix(hookline.MaxRejectedBody), hex.EncodeToString(sum[:])
+	case len(in.Body) > 1:
+		// The database joins the pieces into the row: a request holds
+		// its body once, also while it waits for its write.
+		opts.BodyPieces = in.Body
+	default:
+		req.Body = in.Body.Bytes()
+	}
 	e := a.cfg.Engine
 	if req.Status == hookline.RequestAccepted {
 		req.DedupeKey = inbound.DedupeKey(src.Type, in.Header, in.Body)
-		match := &inbound.Input{Method: in.Method, Path: in.Path, Query: in.Query, Header: in.Header, Body: in.Body}
+		match := &inbound.Input{Method: in.Method, Path: in.Path, Query: in.Query, Header: in.Header, Pieces: in.Body}
 		if opts.ConnectionIDs, err = inbound.MatchingConnections(ctx, a.cfg.Store, a.cfg.Logger, src.ID, match); err != nil {
 			return nil, err
 		}

@@ -39,8 +39,12 @@ type Config struct {
 	Secure bool
 	// Nav adds links to the navigation bar after the built-in ones (the
 	// inbound pages, when they exist).
-	Nav    []NavLink
-	Logger *slog.Logger
+	Nav []NavLink
+	// TailRecheck is how often a live tail pings its browser and checks
+	// its session again (signed out, admin key changed); 0 means every
+	// 20 s.
+	TailRecheck time.Duration
+	Logger      *slog.Logger
 }
 
 // NavLink is an entry of the navigation bar.
@@ -69,6 +73,9 @@ type Dashboard struct {
 func New(cfg Config) *Dashboard {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TailRecheck <= 0 {
+		cfg.TailRecheck = 20 * time.Second
 	}
 	d := &Dashboard{cfg: cfg, app: cfg.App, tail: newTailHub(), closed: make(chan struct{})}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
@@ -282,6 +289,15 @@ func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 		wrong := hookline.Errorf(hookline.EUNAUTHORIZED, "That is not the admin API key.")
 		d.renderLogin(w, r, httperr.Status(wrong), hookline.ErrorMessage(wrong))
 		return
+	}
+	if old, ok := d.session(r); ok {
+		// Signing in again replaces the browser's session: the old token
+		// must not stay alive beside the new one, wherever it was copied.
+		if err := d.app.EndSession(r.Context(), old.token); err != nil {
+			d.renderError(w, r, fmt.Errorf("dashboard sign-in: ending the previous session: %w: %w",
+				hookline.Errorf(hookline.EINTERNAL, "could not start a session: try again"), err))
+			return
+		}
 	}
 	token, expires, err := d.app.StartSession(r.Context())
 	if err != nil {

@@ -342,3 +342,37 @@ func TestDatabaseHoldsNoSessionToken(t *testing.T) {
 		t.Fatalf("a cookie made of the stored hash reached %s", path)
 	}
 }
+
+// TestSignInAgainEndsOldSession signs in with a live session's cookie:
+// the browser gets a new session and the old cookie stops working, so a
+// copy of it taken before is worth nothing (review of issue 20, finding 5).
+func TestSignInAgainEndsOldSession(t *testing.T) {
+	t.Parallel()
+	_, srv := newTestDashboard(t)
+	c := noRedirects()
+	old := signInByForm(t, c, srv.URL)
+
+	req, _ := http.NewRequest("POST", srv.URL+"/login", strings.NewReader(url.Values{"key": {"right-key-0123456789"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(old)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var renewed *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == CookieName && ck.Value != "" {
+			renewed = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || renewed == nil || renewed.Value == old.Value {
+		t.Fatalf("signing in again: %s, cookie %v; want 303 and a new session", resp.Status, renewed)
+	}
+	if path, page := pageWith(t, srv.URL, "/endpoints", renewed); isSignInPage(path, page) {
+		t.Fatal("the new session got the sign-in page")
+	}
+	if path, page := pageWith(t, srv.URL, "/endpoints", old); !isSignInPage(path, page) {
+		t.Fatalf("the replaced session still reaches %s", path)
+	}
+}

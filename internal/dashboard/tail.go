@@ -89,8 +89,16 @@ func (h *tailHub) subscribe() (chan []byte, func()) {
 	}
 }
 
-// tailStream is the Server-Sent Events stream of attempts.
+// TailStream is the Server-Sent Events stream of attempts. A stream
+// outlives the request that opened it, so it ends with its session: at
+// the session's expiry, and at the first ping after a sign-out or a
+// change of the admin key (each ping asks the application again).
 func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
+	s, ok := d.session(r)
+	if !ok {
+		http.Error(w, "sign in first", http.StatusUnauthorized)
+		return
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -104,15 +112,25 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	ping := time.NewTicker(20 * time.Second)
+	ping := time.NewTicker(d.cfg.TailRecheck)
 	defer ping.Stop()
+	expiry := time.NewTimer(time.Until(s.expires))
+	defer expiry.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-d.closed:
 			return
+		case <-expiry.C:
+			return
 		case <-ping.C:
+			if _, err := d.app.Session(r.Context(), s.token); err != nil {
+				if hookline.ErrorCode(err) != hookline.ENOTFOUND {
+					d.cfg.Logger.Error("checking a live tail's session", "err", err)
+				}
+				return
+			}
 			fmt.Fprint(w, ": ping\n\n")
 		case b := <-ch:
 			fmt.Fprintf(w, "event: attempt\ndata: %s\n\n", b)

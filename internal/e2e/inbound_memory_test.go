@@ -16,14 +16,18 @@ import (
 
 // BenchmarkInboundUploadMemory measures the server's peak memory while 40
 // uploads of 10 MiB arrive at once at /in/ (issue 20, finding 2): with a
-// Content-Length, chunked, and announced but stalled after 1 KiB (a
-// stranger who spends nothing). The uploads fail verification, so only
-// 64 KiB of each is stored and the disk stays out of the measure. Each
-// reports the peak RSS, the same node's RSS before the uploads, and the
-// growth per MiB announced; the stalled uploads also the Go heap they
-// hold (a fresh process's untouched allocations are not resident, but a
-// warm heap's reused ones are, and they pace the garbage collector). Run
-// it with
+// Content-Length, chunked, announced but stalled after 1 KiB (a stranger
+// who spends nothing), and stalled after a sixteenth of it and a byte
+// (640 KiB, where a server that sized its buffer by the announced length
+// once a share of it arrived would hold all 10 MiB). These uploads fail
+// verification, so only 64 KiB of each is stored and the disk stays out
+// of the measure; the last mode, accepted, sends the right token, so each
+// body is joined, matched and stored whole (400 MB written). Each reports
+// the peak RSS, the same node's RSS before the uploads, and the growth
+// per MiB announced; the stalled uploads also the Go heap they hold
+// (held_heap_MB: a fresh process's untouched allocations are not
+// resident, but a warm heap's reused ones are, and they pace the garbage
+// collector). Run it with
 //
 //	go test ./internal/e2e -run '^$' -bench InboundUploadMemory -benchtime 1x
 func BenchmarkInboundUploadMemory(b *testing.B) {
@@ -33,7 +37,7 @@ func BenchmarkInboundUploadMemory(b *testing.B) {
 		size    = 10 * mib
 	)
 	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
-	for _, mode := range []string{"length", "chunked", "stalled"} {
+	for _, mode := range []string{"length", "chunked", "stalled", "stalled-sixteenth", "accepted"} {
 		b.Run(mode, func(b *testing.B) {
 			for range b.N {
 				pprof := freeAddr(b)
@@ -51,13 +55,19 @@ func BenchmarkInboundUploadMemory(b *testing.B) {
 						switch mode {
 						case "stalled":
 							stall(b, src.IngestURL, size, 1<<10, started, release)
+						case "stalled-sixteenth":
+							stall(b, src.IngestURL, size, size/16+1, started, release)
 						default:
 							var rd io.Reader = bytes.NewReader(body)
 							if mode == "chunked" {
 								rd = struct{ io.Reader }{rd} // no length known: sent chunked
 							}
+							token, want := "wrong", 401
+							if mode == "accepted" {
+								token, want = "tok_0123456789", 200
+							}
 							req, _ := http.NewRequest("POST", src.IngestURL, rd)
-							req.Header.Set("X-Token", "wrong")
+							req.Header.Set("X-Token", token)
 							resp, err := http.DefaultClient.Do(req)
 							if err != nil {
 								b.Error(err)
@@ -65,13 +75,13 @@ func BenchmarkInboundUploadMemory(b *testing.B) {
 							}
 							io.Copy(io.Discard, resp.Body)
 							resp.Body.Close()
-							if resp.StatusCode != 401 {
-								b.Errorf("upload: %s, want 401", resp.Status)
+							if resp.StatusCode != want {
+								b.Errorf("upload: %s, want %d", resp.Status, want)
 							}
 						}
 					})
 				}
-				if mode == "stalled" {
+				if strings.HasPrefix(mode, "stalled") {
 					for range uploads {
 						<-started
 					}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Filter is Hookline's one filter language, shared by inbound connections
@@ -59,6 +60,11 @@ func ParseFilter(raw []byte, fields FilterFields) (*Filter, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return &Filter{}, nil
+	}
+	if !utf8.Valid(raw) {
+		// Decoding would replace the bad bytes, but the filter is stored
+		// as written: PostgreSQL refuses invalid UTF-8 in text.
+		return nil, Invalid("filter", "filter is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzEventFilter parses arbitrary filters and matches them against
@@ -28,6 +29,7 @@ func FuzzEventFilter(f *testing.F) {
 		{`[1, 2]`, "a.b", "", `{}`},
 		{`null`, "a.b", "", `"s"`},
 		{`{"data.":"",  "data..":{"prefix":""}}`, "a.b", "", `{"": {"": ""}}`},
+		{"{\"data.x\": \"\xff\"}", "a.b", "", `{"x": "\ufffd"}`},
 	} {
 		f.Add(seed.filter, seed.typ, seed.tenant, seed.data)
 	}
@@ -38,6 +40,10 @@ func FuzzEventFilter(f *testing.F) {
 				t.Fatalf("ParseFilter(%q) = %v; want EINVALID on filter", filter, err)
 			}
 			return
+		}
+		if !utf8.Valid(flt.JSON()) {
+			// Stored in a text column, which PostgreSQL keeps UTF-8.
+			t.Fatalf("ParseFilter(%q) accepted a filter whose stored form %q is not UTF-8", filter, flt.JSON())
 		}
 		payload, err := NewEventPayload("evt_fuzz", typ, time.Unix(1, 0), tenant, json.RawMessage(data))
 		if err != nil {

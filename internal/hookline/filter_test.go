@@ -50,7 +50,8 @@ func TestEventFilter(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{`[1]`, `{"headers.x": 1}`, `{"data": 1}`, `{"data.a": {"like": 1}}`, `"x"`} {
+	for _, bad := range []string{`[1]`, `{"headers.x": 1}`, `{"data": 1}`, `{"data.a": {"like": 1}}`, `"x"`,
+		"{\"data.x\": \"\xff\"}", "{\"data.\xc3\": 1}", "{\"tenant\": {\"in\": [\"a\xed\xa0\x80\"]}}"} {
 		if _, err := ParseFilter([]byte(bad), EventFilterFields); ErrorCode(err) != EINVALID || ErrorParam(err) != "filter" {
 			t.Errorf("ParseFilter(%s) = %v, want EINVALID naming filter", bad, err)
 		}

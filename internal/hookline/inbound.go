@@ -171,6 +171,11 @@ type CaptureOptions struct {
 	// claimed, as PublishOptions does.
 	LeaseOwner   string
 	LeaseExpires time.Time
+	// BodyPieces, when set and the request's Body is nil, is the body in
+	// the pieces it was read in. The store has the database join them
+	// into the row, so that no request holds its body twice; it sets Body
+	// (joined) only on a request whose deliveries come back as Tasks.
+	BodyPieces [][]byte
 }
 
 // Captured is the result of CaptureRequest.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // forwardedScheme is the context key of the scheme a trusted proxy says
@@ -41,7 +43,9 @@ func FromProxy(r *http.Request) *http.Request {
 			out = r.Clone(r.Context())
 		}
 	}
-	if h := lastForwarded(r.Header, "X-Forwarded-Host"); h != "" {
+	// A host that is no valid Host header (a path, a space, a control
+	// character) would end up in ingest URLs and Location headers: ignore it.
+	if h := lastForwarded(r.Header, "X-Forwarded-Host"); h != "" && httpguts.ValidHostHeader(h) {
 		clone()
 		out.Host = h
 	}
@@ -49,11 +53,25 @@ func FromProxy(r *http.Request) *http.Request {
 		clone()
 		out = out.WithContext(context.WithValue(out.Context(), forwardedScheme{}, p))
 	}
-	if a, err := netip.ParseAddr(lastForwarded(r.Header, "X-Forwarded-For")); err == nil {
+	if a, ok := forwardedAddr(lastForwarded(r.Header, "X-Forwarded-For")); ok {
 		clone()
 		out.RemoteAddr = netip.AddrPortFrom(a.Unmap(), 0).String()
 	}
 	return out
+}
+
+// forwardedAddr is the address of an X-Forwarded-For entry: an address,
+// or an address with a port as some proxies write it (203.0.113.7:5555,
+// [2001:db8::1]:443), which would otherwise fall back to the proxy's own
+// address and let every client pass an allowlist that names the proxy.
+func forwardedAddr(entry string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(entry); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(entry); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 // lastForwarded is the last entry of a header that proxies append to (a

@@ -11,13 +11,13 @@ import (
 // same when the provider retries it: Stripe's event id (in the body),
 // X-GitHub-Delivery, X-Shopify-Webhook-Id, or webhook-id (svix-id). It is
 // "" when the provider sends none.
-func DedupeKey(sourceType string, h http.Header, body []byte) string {
+func DedupeKey(sourceType string, h http.Header, body Body) string {
 	switch sourceType {
 	case hookline.SourceStripe:
 		var ev struct {
 			ID string `json:"id"`
 		}
-		if json.Unmarshal(body, &ev) == nil {
+		if json.Unmarshal(body.Bytes(), &ev) == nil { // joined for Stripe's alone
 			return ev.ID
 		}
 		return ""

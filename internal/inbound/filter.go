@@ -40,6 +40,9 @@ type Input struct {
 	Query  string // raw
 	Header http.Header
 	Body   []byte
+	// Pieces is the body in the pieces it was read in, when Body is nil:
+	// they are joined only if a filter looks into the body.
+	Pieces Body
 
 	bodyParsed bool
 	body       any
@@ -73,7 +76,11 @@ func (in *Input) Lookup(field string) (any, bool) {
 	}
 	if !in.bodyParsed {
 		in.bodyParsed = true
-		in.body = parseBody(in.Header.Get("Content-Type"), in.Body)
+		body := in.Body
+		if body == nil {
+			body = in.Pieces.Bytes()
+		}
+		in.body = parseBody(in.Header.Get("Content-Type"), body)
 	}
 	return hookline.LookupPath(in.body, strings.TrimPrefix(field, "body."))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -26,6 +27,7 @@ func FuzzRequestFilter(f *testing.F) {
 		{`{"headers.": {"in": 5}}`, "POST", "/", "", "", "", `{}`},
 		{`{"body.x": {"prefix": 1}}`, "POST", "/", "", "", "", `{}`},
 		{`"just a string"`, "POST", "/", "", "", "", `{}`},
+		{"{\"body.x\": {\"prefix\": \"\xff\"}}", "POST", "/", "", "", "application/json", `{"x": "\ufffd"}`},
 		{`{"query.a": "1"} trailing`, "POST", "/", "a=1&a=2", "", "", "\xff\xfe"},
 	} {
 		f.Add(seed.filter, seed.method, seed.path, seed.query, seed.header, seed.contentType, []byte(seed.body))
@@ -37,6 +39,9 @@ func FuzzRequestFilter(f *testing.F) {
 				t.Fatalf("ParseFilter(%q) = %v; want EINVALID on filter", filter, err)
 			}
 			return
+		}
+		if !utf8.Valid(flt.JSON()) {
+			t.Fatalf("ParseFilter(%q) accepted a filter whose stored form %q is not UTF-8", filter, flt.JSON())
 		}
 		in := func() *Input {
 			return &Input{Method: method, Path: path, Query: query, Body: body,

@@ -154,7 +154,7 @@ func TestTwilioNodePeer(t *testing.T) {
 				h.Set(twilioSettingsHeader, c.settings)
 			}
 			src := &hookline.Source{Type: hookline.SourceTwilio, Secret: c.token}
-			got := reason(t, Verify(src, &Request{URL: urls[i], Header: h, Body: []byte(c.body)}, time.Now()))
+			got := reason(t, Verify(src, &Request{URL: urls[i], Header: h, Body: Body{[]byte(c.body)}}, time.Now()))
 			if got != c.want {
 				t.Fatalf("Hookline's reason %q, want %q (twilio-node: valid=%v)", got, c.want, peer[i].Valid)
 			}

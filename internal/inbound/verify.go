@@ -30,7 +30,9 @@ type Request struct {
 	// Twilio signs it.
 	URL    string
 	Header http.Header
-	Body   []byte
+	// Body is hashed piece by piece: verifying joins no pieces, except a
+	// Twilio form's, which is parsed.
+	Body Body
 }
 
 // Why a request failed verification.
@@ -142,12 +144,13 @@ func tolerance(src *hookline.Source) time.Duration {
 	return DefaultTolerance
 }
 
-func mac(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
+// mac is the HMAC of prefix, then of body, piece by piece.
+func mac(newHash func() hash.Hash, key []byte, body Body, prefix ...[]byte) []byte {
 	m := hmac.New(newHash, key)
-	for _, p := range parts {
+	for _, p := range prefix {
 		m.Write(p)
 	}
-	return m.Sum(nil)
+	return body.hash(m).Sum(nil)
 }
 
 // equalHex compares a hex signature with an expected MAC in constant time
@@ -203,7 +206,7 @@ func verifyStripe(src *hookline.Source, r *Request, now time.Time) error {
 	if ts == "" || len(sigs) == 0 {
 		return fail(ReasonMalformed, "Stripe-Signature has no t= or no v1= signature")
 	}
-	want := mac(sha256.New, []byte(src.Secret), []byte(ts), []byte("."), r.Body)
+	want := mac(sha256.New, []byte(src.Secret), r.Body, []byte(ts), []byte("."))
 	if !anyMatch(sigs, func(s string) bool { return equalHex(s, want) }) {
 		return fail(ReasonMismatch, "no v1 signature in Stripe-Signature matches the body signed with this source's secret")
 	}
@@ -280,7 +283,7 @@ func verifySlack(src *hookline.Source, r *Request, now time.Time) error {
 	if !ok {
 		return fail(ReasonMalformed, "X-Slack-Signature does not start with v0=")
 	}
-	if !equalHex(hexSig, mac(sha256.New, []byte(src.Secret), []byte("v0:"+ts+":"), r.Body)) {
+	if !equalHex(hexSig, mac(sha256.New, []byte(src.Secret), r.Body, []byte("v0:"+ts+":"))) {
 		return fail(ReasonMismatch, "X-Slack-Signature does not match the body signed with this source's secret")
 	}
 	return checkTimestamp(ts, now, tolerance(src), true)
@@ -312,25 +315,25 @@ func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 	}
 	key := []byte(src.Secret)
 	if bodySHA := u.Query().Get("bodySHA256"); bodySHA != "" {
-		sum := sha256.Sum256(r.Body)
+		sum := r.Body.SHA256()
 		if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(bodySHA)) != 1 {
 			return fail(ReasonMismatch, "the body's SHA-256 is not the URL's bodySHA256")
 		}
-		if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, []byte(s))) }) {
+		if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, nil, []byte(s))) }) {
 			return fail(ReasonMismatch, "X-Twilio-Signature does not match the URL signed with this source's auth token")
 		}
 		return nil
 	}
 	var params []byte
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" && len(r.Body) > 0 {
+	if mt != "application/x-www-form-urlencoded" && r.Body.Len() > 0 {
 		// Twilio signs a body that is not a form only through the URL's
 		// bodySHA256; without it the signature covers the URL alone, and
 		// any body would pass.
 		return fail(ReasonMissing, "a %s body without bodySHA256 in the URL is not signed", orUnknown(mt))
 	}
 	if mt == "application/x-www-form-urlencoded" {
-		form, err := url.ParseQuery(string(r.Body))
+		form, err := url.ParseQuery(r.Body.String())
 		if err != nil {
 			return fail(ReasonMalformed, "the form body does not parse: %v", err)
 		}
@@ -349,7 +352,7 @@ func verifyTwilio(src *hookline.Source, r *Request, _ time.Time) error {
 			}
 		}
 	}
-	if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, []byte(s), params)) }) {
+	if !anyMatch(urlVariants(rawURL, u), func(s string) bool { return equalB64(sig, mac(newHash, key, nil, []byte(s), params)) }) {
 		return fail(ReasonMismatch, "X-Twilio-Signature does not match the URL and parameters signed with this source's auth token")
 	}
 	return nil
@@ -428,7 +431,7 @@ func verifyStandard(src *hookline.Source, r *Request, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("verifying standard webhook: %w", err)
 	}
-	want := mac(sha256.New, key, []byte(id+"."+ts+"."), r.Body)
+	want := mac(sha256.New, key, r.Body, []byte(id+"."+ts+"."))
 	var v1 []string
 	for _, s := range strings.Fields(sigs) {
 		if b, ok := strings.CutPrefix(s, "v1,"); ok {

@@ -60,7 +60,7 @@ func TestStripePeer(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{"Stripe-Signature": {c.signed.Header}}
-			got := reason(t, Verify(src, &Request{Header: h, Body: c.body}, now))
+			got := reason(t, Verify(src, &Request{Header: h, Body: Body{c.body}}, now))
 			if got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
@@ -75,7 +75,7 @@ func TestStripePeer(t *testing.T) {
 	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: now})
 	other := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: "whsec_old", Timestamp: now})
 	hdr := fmt.Sprintf("t=%d,v1=%s,v1=%s", now.Unix(), hex.EncodeToString(other.Signature), hex.EncodeToString(sp.Signature))
-	if err := Verify(src, &Request{Header: http.Header{"Stripe-Signature": {hdr}}, Body: body}, now); err != nil {
+	if err := Verify(src, &Request{Header: http.Header{"Stripe-Signature": {hdr}}, Body: Body{body}}, now); err != nil {
 		t.Fatalf("second v1 signature not accepted: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestGitHubVectorAndPeer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := reason(t, Verify(c.src, &Request{Header: c.header, Body: c.body}, now))
+			got := reason(t, Verify(c.src, &Request{Header: c.header, Body: Body{c.body}}, now))
 			if got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
@@ -149,7 +149,7 @@ func TestShopifyVector(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := reason(t, Verify(c.src, &Request{Header: c.h, Body: c.body}, time.Now())); got != c.want {
+			if got := reason(t, Verify(c.src, &Request{Header: c.h, Body: Body{c.body}}, time.Now())); got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
 		})
@@ -174,7 +174,7 @@ func TestSlackPeer(t *testing.T) {
 	vh := http.Header{"X-Slack-Signature": {"v0=adada4ed31709aef585c2580ca3267678c6a8eaeb7e0c1aca3ee57b656886b2c"},
 		"X-Slack-Request-Timestamp": {"1531431954"}}
 	src := &hookline.Source{Type: hookline.SourceSlack, Secret: secret}
-	if err := Verify(src, &Request{Header: vh, Body: vectorBody}, vectorAt); err != nil {
+	if err := Verify(src, &Request{Header: vh, Body: Body{vectorBody}}, vectorAt); err != nil {
 		t.Fatalf("slack-go vector rejected: %v", err)
 	}
 
@@ -197,7 +197,7 @@ func TestSlackPeer(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := http.Header{"X-Slack-Signature": {c.sig}, "X-Slack-Request-Timestamp": {c.ts}}
-			got := reason(t, Verify(src, &Request{Header: h, Body: c.body}, now))
+			got := reason(t, Verify(src, &Request{Header: h, Body: Body{c.body}}, now))
 			if got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
@@ -277,7 +277,7 @@ func TestTwilioVectorAndPeer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := reason(t, Verify(c.src, &Request{URL: c.url, Header: c.h, Body: c.body}, time.Now()))
+			got := reason(t, Verify(c.src, &Request{URL: c.url, Header: c.h, Body: Body{c.body}}, time.Now()))
 			if got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
@@ -300,7 +300,7 @@ func TestStandardPeer(t *testing.T) {
 	src := &hookline.Source{Type: hookline.SourceStandard, Secret: secret}
 	vh := http.Header{"Webhook-Id": {"msg_p5jXN8AQM9LWM0D4loKWxJek"}, "Webhook-Timestamp": {"1614265330"},
 		"Webhook-Signature": {"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}}
-	if err := Verify(src, &Request{Header: vh, Body: []byte(`{"test": 2432232314}`)}, time.Unix(1614265330, 0)); err != nil {
+	if err := Verify(src, &Request{Header: vh, Body: Body{[]byte(`{"test": 2432232314}`)}}, time.Unix(1614265330, 0)); err != nil {
 		t.Fatalf("published vector rejected: %v", err)
 	}
 	wh, err := standardwebhooks.NewWebhook(secret)
@@ -333,7 +333,7 @@ func TestStandardPeer(t *testing.T) {
 			h.Set(c.prefix+"Id", "msg_1")
 			h.Set(c.prefix+"Timestamp", strconv.FormatInt(c.ts.Unix(), 10))
 			h.Set(c.prefix+"Signature", c.sig)
-			if got := reason(t, Verify(src, &Request{Header: h, Body: c.body}, now)); got != c.want {
+			if got := reason(t, Verify(src, &Request{Header: h, Body: Body{c.body}}, now)); got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
 		})
@@ -383,7 +383,7 @@ func TestConfigurableTypes(t *testing.T) {
 			if err := Check(c.src); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
-			if got := reason(t, Verify(c.src, &Request{URL: c.url, Header: c.h, Body: body}, time.Now())); got != c.want {
+			if got := reason(t, Verify(c.src, &Request{URL: c.url, Header: c.h, Body: Body{body}}, time.Now())); got != c.want {
 				t.Fatalf("reason %q, want %q", got, c.want)
 			}
 		})
@@ -439,7 +439,7 @@ func TestDedupeKey(t *testing.T) {
 		{hookline.SourceSlack, http.Header{}, `{}`, ""},
 	}
 	for _, c := range cases {
-		if got := DedupeKey(c.typ, c.h, []byte(c.body)); got != c.want {
+		if got := DedupeKey(c.typ, c.h, Body{[]byte(c.body)}); got != c.want {
 			t.Errorf("DedupeKey(%s, %v, %s) = %q, want %q", c.typ, c.h, c.body, got, c.want)
 		}
 	}

@@ -99,7 +99,8 @@ func TestToleranceBounded(t *testing.T) {
 }
 
 // TestPublishRejectsInvalidUTF8: data that is JSON but not UTF-8 is a 400
-// naming data, in a single publish and in a batch.
+// naming data at POST /v1/events (the one route that publishes: there is
+// no batch route).
 func TestPublishRejectsInvalidUTF8(t *testing.T) {
 	t.Parallel()
 	const key = "hl_sk_utf8_utf8_0123456789"
@@ -109,23 +110,57 @@ func TestPublishRejectsInvalidUTF8(t *testing.T) {
 		"{\"type\": \"a.b\", \"data\": {\"\xc3\x28\": 1}}",
 		"{\"type\": \"a.b\", \"data\": \"\xed\xa0\x80\"}", // a UTF-16 surrogate, encoded
 	} {
-		req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e apiError
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		resp.Body.Close()
-		if resp.StatusCode != 400 || e.Error.Param != "data" {
-			t.Errorf("publishing %q: %d %+v, want 400 on data", body, resp.StatusCode, e)
-		}
+		wantInvalid(t, base, key, "POST", "/v1/events", body, "data")
 	}
 	var ok struct{ ID string }
 	if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]string{"name": "Zoë ✓"}}, nil, &ok); code != 201 {
 		t.Fatalf("publishing UTF-8: %d", code)
+	}
+}
+
+// wantInvalid sends the raw JSON body and wants a 400 naming param.
+func wantInvalid(t *testing.T, base, key, method, path, body, param string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e apiError
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || e.Error.Param != param {
+		t.Errorf("%s %s %q: %d %+v, want 400 on %s", method, path, body, resp.StatusCode, e, param)
+	}
+}
+
+// TestFiltersRejectInvalidUTF8: a filter is stored as written, and
+// PostgreSQL refuses text that is not UTF-8, so an endpoint's or a
+// connection's filter with such bytes is a 400 naming filter on either
+// store, never a 500 (review of issue 20, finding 3).
+func TestFiltersRejectInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	const key = "hl_sk_utf8_filter_0123456789"
+	base, _ := serve(t, key, io.Discard)
+	var src struct{ ID string }
+	if code := call(t, base, key, "POST", "/v1/sources", map[string]any{"name": "utf8"}, nil, &src); code != 201 {
+		t.Fatalf("creating a source: %d", code)
+	}
+	var ep, con struct{ ID string }
+	if code := call(t, base, key, "POST", "/v1/endpoints", map[string]any{"url": "http://127.0.0.1:9/hook"}, nil, &ep); code != 201 {
+		t.Fatalf("creating an endpoint: %d", code)
+	}
+	if code := call(t, base, key, "POST", "/v1/connections", map[string]any{"source_id": src.ID, "url": "http://127.0.0.1:9/hook"}, nil, &con); code != 201 {
+		t.Fatalf("creating a connection: %d", code)
+	}
+	for _, filter := range []string{"{\"data.x\": \"\xff\"}", "{\"data.\xc3\x28\": {\"exists\": true}}"} {
+		wantInvalid(t, base, key, "POST", "/v1/endpoints", `{"url": "http://127.0.0.1:9/hook", "filter": `+filter+`}`, "filter")
+		wantInvalid(t, base, key, "PATCH", "/v1/endpoints/"+ep.ID, `{"filter": `+filter+`}`, "filter")
+		body := strings.ReplaceAll(filter, "data.", "body.")
+		wantInvalid(t, base, key, "POST", "/v1/connections", `{"source_id": "`+src.ID+`", "url": "http://127.0.0.1:9/hook", "filter": `+body+`}`, "filter")
+		wantInvalid(t, base, key, "PATCH", "/v1/connections/"+con.ID, `{"filter": `+body+`}`, "filter")
 	}
 }
 

@@ -35,6 +35,8 @@ func dialect() sqlcore.Dialect {
 		DeliveryPaused: true,
 		RowsIn:         func(sub string) string { return `ctid = ANY(ARRAY(` + sub + `))` },
 		SkipLocked:     "FOR UPDATE SKIP LOCKED",
+		BlobParam:      "?::bytea",
+		Blob:           func(concat string) string { return concat },
 	}
 }
 

@@ -38,6 +38,30 @@ type Dialect struct {
 	// transactions may hold them: PostgreSQL leaves them for the next
 	// round rather than waiting. Empty for SQLite's single writer.
 	SkipLocked string
+	// BlobParam is a placeholder for a piece of a blob that Blob
+	// concatenates ("?", "?::bytea"), and Blob makes the concatenation
+	// of such pieces a blob again (SQLite's || makes text of them).
+	BlobParam string
+	Blob      func(concat string) string
+}
+
+// Blobs is the SQL of n blob pieces, each a placeholder, concatenated in
+// order into one blob: a body is bound in the pieces it was read in, and
+// the database copies them into its row, so the caller never joins them.
+// The pieces pair up in a balanced tree, so a long body nests log2(n)
+// deep, not n (SQLite refuses expressions over 1000 deep).
+func (d Dialect) Blobs(n int) string {
+	if n <= 1 {
+		return "?"
+	}
+	var tree func(n int) string
+	tree = func(n int) string {
+		if n == 1 {
+			return d.BlobParam
+		}
+		return "(" + tree(n/2) + " || " + tree(n-n/2) + ")"
+	}
+	return d.Blob(tree(n))
 }
 
 // Bind rewrites q's ? placeholders as the dialect writes them. A ? inside

@@ -1,9 +1,11 @@
 package sqlcore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -20,6 +22,13 @@ const RequestColumns = `id, source_id, method, path, query, headers, body, remot
 // opts.LeaseOwner come back as tasks for its engine.
 func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, opts hookline.CaptureOptions) (hookline.Captured, error) {
 	d := s.cfg.Dialect
+	// The text columns hold what a stranger sent (a path decoded from
+	// %ff, a header's raw bytes as a delivery id): PostgreSQL refuses
+	// invalid UTF-8 in text, so both stores keep such bytes as U+FFFD, as
+	// the headers' JSON does. The body is bytes and stays exact.
+	for _, f := range []*string{&r.Method, &r.Path, &r.Query, &r.RemoteAddr, &r.Reason, &r.DedupeKey} {
+		*f = strings.ToValidUTF8(*f, "\uFFFD")
+	}
 	now := opts.Now
 	if now.IsZero() {
 		now = s.cfg.Now()
@@ -32,9 +41,21 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 	if err != nil {
 		return hookline.Captured{}, fmt.Errorf("encoding request headers: %w", err)
 	}
-	body := r.Body
-	if body == nil {
-		body = []byte{}
+	// The body goes in as the pieces it was read in, the database joining
+	// them: a request waiting for its write holds its body once.
+	var pieces []any
+	size := int64(0)
+	for _, p := range opts.BodyPieces {
+		if len(p) > 0 { // a nil piece would bind NULL
+			pieces, size = append(pieces, p), size+int64(len(p))
+		}
+	}
+	if r.Body != nil || len(pieces) == 0 {
+		body := r.Body
+		if body == nil {
+			body = []byte{}
+		}
+		pieces, size = []any{body}, int64(len(body))
 	}
 	var out hookline.Captured
 	err = s.cfg.Write(ctx, func(ctx context.Context, tx Execer) error {
@@ -59,10 +80,10 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 				status, reason = hookline.RequestDuplicate, "duplicate of "+*winner
 			}
 		}
+		args := append([]any{r.ID, r.SourceID, r.Method, r.Path, r.Query, string(hdr)}, pieces...)
+		args = append(args, r.RemoteAddr, d.Time(r.Received), status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, size), r.BodySHA256)
 		if _, err := s.exec(ctx, tx, `INSERT INTO inbound_requests (`+RequestColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, r.SourceID, r.Method, r.Path, r.Query, string(hdr), body, r.RemoteAddr, d.Time(r.Received),
-			status, reason, r.DedupeKey, r.ReplayOf, max(r.Size, int64(len(body))), r.BodySHA256); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, `+d.Blobs(len(pieces))+`, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 			return fmt.Errorf("inserting request: %w", err)
 		}
 		if status != hookline.RequestAccepted && status != hookline.RequestReplay {
@@ -90,6 +111,11 @@ func (s *Shared) CaptureRequest(ctx context.Context, r *hookline.InboundRequest,
 					continue // deleted since it was matched
 				}
 				url = *u
+			}
+			if owner != "" && r.Body == nil {
+				// The engine sends from memory what it was handed leased:
+				// only then is the body joined here.
+				r.Body = bytes.Join(opts.BodyPieces, nil)
 			}
 			id := hookline.NewID("dlv")
 			if _, err := s.exec(ctx, tx, insert, id, r.ID, cid, d.Time(now), owner, exp, d.Time(ready), d.Time(now), d.Time(now)); err != nil {

@@ -28,8 +28,12 @@ func dialect() sqlcore.Dialect {
 			list, _ := json.Marshal(ids) // marshalling strings cannot fail
 			return col + ` IN (SELECT value FROM json_each(?))`, string(list)
 		},
-		RowID:  "rowid",
-		RowsIn: func(sub string) string { return `rowid IN (` + sub + `)` },
+		RowID:     "rowid",
+		RowsIn:    func(sub string) string { return `rowid IN (` + sub + `)` },
+		BlobParam: "?",
+		// || copies blobs byte for byte but calls the result text, which
+		// CAST makes a blob again (unchanged: the database is UTF-8).
+		Blob: func(concat string) string { return `CAST(` + concat + ` AS BLOB)` },
 	}
 }
 

@@ -27,6 +27,8 @@ func runInbound(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"ResendRequest", testResendRequest},
 		{"DeleteSourceCancels", testDeleteSourceCancels},
 		{"TruncatedRequest", testTruncatedRequest},
+		{"CaptureInvalidUTF8", testCaptureInvalidUTF8},
+		{"CaptureBodyPieces", testCaptureBodyPieces},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
