@@ -129,14 +129,19 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 		p.Signing = &f.Signing
 	}
 	// An empty box is no filter (null), as in the API and the CLI; what is
-	// typed goes to the app as it is, which judges it.
-	p.Filter = json.RawMessage("null")
-	if filter := strings.TrimSpace(f.Filter); filter != "" {
-		p.Filter = json.RawMessage(filter)
+	// typed goes to the app as it is, which judges it. A form without the
+	// box (a page from before it) leaves the field alone.
+	if _, ok := r.PostForm["filter"]; ok {
+		p.Filter = json.RawMessage("null")
+		if filter := strings.TrimSpace(f.Filter); filter != "" {
+			p.Filter = json.RawMessage(filter)
+		}
 	}
-	p.RetrySchedule = json.RawMessage("null")
-	if sched := splitList(f.RetrySchedule); len(sched) > 0 {
-		p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
+	if _, ok := r.PostForm["retry_schedule"]; ok {
+		p.RetrySchedule = json.RawMessage("null")
+		if sched := splitList(f.RetrySchedule); len(sched) > 0 {
+			p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
+		}
 	}
 	if cur != nil {
 		f.HeaderNames = slices.Sorted(maps.Keys(cur.Headers))

@@ -60,23 +60,29 @@ func TestReadEndpointForm(t *testing.T) {
 		wantSigning string            // "" for not sent
 		wantHeaders map[string]string // nil for not sent
 		wantParam   string
+		boxes       bool // the form has the filter and retry schedule boxes, empty
 	}{
-		{name: "empty boxes are null", form: url.Values{}, wantFilter: "null", wantRetry: "null"},
+		{name: "empty boxes are null", form: url.Values{"filter": {" "}, "retry_schedule": {""}}, wantFilter: "null", wantRetry: "null"},
+		{name: "absent boxes are not sent", form: url.Values{}},
 		{name: "filter as typed, schedule split", form: url.Values{"filter": {` {"type": "a"} `}, "retry_schedule": {"0s, 1m,,10m"}},
 			wantFilter: `{"type": "a"}`, wantRetry: `["0s","1m","10m"]`},
-		{name: "invalid filter goes to the app as typed", form: url.Values{"filter": {`{nope`}}, wantFilter: `{nope`, wantRetry: "null"},
-		{name: "create sends signing", form: url.Values{"signing": {"ed25519"}}, wantFilter: "null", wantRetry: "null", wantSigning: "ed25519"},
-		{name: "update sends signing only when it changes", cur: cur, form: url.Values{"signing": {"hmac"}}, wantFilter: "null", wantRetry: "null"},
-		{name: "update switches signing", cur: cur, form: url.Values{"signing": {"ed25519"}}, wantFilter: "null", wantRetry: "null", wantSigning: "ed25519"},
-		{name: "create with headers", form: url.Values{"add_headers": {"Authorization: Basic abc\r\n\r\nX-A:b:c"}}, wantFilter: "null", wantRetry: "null",
+		{name: "invalid filter goes to the app as typed", form: url.Values{"filter": {`{nope`}, "retry_schedule": {""}}, wantFilter: `{nope`, wantRetry: "null"},
+		{name: "create sends signing", form: url.Values{"signing": {"ed25519"}}, wantFilter: "null", wantRetry: "null", boxes: true, wantSigning: "ed25519"},
+		{name: "update sends signing only when it changes", cur: cur, form: url.Values{"signing": {"hmac"}}, wantFilter: "null", wantRetry: "null", boxes: true},
+		{name: "update switches signing", cur: cur, form: url.Values{"signing": {"ed25519"}}, wantFilter: "null", wantRetry: "null", boxes: true, wantSigning: "ed25519"},
+		{name: "create with headers", form: url.Values{"add_headers": {"Authorization: Basic abc\r\n\r\nX-A:b:c"}}, wantFilter: "null", wantRetry: "null", boxes: true,
 			wantHeaders: map[string]string{"Authorization": "Basic abc", "X-A": "b:c"}},
 		{name: "update keeps unsent values, removes and replaces", cur: cur,
 			form:       url.Values{"remove_header": {"X-Token", "X-Gone"}, "add_headers": {"Authorization: Bearer new"}},
-			wantFilter: "null", wantRetry: "null", wantHeaders: map[string]string{"Authorization": "Bearer new"}},
-		{name: "update without header changes sends none", cur: cur, form: url.Values{"remove_header": {"X-Gone"}}, wantFilter: "null", wantRetry: "null"},
-		{name: "a line without a colon", form: url.Values{"add_headers": {"Authorization"}}, wantFilter: "null", wantRetry: "null", wantParam: "headers"},
+			wantFilter: "null", wantRetry: "null", boxes: true, wantHeaders: map[string]string{"Authorization": "Bearer new"}},
+		{name: "update without header changes sends none", cur: cur, form: url.Values{"remove_header": {"X-Gone"}}, wantFilter: "null", wantRetry: "null", boxes: true},
+		{name: "a line without a colon", form: url.Values{"add_headers": {"Authorization"}}, wantFilter: "null", wantRetry: "null", boxes: true, wantParam: "headers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.boxes {
+				tc.form.Set("filter", "")
+				tc.form.Set("retry_schedule", "")
+			}
 			r := httptest.NewRequest("POST", "/endpoints", strings.NewReader(tc.form.Encode()))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			f, p, err := readForm(r, tc.cur)
