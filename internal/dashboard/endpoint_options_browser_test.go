@@ -106,6 +106,17 @@ func TestBrowserEndpointOptions(t *testing.T) {
 		chromedp.SetValue(`#test_data`, `{"amount": 200}`, chromedp.ByID),
 		chromedp.Click(`button[formaction="/endpoints/filter-test"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#filter-verdict.ok`, chromedp.ByQuery))
+	// A sample whose data is no object: the app's error, naming it.
+	run(t, ctx, "testing a sample that is not an object",
+		chromedp.SetValue(`#test_data`, `[1, 2]`, chromedp.ByID),
+		chromedp.Click(`button[formaction="/endpoints/filter-test"]`, chromedp.ByQuery))
+	if _, code, param = formError(t, ctx, "reading the sample's error"); code != "invalid_request" || param != "event.data" {
+		t.Fatalf("a sample that is not an object: %s naming %q", code, param)
+	}
+	run(t, ctx, "reading the marked sample", chromedp.AttributeValue(`#test_data`, "aria-invalid", &invalid, nil, chromedp.ByID))
+	if invalid != "true" {
+		t.Fatalf("the sample's data box is aria-invalid=%q", invalid)
+	}
 	var list struct {
 		Data []endpointJSON `json:"data"`
 	}
@@ -190,6 +201,7 @@ func TestBrowserEndpointOptions(t *testing.T) {
 	// The Stripe scheme alone on an ed25519 endpoint: refused naming the
 	// field changed, as the API does.
 	run(t, ctx, "choosing the Stripe scheme",
+		forgetError(),
 		clearField("add_headers"),
 		chromedp.Click(`input[name="scheme"][value="stripe"]`, chromedp.ByQuery),
 		chromedp.Click(`form.form > button[type="submit"]`, chromedp.ByQuery))
@@ -223,4 +235,10 @@ func TestBrowserEndpointOptions(t *testing.T) {
 // clearField empties a form field (chromedp.SetValue cannot set "").
 func clearField(id string) chromedp.Action {
 	return chromedp.Evaluate(`document.getElementById(`+strconv.Quote(id)+`).value = ""`, nil)
+}
+
+// forgetError removes the error the page shows, so that waiting for one
+// after a submit waits for the next page's rather than finding this one.
+func forgetError() chromedp.Action {
+	return chromedp.Evaluate(`document.querySelector("p.error").remove()`, nil)
 }

@@ -93,9 +93,10 @@ func (f *endpointForm) setError(err error) {
 func (f endpointForm) Removing(name string) bool { return slices.Contains(f.RemoveHeaders, name) }
 
 // Invalid reports whether the error names param, or one of its entries
-// (headers[X-Token], retry_schedule[2]): the field to mark.
+// or members (headers[X-Token], retry_schedule[2], event.data): the field
+// to mark.
 func (f endpointForm) Invalid(param string) bool {
-	return f.ErrParam == param || strings.HasPrefix(f.ErrParam, param+"[")
+	return f.ErrParam == param || strings.HasPrefix(f.ErrParam, param+"[") || strings.HasPrefix(f.ErrParam, param+".")
 }
 
 func (d *Dashboard) NewEndpoint(w http.ResponseWriter, r *http.Request) error {
