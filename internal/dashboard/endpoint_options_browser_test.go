@@ -229,6 +229,35 @@ func TestBrowserEndpointOptions(t *testing.T) {
 		t.Fatalf("after the edit the API shows %+v (filter %s); flash %q", after, after.Filter, flash)
 	}
 	screenshot(t, ctx, dir, "options-04-edited")
+
+	// Saving the form unchanged but for the description keeps what the
+	// API set: no retries, a filter, ed25519, headers whose values never
+	// reached the page.
+	var made endpointJSON
+	if code := n.api(t, "POST", "/v1/endpoints", map[string]any{"url": recv.URL + "/other", "retry_schedule": []string{},
+		"filter": json.RawMessage(`{"tenant": "acme"}`), "signing": "ed25519", "headers": map[string]string{"X-Key": "k-123"}}, &made); code != 201 {
+		t.Fatalf("creating through the API: %d", code)
+	}
+	var overflow bool
+	run(t, ctx, "saving the description alone, in a narrow window",
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(n.base+"/endpoints/"+made.ID),
+		chromedp.WaitVisible(`#description`, chromedp.ByID),
+		chromedp.Evaluate(`document.documentElement.scrollWidth > document.documentElement.clientWidth`, &overflow),
+		chromedp.Text(`#view-retry`, &retry, chromedp.ByID),
+		chromedp.SendKeys(`#description`, "kept", chromedp.ByID),
+		chromedp.Click(`form.form > button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.flash`, chromedp.ByQuery),
+		chromedp.EmulateViewport(1280, 900))
+	if overflow || retry != "no retries" {
+		t.Fatalf("the endpoint page scrolls sideways in 390 px: %v; shows the retry schedule as %q", overflow, retry)
+	}
+	var kept endpointJSON
+	n.api(t, "GET", "/v1/endpoints/"+made.ID, nil, &kept)
+	if kept.RetrySchedule == nil || len(kept.RetrySchedule) != 0 || string(kept.Filter) != `{"tenant":"acme"}` ||
+		kept.Signing != "ed25519" || kept.PublicKey != made.PublicKey || kept.Headers["X-Key"] != "k-123" {
+		t.Fatalf("saving the description changed the endpoint: %+v (filter %s), was %+v", kept, kept.Filter, made)
+	}
 	t.Logf("endpoint options browser test took %s", time.Since(start).Round(time.Millisecond))
 }
 

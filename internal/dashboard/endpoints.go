@@ -140,7 +140,9 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 	}
 	if _, ok := r.PostForm["retry_schedule"]; ok {
 		p.RetrySchedule = json.RawMessage("null")
-		if sched := splitList(f.RetrySchedule); len(sched) > 0 {
+		if sched := splitList(f.RetrySchedule); len(sched) == 1 && strings.EqualFold(sched[0], noRetries) {
+			p.RetrySchedule = json.RawMessage("[]")
+		} else if len(sched) > 0 {
 			p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
 		}
 	}
@@ -157,6 +159,10 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 	}
 	return f, p, nil
 }
+
+// noRetries is how the form writes an empty retry_schedule (no retries),
+// which an empty box cannot: that is the server's schedule.
+const noRetries = "none"
 
 // splitList splits a comma-separated list, dropping blanks, as the CLI's
 // --retry-schedule does.
@@ -261,7 +267,11 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 		data.Form = endpointForm{ID: e.ID, URL: e.URL, Events: strings.Join(e.EnabledEvents, ", "),
 			Description: e.Description, Tenant: e.Tenant, Scheme: e.SignatureScheme, Signing: e.Signing(),
 			Filter: string(e.Filter.JSON()), HeaderNames: slices.Sorted(maps.Keys(e.Headers)), FilterTest: newFilterTest()}
-		if e.RetrySchedule != nil {
+		switch {
+		case e.RetrySchedule == nil:
+		case len(e.RetrySchedule) == 0:
+			data.Form.RetrySchedule = noRetries
+		default:
 			data.Form.RetrySchedule = strings.Join(hookline.FormatRetrySchedule(e.RetrySchedule), ",")
 		}
 	}

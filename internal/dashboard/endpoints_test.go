@@ -64,6 +64,7 @@ func TestReadEndpointForm(t *testing.T) {
 	}{
 		{name: "empty boxes are null", form: url.Values{"filter": {" "}, "retry_schedule": {""}}, wantFilter: "null", wantRetry: "null"},
 		{name: "absent boxes are not sent", form: url.Values{}},
+		{name: "none is no retries", form: url.Values{"filter": {""}, "retry_schedule": {" None "}}, wantFilter: "null", wantRetry: "[]"},
 		{name: "filter as typed, schedule split", form: url.Values{"filter": {` {"type": "a"} `}, "retry_schedule": {"0s, 1m,,10m"}},
 			wantFilter: `{"type": "a"}`, wantRetry: `["0s","1m","10m"]`},
 		{name: "invalid filter goes to the app as typed", form: url.Values{"filter": {`{nope`}, "retry_schedule": {""}}, wantFilter: `{nope`, wantRetry: "null"},
