@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,29 +63,150 @@ type endpointForm struct {
 	Description string
 	Tenant      string
 	Scheme      string
-	Err         string
+	Signing     string
+	// Filter is the filter's JSON as typed; RetrySchedule its durations,
+	// comma-separated ("" is the server's schedule).
+	Filter        string
+	RetrySchedule string
+	// HeaderNames are the endpoint's static headers, by name only: their
+	// values are secrets and never reach the page. AddHeaders are the
+	// "Name: value" lines typed to add or replace some.
+	HeaderNames   []string
+	AddHeaders    string
+	RemoveHeaders []string
+	// FilterTest is the "Test filter" box: a sample event and the verdict.
+	FilterTest filterTest
+	Err        string
+	ErrCode    string
+	ErrParam   string
 }
 
 func (f endpointForm) formError() string { return f.Err }
 
+// setError shows err on the form as the API would answer it: the message,
+// the code and the parameter at fault.
+func (f *endpointForm) setError(err error) {
+	f.Err, f.ErrCode, f.ErrParam = hookline.ErrorMessage(err), hookline.ErrorCode(err), hookline.ErrorParam(err)
+}
+
+// Removing reports whether the form ticked the header name for removal.
+func (f endpointForm) Removing(name string) bool { return slices.Contains(f.RemoveHeaders, name) }
+
+// Invalid reports whether the error names param, or one of its entries
+// or members (headers[X-Token], retry_schedule[2], event.data): the field
+// to mark.
+func (f endpointForm) Invalid(param string) bool {
+	return f.ErrParam == param || strings.HasPrefix(f.ErrParam, param+"[") || strings.HasPrefix(f.ErrParam, param+".")
+}
+
 func (d *Dashboard) NewEndpoint(w http.ResponseWriter, r *http.Request) error {
-	return d.Render(w, r, http.StatusOK, "endpoint_new", "New endpoint", endpointForm{Events: "*", Scheme: hookline.SchemeStandard})
+	return d.Render(w, r, http.StatusOK, "endpoint_new", "New endpoint",
+		endpointForm{Events: "*", Scheme: hookline.SchemeStandard, Signing: hookline.SigningHMAC, FilterTest: newFilterTest()})
 }
 
 // readForm reads the endpoint form into the parameters the API takes, so
 // that app.CreateEndpoint and app.UpdateEndpoint judge it by the same
-// rules and answer the same errors.
-func readForm(r *http.Request, id string) (endpointForm, app.EndpointParams) {
+// rules and answer the same errors. cur is the endpoint being edited (nil
+// when creating): the form sends what a PATCH would, the signing only
+// when it changes and the headers only when some are added or removed,
+// so an error names the field the user changed, as the API's does.
+func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.EndpointParams, error) {
 	f := endpointForm{
-		ID: id, URL: strings.TrimSpace(r.PostFormValue("url")), Events: r.PostFormValue("events"),
+		URL: strings.TrimSpace(r.PostFormValue("url")), Events: r.PostFormValue("events"),
 		Description: r.PostFormValue("description"), Tenant: strings.TrimSpace(r.PostFormValue("tenant")),
-		Scheme: r.PostFormValue("scheme"),
+		Scheme: r.PostFormValue("scheme"), Signing: r.PostFormValue("signing"),
+		Filter: r.PostFormValue("filter"), RetrySchedule: r.PostFormValue("retry_schedule"),
+		AddHeaders: r.PostFormValue("add_headers"), FilterTest: readFilterTest(r),
+	}
+	if cur != nil {
+		f.ID = cur.ID
 	}
 	events := strings.FieldsFunc(f.Events, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })
 	if events == nil {
 		events = []string{}
 	}
-	return f, app.EndpointParams{URL: &f.URL, EnabledEvents: &events, Description: &f.Description, Tenant: &f.Tenant, SignatureScheme: &f.Scheme}
+	p := app.EndpointParams{URL: &f.URL, EnabledEvents: &events, Description: &f.Description, Tenant: &f.Tenant, SignatureScheme: &f.Scheme}
+	if f.Signing != "" && (cur == nil || cur.Signing() != f.Signing) {
+		p.Signing = &f.Signing
+	}
+	// An empty box is no filter (null), as in the API and the CLI; what is
+	// typed goes to the app as it is, which judges it. A form without the
+	// box (a page from before it) leaves the field alone.
+	if _, ok := r.PostForm["filter"]; ok {
+		p.Filter = json.RawMessage("null")
+		if filter := strings.TrimSpace(f.Filter); filter != "" {
+			p.Filter = json.RawMessage(filter)
+		}
+	}
+	if _, ok := r.PostForm["retry_schedule"]; ok {
+		p.RetrySchedule = json.RawMessage("null")
+		if sched := splitList(f.RetrySchedule); len(sched) == 1 && strings.EqualFold(sched[0], noRetries) {
+			p.RetrySchedule = json.RawMessage("[]")
+		} else if len(sched) > 0 {
+			p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
+		}
+	}
+	if cur != nil {
+		f.HeaderNames = slices.Sorted(maps.Keys(cur.Headers))
+	}
+	f.RemoveHeaders = r.PostForm["remove_header"]
+	headers, changed, err := readHeaders(r, cur, f.AddHeaders)
+	if err != nil {
+		return f, p, err
+	}
+	if changed {
+		p.Headers = &headers
+	}
+	return f, p, nil
+}
+
+// noRetries is how the form writes an empty retry_schedule (no retries),
+// which an empty box cannot: that is the server's schedule.
+const noRetries = "none"
+
+// splitList splits a comma-separated list, dropping blanks, as the CLI's
+// --retry-schedule does.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readHeaders works out an endpoint's static headers from the form: the
+// current ones (their values never left the server) less those ticked for
+// removal, plus the "Name: value" lines typed, which replace a header of
+// the same name. It reports whether anything changed.
+func readHeaders(r *http.Request, cur *hookline.Endpoint, lines string) (map[string]string, bool, error) {
+	h := map[string]string{}
+	if cur != nil {
+		maps.Copy(h, cur.Headers)
+	}
+	changed := false
+	for _, name := range r.PostForm["remove_header"] {
+		// A name the endpoint does not have (removed meanwhile) is no change.
+		if _, ok := h[name]; ok {
+			delete(h, name)
+			changed = true
+		}
+	}
+	for _, line := range strings.Split(lines, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		// Decoding only, as the CLI's --header: app.CreateEndpoint and
+		// app.UpdateEndpoint judge the names and values.
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return h, changed, hookline.Invalid("headers", "each line adds a header as 'Name: value'; %q has no colon", strings.TrimSpace(line))
+		}
+		h[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		changed = true
+	}
+	return h, changed, nil
 }
 
 // formError reports whether err is one a form shows beside its fields
@@ -95,14 +218,21 @@ func formError(err error) bool {
 
 // CreateEndpoint is POST /endpoints.
 func (d *Dashboard) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
-	f, p := readForm(r, "")
-	e, _, err := d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
+	f, p, err := readForm(r, nil)
+	var e *hookline.Endpoint
+	if err == nil {
+		e, _, err = d.app.CreateEndpoint(r.Context(), p, app.ByDashboard)
+	}
 	if err != nil {
 		if formError(err) {
-			f.Err = hookline.ErrorMessage(err)
+			f.setError(err)
 			return d.Render(w, r, httperr.Status(err), "endpoint_new", "New endpoint", f)
 		}
 		return err
+	}
+	if e.Signing() == hookline.SigningEd25519 {
+		redirect(w, r, "/endpoints/"+e.ID, "Endpoint created. Give your receiver its public key, below.")
+		return nil
 	}
 	redirect(w, r, "/endpoints/"+e.ID, "Endpoint created. Reveal its secret below to configure your receiver.")
 	return nil
@@ -135,7 +265,15 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 		data.Form = *f
 	} else {
 		data.Form = endpointForm{ID: e.ID, URL: e.URL, Events: strings.Join(e.EnabledEvents, ", "),
-			Description: e.Description, Tenant: e.Tenant, Scheme: e.SignatureScheme}
+			Description: e.Description, Tenant: e.Tenant, Scheme: e.SignatureScheme, Signing: e.Signing(),
+			Filter: string(e.Filter.JSON()), HeaderNames: slices.Sorted(maps.Keys(e.Headers)), FilterTest: newFilterTest()}
+		switch {
+		case e.RetrySchedule == nil:
+		case len(e.RetrySchedule) == 0:
+			data.Form.RetrySchedule = noRetries
+		default:
+			data.Form.RetrySchedule = strings.Join(hookline.FormatRetrySchedule(e.RetrySchedule), ",")
+		}
 	}
 	to := now.Truncate(30 * time.Minute).Add(30 * time.Minute)
 	sf := hookline.StatsFilter{EndpointID: e.ID, From: to.Add(-24 * time.Hour), To: to, Step: 30 * time.Minute}
@@ -171,21 +309,42 @@ func (d *Dashboard) Endpoint(w http.ResponseWriter, r *http.Request) error {
 
 // UpdateEndpoint is POST /endpoints/{id}: the edit form.
 func (d *Dashboard) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
-	f, p := readForm(r, r.PathValue("id"))
-	e, err := d.app.UpdateEndpoint(r.Context(), f.ID, p, app.ByDashboard)
+	// The endpoint as stored: its headers' values stay on the server, and
+	// its signing tells whether the form changes it.
+	cur, err := d.app.Endpoint(r.Context(), r.PathValue("id"))
 	if err != nil {
-		if !formError(err) || e == nil {
+		return err
+	}
+	f, p, err := readForm(r, cur)
+	var e *hookline.Endpoint
+	if err == nil {
+		e, err = d.app.UpdateEndpoint(r.Context(), cur.ID, p, app.ByDashboard)
+	}
+	if err != nil {
+		if !formError(err) {
 			return err
 		}
-		data, lerr := d.loadEndpoint(r, e, &f)
-		if lerr != nil {
-			return lerr
-		}
-		data.Err = hookline.ErrorMessage(err)
-		return d.Render(w, r, httperr.Status(err), "endpoint", e.URL, data)
+		f.setError(err)
+		return d.renderEndpointForm(w, r, cur, f, httperr.Status(err))
+	}
+	if p.Signing != nil {
+		redirect(w, r, "/endpoints/"+e.ID, fmt.Sprintf("Saved. Deliveries are now signed with %s; the previous secret signs beside it until %s.",
+			e.Signing(), e.PreviousSecretExpires.UTC().Format("2006-01-02 15:04Z")))
+		return nil
 	}
 	redirect(w, r, "/endpoints/"+e.ID, "Saved.")
 	return nil
+}
+
+// renderEndpointForm shows the endpoint page with the edit form as it was
+// sent, its error or filter test beside it.
+func (d *Dashboard) renderEndpointForm(w http.ResponseWriter, r *http.Request, e *hookline.Endpoint, f endpointForm, status int) error {
+	data, err := d.loadEndpoint(r, e, &f)
+	if err != nil {
+		return err
+	}
+	data.Err = f.Err
+	return d.Render(w, r, status, "endpoint", e.URL, data)
 }
 
 // SetStatus is POST /endpoints/{id}/status: enable or disable.

@@ -134,6 +134,8 @@ func (s *surfaces) routes() []route {
 		{pattern: "POST /endpoints/{id}/reveal", access: session, page: d.Reveal},
 		{pattern: "POST /endpoints/{id}/test", access: session, page: d.SendTest},
 		{pattern: "POST /endpoints/{id}/resend-failed", access: session, page: d.BulkResend},
+		{pattern: "POST /endpoints/filter-test", access: session, page: d.TestFilter},
+		{pattern: "POST /endpoints/{id}/filter-test", access: session, page: d.TestFilter},
 		{pattern: "GET /jobs/{id}", access: session, page: d.Job},
 		{pattern: "GET /events", access: session, page: d.Events},
 		{pattern: "GET /events/{id}", access: session, page: d.Event},
