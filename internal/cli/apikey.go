@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ type keySearch struct {
 	key    string
 	from   string   // where the key came from; "" when none was found
 	looked []string // one line per place looked at
+	// others are the servers whose keys were found instead, in the order
+	// found: the server the user meant may be one of them.
+	others []string
 }
 
 // help is the text added to a "missing or wrong API key" error.
@@ -29,6 +33,9 @@ func (k keySearch) help(server string) string {
 	fmt.Fprintf(&b, "looked for the key of %s in:", server)
 	for _, l := range k.looked {
 		b.WriteString("\n  " + l)
+	}
+	for _, o := range k.others {
+		fmt.Fprintf(&b, "\nto talk to the server at %s, whose key was found, add --server %s (or set HOOKLINE_URL=%s)", o, o, o)
 	}
 	fmt.Fprintf(&b, "\nset HOOKLINE_API_KEY to the key that server printed when it first started (or run the command where its data directory is, or set HOOKLINE_DATA to it)")
 	return b.String()
@@ -78,6 +85,9 @@ func findAPIKey(getenv func(string) string, base, embedded string) keySearch {
 			}
 		case !sameServer(recorded, base):
 			ks.looked = append(ks.looked, keyPath+": the key of "+recorded+", not of "+base)
+			if !slices.Contains(ks.others, recorded) {
+				ks.others = append(ks.others, recorded)
+			}
 		default:
 			var at time.Time
 			if fi, err := os.Stat(urlPath); err == nil {

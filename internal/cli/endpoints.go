@@ -72,7 +72,7 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	}
 	f.StringVar(&s.filter, "filter", "", `only events matching this JSON filter, e.g. '{"data.amount": {"in": [100, 200]}}' or @file.json ('' removes it)`)
 	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
-	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('' goes back to the server's)")
+	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('none' never retries; '' goes back to the server's)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…, or whsk_… with --signing ed25519); made for you when omitted")
 	} else {
@@ -130,9 +130,13 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 		p["headers"] = h
 	}
 	if f.Changed("retry-schedule") {
-		if strings.TrimSpace(s.retrySchedule) == "" {
+		switch strings.TrimSpace(s.retrySchedule) {
+		case "":
 			p["retry_schedule"] = nil
-		} else {
+		case "none":
+			// An empty schedule: the first failure is final.
+			p["retry_schedule"] = []string{}
+		default:
 			entries := []string{}
 			for _, e := range strings.Split(s.retrySchedule, ",") {
 				if e = strings.TrimSpace(e); e != "" {
@@ -179,7 +183,11 @@ func (a *app) showEndpoint(raw []byte) error {
 		kv = append(kv, [2]string{"filter", string(e.Filter)})
 	}
 	if e.RetrySchedule != nil {
-		kv = append(kv, [2]string{"retry schedule", orDash(strings.Join(e.RetrySchedule, ","))})
+		sched := strings.Join(e.RetrySchedule, ",")
+		if len(e.RetrySchedule) == 0 {
+			sched = "none" // as --retry-schedule and the dashboard write it
+		}
+		kv = append(kv, [2]string{"retry schedule", sched})
 	}
 	names := make([]string, 0, len(e.Headers))
 	for n := range e.Headers {

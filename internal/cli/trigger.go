@@ -130,10 +130,7 @@ func (a *app) listTriggers() error {
 	}
 	rows := make([][]string, len(all))
 	for i, f := range all {
-		n := fmt.Sprintf("%d event", len(f.Events))
-		if len(f.Events) != 1 {
-			n += "s"
-		}
+		n := eventCount(len(f.Events))
 		if len(f.Aliases) > 0 {
 			n += "; also " + strings.Join(f.Aliases, ", ")
 		}
@@ -151,7 +148,7 @@ func (a *app) printFlow(f *trigger.Fixture, events []trigger.Event, tenant strin
 		if tenant != "" {
 			forTenant = " for tenant " + tenant
 		}
-		fmt.Fprintf(out, "Trigger %s: %d events%s (dry run: nothing published)\n", f.Name, len(events), forTenant)
+		fmt.Fprintf(out, "Trigger %s: %s%s (dry run: nothing published)\n", f.Name, eventCount(len(events)), forTenant)
 	}
 	for i, e := range events {
 		if a.format == "json" {
@@ -181,9 +178,9 @@ func (a *app) publishFlow(cmd *cobra.Command, f *trigger.Fixture, events []trigg
 	c := a.client()
 	if a.format != "json" {
 		if tenant != "" {
-			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events for tenant %s\n", f.Name, len(events), tenant)
+			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %s for tenant %s\n", f.Name, eventCount(len(events)), tenant)
 		} else {
-			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %d events\n", f.Name, len(events))
+			fmt.Fprintf(a.env.Stdout, "Running trigger %s: %s\n", f.Name, eventCount(len(events)))
 		}
 	}
 	for i, e := range events {
@@ -222,4 +219,12 @@ func compactJSON(raw []byte) []byte {
 	}
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// eventCount is "1 event" or "n events".
+func eventCount(n int) string {
+	if n == 1 {
+		return "1 event"
+	}
+	return fmt.Sprintf("%d events", n)
 }

@@ -86,7 +86,7 @@ func Apply(events []Event, edits []Edit) error {
 			}
 		}
 		if hits == 0 {
-			return fmt.Errorf("--%s %s: no event has %s; run with --format json to see the generated data", ed.Op, ed.Raw, strings.Join(ed.Path, "."))
+			return fmt.Errorf("--%s %s: no event has %s; run with --dry-run to see the generated data", ed.Op, ed.Raw, strings.Join(ed.Path, "."))
 		}
 	}
 	return nil
