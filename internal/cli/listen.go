@@ -82,7 +82,7 @@ func (a *app) listenCmd() *cobra.Command {
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "add a header to every forwarded request: 'Name: value' (repeatable)")
 	f.BoolVar(&o.skipVerify, "skip-verify", false, "accept self-signed TLS certificates of the local app")
 	f.StringVar(&o.name, "name", "", "device name; its subscription and secret are kept under it (default the host name)")
-	f.BoolVar(&o.printSecret, "print-secret", false, "print the device's signing secret and exit")
+	f.BoolVar(&o.printSecret, "print-secret", false, "print the device's signing secret and exit; a new --name registers the device, and events then wait for it (--forget removes it)")
 	f.BoolVar(&o.forget, "forget", false, "remove the device (--name) from the server: its endpoint, waiting deliveries and secret, and exit")
 	f.StringArrayVar(&o.sources, "source", nil, "also forward the requests a source captures (name or src_…; repeatable), unchanged, so the app checks the provider's signature")
 	return cmd
