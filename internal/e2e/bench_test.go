@@ -96,7 +96,10 @@ func buildNullRelay(b *testing.B) string {
 // startProcess runs a binary that prints "listening on http://ADDR".
 func startProcess(b *testing.B, bin string, args ...string) (string, func()) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+	// Every benchmark node gets the same sealing key, as nodes sharing a
+	// PostgreSQL database must: with a key file per data directory, the
+	// second node could not read the secrets the first one sealed.
+	cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey, "HOOKLINE_SECRET_KEY="+testSecretKey)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
