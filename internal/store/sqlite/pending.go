@@ -178,9 +178,15 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 	s.bmu.Lock()
 	for _, c := range cs {
 		d := s.pend.deliveries[c.Attempt.DeliveryID]
-		if d == nil || d.ev.flushing {
-			// In SQLite, or about to be: the flush holds the writer.
-			rest = append(rest, c)
+		if d == nil {
+			rest = append(rest, c) // in SQLite
+			continue
+		}
+		if d.ev.flushing {
+			// About to be in SQLite, unless that flush fails: the
+			// completion's transaction must then flush d's event first,
+			// unsettled or not, or its update finds no row.
+			rest, unflushed = append(rest, c), true
 			continue
 		}
 		// An endpoint to disable changes what later publishes fan out to:
@@ -478,4 +484,16 @@ func (s *Store) flushLoop() {
 		// /metrics and makes /healthz answer 503 (flushed).
 		s.flushed(s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true}))
 	}
+}
+
+// waitsInMemory reports whether delivery id is still only in the journal
+// and memory, with no flush in this transaction writing it.
+func (s *Store) waitsInMemory(id string) bool {
+	if s.noJournal {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	d := s.pend.deliveries[id]
+	return d != nil && !d.ev.flushing
 }
