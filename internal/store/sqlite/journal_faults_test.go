@@ -2,12 +2,16 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store/sqlite"
+	"github.com/hookline/hookline/internal/store/sqlite/journal/crashfs"
 )
 
 // TestCompletionDuringFailedFlush: a completion that arrives while a flush
@@ -69,4 +73,113 @@ func TestCompletionDuringFailedFlush(t *testing.T) {
 	if ds[0].Status != hookline.DeliverySucceeded || ds[0].Attempts != 1 {
 		t.Errorf("CompleteTasks returned nil but the delivery is %s after %d attempts; want succeeded after 1", ds[0].Status, ds[0].Attempts)
 	}
+}
+
+// failDirSync is a crashfs whose directory syncs fail, once armed, from
+// the retire of a segment to the spare until disarmed: the rename
+// happened, but a power cut may undo it.
+type failDirSync struct {
+	*crashfs.FS
+	mu             sync.Mutex
+	armed, failing bool
+}
+
+func (f *failDirSync) Rename(a, b string) error {
+	err := f.FS.Rename(a, b)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.armed && strings.HasSuffix(b, "spare") {
+		f.failing = true
+	}
+	return err
+}
+
+func (f *failDirSync) SyncDir(d string) error {
+	f.mu.Lock()
+	failing := f.failing
+	f.mu.Unlock()
+	if failing {
+		return errors.New("injected EIO")
+	}
+	return f.FS.SyncDir(d)
+}
+
+func (f *failDirSync) set(armed, failing bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.armed, f.failing = armed, failing
+}
+
+func (f *failDirSync) failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failing
+}
+
+// TestFailedRetireKeepsPurgedEventsPurged: when retiring a segment fails
+// (its directory sync fails, so a power cut may bring it back), retention
+// must not purge the events it holds until a retry succeeds; after the
+// retry, the purge goes ahead, and no power cut brings a purged event back.
+func TestFailedRetireKeepsPurgedEventsPurged(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hookline.db")
+	fs := &failDirSync{FS: crashfs.New()}
+	s, err := sqlite.OpenWith(ctx, path, sqlite.Options{JournalFS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlite.PauseFlushes(s)
+	now := time.Now().UTC()
+	ep := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/", EnabledEvents: []string{"*"},
+		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard, Secret: "whsec_x", Created: now, Updated: now}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "a.b", Created: now.Add(-time.Hour), Payload: []byte(`{}`)}
+	if _, err := s.PublishEvents(ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := now.Add(-30 * time.Minute)
+	// recoverCut recovers what a power cut now leaves and checks that the
+	// event is back only if it was not purged.
+	recoverCut := func(when string) {
+		t.Helper()
+		_, err := s.Event(ctx, ev.ID)
+		purged := isNotFound(err)
+		if !purged && err != nil {
+			t.Fatal(err)
+		}
+		crashed := fs.FS.Crash()
+		r, err := sqlite.OpenWith(ctx, filepath.Join(crashCopy(t, dir), "hookline.db"), sqlite.Options{JournalFS: crashed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := r.Event(ctx, ev.ID); err == nil && purged {
+			tasks, _ := r.ClaimTasks(ctx, "n", time.Now(), time.Minute, 10)
+			t.Errorf("%s: the purged event is back after a power cut, with %d claimable tasks", when, len(tasks))
+		}
+	}
+
+	fs.set(true, false)
+	if _, err := s.PurgeBefore(ctx, cutoff, 100); err != nil {
+		t.Logf("purge while retiring fails: %v", err)
+	}
+	if !fs.failed() {
+		t.Fatal("no segment was retired to the spare: the test no longer exercises a failed retire")
+	}
+	recoverCut("after a purge whose retire failed")
+	fs.set(false, false)
+
+	p, err := s.PurgeBefore(ctx, cutoff, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Event(ctx, ev.ID); !isNotFound(err) {
+		t.Fatalf("a purge once the retire can succeed left the event (purged %+v, %v)", p, err)
+	}
+	recoverCut("after the retried retire")
 }

@@ -105,8 +105,10 @@ type Store struct {
 	jmu  sync.Mutex
 	jrnl *journal.Journal
 	// bmu guards pend, the published events not yet in SQLite.
-	bmu          sync.Mutex
-	pend         pending
+	bmu  sync.Mutex
+	pend pending
+	// retireMu serialises retireQueued. Taken after jmu, before bmu.
+	retireMu     sync.Mutex
 	pendingCount atomic.Int64 // len(pend.events), to skip bmu when zero
 	pendingBytes atomic.Int64 // pend.bytes
 	kick         chan struct{}
@@ -300,7 +302,12 @@ func (s *Store) Close() error {
 		path, _ := s.jrnl.Tail()
 		errs = append(errs, s.jrnl.Close())
 		if s.pendingCount.Load() == 0 {
+			s.bmu.Lock()
 			s.retire(&segment{path: path})
+			s.bmu.Unlock()
+		}
+		if !s.retireQueued() {
+			errs = append(errs, errors.New("closing the journal: some segments could not be retired; they are replayed at the next start"))
 		}
 	}
 	for _, st := range []*sql.Stmt{

@@ -393,24 +393,30 @@ func (j *Journal) Rotate() (string, error) {
 	if err := j.next(); err != nil {
 		return "", err
 	}
+	// Appends have moved on even if closing fails: the caller still gets
+	// the old segment, to retire it.
 	if err := old.Close(); err != nil {
-		return "", fmt.Errorf("closing journal segment: %w", err)
+		return old.Name(), fmt.Errorf("closing journal segment: %w", err)
 	}
 	return old.Name(), nil
 }
 
 // Retire keeps a segment whose records are all in SQLite as the spare, or
-// deletes it when there is one, durably: once it returns, a power cut does
-// not bring the segment back.
+// deletes it when there is one, durably: once it returns nil, a power cut
+// does not bring the segment back. When it fails the segment may come back
+// after a power cut; calling it again until it succeeds is the remedy
+// (a segment renamed or removed already then needs only its directory
+// synced).
 func (j *Journal) Retire(path string) error {
 	j.spareMu.Lock()
 	defer j.spareMu.Unlock()
 	if !j.haveSpare {
-		if err := j.fs.Rename(path, j.sparePath()); err != nil {
+		err := j.fs.Rename(path, j.sparePath())
+		if err != nil && !notExist(err) {
 			return wrap("retiring journal segment", path, err)
 		}
-		j.haveSpare = true
-	} else if err := j.fs.Remove(path); err != nil {
+		j.haveSpare = err == nil
+	} else if err := j.fs.Remove(path); err != nil && !notExist(err) {
 		return wrap("removing journal segment", path, err)
 	}
 	if err := j.fs.SyncDir(j.dir); err != nil {
@@ -423,7 +429,7 @@ func (j *Journal) Retire(path string) error {
 // SQLite to <path>.damaged, durably, where it is neither replayed nor
 // reused, and says so in the log.
 func (j *Journal) SetAside(path string) error {
-	if err := j.fs.Rename(path, path+".damaged"); err != nil {
+	if err := j.fs.Rename(path, path+".damaged"); err != nil && !notExist(err) {
 		return wrap("setting aside damaged journal segment", path, err)
 	}
 	if err := j.fs.SyncDir(j.dir); err != nil {
