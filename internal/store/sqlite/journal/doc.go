@@ -71,8 +71,12 @@
 // everything from the watermark it found to everything written when it
 // started and then raises the watermark to there, a wait whose record a
 // finished sync covered returns without a sync of its own, and a record is
-// acknowledged only below the watermark. Concurrent waits sync
-// concurrently, which the kernel batches into one device flush.
+// acknowledged only below the watermark. Syncs run one at a time: waits
+// that arrive during one wait for it and share the next (group commit).
+// Concurrent syncs would be unsafe: when writeback fails the kernel marks
+// the pages clean and reports the error to one sync alone, so another
+// sync overlapping it could succeed and raise the watermark over bytes
+// that are gone.
 // Any number of goroutines may append; a record is never acknowledged
 // while an earlier record of the same segment may still be lost, so replay
 // stopping at the first gap can lose nothing acknowledged. Inside the
@@ -94,8 +98,11 @@
 // Journal.mu serialises appends and rotation; Journal.fmu is held for
 // reading by each append from its write until its wait returns, and for
 // writing by Rotate, which so closes a segment only once every wait on it
-// has returned; Journal.spareMu guards the spare. Order: mu, then fmu,
-// then spareMu. Waits take no lock but fmu: the watermark is atomic. The store takes its own locks (Store.jmu,
+// has returned; Journal.syncMu lets one sync run at a time, taken by a
+// wait while it holds fmu for reading; Journal.spareMu guards the spare.
+// Order: mu, then fmu, then syncMu or spareMu. A wait whose record
+// a finished sync covered takes no lock but fmu: the watermark is atomic.
+// The store takes its own locks (Store.jmu,
 // then Store.bmu) before any of these. The journal holds in memory only
 // the open segment and its offsets; the records' contents live in the
 // store's memory until it flushes them into SQLite, and it bounds that

@@ -62,8 +62,10 @@ type Journal struct {
 	allocated int64 // bytes of f zero-filled and synced when it was made; changes under fmu
 	written   atomic.Int64
 
-	fmu    sync.RWMutex
-	synced atomic.Int64 // f is durable up to here (the watermark); reset under fmu
+	fmu sync.RWMutex
+	// syncMu lets one sync run at a time (syncTo).
+	syncMu sync.Mutex
+	synced atomic.Int64 // f is durable up to here (the watermark); raised under syncMu, reset under fmu
 	failed atomic.Pointer[error]
 
 	spareMu   sync.Mutex
@@ -324,12 +326,25 @@ func (j *Journal) Append(rec []byte) (wait func() error, err error) {
 }
 
 // syncTo makes f durable up to at least end: nothing to do when a sync
-// that finished covered it, else a sync from the watermark it finds to
-// everything written so far. Waits sync concurrently, as the kernel batches
-// concurrent syncs of a file; each moves the watermark to what it covered,
-// which is everything below its end since everything below its start was
-// durable already. The caller holds fmu for reading.
+// that finished covered it, else a sync from the watermark to everything
+// written so far. Syncs run one at a time: a wait that finds one running
+// waits for it, and needs none of its own if it covered its record, so
+// that waits arriving during a sync share the next one (group commit).
+// Concurrent syncs would not be safe: when writeback fails, the kernel
+// marks the pages clean and reports the error to one sync alone, so a
+// sync overlapping it could return success for bytes that are gone. The
+// caller holds fmu for reading.
 func (j *Journal) syncTo(f File, end int64) error {
+	if err := j.failure(); err != nil {
+		return err
+	}
+	if j.synced.Load() >= end {
+		return nil
+	}
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	// Checked again: the sync this one waited for may have failed, or
+	// covered end.
 	if err := j.failure(); err != nil {
 		return err
 	}
@@ -349,12 +364,8 @@ func (j *Journal) syncTo(f File, end int64) error {
 		j.failed.Store(&err)
 		return err
 	}
-	for {
-		cur := j.synced.Load()
-		if cur >= to || j.synced.CompareAndSwap(cur, to) {
-			return nil
-		}
-	}
+	j.synced.Store(to)
+	return nil
 }
 
 func (j *Journal) failure() error {
