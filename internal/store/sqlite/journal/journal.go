@@ -70,6 +70,12 @@ type Journal struct {
 
 	spareMu   sync.Mutex
 	haveSpare bool
+	spareSeq  uint64 // the number the spare last had
+	// spareOwn is set when this process zero-filled and synced every block
+	// of the spare itself: an inherited one may have holes (a crash in
+	// its zero-fill) and is zero-filled again before reuse.
+	spareOwn bool
+	firstOwn uint64 // the first number this process gave a segment
 }
 
 // Open reads the segments an earlier process left, which it returns for
@@ -120,8 +126,18 @@ func (j *Journal) load() ([]*Segment, error) {
 		}
 		path := filepath.Join(j.dir, name)
 		if rest == "spare" {
-			j.haveSpare = true
-			j.seq = max(j.seq, j.spareSeq(path))
+			seq, ok := j.readSpareSeq(path)
+			if !ok {
+				// A spare of the format before headers keeps no number:
+				// reused, its rename could reach the disk before its new
+				// header, under a number its old records validate for.
+				if err := j.fs.Remove(path); err != nil {
+					return nil, fmt.Errorf("removing a journal spare without a header: %w", err)
+				}
+				continue
+			}
+			j.haveSpare, j.spareSeq = true, seq
+			j.seq = max(j.seq, seq)
 			continue
 		}
 		aside := strings.HasSuffix(rest, ".damaged")
@@ -134,6 +150,7 @@ func (j *Journal) load() ([]*Segment, error) {
 			found = append(found, numbered{seq, path})
 		}
 	}
+	j.firstOwn = j.seq + 1
 	sort.Slice(found, func(a, b int) bool { return found[a].seq < found[b].seq })
 	var segs []*Segment
 	for _, n := range found {
@@ -150,23 +167,22 @@ func (j *Journal) load() ([]*Segment, error) {
 	return segs, nil
 }
 
-// spareSeq returns the number the spare had, from its header; 0 when it
-// has none (an earlier format's), as numbers then start afresh harmlessly:
-// the salt keeps the spare's old records from validating.
-func (j *Journal) spareSeq(path string) uint64 {
+// readSpareSeq returns the number the spare had, from its header; ok is
+// false when it has no valid header.
+func (j *Journal) readSpareSeq(path string) (seq uint64, ok bool) {
 	f, err := j.fs.OpenFile(path, 0, 0)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	defer f.Close()
 	b := make([]byte, HeaderSize)
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return 0
+		return 0, false
 	}
 	if h, ok, err := decodeHeader(b); ok && err == nil {
-		return h.seq
+		return h.seq, true
 	}
-	return 0
+	return 0, false
 }
 
 // read decodes one segment, logging what is damaged.
@@ -227,19 +243,20 @@ func (j *Journal) next() error {
 	seq := j.seq + 1
 	path := j.path(seq)
 	j.spareMu.Lock()
+	trusted := false
 	if j.haveSpare {
 		if err := j.fs.Rename(j.sparePath(), path); err != nil && !notExist(err) {
 			j.spareMu.Unlock()
 			return fmt.Errorf("reusing journal segment: %w", err)
 		}
-		j.haveSpare = false
+		j.haveSpare, trusted = false, j.spareOwn
 	}
 	j.spareMu.Unlock()
 	f, err := j.fs.OpenFile(path, os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating journal segment: %w", err)
 	}
-	allocated, err := j.prepare(f, seq)
+	allocated, err := j.prepare(f, seq, trusted)
 	if err != nil {
 		f.Close()
 		return wrap("creating journal segment", path, err)
@@ -255,9 +272,12 @@ func (j *Journal) next() error {
 }
 
 // prepare writes a new header with a new salt to f, zero-fills it to the
-// segment size unless it is that long already (a reused spare, every byte
-// of which was written and synced), and syncs it. It returns f's size.
-func (j *Journal) prepare(f File, seq uint64) (int64, error) {
+// segment size unless allocated says it was, by this process (a spare this
+// process zero-filled and synced: a range sync relies on every block's
+// allocation being durable, which an inherited spare, its zero-fill maybe
+// cut short by a crash, does not promise), and syncs it. It returns f's
+// size.
+func (j *Journal) prepare(f File, seq uint64, allocated bool) (int64, error) {
 	var salt [8]byte
 	if _, err := rand.Read(salt[:]); err != nil {
 		return 0, err
@@ -270,14 +290,14 @@ func (j *Journal) prepare(f File, seq uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if size < j.segmentSize {
+	if !allocated || size < j.segmentSize {
 		zeros := make([]byte, min(1<<20, j.segmentSize))
 		for off := int64(HeaderSize); off < j.segmentSize; off += int64(len(zeros)) {
 			if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), j.segmentSize-off)], off); err != nil {
 				return 0, err
 			}
 		}
-		size = j.segmentSize
+		size = max(size, j.segmentSize)
 	}
 	return size, f.Sync()
 }
@@ -421,12 +441,18 @@ func (j *Journal) Rotate() (string, error) {
 func (j *Journal) Retire(path string) error {
 	j.spareMu.Lock()
 	defer j.spareMu.Unlock()
-	if !j.haveSpare {
+	seq, numbered := j.seqOf(path)
+	// The spare keeps the highest number retired, so that a start with no
+	// numbered segment left still continues after it: a segment numbered
+	// above the spare replaces it.
+	if !j.haveSpare || numbered && seq > j.spareSeq {
 		err := j.fs.Rename(path, j.sparePath())
 		if err != nil && !notExist(err) {
 			return wrap("retiring journal segment", path, err)
 		}
-		j.haveSpare = err == nil
+		if err == nil {
+			j.haveSpare, j.spareSeq, j.spareOwn = true, seq, numbered && seq >= j.firstOwn
+		}
 	} else if err := j.fs.Remove(path); err != nil && !notExist(err) {
 		return wrap("removing journal segment", path, err)
 	}
@@ -434,6 +460,16 @@ func (j *Journal) Retire(path string) error {
 		return fmt.Errorf("syncing data directory: %w", err)
 	}
 	return nil
+}
+
+// seqOf returns the number in a segment's path.
+func (j *Journal) seqOf(path string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(filepath.Base(path), j.prefix)
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(rest, 10, 64)
+	return seq, err == nil
 }
 
 // SetAside renames a damaged segment whose intact records are all in

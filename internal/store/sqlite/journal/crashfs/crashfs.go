@@ -75,6 +75,21 @@ func (c *FS) Crash() *FS {
 	return out
 }
 
+// CrashKeepingEntries returns what a power cut now would leave on a file
+// system that wrote its directory entries early, as one with a metadata
+// journal may at any commit: every file created, renamed or removed so far
+// stays so, with only its synced bytes.
+func (c *FS) CrashKeepingEntries() *FS {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := New()
+	for name, ino := range c.live {
+		kept := &inode{data: slices.Clone(ino.synced), synced: slices.Clone(ino.synced)}
+		out.live[name], out.durable[name] = kept, kept
+	}
+	return out
+}
+
 // Ops returns how many operations that change something have run.
 func (c *FS) Ops() int {
 	c.mu.Lock()
