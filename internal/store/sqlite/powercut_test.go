@@ -6,6 +6,8 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ import (
 // is back, and no attempt CompleteTasks acknowledged is missing.
 func TestPowerCutAtEveryStep(t *testing.T) {
 	t.Parallel()
-	cuts, violations := powerCuts(t, false)
+	cuts, violations := powerCuts(t, "")
 	for _, v := range violations {
 		t.Error(v)
 	}
@@ -32,15 +34,79 @@ func TestPowerCutAtEveryStep(t *testing.T) {
 }
 
 // TestPowerCutCatchesMissingSyncs is the mutation check of
-// TestPowerCutAtEveryStep: with every journal sync a no-op, the same
-// scenario must lose something acknowledged, or that test proves nothing.
+// TestPowerCutAtEveryStep: with every journal sync a no-op, or any one
+// sync point alone, the same scenario must lose something acknowledged or
+// bring something purged back, or that test proves nothing about it.
 func TestPowerCutCatchesMissingSyncs(t *testing.T) {
 	t.Parallel()
-	_, violations := powerCuts(t, true)
-	if len(violations) == 0 {
-		t.Fatal("with every journal sync a no-op, no power cut lost anything acknowledged: the power-cut test cannot tell durability from its absence")
+	for _, point := range append([]string{"every sync"}, syncPointNames...) {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			_, violations := powerCuts(t, point)
+			if len(violations) == 0 {
+				t.Fatalf("with %s a no-op, no power cut lost anything acknowledged: the power-cut test cannot tell that sync is needed", point)
+			}
+			t.Logf("with %s a no-op, %d violations; the first: %s", point, len(violations), violations[0])
+		})
 	}
-	t.Logf("with syncs made no-ops, %d violations; the first: %s", len(violations), violations[0])
+}
+
+// The journal's sync points, told apart by the operations before them
+// (syncPoints): what each makes durable.
+const (
+	syncSegmentData = "the sync of a new segment's header and zero-fill"
+	syncSegmentDir  = "the directory sync of a new segment"
+	syncAppend      = "the sync of an append"
+	syncRetire      = "the directory sync of a retired segment"
+)
+
+var syncPointNames = []string{syncSegmentData, syncSegmentDir, syncAppend, syncRetire}
+
+// syncPoints names the sync point of each sync the journal makes on a
+// crashfs, from the operations it saw before (fed by BeforeOp).
+type syncPoints struct {
+	mu        sync.Mutex
+	preparing map[string]bool // segments created or reused, their directory not yet synced
+	current   string          // the sync point of the last sync seen
+	seen      map[string]int
+}
+
+func (p *syncPoints) see(op string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := strings.Fields(op)
+	switch f[0] {
+	case "create":
+		p.preparing[f[1]] = true
+		return
+	case "rename":
+		if strings.HasSuffix(f[1], "spare") {
+			p.preparing[f[2]] = true
+		}
+		return
+	case "sync":
+		p.current = syncAppend // a record that grew the segment
+		if p.preparing[f[1]] {
+			p.current = syncSegmentData
+		}
+	case "syncrange":
+		p.current = syncAppend
+	case "syncdir":
+		p.current = syncRetire
+		if len(p.preparing) > 0 {
+			p.current = syncSegmentDir
+			clear(p.preparing)
+		}
+	default:
+		return
+	}
+	p.seen[p.current]++
+}
+
+func (p *syncPoints) last() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.current
 }
 
 // acked is what the store has acknowledged: what a power cut must not
@@ -64,13 +130,18 @@ type powerCut struct {
 }
 
 // powerCuts runs the scenario, recovers every cut and returns how many
-// there were and what each recovery found wrong.
-func powerCuts(t *testing.T, noSync bool) (int, []string) {
+// there were and what each recovery found wrong. skip names the sync
+// point to make a no-op ("every sync": all of them), or is empty.
+func powerCuts(t *testing.T, skip string) (int, []string) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hookline.db")
 	fs := crashfs.New()
-	fs.NoSync = noSync
+	points := &syncPoints{preparing: map[string]bool{}, seen: map[string]int{}}
+	fs.NoSync = skip == "every sync"
+	if skip != "" {
+		fs.SkipSync = func(string) bool { return points.last() == skip }
+	}
 	opts := sqlite.Options{JournalFS: fs, JournalSegmentSize: 8 << 10}
 	s, err := sqlite.OpenWith(ctx, path, opts)
 	if err != nil {
@@ -90,6 +161,7 @@ func powerCuts(t *testing.T, noSync bool) (int, []string) {
 	created := map[string]time.Time{}
 	var cuts []powerCut
 	fs.BeforeOp = func(n int, op string) {
+		points.see(op)
 		cuts = append(cuts, powerCut{op: fmt.Sprintf("#%d %s", n, op), fs: fs.Crash(), dir: crashCopy(t, dir), ack: ack.clone()})
 	}
 	payload := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 1000)...), `"}`...)
@@ -174,6 +246,11 @@ func powerCuts(t *testing.T, noSync bool) (int, []string) {
 		publish(now, true)
 	}
 	fs.BeforeOp(fs.Ops(), "end")
+	for _, point := range syncPointNames {
+		if points.seen[point] == 0 {
+			t.Errorf("the scenario never reached %s", point)
+		}
+	}
 
 	var violations []string
 	for _, c := range cuts {

@@ -38,6 +38,10 @@ type FS struct {
 	// NoSync makes every sync a no-op: the mutation that durability tests
 	// must catch.
 	NoSync bool
+	// SkipSync, when set, makes the syncs it returns true for no-ops, with
+	// the operation's name, after BeforeOp: the mutation check of one sync
+	// point at a time.
+	SkipSync func(op string) bool
 	// FailSync, when set, is asked before each sync (Sync, SyncRange,
 	// SyncDir) with the number of operations before it and the
 	// operation's name; an error fails that sync the way a failed
@@ -146,6 +150,11 @@ func (c *FS) syncOp(name string, lose func()) error {
 		before(n, name)
 	}
 	return err
+}
+
+// skip reports whether the sync op is to be a no-op (NoSync, SkipSync).
+func (c *FS) skip(op string) bool {
+	return c.NoSync || c.SkipSync != nil && c.SkipSync(op)
 }
 
 // loseRange marks bytes [off, end) of ino that a power cut would not keep
@@ -261,7 +270,7 @@ func (c *FS) SyncDir(dir string) error {
 	if err := c.syncOp("syncdir", nil); err != nil {
 		return err
 	}
-	if c.NoSync {
+	if c.skip("syncdir") {
 		return nil
 	}
 	c.mu.Lock()
@@ -333,7 +342,7 @@ func (f *file) Sync() error {
 	if err := f.fs.syncOp("sync "+filepath.Base(f.name), func() { f.ino.loseRange(0, int64(len(f.ino.data))) }); err != nil {
 		return err
 	}
-	if f.fs.NoSync {
+	if f.fs.skip("sync " + filepath.Base(f.name)) {
 		return nil
 	}
 	f.fs.mu.Lock()
@@ -352,7 +361,7 @@ func (f *file) SyncRange(off, n int64) error {
 	if err := f.fs.syncOp("syncrange "+filepath.Base(f.name), func() { f.ino.loseRange(off, off+n) }); err != nil {
 		return err
 	}
-	if f.fs.NoSync {
+	if f.fs.skip("syncrange " + filepath.Base(f.name)) {
 		return nil
 	}
 	f.fs.mu.Lock()
