@@ -24,12 +24,29 @@ import (
 // is back, and no attempt CompleteTasks acknowledged is missing.
 func TestPowerCutAtEveryStep(t *testing.T) {
 	t.Parallel()
-	cuts, violations := powerCuts(t, "")
+	cuts, violations := powerCuts(t, "", 0)
 	for _, v := range violations {
 		t.Error(v)
 	}
 	if cuts < 50 {
 		t.Errorf("only %d cut points: the scenario no longer exercises the journal", cuts)
+	}
+}
+
+// TestPowerCutDuringRecovery: a second power cut while the store recovers
+// from a first (replaying, retiring the replayed segments, starting a new
+// one, flushing) loses nothing acknowledged and brings nothing purged back
+// either. Every eighth cut of the scenario is recovered so, with a cut
+// before every operation of its recovery.
+func TestPowerCutDuringRecovery(t *testing.T) {
+	t.Parallel()
+	cuts, violations := powerCuts(t, "", 8)
+	for _, v := range violations {
+		t.Error(v)
+	}
+	t.Logf("%d power cuts, of the scenario and during recoveries", cuts)
+	if cuts < 100 {
+		t.Errorf("only %d cut points: the recoveries no longer exercise the journal", cuts)
 	}
 }
 
@@ -42,7 +59,7 @@ func TestPowerCutCatchesMissingSyncs(t *testing.T) {
 	for _, point := range append([]string{"every sync"}, syncPointNames...) {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
-			_, violations := powerCuts(t, point)
+			_, violations := powerCuts(t, point, 0)
 			if len(violations) == 0 {
 				t.Fatalf("with %s a no-op, no power cut lost anything acknowledged: the power-cut test cannot tell that sync is needed", point)
 			}
@@ -131,8 +148,10 @@ type powerCut struct {
 
 // powerCuts runs the scenario, recovers every cut and returns how many
 // there were and what each recovery found wrong. skip names the sync
-// point to make a no-op ("every sync": all of them), or is empty.
-func powerCuts(t *testing.T, skip string) (int, []string) {
+// point to make a no-op ("every sync": all of them), or is empty. With
+// again > 0, every again-th cut is recovered with a cut before each
+// operation of its recovery (recoverWithCuts).
+func powerCuts(t *testing.T, skip string, again int) (int, []string) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hookline.db")
@@ -253,12 +272,53 @@ func powerCuts(t *testing.T, skip string) (int, []string) {
 	}
 
 	var violations []string
-	for _, c := range cuts {
+	n := len(cuts)
+	for i, c := range cuts {
+		if again > 0 && i%again == 0 {
+			m, vs := recoverWithCuts(t, c)
+			n += m
+			violations = append(violations, vs...)
+			continue
+		}
 		for _, v := range recoverCut(t, c) {
 			violations = append(violations, "power cut before "+c.op+": "+v)
 		}
 	}
-	return len(cuts), violations
+	return n, violations
+}
+
+// recoverWithCuts recovers c (opens the store it left, flushes what it
+// replayed, closes it) with a second power cut before every operation of
+// that recovery, and after it, recovers each of those and reports how many
+// there were and what they lost or brought back.
+func recoverWithCuts(t *testing.T, c powerCut) (int, []string) {
+	ctx := t.Context()
+	var cuts []powerCut
+	cut := func(n int, op string) {
+		cuts = append(cuts, powerCut{op: fmt.Sprintf("%s, then during its recovery before #%d %s", c.op, n, op),
+			fs: c.fs.Crash(), dir: crashCopy(t, c.dir), ack: c.ack})
+	}
+	c.fs.BeforeOp = cut
+	r, err := sqlite.OpenWith(ctx, filepath.Join(c.dir, "hookline.db"), sqlite.Options{JournalFS: c.fs, JournalSegmentSize: 8 << 10})
+	if err != nil {
+		return 0, []string{fmt.Sprintf("power cut before %s: reopening: %v", c.op, err)}
+	}
+	sqlite.PauseFlushes(r)
+	if _, _, err := r.ListEvents(ctx, hookline.EventFilter{}); err != nil { // flushes what was replayed
+		t.Errorf("power cut before %s: flushing after recovery: %v", c.op, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("power cut before %s: closing after recovery: %v", c.op, err)
+	}
+	cut(c.fs.Ops(), "end")
+	c.fs.BeforeOp = nil
+	var out []string
+	for _, again := range cuts {
+		for _, v := range recoverCut(t, again) {
+			out = append(out, "power cut before "+again.op+": "+v)
+		}
+	}
+	return len(cuts), out
 }
 
 // recoverCut opens the store a power cut left and reports what it lost or
