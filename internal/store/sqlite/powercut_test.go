@@ -24,12 +24,24 @@ import (
 // is back, and no attempt CompleteTasks acknowledged is missing.
 func TestPowerCutAtEveryStep(t *testing.T) {
 	t.Parallel()
-	cuts, violations := powerCuts(t, "", 0)
+	cuts, violations := powerCuts(t, "", 0, false)
 	for _, v := range violations {
 		t.Error(v)
 	}
 	if cuts < 50 {
 		t.Errorf("only %d cut points: the scenario no longer exercises the journal", cuts)
+	}
+}
+
+// TestPowerCutKeepingEntries: the same scenario on a file system that may
+// write directory entries before they are synced (a renamed spare, a new
+// segment, a retired one surviving a power cut without their directory
+// sync), which the journal must survive as well.
+func TestPowerCutKeepingEntries(t *testing.T) {
+	t.Parallel()
+	_, violations := powerCuts(t, "", 0, true)
+	for _, v := range violations {
+		t.Error(v)
 	}
 }
 
@@ -40,7 +52,7 @@ func TestPowerCutAtEveryStep(t *testing.T) {
 // before every operation of its recovery.
 func TestPowerCutDuringRecovery(t *testing.T) {
 	t.Parallel()
-	cuts, violations := powerCuts(t, "", 8)
+	cuts, violations := powerCuts(t, "", 8, false)
 	for _, v := range violations {
 		t.Error(v)
 	}
@@ -59,7 +71,7 @@ func TestPowerCutCatchesMissingSyncs(t *testing.T) {
 	for _, point := range append([]string{"every sync"}, syncPointNames...) {
 		t.Run(point, func(t *testing.T) {
 			t.Parallel()
-			_, violations := powerCuts(t, point, 0)
+			_, violations := powerCuts(t, point, 0, false)
 			if len(violations) == 0 {
 				t.Fatalf("with %s a no-op, no power cut lost anything acknowledged: the power-cut test cannot tell that sync is needed", point)
 			}
@@ -150,8 +162,9 @@ type powerCut struct {
 // there were and what each recovery found wrong. skip names the sync
 // point to make a no-op ("every sync": all of them), or is empty. With
 // again > 0, every again-th cut is recovered with a cut before each
-// operation of its recovery (recoverWithCuts).
-func powerCuts(t *testing.T, skip string, again int) (int, []string) {
+// operation of its recovery (recoverWithCuts). With keepEntries, a cut
+// keeps every directory entry, synced or not (crashfs.CrashKeepingEntries).
+func powerCuts(t *testing.T, skip string, again int, keepEntries bool) (int, []string) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hookline.db")
@@ -181,7 +194,11 @@ func powerCuts(t *testing.T, skip string, again int) (int, []string) {
 	var cuts []powerCut
 	fs.BeforeOp = func(n int, op string) {
 		points.see(op)
-		cuts = append(cuts, powerCut{op: fmt.Sprintf("#%d %s", n, op), fs: fs.Crash(), dir: crashCopy(t, dir), ack: ack.clone()})
+		crashed := fs.Crash()
+		if keepEntries {
+			crashed = fs.CrashKeepingEntries()
+		}
+		cuts = append(cuts, powerCut{op: fmt.Sprintf("#%d %s", n, op), fs: crashed, dir: crashCopy(t, dir), ack: ack.clone()})
 	}
 	payload := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), 1000)...), `"}`...)
 	publish := func(at time.Time, lease bool) *hookline.Published {
