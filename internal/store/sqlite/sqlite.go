@@ -302,8 +302,10 @@ func (s *Store) Close() error {
 		path, _ := s.jrnl.Tail()
 		errs = append(errs, s.jrnl.Close())
 		if s.pendingCount.Load() == 0 {
+			seg := newSegment()
+			seg.path = path
 			s.bmu.Lock()
-			s.retire(&segment{path: path})
+			s.retire(seg)
 			s.bmu.Unlock()
 		}
 		if !s.retireQueued() {

@@ -77,7 +77,9 @@
 // started and then raises the watermark to there, a wait whose record a
 // finished sync covered returns without a sync of its own, and a record is
 // acknowledged only below the watermark. Syncs run one at a time: waits
-// that arrive during one wait for it and share the next (group commit).
+// that arrive during one wait for it, all woken when it ends, and share
+// the next (group commit), which is also faster than concurrent syncs
+// (BenchmarkConcurrentWaits: about 3 times the records per second).
 // Concurrent syncs would be unsafe: when writeback fails the kernel marks
 // the pages clean and reports the error to one sync alone, so another
 // sync overlapping it could succeed and raise the watermark over bytes
@@ -114,8 +116,8 @@
 // Journal.mu serialises appends and rotation; Journal.fmu is held for
 // reading by each append from its write until its wait returns, and for
 // writing by Rotate, which so closes a segment only once every wait on it
-// has returned; Journal.syncMu lets one sync run at a time, taken by a
-// wait while it holds fmu for reading; Journal.spareMu guards the spare.
+// has returned; Journal.syncMu guards which sync runs (one at a time),
+// taken briefly by a wait while it holds fmu for reading; Journal.spareMu guards the spare.
 // Order: mu, then fmu, then syncMu or spareMu. A wait whose record
 // a finished sync covered takes no lock but fmu: the watermark is atomic.
 // The store takes its own locks (Store.jmu,

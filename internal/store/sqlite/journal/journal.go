@@ -63,10 +63,12 @@ type Journal struct {
 	written   atomic.Int64
 
 	fmu sync.RWMutex
-	// syncMu lets one sync run at a time (syncTo).
-	syncMu sync.Mutex
-	synced atomic.Int64 // f is durable up to here (the watermark); raised under syncMu, reset under fmu
-	failed atomic.Pointer[error]
+	// syncMu guards syncing, closed when the sync running ends; nil when
+	// none runs (syncTo).
+	syncMu  sync.Mutex
+	syncing chan struct{}
+	synced  atomic.Int64 // f is durable up to here (the watermark); raised by the sync running, reset under fmu
+	failed  atomic.Pointer[error]
 
 	spareMu   sync.Mutex
 	haveSpare bool
@@ -348,23 +350,42 @@ func (j *Journal) Append(rec []byte) (wait func() error, err error) {
 // syncTo makes f durable up to at least end: nothing to do when a sync
 // that finished covered it, else a sync from the watermark to everything
 // written so far. Syncs run one at a time: a wait that finds one running
-// waits for it, and needs none of its own if it covered its record, so
-// that waits arriving during a sync share the next one (group commit).
-// Concurrent syncs would not be safe: when writeback fails, the kernel
-// marks the pages clean and reports the error to one sync alone, so a
-// sync overlapping it could return success for bytes that are gone. The
-// caller holds fmu for reading.
+// waits for it to end, all such waits woken at once, and needs none of
+// its own if it covered its record; the others share the next (group
+// commit). Concurrent syncs would not be safe: when writeback fails, the
+// kernel marks the pages clean and reports the error to one sync alone,
+// so a sync overlapping it could return success for bytes that are gone.
+// The caller holds fmu for reading.
 func (j *Journal) syncTo(f File, end int64) error {
-	if err := j.failure(); err != nil {
-		return err
+	for {
+		if err := j.failure(); err != nil {
+			return err
+		}
+		if j.synced.Load() >= end {
+			return nil
+		}
+		j.syncMu.Lock()
+		running := j.syncing
+		if running == nil {
+			j.syncing = make(chan struct{})
+		}
+		j.syncMu.Unlock()
+		if running == nil {
+			return j.syncNow(f, end)
+		}
+		<-running
 	}
-	if j.synced.Load() >= end {
-		return nil
-	}
-	j.syncMu.Lock()
-	defer j.syncMu.Unlock()
-	// Checked again: the sync this one waited for may have failed, or
-	// covered end.
+}
+
+// syncNow is the one sync running: from the watermark to everything
+// written so far, unless the sync before it failed or covered end.
+func (j *Journal) syncNow(f File, end int64) error {
+	defer func() {
+		j.syncMu.Lock()
+		close(j.syncing)
+		j.syncing = nil
+		j.syncMu.Unlock()
+	}()
 	if err := j.failure(); err != nil {
 		return err
 	}
