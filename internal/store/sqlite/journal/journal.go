@@ -299,7 +299,7 @@ func (j *Journal) prepare(f File, seq uint64, allocated bool) (int64, error) {
 				return 0, err
 			}
 		}
-		size = max(size, j.segmentSize)
+		size = j.segmentSize
 	}
 	return size, f.Sync()
 }
