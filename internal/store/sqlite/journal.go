@@ -137,8 +137,15 @@ func (s *Store) retireQueued() bool {
 			err = s.jrnl.Retire(seg.path)
 		}
 		if err != nil {
-			s.log.Error("retiring a journal segment failed; retention keeps its events until a retry succeeds", "file", seg.path, "err", err)
+			// Once per segment: it is retried at every flush.
+			if !seg.retireFailed {
+				s.log.Error("retiring a journal segment failed; retention keeps its events until a retry succeeds", "file", seg.path, "err", err)
+			}
+			seg.retireFailed = true
 			continue
+		}
+		if seg.retireFailed {
+			s.log.Info("retired a journal segment after an earlier failure", "file", seg.path)
 		}
 		retired[seg] = true
 	}

@@ -70,6 +70,8 @@ type segment struct {
 	remaining int
 	rotated   bool
 	damaged   bool
+	// retireFailed is set once retiring it failed, under retireMu.
+	retireFailed bool
 	// minCreated is the earliest creation time (unix ms) of any event it
 	// holds, flushed or not: retention must not purge an event a replay of
 	// this segment would bring back (purgeFence).
