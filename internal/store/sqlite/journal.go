@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/store/sqlite/journal"
@@ -57,6 +58,7 @@ func (s *Store) openJournal(ctx context.Context, path string, o Options) error {
 		}
 	}
 	s.pendingCount.Store(int64(len(s.pend.events)))
+	s.retireQueued()
 	return nil
 }
 
@@ -105,19 +107,52 @@ func (s *Store) replay(ctx context.Context, seg *segment, b []byte, legacy bool)
 	return nil
 }
 
-// retire drops a segment whose records are all in SQLite: retired for
-// reuse, or set aside when damaged. A failure leaves it to be replayed
-// again at the next Open, harmlessly; it is logged.
+// retire queues seg, whose records are all in SQLite, to be retired
+// (retireQueued). The caller holds bmu.
 func (s *Store) retire(seg *segment) {
-	var err error
-	if seg.damaged {
-		err = s.jrnl.SetAside(seg.path)
-	} else {
-		err = s.jrnl.Retire(seg.path)
+	s.pend.retiring = append(s.pend.retiring, seg)
+}
+
+// retireQueued retires the queued segments: for reuse, or set aside when
+// damaged. A segment whose retire fails (a rename or a directory sync that
+// failed, so that a power cut may bring it back) stays queued, its events
+// kept from retention by purgeFence, and is tried again at the next flush,
+// purge and Close. It reports whether every queued segment is retired.
+// The caller holds neither bmu nor retireMu.
+func (s *Store) retireQueued() bool {
+	s.retireMu.Lock()
+	defer s.retireMu.Unlock()
+	s.bmu.Lock()
+	queued := slices.Clone(s.pend.retiring)
+	s.bmu.Unlock()
+	if len(queued) == 0 {
+		return true
 	}
-	if err != nil {
-		s.log.Error("retiring a journal segment failed; it will be replayed again at the next start", "file", seg.path, "err", err)
+	retired := make(map[*segment]bool, len(queued))
+	for _, seg := range queued {
+		var err error
+		if seg.damaged {
+			err = s.jrnl.SetAside(seg.path)
+		} else {
+			err = s.jrnl.Retire(seg.path)
+		}
+		if err != nil {
+			// Once per segment: it is retried at every flush.
+			if !seg.retireFailed {
+				s.log.Error("retiring a journal segment failed; retention keeps its events until a retry succeeds", "file", seg.path, "err", err)
+			}
+			seg.retireFailed = true
+			continue
+		}
+		if seg.retireFailed {
+			s.log.Info("retired a journal segment after an earlier failure", "file", seg.path)
+		}
+		retired[seg] = true
 	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	s.pend.retiring = slices.DeleteFunc(s.pend.retiring, func(seg *segment) bool { return retired[seg] })
+	return len(s.pend.retiring) == 0
 }
 
 // encodeCompletions serialises completions of pending deliveries, recorded

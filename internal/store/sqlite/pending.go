@@ -70,6 +70,8 @@ type segment struct {
 	remaining int
 	rotated   bool
 	damaged   bool
+	// retireFailed is set once retiring it failed, under retireMu.
+	retireFailed bool
 	// minCreated is the earliest creation time (unix ms) of any event it
 	// holds, flushed or not: retention must not purge an event a replay of
 	// this segment would bring back (purgeFence).
@@ -92,7 +94,10 @@ type pending struct {
 	byKey       map[string]*pendingEvent
 	completions []pendingCompletion // attempts of pending deliveries, in order
 	current     *segment
-	bytes       int64 // about what events and completions take in memory
+	// retiring are the segments with nothing left to flush whose retire
+	// has not succeeded yet (retireQueued).
+	retiring []*segment
+	bytes    int64 // about what events and completions take in memory
 }
 
 func newPending() pending {
@@ -178,9 +183,15 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 	s.bmu.Lock()
 	for _, c := range cs {
 		d := s.pend.deliveries[c.Attempt.DeliveryID]
-		if d == nil || d.ev.flushing {
-			// In SQLite, or about to be: the flush holds the writer.
-			rest = append(rest, c)
+		if d == nil {
+			rest = append(rest, c) // in SQLite
+			continue
+		}
+		if d.ev.flushing {
+			// About to be in SQLite, unless that flush fails: the
+			// completion's transaction must then flush d's event first,
+			// unsettled or not, or its update finds no row.
+			rest, unflushed = append(rest, c), true
 			continue
 		}
 		// An endpoint to disable changes what later publishes fan out to:
@@ -235,6 +246,7 @@ func (s *Store) appendRecord(rec []byte) (func() error, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.retireQueued()
 	}
 	return s.jrnl.Append(rec)
 }
@@ -298,19 +310,23 @@ func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, settledOnly bool) 
 	}, nil
 }
 
-// rotateJournal starts a new segment; the caller holds jmu and bmu.
+// rotateJournal starts a new segment, queueing the old one for retirement
+// if it holds nothing unflushed; the caller holds jmu and bmu, and calls
+// retireQueued after releasing them.
 func (s *Store) rotateJournal() error {
 	path, err := s.jrnl.Rotate()
-	if err != nil {
+	if path == "" {
 		return err
 	}
+	// The new segment is started even when closing the old one failed:
+	// the old one must be labelled, or it is never retired.
 	old := s.pend.current
 	old.path, old.rotated = path, true
 	s.pend.current = newSegment()
 	if old.remaining == 0 {
 		s.retire(old)
 	}
-	return nil
+	return err
 }
 
 // insertPending writes events, idempotency keys and deliveries. Rows
@@ -388,9 +404,15 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	s.pend.completions = keptCs
 	s.pendingCount.Store(int64(len(kept)))
 	s.pendingBytes.Store(s.pend.bytes)
-	s.bmu.Unlock()
+	// Queued under bmu, in the step that releases their events, so that
+	// purgeFence never sees a segment in neither place.
 	for _, seg := range drop {
 		s.retire(seg)
+	}
+	retry := len(s.pend.retiring) > 0
+	s.bmu.Unlock()
+	if retry {
+		s.retireQueued()
 	}
 }
 
@@ -404,6 +426,9 @@ func (s *Store) purgeFence(cutoffMS int64) int64 {
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
 	fence := min(cutoffMS, s.pend.current.minCreated)
+	for _, seg := range s.pend.retiring {
+		fence = min(fence, seg.minCreated)
+	}
 	for _, pe := range s.pend.events {
 		fence = min(fence, pe.seg.minCreated)
 	}
@@ -433,7 +458,11 @@ func (s *Store) retireForPurge(ctx context.Context, cutoffMS int64) error {
 	if err != nil {
 		return fmt.Errorf("starting a journal segment: %w", err)
 	}
-	return s.sync(ctx)
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	s.retireQueued() // those a failure left, and the one rotated out if empty
+	return nil
 }
 
 // sync flushes every pending event, so that what follows sees them.
@@ -478,4 +507,16 @@ func (s *Store) flushLoop() {
 		// /metrics and makes /healthz answer 503 (flushed).
 		s.flushed(s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true}))
 	}
+}
+
+// waitsInMemory reports whether delivery id is still only in the journal
+// and memory, with no flush in this transaction writing it.
+func (s *Store) waitsInMemory(id string) bool {
+	if s.noJournal {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	d := s.pend.deliveries[id]
+	return d != nil && !d.ev.flushing
 }

@@ -107,8 +107,10 @@ type Store struct {
 	jmu  sync.Mutex
 	jrnl *journal.Journal
 	// bmu guards pend, the published events not yet in SQLite.
-	bmu          sync.Mutex
-	pend         pending
+	bmu  sync.Mutex
+	pend pending
+	// retireMu serialises retireQueued. Taken after jmu, before bmu.
+	retireMu     sync.Mutex
 	pendingCount atomic.Int64 // len(pend.events), to skip bmu when zero
 	pendingBytes atomic.Int64 // pend.bytes
 	kick         chan struct{}
@@ -302,7 +304,14 @@ func (s *Store) Close() error {
 		path, _ := s.jrnl.Tail()
 		errs = append(errs, s.jrnl.Close())
 		if s.pendingCount.Load() == 0 {
-			s.retire(&segment{path: path})
+			seg := newSegment()
+			seg.path = path
+			s.bmu.Lock()
+			s.retire(seg)
+			s.bmu.Unlock()
+		}
+		if !s.retireQueued() {
+			errs = append(errs, errors.New("closing the journal: some segments could not be retired; they are replayed at the next start"))
 		}
 	}
 	for _, st := range []*sql.Stmt{

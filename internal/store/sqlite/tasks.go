@@ -176,6 +176,11 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 			}
 			n, _ := res.RowsAffected()
 			finished = n > 0
+			if !finished && s.waitsInMemory(a.DeliveryID) {
+				// Its row is not written yet: recording the attempt alone
+				// would leave the delivery pending, to be sent again.
+				return fmt.Errorf("completing delivery %s: it is not in the database yet", a.DeliveryID)
+			}
 		}
 		if finished && c.Status == hookline.DeliveryFailed && c.DisableEndpoint == "" {
 			exhausted = append(exhausted, &a) // recorded after the endpoint's failing, as PostgreSQL does

@@ -12,16 +12,21 @@
 // <prefix><seq> (prefix is "hookline.db.journal."), where seq is the
 // segment's number. Numbers only grow: a new segment takes the highest
 // number found at Open (numbered segments, segments set aside, and the
-// number the spare last had, which its header keeps) plus one, so a
-// number is never given twice while any of those files exists. A segment
-// is preallocated to Options.SegmentSize (8 MiB), zero-filled and synced
-// when made, so that an append overwrites allocated blocks and its sync
-// flushes data alone. A segment whose records are all in SQLite is retired:
-// renamed to <prefix>spare, which the next segment reuses instead of
-// zero-filling a new file, or deleted when a spare exists. A segment with a
-// damaged record is set aside once its intact records are in SQLite:
-// renamed to <prefix><seq>.damaged, never replayed or reused again, for
-// someone to inspect.
+// number the spare last had, which its header keeps) plus one, and the
+// spare always holds the highest number retired, so a number is never
+// given twice. A segment is preallocated to Options.SegmentSize (8 MiB),
+// zero-filled and synced when made, so that an append overwrites
+// allocated blocks and its sync flushes data alone. A segment whose
+// records are all in SQLite is retired: renamed to <prefix>spare, which
+// the next segment reuses instead of zero-filling a new file, replacing
+// the spare when it has a higher number, deleted otherwise. A spare left
+// by an earlier process is zero-filled again before reuse (a crash in its
+// zero-fill may have left holes whose allocation no range sync makes
+// durable); one without a header (the format before headers keeps no
+// number) is deleted at Open. A segment with a damaged record is set
+// aside once its intact records are in SQLite: renamed to
+// <prefix><seq>.damaged, never replayed or reused again, for someone to
+// inspect.
 //
 // A segment starts with a 32-byte header, little-endian:
 //
@@ -71,8 +76,14 @@
 // everything from the watermark it found to everything written when it
 // started and then raises the watermark to there, a wait whose record a
 // finished sync covered returns without a sync of its own, and a record is
-// acknowledged only below the watermark. Concurrent waits sync
-// concurrently, which the kernel batches into one device flush.
+// acknowledged only below the watermark. Syncs run one at a time: waits
+// that arrive during one wait for it, all woken when it ends, and share
+// the next (group commit), which is also faster than concurrent syncs
+// (BenchmarkConcurrentWaits: about 3 times the records per second).
+// Concurrent syncs would be unsafe: when writeback fails the kernel marks
+// the pages clean and reports the error to one sync alone, so another
+// sync overlapping it could succeed and raise the watermark over bytes
+// that are gone.
 // Any number of goroutines may append; a record is never acknowledged
 // while an earlier record of the same segment may still be lost, so replay
 // stopping at the first gap can lose nothing acknowledged. Inside the
@@ -86,17 +97,36 @@
 //
 // Starting a segment syncs its header and zero-fill and then the data
 // directory before any record is written to it; retiring or setting aside a
-// segment syncs the directory before it returns, so that a segment the
-// caller stopped depending on does not reappear after a power cut.
+// segment syncs the directory before it returns nil, so that a segment the
+// caller stopped depending on does not reappear after a power cut. When
+// either fails, the segment may reappear: the caller must go on treating
+// its records as replayable (the store keeps their events from retention)
+// and call it again until it succeeds.
+//
+// A power cut may also keep some writes that were never synced: a renamed
+// spare under its new number with its old header (harmless: a header
+// whose number is not the file's holds nothing to replay), or a later page
+// of a segment without an earlier one. The latter reads as damage
+// followed by intact records: after an ordinary power cut, it is logged
+// and the segment set aside although nothing acknowledged was lost (the
+// missing record's wait had not returned).
 //
 // # Locks and memory
 //
 // Journal.mu serialises appends and rotation; Journal.fmu is held for
 // reading by each append from its write until its wait returns, and for
 // writing by Rotate, which so closes a segment only once every wait on it
-// has returned; Journal.spareMu guards the spare. Order: mu, then fmu,
-// then spareMu. Waits take no lock but fmu: the watermark is atomic. The store takes its own locks (Store.jmu,
-// then Store.bmu) before any of these. The journal holds in memory only
+// has returned; Journal.syncMu guards which sync runs (one at a time),
+// taken briefly by a wait while it holds fmu for reading; Journal.spareMu guards the spare.
+// Order: mu, then fmu, then syncMu or spareMu. A wait whose record
+// a finished sync covered takes no lock but fmu: the watermark is atomic.
+// The store takes its own locks (Store.jmu,
+// then Store.bmu) before any of these, with one exception: between Append
+// and its wait, holding fmu for reading, it takes Store.bmu. That cannot
+// deadlock with Rotate, which waits for fmu holding Store.bmu, only because
+// the store does so while it still holds Store.jmu, which every caller of
+// Rotate holds too; a wait taken after jmu is released takes no store
+// lock. The journal holds in memory only
 // the open segment and its offsets; the records' contents live in the
 // store's memory until it flushes them into SQLite, and it bounds that
 // memory in bytes.

@@ -62,12 +62,22 @@ type Journal struct {
 	allocated int64 // bytes of f zero-filled and synced when it was made; changes under fmu
 	written   atomic.Int64
 
-	fmu    sync.RWMutex
-	synced atomic.Int64 // f is durable up to here (the watermark); reset under fmu
-	failed atomic.Pointer[error]
+	fmu sync.RWMutex
+	// syncMu guards syncing, closed when the sync running ends; nil when
+	// none runs (syncTo).
+	syncMu  sync.Mutex
+	syncing chan struct{}
+	synced  atomic.Int64 // f is durable up to here (the watermark); raised by the sync running, reset under fmu
+	failed  atomic.Pointer[error]
 
 	spareMu   sync.Mutex
 	haveSpare bool
+	spareSeq  uint64 // the number the spare last had
+	// spareOwn is set when this process zero-filled and synced every block
+	// of the spare itself: an inherited one may have holes (a crash in
+	// its zero-fill) and is zero-filled again before reuse.
+	spareOwn bool
+	firstOwn uint64 // the first number this process gave a segment
 }
 
 // Open reads the segments an earlier process left, which it returns for
@@ -118,8 +128,18 @@ func (j *Journal) load() ([]*Segment, error) {
 		}
 		path := filepath.Join(j.dir, name)
 		if rest == "spare" {
-			j.haveSpare = true
-			j.seq = max(j.seq, j.spareSeq(path))
+			seq, ok := j.readSpareSeq(path)
+			if !ok {
+				// A spare of the format before headers keeps no number:
+				// reused, its rename could reach the disk before its new
+				// header, under a number its old records validate for.
+				if err := j.fs.Remove(path); err != nil {
+					return nil, fmt.Errorf("removing a journal spare without a header: %w", err)
+				}
+				continue
+			}
+			j.haveSpare, j.spareSeq = true, seq
+			j.seq = max(j.seq, seq)
 			continue
 		}
 		aside := strings.HasSuffix(rest, ".damaged")
@@ -132,6 +152,7 @@ func (j *Journal) load() ([]*Segment, error) {
 			found = append(found, numbered{seq, path})
 		}
 	}
+	j.firstOwn = j.seq + 1
 	sort.Slice(found, func(a, b int) bool { return found[a].seq < found[b].seq })
 	var segs []*Segment
 	for _, n := range found {
@@ -148,23 +169,22 @@ func (j *Journal) load() ([]*Segment, error) {
 	return segs, nil
 }
 
-// spareSeq returns the number the spare had, from its header; 0 when it
-// has none (an earlier format's), as numbers then start afresh harmlessly:
-// the salt keeps the spare's old records from validating.
-func (j *Journal) spareSeq(path string) uint64 {
+// readSpareSeq returns the number the spare had, from its header; ok is
+// false when it has no valid header.
+func (j *Journal) readSpareSeq(path string) (seq uint64, ok bool) {
 	f, err := j.fs.OpenFile(path, 0, 0)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	defer f.Close()
 	b := make([]byte, HeaderSize)
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return 0
+		return 0, false
 	}
 	if h, ok, err := decodeHeader(b); ok && err == nil {
-		return h.seq
+		return h.seq, true
 	}
-	return 0
+	return 0, false
 }
 
 // read decodes one segment, logging what is damaged.
@@ -225,19 +245,20 @@ func (j *Journal) next() error {
 	seq := j.seq + 1
 	path := j.path(seq)
 	j.spareMu.Lock()
+	trusted := false
 	if j.haveSpare {
 		if err := j.fs.Rename(j.sparePath(), path); err != nil && !notExist(err) {
 			j.spareMu.Unlock()
 			return fmt.Errorf("reusing journal segment: %w", err)
 		}
-		j.haveSpare = false
+		j.haveSpare, trusted = false, j.spareOwn
 	}
 	j.spareMu.Unlock()
 	f, err := j.fs.OpenFile(path, os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("creating journal segment: %w", err)
 	}
-	allocated, err := j.prepare(f, seq)
+	allocated, err := j.prepare(f, seq, trusted)
 	if err != nil {
 		f.Close()
 		return wrap("creating journal segment", path, err)
@@ -253,9 +274,12 @@ func (j *Journal) next() error {
 }
 
 // prepare writes a new header with a new salt to f, zero-fills it to the
-// segment size unless it is that long already (a reused spare, every byte
-// of which was written and synced), and syncs it. It returns f's size.
-func (j *Journal) prepare(f File, seq uint64) (int64, error) {
+// segment size unless allocated says it was, by this process (a spare this
+// process zero-filled and synced: a range sync relies on every block's
+// allocation being durable, which an inherited spare, its zero-fill maybe
+// cut short by a crash, does not promise), and syncs it. It returns f's
+// size.
+func (j *Journal) prepare(f File, seq uint64, allocated bool) (int64, error) {
 	var salt [8]byte
 	if _, err := rand.Read(salt[:]); err != nil {
 		return 0, err
@@ -268,7 +292,7 @@ func (j *Journal) prepare(f File, seq uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if size < j.segmentSize {
+	if !allocated || size < j.segmentSize {
 		zeros := make([]byte, min(1<<20, j.segmentSize))
 		for off := int64(HeaderSize); off < j.segmentSize; off += int64(len(zeros)) {
 			if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), j.segmentSize-off)], off); err != nil {
@@ -324,12 +348,44 @@ func (j *Journal) Append(rec []byte) (wait func() error, err error) {
 }
 
 // syncTo makes f durable up to at least end: nothing to do when a sync
-// that finished covered it, else a sync from the watermark it finds to
-// everything written so far. Waits sync concurrently, as the kernel batches
-// concurrent syncs of a file; each moves the watermark to what it covered,
-// which is everything below its end since everything below its start was
-// durable already. The caller holds fmu for reading.
+// that finished covered it, else a sync from the watermark to everything
+// written so far. Syncs run one at a time: a wait that finds one running
+// waits for it to end, all such waits woken at once, and needs none of
+// its own if it covered its record; the others share the next (group
+// commit). Concurrent syncs would not be safe: when writeback fails, the
+// kernel marks the pages clean and reports the error to one sync alone,
+// so a sync overlapping it could return success for bytes that are gone.
+// The caller holds fmu for reading.
 func (j *Journal) syncTo(f File, end int64) error {
+	for {
+		if err := j.failure(); err != nil {
+			return err
+		}
+		if j.synced.Load() >= end {
+			return nil
+		}
+		j.syncMu.Lock()
+		running := j.syncing
+		if running == nil {
+			j.syncing = make(chan struct{})
+		}
+		j.syncMu.Unlock()
+		if running == nil {
+			return j.syncNow(f, end)
+		}
+		<-running
+	}
+}
+
+// syncNow is the one sync running: from the watermark to everything
+// written so far, unless the sync before it failed or covered end.
+func (j *Journal) syncNow(f File, end int64) error {
+	defer func() {
+		j.syncMu.Lock()
+		close(j.syncing)
+		j.syncing = nil
+		j.syncMu.Unlock()
+	}()
 	if err := j.failure(); err != nil {
 		return err
 	}
@@ -349,12 +405,8 @@ func (j *Journal) syncTo(f File, end int64) error {
 		j.failed.Store(&err)
 		return err
 	}
-	for {
-		cur := j.synced.Load()
-		if cur >= to || j.synced.CompareAndSwap(cur, to) {
-			return nil
-		}
-	}
+	j.synced.Store(to)
+	return nil
 }
 
 func (j *Journal) failure() error {
@@ -393,24 +445,36 @@ func (j *Journal) Rotate() (string, error) {
 	if err := j.next(); err != nil {
 		return "", err
 	}
+	// Appends have moved on even if closing fails: the caller still gets
+	// the old segment, to retire it.
 	if err := old.Close(); err != nil {
-		return "", fmt.Errorf("closing journal segment: %w", err)
+		return old.Name(), fmt.Errorf("closing journal segment: %w", err)
 	}
 	return old.Name(), nil
 }
 
 // Retire keeps a segment whose records are all in SQLite as the spare, or
-// deletes it when there is one, durably: once it returns, a power cut does
-// not bring the segment back.
+// deletes it when there is one, durably: once it returns nil, a power cut
+// does not bring the segment back. When it fails the segment may come back
+// after a power cut; calling it again until it succeeds is the remedy
+// (a segment renamed or removed already then needs only its directory
+// synced).
 func (j *Journal) Retire(path string) error {
 	j.spareMu.Lock()
 	defer j.spareMu.Unlock()
-	if !j.haveSpare {
-		if err := j.fs.Rename(path, j.sparePath()); err != nil {
+	seq, numbered := j.seqOf(path)
+	// The spare keeps the highest number retired, so that a start with no
+	// numbered segment left still continues after it: a segment numbered
+	// above the spare replaces it.
+	if !j.haveSpare || numbered && seq > j.spareSeq {
+		err := j.fs.Rename(path, j.sparePath())
+		if err != nil && !notExist(err) {
 			return wrap("retiring journal segment", path, err)
 		}
-		j.haveSpare = true
-	} else if err := j.fs.Remove(path); err != nil {
+		if err == nil {
+			j.haveSpare, j.spareSeq, j.spareOwn = true, seq, numbered && seq >= j.firstOwn
+		}
+	} else if err := j.fs.Remove(path); err != nil && !notExist(err) {
 		return wrap("removing journal segment", path, err)
 	}
 	if err := j.fs.SyncDir(j.dir); err != nil {
@@ -419,11 +483,21 @@ func (j *Journal) Retire(path string) error {
 	return nil
 }
 
+// seqOf returns the number in a segment's path.
+func (j *Journal) seqOf(path string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(filepath.Base(path), j.prefix)
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(rest, 10, 64)
+	return seq, err == nil
+}
+
 // SetAside renames a damaged segment whose intact records are all in
 // SQLite to <path>.damaged, durably, where it is neither replayed nor
 // reused, and says so in the log.
 func (j *Journal) SetAside(path string) error {
-	if err := j.fs.Rename(path, path+".damaged"); err != nil {
+	if err := j.fs.Rename(path, path+".damaged"); err != nil && !notExist(err) {
 		return wrap("setting aside damaged journal segment", path, err)
 	}
 	if err := j.fs.SyncDir(j.dir); err != nil {

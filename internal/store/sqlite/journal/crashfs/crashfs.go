@@ -38,11 +38,25 @@ type FS struct {
 	// NoSync makes every sync a no-op: the mutation that durability tests
 	// must catch.
 	NoSync bool
+	// SkipSync, when set, makes the syncs it returns true for no-ops, with
+	// the operation's name, after BeforeOp: the mutation check of one sync
+	// point at a time.
+	SkipSync func(op string) bool
+	// FailSync, when set, is asked before each sync (Sync, SyncRange,
+	// SyncDir) with the number of operations before it and the
+	// operation's name; an error fails that sync the way a failed
+	// writeback does on Linux: as it starts, the bytes it would have made
+	// durable are dropped from what a power cut keeps, and no later sync
+	// writes them until they are written again (the kernel marks the
+	// pages clean); the error is returned when it ends, after BeforeOp,
+	// so a test can hold a failing sync while others run.
+	FailSync func(n int, op string) error
 }
 
 type inode struct {
 	data   []byte // as reads see it
 	synced []byte // as a power cut leaves it
+	lost   []bool // per byte of data: its writeback failed, so syncs skip it; nil when none
 }
 
 // New returns an empty file system.
@@ -59,6 +73,21 @@ func (c *FS) Crash() *FS {
 	defer c.mu.Unlock()
 	out := New()
 	for name, ino := range c.durable {
+		kept := &inode{data: slices.Clone(ino.synced), synced: slices.Clone(ino.synced)}
+		out.live[name], out.durable[name] = kept, kept
+	}
+	return out
+}
+
+// CrashKeepingEntries returns what a power cut now would leave on a file
+// system that wrote its directory entries early, as one with a metadata
+// journal may at any commit: every file created, renamed or removed so far
+// stays so, with only its synced bytes.
+func (c *FS) CrashKeepingEntries() *FS {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := New()
+	for name, ino := range c.live {
 		kept := &inode{data: slices.Clone(ino.synced), synced: slices.Clone(ino.synced)}
 		out.live[name], out.durable[name] = kept, kept
 	}
@@ -97,6 +126,62 @@ func (c *FS) op(name string) {
 	c.mu.Unlock()
 	if before != nil {
 		before(n, name)
+	}
+}
+
+// syncOp counts a sync and asks FailSync about it. When it fails, lose
+// (called under mu) drops what the sync would have made durable; then,
+// failing or not, BeforeOp is called.
+func (c *FS) syncOp(name string, lose func()) error {
+	c.mu.Lock()
+	n := c.ops
+	c.ops++
+	before, fail := c.BeforeOp, c.FailSync
+	c.mu.Unlock()
+	var err error
+	if fail != nil {
+		if err = fail(n, name); err != nil && lose != nil {
+			c.mu.Lock()
+			lose()
+			c.mu.Unlock()
+		}
+	}
+	if before != nil {
+		before(n, name)
+	}
+	return err
+}
+
+// skip reports whether the sync op is to be a no-op (NoSync, SkipSync).
+func (c *FS) skip(op string) bool {
+	return c.NoSync || c.SkipSync != nil && c.SkipSync(op)
+}
+
+// loseRange marks bytes [off, end) of ino that a power cut would not keep
+// as lost: a failed writeback.
+func (ino *inode) loseRange(off, end int64) {
+	end = min(end, int64(len(ino.data)))
+	for i := max(off, 0); i < end; i++ {
+		if i >= int64(len(ino.synced)) || ino.synced[i] != ino.data[i] {
+			if ino.lost == nil {
+				ino.lost = make([]bool, len(ino.data))
+			}
+			ino.lost[i] = true
+		}
+	}
+}
+
+// syncRange copies bytes [off, end) of data to synced, except lost ones.
+// The caller holds mu and has made synced long enough.
+func (ino *inode) syncRange(off, end int64) {
+	if ino.lost == nil {
+		copy(ino.synced[off:end], ino.data[off:end])
+		return
+	}
+	for i := off; i < end; i++ {
+		if i >= int64(len(ino.lost)) || !ino.lost[i] {
+			ino.synced[i] = ino.data[i]
+		}
 	}
 }
 
@@ -182,8 +267,10 @@ func (c *FS) Names() []string {
 }
 
 func (c *FS) SyncDir(dir string) error {
-	c.op("syncdir")
-	if c.NoSync {
+	if err := c.syncOp("syncdir", nil); err != nil {
+		return err
+	}
+	if c.skip("syncdir") {
 		return nil
 	}
 	c.mu.Lock()
@@ -220,6 +307,12 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 		f.ino.data = append(f.ino.data, make([]byte, end-int64(len(f.ino.data)))...)
 	}
 	copy(f.ino.data[off:], p)
+	if f.ino.lost != nil {
+		if len(f.ino.lost) < len(f.ino.data) {
+			f.ino.lost = append(f.ino.lost, make([]bool, len(f.ino.data)-len(f.ino.lost))...)
+		}
+		clear(f.ino.lost[off : off+int64(len(p))]) // dirty again
+	}
 	return len(p), nil
 }
 
@@ -246,13 +339,18 @@ func (f *file) Sync() error {
 	if f.closed {
 		return fs.ErrClosed
 	}
-	f.fs.op("sync " + filepath.Base(f.name))
-	if f.fs.NoSync {
+	if err := f.fs.syncOp("sync "+filepath.Base(f.name), func() { f.ino.loseRange(0, int64(len(f.ino.data))) }); err != nil {
+		return err
+	}
+	if f.fs.skip("sync " + filepath.Base(f.name)) {
 		return nil
 	}
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	f.ino.synced = slices.Clone(f.ino.data)
+	if n := len(f.ino.data); len(f.ino.synced) != n {
+		f.ino.synced = append(f.ino.synced[:min(len(f.ino.synced), n)], make([]byte, max(0, n-len(f.ino.synced)))...)
+	}
+	f.ino.syncRange(0, int64(len(f.ino.data)))
 	return nil
 }
 
@@ -260,15 +358,17 @@ func (f *file) SyncRange(off, n int64) error {
 	if f.closed {
 		return fs.ErrClosed
 	}
-	f.fs.op("syncrange " + filepath.Base(f.name))
-	if f.fs.NoSync {
+	if err := f.fs.syncOp("syncrange "+filepath.Base(f.name), func() { f.ino.loseRange(off, off+n) }); err != nil {
+		return err
+	}
+	if f.fs.skip("syncrange " + filepath.Base(f.name)) {
 		return nil
 	}
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	end := min(off+n, int64(len(f.ino.synced)), int64(len(f.ino.data)))
 	if off < end {
-		copy(f.ino.synced[off:end], f.ino.data[off:end])
+		f.ino.syncRange(off, end)
 	}
 	return nil
 }
