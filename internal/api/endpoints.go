@@ -21,16 +21,20 @@ type endpointJSON struct {
 	Status          string            `json:"status"`
 	DisabledReason  string            `json:"disabled_reason,omitempty"`
 	SignatureScheme string            `json:"signature_scheme"`
-	Filter          json.RawMessage   `json:"filter"`         // null: none
-	Headers         map[string]string `json:"headers"`        // static headers of every delivery
-	RetrySchedule   []string          `json:"retry_schedule"` // null: the server's
+	Filter          json.RawMessage   `json:"filter"`          // null: none
+	Headers         map[string]string `json:"headers"`         // static headers of every delivery
+	RetrySchedule   []string          `json:"retry_schedule"`  // null: the server's
+	MaxConcurrency  int               `json:"max_concurrency"` // the endpoint's, or the server's default
+	TimeoutSeconds  float64           `json:"timeout_seconds"` // the endpoint's, or the server's --timeout
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
 }
 
-func renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
+func (s *Server) renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
+	maxConcurrency, timeout := s.app.EndpointDefaults()
 	j := endpointJSON{
+		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
 		SignatureScheme: e.SignatureScheme, Filter: e.Filter.JSON(), Headers: e.Headers,
@@ -61,7 +65,7 @@ func (s *Server) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, renderEndpoint(e, true))
+	writeJSON(w, http.StatusCreated, s.renderEndpoint(e, true))
 	return nil
 }
 
@@ -77,7 +81,7 @@ func (s *Server) ListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]endpointJSON, len(eps))
 	for i, e := range eps {
-		out[i] = renderEndpoint(e, false)
+		out[i] = s.renderEndpoint(e, false)
 	}
 	writeJSON(w, http.StatusOK, newList(out, more))
 	return nil
@@ -89,7 +93,7 @@ func (s *Server) GetEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
+	writeJSON(w, http.StatusOK, s.renderEndpoint(e, false))
 	return nil
 }
 
@@ -103,7 +107,7 @@ func (s *Server) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, false))
+	writeJSON(w, http.StatusOK, s.renderEndpoint(e, false))
 	return nil
 }
 

@@ -40,8 +40,13 @@ type Config struct {
 	// OnIngest, when set, is told the source name and verdict (accepted,
 	// rejected, duplicate) of every request a source captures.
 	OnIngest func(source, verdict string)
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// MaxConcurrency and Timeout are the server's defaults for endpoints
+	// without their own (--max-concurrency, --timeout), which endpoints
+	// are shown with.
+	MaxConcurrency int
+	Timeout        time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.

@@ -59,11 +59,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if opts.IdempotencyWindow > 0 {
 		keyCutoff = ts(now.Add(-opts.IdempotencyWindow))
 	}
-	var leaseOwner string
-	var leaseExp any
-	if opts.LeaseOwner != "" {
-		leaseOwner, leaseExp = opts.LeaseOwner, ts(opts.LeaseExpires)
-	}
+	leaseOwner, leaseExp := opts.LeaseOwner, msTime(opts.LeaseExpires)
 
 	// The first event of the batch with each key claims it; later ones are
 	// duplicates of whatever the first turns out to be.
@@ -244,8 +240,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			return fmt.Errorf("publishing: %w", err)
 		}
 
-		var dIDs, dEvents, dEndpoints []string
+		var dIDs, dEvents, dEndpoints, dOwners []string
 		var dDue []time.Time
+		var dExps []*time.Time
 		for _, i := range fresh {
 			ev := events[i]
 			p := hookline.Published{Event: ev}
@@ -257,11 +254,14 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				id := hookline.NewID("dlv")
 				dIDs, dEvents, dEndpoints, dDue = append(dIDs, id), append(dEvents, ev.ID), append(dEndpoints, ep.ID), append(dDue, msTime(ev.Created))
 				p.Deliveries++
-				if leaseOwner != "" {
+				if opts.Leases(ep) {
 					cp := *ep // each task its own struct; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{
 						DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires,
 					})
+					dOwners, dExps = append(dOwners, leaseOwner), append(dExps, &leaseExp)
+				} else {
+					dOwners, dExps = append(dOwners, ""), append(dExps, nil)
 				}
 			}
 			out[i] = p
@@ -272,9 +272,10 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		// GREATEST skips NULLs: without a lease, ready_at is the due time.
 		_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
 				lease_owner, lease_expires, ready_at, paused, created, updated)
-			SELECT id, ev, ep, 'pending', 0, due, $5, $6, GREATEST(due, $6), false, $7, $7
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(id, ev, ep, due)`,
-			dIDs, dEvents, dEndpoints, dDue, leaseOwner, leaseExp, ts(now))
+			SELECT id, ev, ep, 'pending', 0, due, owner, exp, GREATEST(due, exp), false, $7, $7
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
+				AS x(id, ev, ep, due, owner, exp)`,
+			dIDs, dEvents, dEndpoints, dDue, dOwners, dExps, ts(now))
 		if err != nil {
 			return fmt.Errorf("inserting deliveries: %w", err)
 		}

@@ -96,7 +96,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
-			if opts.LeaseOwner != "" {
+			if opts.Leases(ep) {
 				d.owner, d.leaseExpires, d.ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 				cp := *ep // a fresh struct per call; slices and maps are shared read-only
 				p.Tasks = append(p.Tasks, &hookline.Task{
@@ -310,7 +310,7 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 				}
 				id := hookline.NewID("dlv")
 				owner, exp, ready := "", int64(0), due
-				if opts.LeaseOwner != "" {
+				if opts.Leases(ep) {
 					owner, exp, ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 					cp := *ep // a fresh struct per call; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires})

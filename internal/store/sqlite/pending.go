@@ -97,17 +97,23 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 
 // settled reports whether pe can be flushed without waiting for attempts:
 // every delivery's first attempt is recorded, or is not this node's to make,
-// or has taken longer than settleAfter.
+// or has taken longer than settleAfter. An event with a delivery that was
+// not leased at publish (its endpoint had no room) is settled at once: a
+// claim must find that delivery, and claims flush only settled events.
 func (pe *pendingEvent) settled(nowMS int64) bool {
 	if nowMS-pe.published >= settleAfter.Milliseconds() {
 		return true
 	}
+	settled := true
 	for _, d := range pe.deliveries {
+		if d.owner == "" && !d.done {
+			return true
+		}
 		if d.owner != "" && !d.done {
-			return false
+			settled = false
 		}
 	}
-	return true
+	return settled
 }
 
 // absorb records the completions of pending deliveries in memory and

@@ -10,83 +10,153 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// ClaimTasks leases up to limit due deliveries of enabled endpoints to owner,
-// in one write transaction: one indexed SELECT in ready_at order, then one
-// UPDATE per delivery through a prepared statement. The writer lock makes
-// the pair atomic, so two claimers never get the same delivery.
-func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*hookline.Task, error) {
-	if limit <= 0 {
+// ClaimTasks leases due deliveries fairly (hookline.ClaimRequest), in one
+// write transaction: each enabled endpoint and each connection with room
+// under its cap gives its oldest due deliveries, up to that room, through
+// the deliveries_endpoint_ready index; hookline.FairOrder takes them round
+// robin up to the limit, and one UPDATE per delivery leases them. The
+// writer lock makes it atomic, so two claimers never get the same
+// delivery. A SQLite database has one node, but the live leases of other
+// owners (a process that stopped without giving them back) count against
+// the cap all the same, as the contract says.
+func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*hookline.Task, error) {
+	if req.Limit <= 0 {
 		return nil, nil
 	}
-	nowMS := ms(now)
-	exp := now.Add(lease)
-	expMS := ms(exp)
+	nowMS := ms(req.Now)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var tasks []*hookline.Task
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, byID, err := s.enabledEndpoints(ctx, tx)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.endpoint_id, d.attempts,
-				e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
-			FROM deliveries d INDEXED BY deliveries_ready
-			JOIN endpoints p ON p.id = d.endpoint_id
-			JOIN events e ON e.id = d.event_id
-			WHERE d.status = 'pending' AND d.ready_at <= ? AND p.status = 'enabled'
-			ORDER BY d.ready_at
-			LIMIT ?`, nowMS, limit)
-		if err != nil {
-			return fmt.Errorf("selecting due deliveries: %w", err)
-		}
-		defer rows.Close()
-		copies := map[string]*hookline.Endpoint{}
-		for rows.Next() {
-			var (
-				t          hookline.Task
-				endpointID string
-				attempts   int
-			)
-			ev, err := scanEvent(scanFunc(func(dest ...any) error {
-				return rows.Scan(append([]any{&t.DeliveryID, &endpointID, &attempts}, dest...)...)
-			}))
+	err := s.writeJob(&writeJob{
+		ctx: context.WithoutCancel(ctx),
+		fn: func(ctx context.Context, tx *sql.Tx) error {
+			var lists [][]dueTask
+			endpoints, _, err := s.enabledEndpoints(ctx, tx)
 			if err != nil {
-				return fmt.Errorf("reading due delivery: %w", err)
+				return err
 			}
-			ep := copies[endpointID]
-			if ep == nil {
-				cached := byID[endpointID]
-				if cached == nil { // the join says enabled, so the cache has it
-					return fmt.Errorf("endpoint %s missing from the cache", endpointID)
+			others, err := s.othersLeases(ctx, tx, req.Owner, nowMS)
+			if err != nil {
+				return err
+			}
+			if lists, err = s.dueOfEndpoints(ctx, tx, req, endpoints, others, nowMS, lists); err != nil {
+				return err
+			}
+			if lists, err = s.dueOfConnections(ctx, tx, req, others, nowMS, lists); err != nil { // inbound.go
+				return err
+			}
+			picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+			lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
+			for _, d := range picked {
+				expMS := ms(d.task.LeaseExpires)
+				if _, err := lease.ExecContext(ctx, req.Owner, expMS, expMS, d.task.DeliveryID); err != nil {
+					return fmt.Errorf("leasing delivery: %w", err)
 				}
-				cp := *cached // a fresh struct per call; slices and maps are shared read-only
-				ep = &cp
-				copies[endpointID] = ep
+				tasks = append(tasks, d.task)
 			}
-			t.Attempt = attempts + 1
-			t.Event = ev
-			t.Endpoint = ep
-			t.LeaseExpires = exp
-			tasks = append(tasks, &t)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading due deliveries: %w", err)
-		}
-		rows.Close()
-		if tasks, err = s.claimRequestTasks(ctx, tx, tasks, nowMS, exp, limit); err != nil { // inbound requests: inbound.go
-			return err
-		}
-		lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
-		for _, t := range tasks {
-			if _, err := lease.ExecContext(ctx, owner, expMS, expMS, t.DeliveryID); err != nil {
-				return fmt.Errorf("leasing delivery: %w", err)
-			}
-		}
-		return nil
+			return nil
+		},
+		// Every delivery not leased at publish is in a settled event
+		// (pendingEvent.settled), so the claim sees all the work there is
+		// without writing unsettled events twice.
+		settledOnly: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
 	}
 	return tasks, nil
+}
+
+// othersLeases counts the live leases of owners other than owner, by
+// endpoint (or connection).
+func (s *Store) othersLeases(ctx context.Context, tx *sql.Tx, owner string, nowMS int64) (map[string]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT endpoint_id, count(*) FROM deliveries INDEXED BY deliveries_leased
+		WHERE lease_owner <> '' AND lease_owner <> ? AND status = 'pending' AND lease_expires > ?
+		GROUP BY endpoint_id`, owner, nowMS)
+	if err != nil {
+		return nil, fmt.Errorf("counting leases: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("counting leases: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// dueTask is a candidate of a claim and when it became due.
+type dueTask struct {
+	task *hookline.Task
+	due  time.Time
+}
+
+// dueOfEndpoints appends to lists, for each endpoint with room, its
+// oldest due deliveries up to its room.
+func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.ClaimRequest, endpoints []*hookline.Endpoint, others map[string]int, nowMS int64, lists [][]dueTask) ([][]dueTask, error) {
+	var stmt *sql.Stmt
+	for _, cached := range endpoints {
+		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		if room == 0 {
+			continue
+		}
+		if stmt == nil {
+			var err error
+			stmt, err = tx.PrepareContext(ctx, `SELECT d.id, d.attempts, d.ready_at,
+					e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
+				FROM deliveries d INDEXED BY deliveries_endpoint_ready
+				JOIN events e ON e.id = d.event_id
+				WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
+				ORDER BY d.ready_at
+				LIMIT ?`)
+			if err != nil {
+				return nil, fmt.Errorf("preparing the claim: %w", err)
+			}
+			defer stmt.Close()
+		}
+		exp := req.Now.Add(req.EndpointLease(cached))
+		var ep *hookline.Endpoint // a fresh struct per call, shared by its tasks; slices and maps are shared read-only
+		var list []dueTask
+		err := func() error {
+			rows, err := stmt.QueryContext(ctx, cached.ID, nowMS, room)
+			if err != nil {
+				return fmt.Errorf("selecting due deliveries: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					t        hookline.Task
+					attempts int
+					ready    int64
+				)
+				ev, err := scanEvent(scanFunc(func(dest ...any) error {
+					return rows.Scan(append([]any{&t.DeliveryID, &attempts, &ready}, dest...)...)
+				}))
+				if err != nil {
+					return fmt.Errorf("reading due delivery: %w", err)
+				}
+				if ep == nil {
+					cp := *cached
+					ep = &cp
+				}
+				t.Attempt, t.Event, t.Endpoint, t.LeaseExpires = attempts+1, ev, ep, exp
+				list = append(list, dueTask{task: &t, due: fromMS(ready)})
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, err
+		}
+		if len(list) > 0 {
+			lists = append(lists, list)
+		}
+	}
+	return lists, nil
 }
 
 // scanFunc adapts a function to scanner.
