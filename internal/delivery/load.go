@@ -17,6 +17,11 @@ import (
 type loads struct {
 	mu sync.Mutex
 	m  map[string]*endpointLoad
+	// claiming is set while a claim made with the current counts runs:
+	// publishes then lease nothing, so that the claim's room stays free
+	// for what it brings back (else the excess would go back to the store,
+	// a write for nothing).
+	claiming bool
 }
 
 type endpointLoad struct {
@@ -39,7 +44,7 @@ func (l *loads) take(id string, limit int) bool {
 		l.m[id] = ld
 	}
 	ld.limit = limit
-	if ld.held >= limit {
+	if ld.held >= limit || l.claiming {
 		ld.waiting = true
 		return false
 	}
@@ -64,10 +69,12 @@ func (l *loads) done(id string) bool {
 	return waiting
 }
 
-// held returns a copy of the counts, for a claim.
-func (l *loads) held() map[string]int {
+// startClaim returns a copy of the counts, for a claim, and holds
+// publishes off until claimed.
+func (l *loads) startClaim() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.claiming = true
 	out := make(map[string]int, len(l.m))
 	for id, ld := range l.m {
 		if ld.held > 0 {
@@ -78,13 +85,14 @@ func (l *loads) held() map[string]int {
 }
 
 // claimed admits the tasks of a claim made with held as its counts and
-// returns those it had room for, and the others (a publish on this node
-// took the room meanwhile), which the caller gives back. An endpoint whose
+// returns those it had room for, and the others (none, unless a slot
+// was taken some other way meanwhile), which the caller gives back. An endpoint whose
 // cap the claim filled may have more due: it is marked waiting; one it
 // left room at has none due, and is not.
 func (l *loads) claimed(tasks []*hookline.Task, held map[string]int, def int) (kept, excess []*hookline.Task) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.claiming = false
 	got := map[string]int{}
 	limits := map[string]int{}
 	for _, t := range tasks {
@@ -126,15 +134,15 @@ func (l *loads) claimed(tasks []*hookline.Task, held map[string]int, def int) (k
 // claim leases up to limit due deliveries under the fairness rule and
 // admits them.
 func (e *Engine) claim(limit int) ([]*hookline.Task, error) {
-	held := e.loads.held()
+	held := e.loads.startClaim()
 	tasks, err := e.cfg.Store.ClaimTasks(context.Background(), hookline.ClaimRequest{
 		Owner: e.cfg.Owner, Now: e.cfg.Now(), Lease: e.cfg.Lease, Limit: limit,
 		MaxConcurrency: e.cfg.MaxConcurrency, Timeout: e.cfg.Timeout, Held: held,
 	})
+	kept, excess := e.loads.claimed(tasks, held, e.cfg.MaxConcurrency) // also on error: publishes lease again
 	if err != nil {
 		return nil, err
 	}
-	kept, excess := e.loads.claimed(tasks, held, e.cfg.MaxConcurrency)
 	if len(excess) > 0 {
 		ids := make([]string, len(excess))
 		for i, t := range excess {

@@ -49,6 +49,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	if opts.LeaseOwner != "" {
+		s.noteLeaseOwner(opts.LeaseOwner)
+	}
 	out := make([]hookline.Published, len(events))
 
 	// jmu makes the idempotency checks and the append one step; the fsync
@@ -263,6 +266,9 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	if opts.LeaseOwner != "" {
+		s.noteLeaseOwner(opts.LeaseOwner)
+	}
 	out := make([]hookline.Published, len(events))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		endpoints, _, err := s.enabledEndpoints(ctx, tx)

@@ -383,6 +383,14 @@ func (s *Store) CaptureRequest(ctx context.Context, r *hookline.InboundRequest, 
 	return out, nil
 }
 
+// dueOfConnectionQuery reads a connection's due deliveries in a claim.
+var dueOfConnectionQuery = `SELECT d.id, d.attempts, d.ready_at, ` + prefixed("r.", requestColumns) + `
+	FROM deliveries d INDEXED BY deliveries_endpoint_ready
+	JOIN inbound_requests r ON r.id = d.event_id
+	WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
+	ORDER BY d.ready_at
+	LIMIT ?`
+
 // dueOfConnections appends to lists, for each connection with room under
 // the default cap, the oldest due deliveries of its captured requests up to
 // its room: ClaimTasks' other half, for what joins connections and
@@ -404,16 +412,7 @@ func (s *Store) dueOfConnections(ctx context.Context, tx *sql.Tx, req hookline.C
 			continue
 		}
 		if stmt == nil {
-			stmt, err = tx.PrepareContext(ctx, `SELECT d.id, d.attempts, d.ready_at, `+prefixed("r.", requestColumns)+`
-				FROM deliveries d INDEXED BY deliveries_endpoint_ready
-				JOIN inbound_requests r ON r.id = d.event_id
-				WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
-				ORDER BY d.ready_at
-				LIMIT ?`)
-			if err != nil {
-				return nil, fmt.Errorf("preparing the claim of request deliveries: %w", err)
-			}
-			defer stmt.Close()
+			stmt = tx.StmtContext(ctx, s.stmts.dueOfConnection)
 		}
 		exp := req.Now.Add(req.Lease)
 		var list []dueTask

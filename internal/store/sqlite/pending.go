@@ -74,10 +74,28 @@ type pending struct {
 	byKey       map[string]*pendingEvent
 	completions []hookline.Completion // attempts of pending deliveries, in order
 	current     *segment
+	// unleased holds, per endpoint in publish order, the deliveries not
+	// leased at publish (their endpoint had no room): a claim leases them
+	// here, in memory, so that they too are written once, in their final
+	// state. Entries leased, done or flushed since are skipped and dropped.
+	unleased map[string][]*pendingDelivery
 }
 
 func newPending() pending {
-	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{}}
+	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{},
+		unleased: map[string][]*pendingDelivery{}}
+}
+
+// gone reports whether d has left the unleased list's concern: done, or
+// flushed to SQLite, where claims find it.
+func (p *pending) gone(d *pendingDelivery) bool {
+	return d.done || p.deliveries[d.id] != d
+}
+
+// claimable reports whether d can be leased from memory at nowMS: not done
+// or flushed (or being flushed), and not leased, or its lease lapsed.
+func (p *pending) claimable(d *pendingDelivery, nowMS int64) bool {
+	return !p.gone(d) && !d.ev.flushing && (d.owner == "" || d.leaseExpires <= nowMS)
 }
 
 // accept adds journaled events. The caller holds bmu.
@@ -88,6 +106,9 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 		p.events = append(p.events, pe)
 		for _, d := range pe.deliveries {
 			p.deliveries[d.id] = d
+			if d.owner == "" {
+				p.unleased[d.endpointID] = append(p.unleased[d.endpointID], d)
+			}
 		}
 		if pe.idemKey != "" {
 			p.byKey[pe.idemKey] = pe
@@ -96,24 +117,20 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 }
 
 // settled reports whether pe can be flushed without waiting for attempts:
-// every delivery's first attempt is recorded, or is not this node's to make,
-// or has taken longer than settleAfter. An event with a delivery that was
-// not leased at publish (its endpoint had no room) is settled at once: a
-// claim must find that delivery, and claims flush only settled events.
+// every delivery's first attempt is recorded, or has taken longer than
+// settleAfter. A delivery not leased at publish waits too: a claim leases
+// it in memory (claimPending) once its endpoint has room, or, after
+// settleAfter, from SQLite.
 func (pe *pendingEvent) settled(nowMS int64) bool {
 	if nowMS-pe.published >= settleAfter.Milliseconds() {
 		return true
 	}
-	settled := true
 	for _, d := range pe.deliveries {
-		if d.owner == "" && !d.done {
-			return true
-		}
-		if d.owner != "" && !d.done {
-			settled = false
+		if !d.done {
+			return false
 		}
 	}
-	return settled
+	return true
 }
 
 // absorb records the completions of pending deliveries in memory and
@@ -289,6 +306,20 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	}
 	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
+	for id, list := range s.pend.unleased {
+		keptDs := list[:0]
+		for _, d := range list {
+			if !s.pend.gone(d) {
+				keptDs = append(keptDs, d)
+			}
+		}
+		clear(list[len(keptDs):])
+		if len(keptDs) == 0 {
+			delete(s.pend.unleased, id)
+		} else {
+			s.pend.unleased[id] = keptDs
+		}
+	}
 	s.pendingCount.Store(int64(len(kept)))
 	s.bmu.Unlock()
 	for _, path := range drop {
@@ -338,4 +369,41 @@ func (s *Store) flushLoop() {
 		// /metrics and makes /healthz answer 503 (flushed).
 		s.flushed(s.writeJob(&writeJob{ctx: context.Background(), fn: func(context.Context, *sql.Tx) error { return nil }, settledOnly: true}))
 	}
+}
+
+// pendingDue returns up to room deliveries of endpointID that are not yet
+// in SQLite, not leased at publish, due at nowMS and not leased now (or
+// their lease lapsed), oldest first. The caller holds wmu
+// (nothing else leases them meanwhile) and, for the call, bmu.
+func (p *pending) pendingDue(endpointID string, nowMS int64, room int) []*pendingDelivery {
+	list := p.unleased[endpointID]
+	for len(list) > 0 && p.gone(list[0]) {
+		list[0] = nil
+		list = list[1:]
+	}
+	if len(list) == 0 {
+		delete(p.unleased, endpointID)
+		return nil
+	}
+	p.unleased[endpointID] = list
+	var out []*pendingDelivery
+	for _, d := range list {
+		if len(out) == room {
+			break
+		}
+		if p.claimable(d, nowMS) && d.due <= nowMS {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// task makes the task of d, leased until exp, for endpoint ep.
+func (d *pendingDelivery) task(ep *hookline.Endpoint, exp time.Time) *hookline.Task {
+	pe := d.ev
+	ev := pe.event
+	if ev == nil { // replayed from the journal
+		ev = &hookline.Event{ID: pe.id, Type: pe.typ, Created: fromMS(pe.created), Tenant: pe.tenant, Payload: pe.payload, IdempotencyKey: pe.idemKey}
+	}
+	return &hookline.Task{DeliveryID: d.id, Attempt: 1, Event: ev, Endpoint: ep, LeaseExpires: exp}
 }

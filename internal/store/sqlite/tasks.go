@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -27,6 +29,10 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.noteLeaseOwner(req.Owner)
+	if tasks, ok, err := s.claimFromMemory(ctx, req); err != nil || ok {
+		return tasks, err
+	}
 	var tasks []*hookline.Task
 	err := s.writeJob(&writeJob{
 		ctx: context.WithoutCancel(ctx),
@@ -36,7 +42,7 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			if err != nil {
 				return err
 			}
-			others, err := s.othersLeases(ctx, tx, req.Owner, nowMS)
+			others, err := s.othersLeases(ctx, tx.StmtContext(ctx, s.stmts.othersLeases), req.Owner, nowMS)
 			if err != nil {
 				return err
 			}
@@ -48,18 +54,29 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			}
 			picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
 			lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
+			s.bmu.Lock()
 			for _, d := range picked {
-				expMS := ms(d.task.LeaseExpires)
-				if _, err := lease.ExecContext(ctx, req.Owner, expMS, expMS, d.task.DeliveryID); err != nil {
-					return fmt.Errorf("leasing delivery: %w", err)
+				if d.pending != nil { // not in SQLite yet: leased in memory, written once when settled
+					d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
+					d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
+				}
+			}
+			s.bmu.Unlock()
+			for _, d := range picked {
+				if d.pending == nil {
+					expMS := ms(d.task.LeaseExpires)
+					if _, err := lease.ExecContext(ctx, req.Owner, expMS, expMS, d.task.DeliveryID); err != nil {
+						return fmt.Errorf("leasing delivery: %w", err)
+					}
 				}
 				tasks = append(tasks, d.task)
 			}
 			return nil
 		},
-		// Every delivery not leased at publish is in a settled event
-		// (pendingEvent.settled), so the claim sees all the work there is
-		// without writing unsettled events twice.
+		// Deliveries not in SQLite yet are claimed from memory
+		// (pending.pendingDue), so the claim flushes nothing, unless a
+		// retry recorded in memory is due: that one it finds in SQLite.
+		noFlush:     !s.retryDueInMemory(nowMS),
 		settledOnly: true,
 	})
 	if err != nil {
@@ -68,12 +85,158 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 	return tasks, nil
 }
 
+// The statements of a claim, prepared once (Store.prepare).
+const (
+	dueInSQLiteQuery = `SELECT 1 FROM deliveries INDEXED BY deliveries_endpoint_ready
+		WHERE endpoint_id = ? AND status = 'pending' AND ready_at <= ? LIMIT 1`
+	dueOfEndpointQuery = `SELECT d.id, d.attempts, d.ready_at,
+			e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
+		FROM deliveries d INDEXED BY deliveries_endpoint_ready
+		JOIN events e ON e.id = d.event_id
+		WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
+		ORDER BY d.ready_at
+		LIMIT ?`
+	othersLeasesQuery = `SELECT endpoint_id, count(*) FROM deliveries INDEXED BY deliveries_leased
+		WHERE lease_owner <> '' AND lease_owner <> ? AND status = 'pending' AND lease_expires > ?
+		GROUP BY endpoint_id`
+)
+
+// claimFromMemory is the claim of a busy node's common case, without the
+// writer: when no endpoint (or connection) with room has a due delivery in
+// SQLite, everything due is in memory, not flushed yet, and is leased
+// there. It reports false when the claim needs SQLite after all. Its reads
+// see the last commit, not the writer's transaction in progress: work
+// that becomes due meanwhile is the next claim's.
+func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) ([]*hookline.Task, bool, error) {
+	nowMS := ms(req.Now)
+	if s.noJournal || s.pendingCount.Load() == 0 || s.retryDueInMemory(nowMS) {
+		return nil, false, nil
+	}
+	endpoints, _, err := s.enabledEndpoints(ctx, s.r.db)
+	if err != nil {
+		return nil, false, err
+	}
+	others, err := s.othersLeases(ctx, s.probes.othersLeases, req.Owner, nowMS)
+	if err != nil {
+		return nil, false, err
+	}
+	conns, err := queryAll(ctx, s.r.db, `SELECT id FROM connections`, nil, func(sc scanner) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing connections: %w", err)
+	}
+	inSQLite := func(id string) (bool, error) {
+		var one int
+		err := s.probes.dueInSQLite.QueryRowContext(ctx, id, nowMS).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	def := hookline.ConcurrencyOf(&hookline.Endpoint{}, req.MaxConcurrency)
+	for _, id := range conns {
+		if req.Room(id, def, others[id]) == 0 {
+			continue
+		}
+		if due, err := inSQLite(id); err != nil || due {
+			return nil, false, err
+		}
+	}
+	var lists [][]dueTask
+	for _, cached := range endpoints {
+		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		if room == 0 {
+			continue
+		}
+		if due, err := inSQLite(cached.ID); err != nil || due {
+			return nil, false, err
+		}
+		exp := req.Now.Add(req.EndpointLease(cached))
+		var list []dueTask
+		s.bmu.Lock()
+		ds := s.pend.pendingDue(cached.ID, nowMS, room)
+		s.bmu.Unlock()
+		if len(ds) > 0 {
+			cp := *cached
+			for _, d := range ds {
+				list = append(list, dueTask{task: d.task(&cp, exp), due: fromMS(d.due), pending: d})
+			}
+			lists = append(lists, list)
+		}
+	}
+	picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+	tasks := make([]*hookline.Task, 0, len(picked))
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	for _, d := range picked {
+		// Still claimable: a flush may have taken it since (it is then in
+		// SQLite, for the next claim).
+		if !s.pend.claimable(d.pending, nowMS) {
+			continue
+		}
+		d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
+		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
+		tasks = append(tasks, d.task)
+	}
+	return tasks, true, nil
+}
+
+// leaseOwners remembers who has leased deliveries since Open.
+type leaseOwners struct {
+	mu     sync.Mutex
+	owners map[string]bool
+}
+
+// noteLeaseOwner records that owner leases deliveries.
+func (s *Store) noteLeaseOwner(owner string) {
+	s.owners.mu.Lock()
+	defer s.owners.mu.Unlock()
+	if s.owners.owners == nil {
+		s.owners.owners = map[string]bool{}
+	}
+	s.owners.owners[owner] = true
+}
+
+// soleLeaseOwner reports whether nobody but owner has leased deliveries
+// since Open (a server has one engine; tests may have more).
+func (s *Store) soleLeaseOwner(owner string) bool {
+	s.owners.mu.Lock()
+	defer s.owners.mu.Unlock()
+	for o := range s.owners.owners {
+		if o != owner {
+			return false
+		}
+	}
+	return true
+}
+
+// retryDueInMemory reports whether an attempt recorded in memory, not yet
+// flushed, scheduled a retry due by nowMS.
+func (s *Store) retryDueInMemory(nowMS int64) bool {
+	if s.pendingCount.Load() == 0 {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	for _, c := range s.pend.completions {
+		if c.Status == hookline.DeliveryPending && ms(c.Attempt.NextRetry) <= nowMS {
+			return true
+		}
+	}
+	return false
+}
+
 // othersLeases counts the live leases of owners other than owner, by
 // endpoint (or connection).
-func (s *Store) othersLeases(ctx context.Context, tx *sql.Tx, owner string, nowMS int64) (map[string]int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT endpoint_id, count(*) FROM deliveries INDEXED BY deliveries_leased
-		WHERE lease_owner <> '' AND lease_owner <> ? AND status = 'pending' AND lease_expires > ?
-		GROUP BY endpoint_id`, owner, nowMS)
+func (s *Store) othersLeases(ctx context.Context, stmt *sql.Stmt, owner string, nowMS int64) (map[string]int, error) {
+	if s.soleLeaseOwner(owner) {
+		// Open gave back every lease an earlier process held, and nobody
+		// else has leased since: there are none to count.
+		return map[string]int{}, nil
+	}
+	rows, err := stmt.QueryContext(ctx, owner, nowMS)
 	if err != nil {
 		return nil, fmt.Errorf("counting leases: %w", err)
 	}
@@ -87,13 +250,28 @@ func (s *Store) othersLeases(ctx context.Context, tx *sql.Tx, owner string, nowM
 		}
 		out[id] = n
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counting leases: %w", err)
+	}
+	if s.pendingCount.Load() > 0 { // and those leased in memory (pending.pendingDue)
+		s.bmu.Lock()
+		for id, list := range s.pend.unleased {
+			for _, d := range list {
+				if d.owner != "" && d.owner != owner && d.leaseExpires > nowMS && !s.pend.gone(d) {
+					out[id]++
+				}
+			}
+		}
+		s.bmu.Unlock()
+	}
+	return out, nil
 }
 
 // dueTask is a candidate of a claim and when it became due.
 type dueTask struct {
-	task *hookline.Task
-	due  time.Time
+	task    *hookline.Task
+	due     time.Time
+	pending *pendingDelivery // set for a delivery not yet in SQLite
 }
 
 // dueOfEndpoints appends to lists, for each endpoint with room, its
@@ -106,18 +284,7 @@ func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.Cla
 			continue
 		}
 		if stmt == nil {
-			var err error
-			stmt, err = tx.PrepareContext(ctx, `SELECT d.id, d.attempts, d.ready_at,
-					e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
-				FROM deliveries d INDEXED BY deliveries_endpoint_ready
-				JOIN events e ON e.id = d.event_id
-				WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
-				ORDER BY d.ready_at
-				LIMIT ?`)
-			if err != nil {
-				return nil, fmt.Errorf("preparing the claim: %w", err)
-			}
-			defer stmt.Close()
+			stmt = tx.StmtContext(ctx, s.stmts.dueOfEndpoint)
 		}
 		exp := req.Now.Add(req.EndpointLease(cached))
 		var ep *hookline.Endpoint // a fresh struct per call, shared by its tasks; slices and maps are shared read-only
@@ -151,6 +318,18 @@ func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.Cla
 		}()
 		if err != nil {
 			return nil, err
+		}
+		if left := room - len(list); left > 0 && s.pendingCount.Load() > 0 {
+			s.bmu.Lock()
+			for _, d := range s.pend.pendingDue(cached.ID, nowMS, left) {
+				if ep == nil {
+					cp := *cached
+					ep = &cp
+				}
+				list = append(list, dueTask{task: d.task(ep, exp), due: fromMS(d.due), pending: d})
+			}
+			s.bmu.Unlock()
+			slices.SortStableFunc(list, func(a, b dueTask) int { return a.due.Compare(b.due) })
 		}
 		if len(list) > 0 {
 			lists = append(lists, list)

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"ClaimDueOnly", testClaimDueOnly},
 		{"ClaimFair", testClaimFair},
 		{"ClaimLeaseCoversTimeout", testClaimLeaseCoversTimeout},
+		{"ClaimCapAcrossOwners", testClaimCapAcrossOwners},
 		{"ClaimEnabledEndpointsOnly", testClaimEnabledEndpointsOnly},
 		{"ClaimLeases", testClaimLeases},
 		{"ClaimTaskContents", testClaimTaskContents},
@@ -566,6 +567,36 @@ func testClaimFair(t *testing.T, f *fixture) {
 	}
 	if c := perEndpoint[capped.ID]; len(c) != 2 || !slices.Contains(c, oldest[capped.ID][2]) {
 		t.Fatalf("after the leases lapsed took %v of capped, want 2 with %s", c, oldest[capped.ID][2])
+	}
+}
+
+// testClaimCapAcrossOwners: the cap holds across owners from the moment of
+// publish, before anything else reads the store (a store may keep fresh
+// deliveries apart, as the SQLite journal does), and a completion frees
+// its slot.
+func testClaimCapAcrossOwners(t *testing.T, f *fixture) {
+	ep := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.MaxConcurrency = 2 })
+	for i := range 5 {
+		f.publish(hookline.PublishOptions{}, event("a.b", "", at(time.Duration(i)*time.Millisecond)))
+	}
+	req := func(owner string, held int) hookline.ClaimRequest {
+		return hookline.ClaimRequest{Owner: owner, Now: at(time.Second), Lease: time.Minute, Limit: 10,
+			MaxConcurrency: 100, Held: map[string]int{ep.ID: held}}
+	}
+	a := f.claimReq(req("a", 0))
+	if len(a) != 2 {
+		t.Fatalf("a claimed %d, want the endpoint's max_concurrency of 2", len(a))
+	}
+	if got := f.claimReq(req("b", 0)); len(got) != 0 {
+		t.Fatalf("b claimed %d while a holds the endpoint's 2", len(got))
+	}
+	if got := f.claimReq(req("a", 2)); len(got) != 0 {
+		t.Fatalf("a claimed %d beyond what it holds", len(got))
+	}
+	f.complete("a", succeeded(a[0], at(2*time.Second)))
+	b := f.claimReq(req("b", 0))
+	if len(b) != 1 || b[0].DeliveryID == a[0].DeliveryID || b[0].DeliveryID == a[1].DeliveryID {
+		t.Fatalf("after a completed one, b claimed %v, want one other delivery", taskIDs(b))
 	}
 }
 
