@@ -119,7 +119,7 @@ type Store struct {
 	stmts writeStmts
 	// Multi-row inserts of the hot path.
 	insEvents, insDeliveries, insAttempts *multiInsert
-	owners leaseOwners // who has leased since Open (tasks.go)
+	owners                                leaseOwners // who has leased since Open (tasks.go)
 	// probes are the reads of a claim from memory (claimFromMemory), on the
 	// read pool, without the writer.
 	probes readStmts
