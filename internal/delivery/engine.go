@@ -218,16 +218,17 @@ func (e *Engine) Submit(tasks []*hookline.Task) {
 	e.dispatch(tasks)
 }
 
-// Admit reserves room for one more delivery to ep, leased at publish, and
-// reports whether there was room. An endpoint whose attempts may outlast
+// Admit reserves room for one more delivery to ep, leased at publish,
+// while other nodes hold others of its deliveries, and reports whether
+// there was room. An endpoint whose attempts may outlast
 // the default lease is left to a claim, which leases for longer. A
 // reservation whose delivery was not leased after all goes back through
 // Unadmit.
-func (e *Engine) Admit(ep *hookline.Endpoint) bool {
+func (e *Engine) Admit(ep *hookline.Endpoint, others int) bool {
 	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout {
 		return false
 	}
-	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency))
+	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency)-others)
 }
 
 // Unadmit gives back reservations made by Admit for deliveries that were

@@ -19,8 +19,7 @@ type loads struct {
 	m  map[string]*endpointLoad
 	// claiming is set while a claim made with the current counts runs:
 	// publishes then lease nothing, so that the claim's room stays free
-	// for what it brings back (else the excess would go back to the store,
-	// a write for nothing).
+	// for what it brings back, which otherwise would go back to the store.
 	claiming bool
 }
 

@@ -279,8 +279,8 @@ func (p *Publisher) commit(batch []*pubReq) {
 		// Each delivery is leased at publish only while its endpoint has
 		// room on this node; the rest wait in the store for a claim, which
 		// takes every endpoint's due work in turn.
-		opts.Admit = func(ep *hookline.Endpoint) bool {
-			if !p.cfg.Engine.Admit(ep) {
+		opts.Admit = func(ep *hookline.Endpoint, others int) bool {
+			if !p.cfg.Engine.Admit(ep, others) {
 				return false
 			}
 			admitted = append(admitted, ep.ID)

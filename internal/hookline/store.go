@@ -113,9 +113,11 @@ type PublishOptions struct {
 	LeaseOwner        string
 	LeaseExpires      time.Time
 	// Admit, when set with LeaseOwner, is asked for each new delivery
-	// whether to lease it (the engine has room for its endpoint); one not
-	// admitted is left pending, for a claim. It must not block.
-	Admit func(e *Endpoint) bool
+	// whether to lease it (the engine has room for its endpoint, whose
+	// deliveries other owners hold others of); one not admitted is left
+	// pending, for a claim. It must not block. A store shared by several
+	// nodes counts others as ClaimTasks does, or leases nothing.
+	Admit func(e *Endpoint, others int) bool
 }
 
 // Published is the result of publishing one event.
@@ -133,8 +135,9 @@ type Backlog struct {
 	OldestDue time.Time // zero when nothing is pending
 }
 
-// Leases reports whether a new delivery to e is leased at publish, asking
-// Admit (once per delivery: it reserves room).
-func (o *PublishOptions) Leases(e *Endpoint) bool {
-	return o.LeaseOwner != "" && (o.Admit == nil || o.Admit(e))
+// Leases reports whether a new delivery to e, of whose deliveries other
+// owners hold others, is leased at publish, asking Admit (once per
+// delivery: it reserves room).
+func (o *PublishOptions) Leases(e *Endpoint, others int) bool {
+	return o.LeaseOwner != "" && (o.Admit == nil || o.Admit(e, others))
 }

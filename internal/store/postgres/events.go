@@ -205,6 +205,16 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			fanOutArgs = append(fanOutArgs, onlyCombo, onlyID)
 		}
 		b.Queue(fanOut, fanOutArgs...)
+		leasing := leaseOwner != ""
+		if leasing {
+			// Leasing at publish keeps every endpoint's cap over all nodes,
+			// as a claim does: under the claim lock, counting the other
+			// owners' leases in a statement (a snapshot) taken after it.
+			// Without the lock (a claim or another node's publish holds
+			// it) nothing is leased here; the claims take it all.
+			b.Queue(`SELECT pg_try_advisory_xact_lock($1)`, claimLockKey)
+			b.Queue(othersLeasesQuery, leaseOwner, ts(now))
+		}
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -236,6 +246,22 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			br.Close()
 			return fmt.Errorf("matching endpoints: %w", err)
 		}
+		var others map[string]int
+		if leasing {
+			if err := br.QueryRow().Scan(&leasing); err != nil {
+				br.Close()
+				return fmt.Errorf("taking the claim lock: %w", err)
+			}
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("counting leases: %w", err)
+			}
+			if others, err = collectCounts(rows); err != nil {
+				br.Close()
+				return fmt.Errorf("counting leases: %w", err)
+			}
+		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("publishing: %w", err)
 		}
@@ -254,7 +280,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				id := hookline.NewID("dlv")
 				dIDs, dEvents, dEndpoints, dDue = append(dIDs, id), append(dEvents, ev.ID), append(dEndpoints, ep.ID), append(dDue, msTime(ev.Created))
 				p.Deliveries++
-				if opts.Leases(ep) {
+				if leasing && opts.Leases(ep, others[ep.ID]) {
 					cp := *ep // each task its own struct; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{
 						DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires,

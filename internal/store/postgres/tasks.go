@@ -18,6 +18,27 @@ import (
 // completions do not take it. ("hookclam" in ASCII.)
 const claimLockKey int64 = 0x686f6f6b636c616d
 
+// othersLeasesQuery counts the live leases of owners other than $1 at $2,
+// by endpoint (or connection): endpoint_id, n.
+const othersLeasesQuery = `SELECT endpoint_id, count(*) AS n FROM deliveries
+	WHERE lease_owner <> '' AND lease_owner <> $1 AND status = 'pending' AND lease_expires > $2
+	GROUP BY endpoint_id`
+
+// collectCounts reads the rows of othersLeasesQuery.
+func collectCounts(rows pgx.Rows) (map[string]int, error) {
+	out := map[string]int{}
+	_, err := collect(rows, func(row pgx.Row) (struct{}, error) {
+		var id string
+		var n int64
+		if err := row.Scan(&id, &n); err != nil {
+			return struct{}{}, err
+		}
+		out[id] = int(n)
+		return struct{}{}, nil
+	})
+	return out, err
+}
+
 // ClaimTasks leases due deliveries fairly (hookline.ClaimRequest) in one
 // transaction: under the claim lock, one statement counts the live leases
 // of other owners per endpoint and connection; the room of each follows
@@ -36,11 +57,7 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLockKey); err != nil {
 			return fmt.Errorf("taking the claim lock: %w", err)
 		}
-		rows, err := tx.Query(ctx, `WITH others AS (
-				SELECT endpoint_id, count(*) AS n FROM deliveries
-				WHERE lease_owner <> '' AND lease_owner <> $1 AND status = 'pending' AND lease_expires > $2
-				GROUP BY endpoint_id
-			)
+		rows, err := tx.Query(ctx, `WITH others AS (`+othersLeasesQuery+`)
 			SELECT false, p.id, p.max_concurrency, p.timeout_ms, COALESCE(o.n, 0)
 			FROM endpoints p LEFT JOIN others o ON o.endpoint_id = p.id
 			WHERE p.status = 'enabled'

@@ -99,7 +99,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
-			if opts.Leases(ep) {
+			if opts.Leases(ep, 0) {
 				d.owner, d.leaseExpires, d.ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 				cp := *ep // a fresh struct per call; slices and maps are shared read-only
 				p.Tasks = append(p.Tasks, &hookline.Task{
@@ -316,7 +316,7 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 				}
 				id := hookline.NewID("dlv")
 				owner, exp, ready := "", int64(0), due
-				if opts.Leases(ep) {
+				if opts.Leases(ep, 0) {
 					owner, exp, ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 					cp := *ep // a fresh struct per call; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires})

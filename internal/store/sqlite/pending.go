@@ -50,6 +50,9 @@ type pendingDelivery struct {
 	created                        int64
 	ev                             *pendingEvent
 
+	// listed is set while it is in pending.unleased.
+	listed bool
+
 	// done is set when its attempt was recorded before the flush: the row is
 	// then written with the attempt's outcome.
 	done    bool
@@ -81,6 +84,14 @@ type pending struct {
 	unleased map[string][]*pendingDelivery
 }
 
+// list adds d to the unleased deliveries of its endpoint, once.
+func (p *pending) list(d *pendingDelivery) {
+	if !d.listed {
+		d.listed = true
+		p.unleased[d.endpointID] = append(p.unleased[d.endpointID], d)
+	}
+}
+
 func newPending() pending {
 	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{},
 		unleased: map[string][]*pendingDelivery{}}
@@ -107,7 +118,7 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 		for _, d := range pe.deliveries {
 			p.deliveries[d.id] = d
 			if d.owner == "" {
-				p.unleased[d.endpointID] = append(p.unleased[d.endpointID], d)
+				p.list(d)
 			}
 		}
 		if pe.idemKey != "" {
@@ -311,6 +322,8 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 		for _, d := range list {
 			if !s.pend.gone(d) {
 				keptDs = append(keptDs, d)
+			} else {
+				d.listed = false
 			}
 		}
 		clear(list[len(keptDs):])
@@ -378,6 +391,7 @@ func (s *Store) flushLoop() {
 func (p *pending) pendingDue(endpointID string, nowMS int64, room int) []*pendingDelivery {
 	list := p.unleased[endpointID]
 	for len(list) > 0 && p.gone(list[0]) {
+		list[0].listed = false
 		list[0] = nil
 		list = list[1:]
 	}
@@ -391,7 +405,7 @@ func (p *pending) pendingDue(endpointID string, nowMS int64, room int) []*pendin
 		if len(out) == room {
 			break
 		}
-		if p.claimable(d, nowMS) && d.due <= nowMS {
+		if p.claimable(d, nowMS) && d.ready <= nowMS {
 			out = append(out, d)
 		}
 	}

@@ -467,6 +467,9 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 		return nil
 	}
 	atMS := ms(at)
+	if s.releaseInMemory(owner, deliveryIDs, atMS) {
+		return nil
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		release := tx.StmtContext(ctx, s.stmts.releaseOne)
 		for _, id := range deliveryIDs {
@@ -480,6 +483,31 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 		return fmt.Errorf("releasing tasks: %w", err)
 	}
 	return nil
+}
+
+// releaseInMemory gives back deliveries not yet in SQLite, without a
+// write, when every one of them is such a delivery leased to owner and
+// not attempted (an engine giving back what a claim brought beyond an
+// endpoint's room). It reports whether it did.
+func (s *Store) releaseInMemory(owner string, deliveryIDs []string, atMS int64) bool {
+	if s.pendingCount.Load() == 0 {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	ds := make([]*pendingDelivery, 0, len(deliveryIDs))
+	for _, id := range deliveryIDs {
+		d := s.pend.deliveries[id]
+		if d == nil || d.done || d.ev.flushing || d.owner != owner {
+			return false
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		d.owner, d.leaseExpires, d.due, d.ready = "", 0, atMS, atMS
+		s.pend.list(d)
+	}
+	return true
 }
 
 // ReleaseOwner gives back every delivery leased to owner. Each becomes due at
