@@ -76,6 +76,9 @@ type pending struct {
 	deliveries  map[string]*pendingDelivery
 	byKey       map[string]*pendingEvent
 	completions []hookline.Completion // attempts of pending deliveries, in order
+	// firstRetry is the earliest retry (unix ms) a completion in
+	// completions scheduled; 0 when none did.
+	firstRetry int64
 	current     *segment
 	// unleased holds, per endpoint in publish order, the deliveries not
 	// leased at publish (their endpoint had no room): a claim leases them
@@ -171,6 +174,9 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		}
 		d.done, d.status, d.next, d.updated = true, c.Status, nextAttemptMS(c), nowMS
 		s.pend.completions = append(s.pend.completions, c)
+		if c.Status == hookline.DeliveryPending && (s.pend.firstRetry == 0 || d.next < s.pend.firstRetry) {
+			s.pend.firstRetry = d.next
+		}
 	}
 	return rest, unflushed
 }
@@ -317,6 +323,12 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	}
 	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
+	s.pend.firstRetry = 0
+	for _, c := range keptCs {
+		if next := nextAttemptMS(c); c.Status == hookline.DeliveryPending && (s.pend.firstRetry == 0 || next < s.pend.firstRetry) {
+			s.pend.firstRetry = next
+		}
+	}
 	for id, list := range s.pend.unleased {
 		keptDs := list[:0]
 		for _, d := range list {

@@ -220,12 +220,7 @@ func (s *Store) retryDueInMemory(nowMS int64) bool {
 	}
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
-	for _, c := range s.pend.completions {
-		if c.Status == hookline.DeliveryPending && ms(c.Attempt.NextRetry) <= nowMS {
-			return true
-		}
-	}
-	return false
+	return s.pend.firstRetry != 0 && s.pend.firstRetry <= nowMS
 }
 
 // othersLeases counts the live leases of owners other than owner, by
