@@ -79,7 +79,7 @@ type pending struct {
 	// firstRetry is the earliest retry (unix ms) a completion in
 	// completions scheduled; 0 when none did.
 	firstRetry int64
-	current     *segment
+	current    *segment
 	// unleased holds, per endpoint in publish order, the deliveries not
 	// leased at publish (their endpoint had no room): a claim leases them
 	// here, in memory, so that they too are written once, in their final
