@@ -76,6 +76,9 @@ type pending struct {
 	deliveries  map[string]*pendingDelivery
 	byKey       map[string]*pendingEvent
 	completions []hookline.Completion // attempts of pending deliveries, in order
+	// flushes counts the flushes committed, so that a claim from memory
+	// can tell one happened while it looked (pending.go, tasks.go).
+	flushes uint64
 	// firstRetry is the earliest retry (unix ms) a completion in
 	// completions scheduled; 0 when none did.
 	firstRetry int64
@@ -323,6 +326,7 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	}
 	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
+	s.pend.flushes++
 	s.pend.firstRetry = 0
 	for _, c := range keptCs {
 		if next := nextAttemptMS(c); c.Status == hookline.DeliveryPending && (s.pend.firstRetry == 0 || next < s.pend.firstRetry) {
@@ -400,7 +404,11 @@ func (s *Store) flushLoop() {
 // in SQLite, not leased at publish, due at nowMS and not leased now (or
 // their lease lapsed), oldest first. The caller holds wmu
 // (nothing else leases them meanwhile) and, for the call, bmu.
-func (p *pending) pendingDue(endpointID string, nowMS int64, room int) []*pendingDelivery {
+//
+// flushing reports that some were passed over because a flush is writing
+// them: they are in SQLite once it commits, which a claim from memory
+// would not see.
+func (p *pending) pendingDue(endpointID string, nowMS int64, room int) (out []*pendingDelivery, flushing bool) {
 	list := p.unleased[endpointID]
 	for len(list) > 0 && p.gone(list[0]) {
 		list[0].listed = false
@@ -409,19 +417,21 @@ func (p *pending) pendingDue(endpointID string, nowMS int64, room int) []*pendin
 	}
 	if len(list) == 0 {
 		delete(p.unleased, endpointID)
-		return nil
+		return nil, false
 	}
 	p.unleased[endpointID] = list
-	var out []*pendingDelivery
 	for _, d := range list {
 		if len(out) == room {
 			break
+		}
+		if d.ev.flushing && !p.gone(d) {
+			flushing = true
 		}
 		if p.claimable(d, nowMS) && d.ready <= nowMS {
 			out = append(out, d)
 		}
 	}
-	return out
+	return out, flushing
 }
 
 // task makes the task of d, leased until exp, for endpoint ep.

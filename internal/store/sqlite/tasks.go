@@ -112,6 +112,9 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 	if s.noJournal || s.pendingCount.Load() == 0 || s.retryDueInMemory(nowMS) {
 		return nil, false, nil
 	}
+	s.bmu.Lock()
+	flushes := s.pend.flushes
+	s.bmu.Unlock()
 	endpoints, _, err := s.enabledEndpoints(ctx, s.r.db)
 	if err != nil {
 		return nil, false, err
@@ -156,8 +159,11 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		exp := req.Now.Add(req.EndpointLease(cached))
 		var list []dueTask
 		s.bmu.Lock()
-		ds := s.pend.pendingDue(cached.ID, nowMS, room)
+		ds, flushing := s.pend.pendingDue(cached.ID, nowMS, room)
 		s.bmu.Unlock()
+		if flushing {
+			return nil, false, nil // the write path waits for the flush and finds them in SQLite
+		}
 		if len(ds) > 0 {
 			cp := *cached
 			for _, d := range ds {
@@ -170,12 +176,19 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 	tasks := make([]*hookline.Task, 0, len(picked))
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
+	if s.pend.flushes != flushes {
+		// A flush committed while the probes ran: what it wrote may be
+		// due, and the write path finds it.
+		return nil, false, nil
+	}
 	for _, d := range picked {
-		// Still claimable: a flush may have taken it since (it is then in
-		// SQLite, for the next claim).
+		// A flush may have taken one since: then the write path, which
+		// waits for it and finds them in SQLite.
 		if !s.pend.claimable(d.pending, nowMS) {
-			continue
+			return nil, false, nil
 		}
+	}
+	for _, d := range picked {
 		d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
 		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 		tasks = append(tasks, d.task)
@@ -316,7 +329,8 @@ func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.Cla
 		}
 		if left := room - len(list); left > 0 && s.pendingCount.Load() > 0 {
 			s.bmu.Lock()
-			for _, d := range s.pend.pendingDue(cached.ID, nowMS, left) {
+			ds, _ := s.pend.pendingDue(cached.ID, nowMS, left) // under wmu: no flush runs
+			for _, d := range ds {
 				if ep == nil {
 					cp := *cached
 					ep = &cp
