@@ -55,12 +55,18 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
 			lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
 			s.bmu.Lock()
+			kept := picked[:0]
 			for _, d := range picked {
 				if d.pending != nil { // not in SQLite yet: leased in memory, written once when settled
+					if !s.pend.claimable(d.pending, nowMS) {
+						continue // a claim from memory took it meanwhile (it holds no writer)
+					}
 					d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
 					d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 				}
+				kept = append(kept, d)
 			}
+			picked = kept
 			s.bmu.Unlock()
 			for _, d := range picked {
 				if d.pending == nil {
