@@ -284,3 +284,53 @@ func TestPendingBytesSettleAfterClaimsInMemory(t *testing.T) {
 		t.Fatalf("%d bytes counted with nothing waiting in memory, want 0", n)
 	}
 }
+
+// TestClaimedInMemoryCompletionDurable: a delivery left unleased at
+// publish (its endpoint had no room) and then leased by a claim in memory,
+// still only in the journal, has its attempt survive a crash once
+// CompleteTasks returns; the delivery claimed but not attempted is due
+// again after the crash, and the one attempted is not.
+func TestClaimedInMemoryCompletionDurable(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s, ep := openWithEndpoint(t, filepath.Join(dir, "hookline.db"), now)
+	defer s.Close()
+	sqlite.PauseFlushes(s)
+	evs := []*hookline.Event{
+		{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)},
+		{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)},
+	}
+	if _, err := s.PublishEvents(ctx, evs, hookline.PublishOptions{Now: now}); err != nil { // leased by nobody
+		t.Fatal(err)
+	}
+	tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n1", Now: now, Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
+	if err != nil || len(tasks) != 2 {
+		t.Fatalf("claimed %d, %v; want 2", len(tasks), err)
+	}
+	done, waiting := tasks[0], tasks[1]
+	atm := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: done.DeliveryID, EventID: done.Event.ID, EndpointID: ep.ID,
+		Attempt: 1, Created: now, ResponseStatus: 200, URL: ep.URL, DurationMS: 7, ResponseBody: "ok"}
+	if err := s.CompleteTasks(ctx, "n1", []hookline.Completion{{Status: hookline.DeliverySucceeded, Attempt: atm}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sqlite.PendingBytes(s); n == 0 {
+		t.Fatal("the events went to SQLite: the test no longer covers a completion of a delivery only in the journal")
+	}
+	crashed := crashCopy(t, dir) // CompleteTasks returned: SIGKILL now
+
+	r, err := sqlite.Open(ctx, filepath.Join(crashed, "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	atts, _, err := r.ListAttempts(ctx, hookline.AttemptFilter{EventID: done.Event.ID})
+	if err != nil || len(atts) != 1 || atts[0].ID != atm.ID || atts[0].ResponseBody != "ok" {
+		t.Fatalf("attempts after the crash = %+v, %v; want %s", atts, err, atm.ID)
+	}
+	again, err := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n2", Now: now.Add(time.Second), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
+	if err != nil || len(again) != 1 || again[0].DeliveryID != waiting.DeliveryID {
+		t.Fatalf("claimable after the crash = %d tasks, %v; want only %s, never attempted", len(again), err, waiting.DeliveryID)
+	}
+}
