@@ -29,6 +29,8 @@ type endpointJSON struct {
 	Filter          json.RawMessage   `json:"filter"`               // null: none
 	Headers         map[string]string `json:"headers"`              // static headers of every delivery
 	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
+	MaxConcurrency  int               `json:"max_concurrency"`      // the endpoint's, or the server's default
+	TimeoutSeconds  float64           `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
@@ -36,8 +38,10 @@ type endpointJSON struct {
 
 // renderEndpoint shows e, with secret when create has one to show (see
 // app.CreateEndpoint): never e.Secret itself, which may be a secret key.
-func renderEndpoint(e *hookline.Endpoint, secret string) endpointJSON {
+func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSON {
+	maxConcurrency, timeout := s.app.EndpointDefaults()
 	j := endpointJSON{
+		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
 		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
@@ -67,7 +71,7 @@ func (s *Server) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, renderEndpoint(e, secret))
+	writeJSON(w, http.StatusCreated, s.renderEndpoint(e, secret))
 	return nil
 }
 
@@ -83,7 +87,7 @@ func (s *Server) ListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]endpointJSON, len(eps))
 	for i, e := range eps {
-		out[i] = renderEndpoint(e, "")
+		out[i] = s.renderEndpoint(e, "")
 	}
 	writeJSON(w, http.StatusOK, newList(out, more))
 	return nil
@@ -95,7 +99,7 @@ func (s *Server) GetEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, ""))
+	writeJSON(w, http.StatusOK, s.renderEndpoint(e, ""))
 	return nil
 }
 
@@ -109,7 +113,7 @@ func (s *Server) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, renderEndpoint(e, ""))
+	writeJSON(w, http.StatusOK, s.renderEndpoint(e, ""))
 	return nil
 }
 

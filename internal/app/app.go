@@ -50,8 +50,13 @@ type Config struct {
 	// OnWake, when set, is told of every wake-up the application gives
 	// the engine (a test that runs no engine watches them).
 	OnWake func()
-	Logger *slog.Logger
-	Now    func() time.Time
+	// MaxConcurrency and Timeout are the server's defaults for endpoints
+	// without their own (--max-concurrency, --timeout), which endpoints
+	// are shown with.
+	MaxConcurrency int
+	Timeout        time.Duration
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.

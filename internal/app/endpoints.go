@@ -37,6 +37,10 @@ type EndpointParams struct {
 	// RetrySchedule is raw for the same reason: null goes back to the
 	// server's schedule.
 	RetrySchedule json.RawMessage `json:"retry_schedule"`
+	// MaxConcurrency and TimeoutSeconds are raw too: null goes back to the
+	// server's --max-concurrency and --timeout.
+	MaxConcurrency json.RawMessage `json:"max_concurrency"`
+	TimeoutSeconds json.RawMessage `json:"timeout_seconds"`
 }
 
 // Limits on endpoint fields, as Stripe sets them where it has them.
@@ -164,6 +168,20 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 			e.RetrySchedule = sched
 		}
 	}
+	if p.MaxConcurrency != nil {
+		n, err := nullableInt(p.MaxConcurrency, "max_concurrency", 1, hookline.MaxMaxConcurrency, "--max-concurrency")
+		if err != nil {
+			return err
+		}
+		e.MaxConcurrency = n
+	}
+	if p.TimeoutSeconds != nil {
+		n, err := nullableInt(p.TimeoutSeconds, "timeout_seconds", int(hookline.MinEndpointTimeout/time.Second), int(hookline.MaxEndpointTimeout/time.Second), "--timeout")
+		if err != nil {
+			return err
+		}
+		e.Timeout = time.Duration(n) * time.Second
+	}
 	// The error names what the request changed: the scheme when it set
 	// only that, the signing otherwise.
 	param := "signing"
@@ -192,6 +210,25 @@ func checkSigning(signing string) error {
 		return hookline.Invalid("signing", "signing must be %q or %q", hookline.SigningHMAC, hookline.SigningEd25519)
 	}
 	return nil
+}
+
+// nullableInt reads a whole number from lo to hi for param, or null (0:
+// the server's default, named by flag).
+func nullableInt(raw json.RawMessage, param string, lo, hi int, flag string) (int, error) {
+	if string(raw) == "null" {
+		return 0, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil || n < lo || n > hi {
+		return 0, hookline.Invalid(param, "%s must be a whole number from %d to %d, or null for the server's %s", param, lo, hi, flag)
+	}
+	return n, nil
+}
+
+// EndpointDefaults are what an endpoint without its own max_concurrency or
+// timeout_seconds gets: the server's --max-concurrency and --timeout.
+func (a *App) EndpointDefaults() (maxConcurrency int, timeout time.Duration) {
+	return hookline.ConcurrencyOf(&hookline.Endpoint{}, a.cfg.MaxConcurrency), hookline.TimeoutOf(&hookline.Endpoint{}, a.cfg.Timeout)
 }
 
 // newSecret makes a secret of the signing mode's kind.

@@ -21,6 +21,7 @@ var endpointFlags = map[string]string{
 	"tenant": "--tenant", "status": "--status", "signature_scheme": "--scheme", "signing": "--signing", "secret": "--secret",
 	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
 	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
+	"max_concurrency": "--max-concurrency", "timeout_seconds": "--timeout",
 	"since": "--since", "until": "--until",
 }
 
@@ -39,6 +40,8 @@ type endpointView struct {
 	Filter          json.RawMessage   `json:"filter"`
 	Headers         map[string]string `json:"headers"`
 	RetrySchedule   []string          `json:"retry_schedule"`
+	MaxConcurrency  int               `json:"max_concurrency"`
+	TimeoutSeconds  float64           `json:"timeout_seconds"`
 	Secret          string            `json:"secret"`
 	Created         int64             `json:"created"`
 }
@@ -53,7 +56,7 @@ func (a *app) endpointsCmd() *cobra.Command {
 // endpointFlagSet holds the flags create and update share.
 type endpointFlagSet struct {
 	url, description, tenant, scheme, signing, secret, status string
-	filter, retrySchedule                                     string
+	filter, retrySchedule, maxConcurrency, timeout            string
 	events, metadata, headers                                 []string
 }
 
@@ -73,6 +76,8 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringVar(&s.filter, "filter", "", `only events matching this JSON filter, e.g. '{"data.amount": {"in": [100, 200]}}' or @file.json ('' removes it)`)
 	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
 	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('none' never retries; '' goes back to the server's)")
+	f.StringVar(&s.maxConcurrency, "max-concurrency", "", "deliveries in flight to this endpoint at a time, 1 to 1000 ('' goes back to the server's --max-concurrency)")
+	f.StringVar(&s.timeout, "timeout", "", "timeout of one attempt to this endpoint in whole seconds, e.g. 30s, 1s to 5m ('' goes back to the server's --timeout)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…, or whsk_… with --signing ed25519); made for you when omitted")
 	} else {
@@ -146,6 +151,30 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 			p["retry_schedule"] = entries
 		}
 	}
+	if f.Changed("max-concurrency") {
+		switch v := strings.TrimSpace(s.maxConcurrency); v {
+		case "":
+			p["max_concurrency"] = nil
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, usagef("--max-concurrency %q: want a whole number, e.g. 10", v)
+			}
+			p["max_concurrency"] = n
+		}
+	}
+	if f.Changed("timeout") {
+		switch v := strings.TrimSpace(s.timeout); v {
+		case "":
+			p["timeout_seconds"] = nil
+		default:
+			d, err := time.ParseDuration(v)
+			if err != nil || d%time.Second != 0 {
+				return nil, usagef("--timeout %q: want whole seconds, e.g. 30s or 2m", v)
+			}
+			p["timeout_seconds"] = int64(d / time.Second)
+		}
+	}
 	if f.Changed("metadata") {
 		md := map[string]string{}
 		for _, kv := range s.metadata {
@@ -189,6 +218,8 @@ func (a *app) showEndpoint(raw []byte) error {
 		}
 		kv = append(kv, [2]string{"retry schedule", sched})
 	}
+	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
+		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()})
 	names := make([]string, 0, len(e.Headers))
 	for n := range e.Headers {
 		names = append(names, n)
@@ -250,7 +281,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {

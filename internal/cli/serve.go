@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/server"
 )
 
@@ -34,6 +35,9 @@ func (a *app) serveCmd() *cobra.Command {
 					return usagef("--retry-schedule: %v", err)
 				}
 				cfg.RetrySchedule = s
+			}
+			if cfg.MaxConcurrency < 1 { // the server reads 0 as "the default"; given here, it is a mistake
+				return usagef("--max-concurrency %d: must be from 1 to %d", cfg.MaxConcurrency, hookline.MaxMaxConcurrency)
 			}
 			log, err := newLogger(a.env, logFormat, logLevel)
 			if err != nil {
@@ -63,7 +67,8 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data directory; the SQLite database lives inside")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: allow deliveries to loopback and private addresses")
 	f.StringVar(&schedule, "retry-schedule", "", "comma-separated delays before each retry, e.g. 5s,5m,30m (default "+delivery.FormatSchedule(delivery.DefaultSchedule)+", ±20% jitter)")
-	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt")
+	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt, for endpoints without their own timeout_seconds")
+	f.IntVar(&cfg.MaxConcurrency, "max-concurrency", hookline.DefaultMaxConcurrency, "deliveries in flight to one endpoint at a time (across all nodes), for endpoints without their own max_concurrency")
 	f.DurationVar(&cfg.DisableAfter, "disable-after", 5*24*time.Hour, "disable an endpoint after every attempt has failed for this long")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 1<<20, "largest API request body in bytes")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler on this address (for debugging; keep it on loopback)")

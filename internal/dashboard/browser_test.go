@@ -216,6 +216,24 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the API shows the endpoint as %d %+v", code, ep)
 	}
 
+	// The page shows the concurrency and timeout in force: the server's
+	// until the endpoint has its own (issue 18).
+	var conc, timeout string
+	run(t, ctx, "reading the endpoint's limits",
+		chromedp.Text(`#max-concurrency`, &conc, chromedp.ByID), chromedp.Text(`#timeout`, &timeout, chromedp.ByID))
+	if conc != "10" || timeout != "15s" {
+		t.Fatalf("a new endpoint shows max concurrency %q and timeout %q, want the server's 10 and 15s", conc, timeout)
+	}
+	if code := n.api(t, "PATCH", "/v1/endpoints/"+epID, map[string]any{"max_concurrency": 4, "timeout_seconds": 30}, nil); code != 200 {
+		t.Fatalf("setting max_concurrency and timeout_seconds: %d", code)
+	}
+	run(t, ctx, "reloading the endpoint",
+		chromedp.Navigate(n.base+"/endpoints/"+epID), chromedp.WaitVisible(`#max-concurrency`, chromedp.ByID),
+		chromedp.Text(`#max-concurrency`, &conc, chromedp.ByID), chromedp.Text(`#timeout`, &timeout, chromedp.ByID))
+	if conc != "4" || timeout != "30s" {
+		t.Fatalf("after the update the page shows max concurrency %q and timeout %q, want 4 and 30s", conc, timeout)
+	}
+
 	// Reveal the secret, which the API agrees on.
 	var secret string
 	run(t, ctx, "revealing the secret",

@@ -253,6 +253,10 @@ type endpointData struct {
 	FailedTotal  int
 	Err          string
 	LatencyChart template.HTML
+	// MaxConcurrency and Timeout are the endpoint's, or the server's
+	// defaults it takes.
+	MaxConcurrency int
+	Timeout        time.Duration
 }
 
 func (e endpointData) formError() string { return e.Err }
@@ -261,6 +265,8 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	ctx := r.Context()
 	now := d.app.Now().UTC()
 	data := endpointData{E: e, PublicKey: app.PublicKey(e)}
+	maxConcurrency, timeout := d.app.EndpointDefaults()
+	data.MaxConcurrency, data.Timeout = hookline.ConcurrencyOf(e, maxConcurrency), hookline.TimeoutOf(e, timeout)
 	if f != nil {
 		data.Form = *f
 	} else {

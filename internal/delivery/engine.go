@@ -34,9 +34,12 @@ type Config struct {
 	// Capacity bounds the deliveries held in memory, leased and not yet
 	// completed (4096); past it, new work waits in the store.
 	Capacity int
-	// PerEndpoint bounds the attempts in flight to one endpoint (128), so a
-	// slow endpoint cannot take every connection.
-	PerEndpoint int
+	// MaxConcurrency caps the deliveries leased to one endpoint at a time
+	// (hookline.DefaultMaxConcurrency), for endpoints without their own
+	// max_concurrency. Nothing is leased beyond an endpoint's cap, so an
+	// endpoint that is slow holds only its own share and never a delivery
+	// that waits in memory for one of its slots.
+	MaxConcurrency int
 	// CompleteLinger is how long the first completion of a batch waits for
 	// others before they are recorded together (5 ms).
 	CompleteLinger time.Duration
@@ -93,8 +96,8 @@ func (c *Config) setDefaults() {
 	if c.Capacity <= 0 {
 		c.Capacity = 4096
 	}
-	if c.PerEndpoint <= 0 {
-		c.PerEndpoint = 128
+	if c.MaxConcurrency <= 0 {
+		c.MaxConcurrency = hookline.DefaultMaxConcurrency
 	}
 	if c.CompleteLinger <= 0 {
 		c.CompleteLinger = 5 * time.Millisecond
@@ -130,7 +133,7 @@ type Engine struct {
 	wake       chan struct{}
 
 	completions chan completion
-	endpointSem sync.Map            // endpoint id → chan struct{}
+	loads       loads               // what this node holds of each endpoint (load.go)
 	idle        chan *hookline.Task // hands a task to an attempt goroutine waiting for one
 
 	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
@@ -157,6 +160,7 @@ func New(cfg Config) *Engine {
 		wake:        make(chan struct{}, 1),
 		completions: make(chan completion, cfg.Capacity),
 		idle:        make(chan *hookline.Task),
+		loads:       loads{m: map[string]*endpointLoad{}},
 		sendCtx:     sendCtx,
 		cancelSends: cancel,
 		stopping:    make(chan struct{}),
@@ -208,9 +212,31 @@ func (e *Engine) Wake() {
 	}
 }
 
-// Submit takes tasks that were leased to this engine's owner at publish.
+// Submit takes tasks that were leased to this engine's owner at publish,
+// each admitted (Admit) first.
 func (e *Engine) Submit(tasks []*hookline.Task) {
 	e.dispatch(tasks)
+}
+
+// Admit reserves room for one more delivery to ep, leased at publish,
+// while other nodes hold others of its deliveries, and reports whether
+// there was room. An endpoint whose attempts may outlast
+// the default lease is left to a claim, which leases for longer. A
+// reservation whose delivery was not leased after all goes back through
+// Unadmit.
+func (e *Engine) Admit(ep *hookline.Endpoint, others int) bool {
+	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout {
+		return false
+	}
+	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency)-others)
+}
+
+// Unadmit gives back reservations made by Admit for deliveries that were
+// not leased (their publish failed), one per endpoint id listed.
+func (e *Engine) Unadmit(endpointIDs []string) {
+	for _, id := range endpointIDs {
+		e.loads.done(id)
+	}
 }
 
 // dispatch hands each task to an attempt goroutine that is waiting for
@@ -259,7 +285,7 @@ func (e *Engine) claimLoop() {
 		full := false
 		if free := int64(e.cfg.Capacity) - e.inflight.Load(); free > 0 {
 			limit := min(int(free), e.cfg.ClaimBatch)
-			tasks, err := e.cfg.Store.ClaimTasks(context.Background(), e.cfg.Owner, e.cfg.Now(), e.cfg.Lease, limit)
+			tasks, err := e.claim(limit)
 			if err != nil {
 				e.cfg.Logger.Error("claiming deliveries", "err", err)
 			}
@@ -320,39 +346,16 @@ func (e *Engine) housekeeping() {
 	}
 }
 
-func (e *Engine) sem(endpointID string) chan struct{} {
-	if v, ok := e.endpointSem.Load(endpointID); ok {
-		return v.(chan struct{})
-	}
-	v, _ := e.endpointSem.LoadOrStore(endpointID, make(chan struct{}, e.cfg.PerEndpoint))
-	return v.(chan struct{})
-}
-
-// attempt makes one attempt of t and queues its completion.
+// attempt makes one attempt of t and queues its completion. t was admitted
+// under its endpoint's cap, so it goes at once.
 func (e *Engine) attempt(t *hookline.Task) {
 	defer e.workers.Done()
-
-	// Wait for a slot at this endpoint, but give the delivery back while
-	// the lease still has room for a whole attempt.
-	sem := e.sem(t.Endpoint.ID)
-	select {
-	case sem <- struct{}{}:
-	default:
-		wait := time.Until(t.LeaseExpires) - e.cfg.Timeout - 5*time.Second
-		timer := time.NewTimer(max(wait, 0))
-		select {
-		case sem <- struct{}{}:
-			timer.Stop()
-		case <-timer.C:
-			e.release(t, e.cfg.Now())
-			return
-		case <-e.stopping:
-			timer.Stop()
-			e.release(t, e.cfg.Now())
-			return
+	released := false
+	defer func() {
+		if !released {
+			e.finished(t)
 		}
-	}
-	defer func() { <-sem }()
+	}()
 
 	sender, err := e.senderFor(t) // forward.go: captured inbound requests go as they arrived
 	now := e.cfg.Now()
@@ -361,20 +364,26 @@ func (e *Engine) attempt(t *hookline.Task) {
 	if err != nil {
 		resp = Response{Err: err}
 	} else {
-		resp = sender.Send(e.sendCtx, t, now, start.Add(e.cfg.Timeout))
+		resp = sender.Send(e.sendCtx, t, now, start.Add(hookline.TimeoutOf(t.Endpoint, e.cfg.Timeout)))
 		if resp.Defer > 0 {
 			// The sender made no attempt (see Response.Defer).
+			released = true
 			e.release(t, now.Add(resp.Defer))
 			return
 		}
 		if e.sendCtx.Err() != nil && resp.Status == 0 {
 			// Cut off by a hard stop: not the endpoint's fault, and maybe
 			// not even sent. Give it back so it is tried again.
+			released = true
 			e.release(t, now)
 			return
 		}
 	}
 	elapsed := time.Since(start)
+	// The endpoint's slot opens as soon as its answer is in: the record
+	// of the attempt does not need it.
+	released = true
+	e.finished(t)
 	e.completions <- completion{task: t, c: e.judge(t, resp, now, elapsed)}
 }
 
@@ -443,13 +452,24 @@ func (e *Engine) judge(t *hookline.Task, resp Response, now time.Time, elapsed t
 	return c
 }
 
+// release gives t back to the store, due at at, and frees its slot.
 func (e *Engine) release(t *hookline.Task, at time.Time) {
 	err := e.cfg.Store.ReleaseTasks(context.Background(), e.cfg.Owner, []string{t.DeliveryID}, at)
 	if err != nil {
 		e.cfg.Logger.Error("releasing delivery", "delivery", t.DeliveryID, "err", err)
 	}
+	e.finished(t)
 	e.inflight.Add(-1)
 	e.Backlogged()
+}
+
+// finished frees t's slot at its endpoint, and has the claim loop look for
+// more of that endpoint's work if some was left in the store for want of
+// room.
+func (e *Engine) finished(t *hookline.Task) {
+	if e.loads.done(t.Endpoint.ID) {
+		e.Wake()
+	}
 }
 
 // completeLoop records completions in batches: one transaction for as many

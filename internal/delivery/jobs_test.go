@@ -65,7 +65,7 @@ func TestRecoverJobResumesAfterANodeDies(t *testing.T) {
 	if _, err := st.PublishEvents(ctx, events, hookline.PublishOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	tasks, err := st.ClaimTasks(ctx, "w", now.Add(time.Second), time.Minute, 100)
+	tasks, err := st.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "w", Now: now.Add(time.Second), Lease: time.Minute, Limit: 100, MaxConcurrency: hookline.MaxMaxConcurrency})
 	if err != nil || len(tasks) != n {
 		t.Fatalf("claimed %d, %v", len(tasks), err)
 	}

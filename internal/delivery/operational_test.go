@@ -60,7 +60,7 @@ func TestOperationalPublishedOnceAcrossNodes(t *testing.T) {
 	if _, err := s.PublishEvents(ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	tasks, err := s.ClaimTasks(ctx, "n1", now, time.Minute, 10)
+	tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n1", Now: now, Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
 	if err != nil || len(tasks) != subjects {
 		t.Fatalf("claimed %d: %v", len(tasks), err)
 	}

@@ -272,15 +272,29 @@ func (p *Publisher) commit(batch []*pubReq) {
 	now := p.cfg.Now()
 	opts := hookline.PublishOptions{Now: now, IdempotencyWindow: p.cfg.IdempotencyWindow}
 	leased := p.cfg.Engine != nil && p.cfg.Engine.Accepting()
+	var admitted []string // endpoints of the deliveries admitted, to give back if the publish fails
 	if leased {
 		opts.LeaseOwner = p.cfg.Engine.Owner()
 		opts.LeaseExpires = now.Add(p.cfg.Engine.Lease())
+		// Each delivery is leased at publish only while its endpoint has
+		// room on this node; the rest wait in the store for a claim, which
+		// takes every endpoint's due work in turn.
+		opts.Admit = func(ep *hookline.Endpoint, others int) bool {
+			if !p.cfg.Engine.Admit(ep, others) {
+				return false
+			}
+			admitted = append(admitted, ep.ID)
+			return true
+		}
 	}
 	results, err := p.cfg.Store.PublishEvents(context.Background(), events, opts)
 	if err == nil && len(results) != len(batch) {
 		err = fmt.Errorf("store returned %d results for %d events", len(results), len(batch))
 	}
 	if err != nil {
+		if len(admitted) > 0 {
+			p.cfg.Engine.Unadmit(admitted)
+		}
 		p.cfg.Logger.Error("storing events", "events", len(batch), "err", err)
 		for _, r := range batch {
 			r.done <- pubResult{err: fmt.Errorf("storing event: %w", err)}
@@ -288,14 +302,18 @@ func (p *Publisher) commit(batch []*pubReq) {
 		return
 	}
 	var tasks []*hookline.Task
+	fannedOut := 0
 	for i, r := range batch {
 		tasks = append(tasks, results[i].Tasks...)
+		if !results[i].Duplicate {
+			fannedOut += results[i].Deliveries
+		}
 		r.done <- pubResult{res: results[i]}
 	}
-	switch {
-	case len(tasks) > 0:
+	if len(tasks) > 0 {
 		p.cfg.Engine.Submit(tasks)
-	case !leased && p.cfg.Engine != nil:
+	}
+	if fannedOut > len(tasks) && p.cfg.Engine != nil {
 		p.cfg.Engine.Backlogged()
 	}
 }

@@ -238,6 +238,8 @@ type endpoint struct {
 	DisabledReason  string   `json:"disabled_reason"`
 	EnabledEvents   []string `json:"enabled_events"`
 	SignatureScheme string   `json:"signature_scheme"`
+	MaxConcurrency  int      `json:"max_concurrency"`
+	TimeoutSeconds  float64  `json:"timeout_seconds"`
 }
 
 type event struct {

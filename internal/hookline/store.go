@@ -52,11 +52,15 @@ type Store interface {
 	// Deliveries returns the deliveries of one event, oldest first.
 	Deliveries(ctx context.Context, eventID string) ([]*Delivery, error)
 
-	// ClaimTasks leases up to limit pending deliveries that are due at now,
-	// belong to enabled endpoints and are not leased to anyone (or whose
-	// lease has expired), oldest due first, to owner until now+lease.
-	// No delivery is leased to two owners at once.
-	ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Task, error)
+	// ClaimTasks leases to req.Owner up to req.Limit pending deliveries that
+	// are due at req.Now, belong to enabled endpoints (or connections) and
+	// are not leased to anyone (or whose lease has expired), fairly (see
+	// ClaimRequest): no endpoint's deliveries beyond its room under its
+	// cap, counting req.Held and the live leases of other owners; endpoints
+	// round robin, oldest due first within each. Each is leased until
+	// req.Now plus req.EndpointLease of its endpoint. No delivery is leased
+	// to two owners at once.
+	ClaimTasks(ctx context.Context, req ClaimRequest) ([]*Task, error)
 	// CompleteTasks records attempts and their deliveries' new state in one
 	// transaction. Each attempt is always recorded; a delivery's state is
 	// updated and its lease cleared only while owner still holds its lease.
@@ -130,6 +134,12 @@ type PublishOptions struct {
 	IdempotencyWindow time.Duration
 	LeaseOwner        string
 	LeaseExpires      time.Time
+	// Admit, when set with LeaseOwner, is asked for each new delivery
+	// whether to lease it (the engine has room for its endpoint, whose
+	// deliveries other owners hold others of); one not admitted is left
+	// pending, for a claim. It must not block. A store shared by several
+	// nodes counts others as ClaimTasks does, or leases nothing.
+	Admit func(e *Endpoint, others int) bool
 }
 
 // Published is the result of publishing one event.
@@ -163,4 +173,11 @@ func (b Backlog) OldestAge(now time.Time) time.Duration {
 		return 0
 	}
 	return now.Sub(b.Oldest)
+}
+
+// Leases reports whether a new delivery to e, of whose deliveries other
+// owners hold others, is leased at publish, asking Admit (once per
+// delivery: it reserves room).
+func (o *PublishOptions) Leases(e *Endpoint, others int) bool {
+	return o.LeaseOwner != "" && (o.Admit == nil || o.Admit(e, others))
 }

@@ -61,8 +61,13 @@ type Endpoint struct {
 	// RetrySchedule, when not nil, replaces the server's: the delay before
 	// each retry (0 retries at once); empty means no retries.
 	RetrySchedule []time.Duration
-	Created       time.Time
-	Updated       time.Time
+	// MaxConcurrency caps the deliveries leased to the endpoint at a time,
+	// across every node; 0 takes the server's default.
+	MaxConcurrency int
+	// Timeout bounds one attempt to the endpoint; 0 takes the server's.
+	Timeout time.Duration
+	Created time.Time
+	Updated time.Time
 }
 
 // Signing returns the endpoint's signing mode, SigningEd25519 when its

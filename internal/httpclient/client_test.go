@@ -1673,3 +1673,41 @@ func TestResendCannotConnect(t *testing.T) {
 		t.Fatalf("Do = %v, %v; want no answer and the connection's error", resp, err)
 	}
 }
+
+// TestSlowPathDoesNotDelayHost: requests held by one path of a host (a
+// tenant's slow endpoint on a shared SaaS host) leave another path of the
+// same host:port unhurt: a request never waits for a pooled connection, so
+// its deadline measures its own attempt (issue 18).
+func TestSlowPathDoesNotDelayHost(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/hang" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.WriteHeader(204)
+	}), false)
+	defer close(release)
+	c := httpclient.New(httpclient.Options{})
+	const hanging = 64
+	var started sync.WaitGroup
+	for range hanging {
+		started.Add(1)
+		go func() {
+			started.Done()
+			c.Do(context.Background(), &httpclient.Request{URL: mustURL(t, srv.URL+"/hang"), Deadline: time.Now().Add(10 * time.Second)}, 100)
+		}()
+	}
+	started.Wait()
+	time.Sleep(100 * time.Millisecond) // the hanging requests hold their connections
+	for i := range 20 {
+		start := time.Now()
+		resp, err := c.Do(context.Background(), &httpclient.Request{URL: mustURL(t, srv.URL+"/ok"), Deadline: start.Add(2 * time.Second)}, 100)
+		if err != nil || resp.Status != 204 {
+			t.Fatalf("request %d to the fast path beside %d hanging ones: %v, %+v", i, hanging, err, resp)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/hookline/hookline/internal/hookline"
 )
 
 // Config is what `hookline serve` is told. Zero fields take the defaults
@@ -14,13 +16,16 @@ type Config struct {
 	DataDir       string          // where the SQLite database and the API key file live ("./hookline-data")
 	Dev           bool            // allow loopback and private destinations
 	RetrySchedule []time.Duration // delay before each retry
-	Timeout       time.Duration   // per attempt (15 s)
-	APIKey        string          // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
-	SecretKey     string          // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
-	MaxBodyBytes  int64           // API request body cap (1 MiB)
-	DisableAfter  time.Duration   // disable endpoints failing this long (5 days)
-	Version       string
-	PprofAddr     string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
+	Timeout       time.Duration   // per attempt (15 s), for endpoints without their own timeout_seconds
+	// MaxConcurrency caps the deliveries leased to one endpoint at a time,
+	// for endpoints without their own max_concurrency (10).
+	MaxConcurrency int
+	APIKey         string        // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
+	SecretKey      string        // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
+	MaxBodyBytes   int64         // API request body cap (1 MiB)
+	DisableAfter   time.Duration // disable endpoints failing this long (5 days)
+	Version        string
+	PprofAddr      string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
 	// TuneRuntime lets Run add the Go processor the store's tuning asks
 	// for (hookline.Tuning.SpareProcessor). Only `hookline serve`, which
 	// owns its process, sets it (and not when GOMAXPROCS is set): a server
@@ -50,6 +55,9 @@ func (c *Config) setDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxConcurrency == 0 {
+		c.MaxConcurrency = hookline.DefaultMaxConcurrency
+	}
 	if c.Version == "" {
 		c.Version = "dev"
 	}
@@ -63,6 +71,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 100*time.Millisecond || c.Timeout > 5*time.Minute {
 		return fmt.Errorf("--timeout %s: must be from 100ms to 5m", c.Timeout)
+	}
+	if c.MaxConcurrency < 0 || c.MaxConcurrency > hookline.MaxMaxConcurrency {
+		return fmt.Errorf("--max-concurrency %d: must be from 1 to %d", c.MaxConcurrency, hookline.MaxMaxConcurrency)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return errors.New("--max-body: must be at least 1024 bytes")

@@ -75,16 +75,17 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
 	obs := newObserver(ctx, cfg, store, log)
 	engine := delivery.New(delivery.Config{
-		Store:        store,
-		Schedule:     cfg.RetrySchedule,
-		Timeout:      cfg.Timeout,
-		DisableAfter: cfg.DisableAfter,
-		Transports:   dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
-		OnAttempt:    obs.fanOut(dev.onAttempt),
-		Logger:       log,
-		Lease:        cfg.Lease,
-		OnBacklog:    cluster.backlogged,
-		RunOnce:      cluster.runOnce,
+		Store:          store,
+		Schedule:       cfg.RetrySchedule,
+		Timeout:        cfg.Timeout,
+		MaxConcurrency: cfg.MaxConcurrency,
+		DisableAfter:   cfg.DisableAfter,
+		Transports:     dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
+		OnAttempt:      obs.fanOut(dev.onAttempt),
+		Logger:         log,
+		Lease:          cfg.Lease,
+		OnBacklog:      cluster.backlogged,
+		RunOnce:        cluster.runOnce,
 	})
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: tuning.Committers, Linger: tuning.Linger})
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
@@ -93,6 +94,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
 		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
+		MaxConcurrency: cfg.MaxConcurrency, Timeout: cfg.Timeout,
 	})
 	defer application.Close()
 	apiServer := api.New(api.Config{
@@ -136,7 +138,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	}
 	fmt.Fprintf(stdout, "Hookline %s listening on %s://%s (%s)\n", cfg.Version, cfg.Inbound.scheme(), ln.Addr(), where)
 	log.Info("serving", "addr", ln.Addr().String(), whereKey, whereVal, "node", engine.Owner(),
-		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout)
+		"retry_schedule", delivery.FormatSchedule(orDefault(cfg.RetrySchedule)), "timeout", cfg.Timeout, "max_concurrency", cfg.MaxConcurrency)
 
 	select {
 	case <-ctx.Done():

@@ -58,7 +58,7 @@ func BenchmarkClaimComplete100(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		tasks, err := s.ClaimTasks(ctx, "bench", t0.Add(time.Second), time.Minute, 100)
+		tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "bench", Now: t0.Add(time.Second), Lease: time.Minute, Limit: 100, MaxConcurrency: hookline.MaxMaxConcurrency})
 		if err != nil || len(tasks) == 0 {
 			b.Fatalf("claimed %d tasks: %v", len(tasks), err)
 		}

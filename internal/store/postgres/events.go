@@ -38,11 +38,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	if opts.IdempotencyWindow > 0 {
 		keyCutoff = ts(now.Add(-opts.IdempotencyWindow))
 	}
-	var leaseOwner string
-	var leaseExp any
-	if opts.LeaseOwner != "" {
-		leaseOwner, leaseExp = opts.LeaseOwner, ts(opts.LeaseExpires)
-	}
+	leaseOwner, leaseExp := opts.LeaseOwner, msTime(opts.LeaseExpires)
 
 	// The first event of the batch with each key claims it; later ones are
 	// duplicates of whatever the first turns out to be.
@@ -191,6 +187,16 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			fanOutArgs = append(fanOutArgs, onlyCombo, onlyID)
 		}
 		b.Queue(fanOut, fanOutArgs...)
+		leasing := leaseOwner != ""
+		if leasing {
+			// Leasing at publish keeps every endpoint's cap over all nodes,
+			// as a claim does: under the claim lock, counting the other
+			// owners' leases in a statement (a snapshot) taken after it.
+			// Without the lock (a claim or another node's publish holds
+			// it) nothing is leased here; the claims take it all.
+			b.Queue(`SELECT pg_try_advisory_xact_lock($1)`, claimLockKey)
+			b.Queue(othersLeasesQuery, leaseOwner, ts(now))
+		}
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -222,12 +228,29 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			br.Close()
 			return fmt.Errorf("matching endpoints: %w", err)
 		}
+		var others map[string]int
+		if leasing {
+			if err := br.QueryRow().Scan(&leasing); err != nil {
+				br.Close()
+				return fmt.Errorf("taking the claim lock: %w", err)
+			}
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return fmt.Errorf("counting leases: %w", err)
+			}
+			if others, err = collectCounts(rows); err != nil {
+				br.Close()
+				return fmt.Errorf("counting leases: %w", err)
+			}
+		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("publishing: %w", err)
 		}
 
-		var dIDs, dEvents, dEndpoints []string
+		var dIDs, dEvents, dEndpoints, dOwners []string
 		var dDue []time.Time
+		var dExps []*time.Time
 		for _, i := range fresh {
 			ev := events[i]
 			p := hookline.Published{Event: ev}
@@ -239,11 +262,14 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				id := hookline.NewID("dlv")
 				dIDs, dEvents, dEndpoints, dDue = append(dIDs, id), append(dEvents, ev.ID), append(dEndpoints, ep.ID), append(dDue, msTime(ev.Created))
 				p.Deliveries++
-				if leaseOwner != "" {
+				if leasing && opts.Leases(ep, others[ep.ID]) {
 					cp := *ep // each task its own struct; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{
 						DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires,
 					})
+					dOwners, dExps = append(dOwners, leaseOwner), append(dExps, &leaseExp)
+				} else {
+					dOwners, dExps = append(dOwners, ""), append(dExps, nil)
 				}
 			}
 			out[i] = p
@@ -254,9 +280,10 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 		// GREATEST skips NULLs: without a lease, ready_at is the due time.
 		_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, attempts, next_attempt_at,
 				lease_owner, lease_expires, ready_at, paused, created, updated)
-			SELECT id, ev, ep, 'pending', 0, due, $5, $6, GREATEST(due, $6), false, $7, $7
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(id, ev, ep, due)`,
-			dIDs, dEvents, dEndpoints, dDue, leaseOwner, leaseExp, ts(now))
+			SELECT id, ev, ep, 'pending', 0, due, owner, exp, GREATEST(due, exp), false, $7, $7
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
+				AS x(id, ev, ep, due, owner, exp)`,
+			dIDs, dEvents, dEndpoints, dDue, dOwners, dExps, ts(now))
 		if err != nil {
 			return fmt.Errorf("inserting deliveries: %w", err)
 		}

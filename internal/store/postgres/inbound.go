@@ -225,40 +225,26 @@ func fixRequest(r *hookline.InboundRequest, received time.Time) {
 }
 
 // claimRequestTasks leases up to limit due deliveries of captured requests
-// to existing connections, which ClaimTasks' statement (it joins endpoints
-// and events) leaves out. ClaimTasks calls it when its own claim left room.
-func (s *Store) claimRequestTasks(ctx context.Context, owner string, now, exp time.Time, limit int) ([]*hookline.Task, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.pool.Query(ctx, `WITH picked AS (
-			SELECT d.id, d.ready_at FROM deliveries d
-			WHERE d.status = 'pending' AND NOT d.paused AND d.ready_at <= $1
-				AND EXISTS (SELECT 1 FROM connections c WHERE c.id = d.endpoint_id)
-			ORDER BY d.ready_at
-			LIMIT $2
-			FOR UPDATE OF d SKIP LOCKED
-		), leased AS (
-			UPDATE deliveries d SET lease_owner = $3, lease_expires = $4, ready_at = $4
-			FROM picked WHERE d.id = picked.id
-			RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, picked.ready_at AS due
-		)
-		SELECT l.id, l.attempts, c.id, c.url, `+sqlcore.Qualified("r", requestColumns)+`
+// for the connections in t, which ClaimTasks' statement for endpoints
+// (it joins endpoints and events) leaves out.
+func (s *Store) claimRequestTasks(ctx context.Context, tx pgx.Tx, req hookline.ClaimRequest, limit int, t claimTargets) ([]*hookline.Task, error) {
+	rows, err := tx.Query(ctx, fairPick+`
+		SELECT l.id, l.attempts, l.exp, c.id, c.url, `+sqlcore.Qualified("r", requestColumns)+`
 		FROM leased l
 		JOIN connections c ON c.id = l.endpoint_id
 		JOIN inbound_requests r ON r.id = l.event_id
-		ORDER BY l.due, l.id`, ts(now), limit, owner, ts(exp))
+		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), limit, req.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("claiming request tasks: %w", err)
 	}
 	tasks, err := collect(rows, func(row pgx.Row) (*hookline.Task, error) {
 		var (
 			r                  hookline.InboundRequest
-			received           time.Time
+			received, exp      time.Time
 			dlvID, connID, url string
 			attempts           int
 		)
-		dest := append([]any{&dlvID, &attempts, &connID, &url}, requestDest(&r, &received)...)
+		dest := append([]any{&dlvID, &attempts, &exp, &connID, &url}, requestDest(&r, &received)...)
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}

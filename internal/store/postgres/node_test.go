@@ -146,7 +146,7 @@ func TestNodesClaimConcurrently(t *testing.T) {
 		owner := fmt.Sprintf("node%d", i)
 		wg.Go(func() {
 			for {
-				tasks, err := node.ClaimTasks(ctx, owner, t0.Add(time.Second), time.Minute, 7)
+				tasks, err := node.ClaimTasks(ctx, hookline.ClaimRequest{Owner: owner, Now: t0.Add(time.Second), Lease: time.Minute, Limit: 7, MaxConcurrency: hookline.MaxMaxConcurrency})
 				if err != nil {
 					t.Errorf("%s: ClaimTasks: %v", owner, err)
 					return
@@ -214,11 +214,11 @@ func TestOpenKeepsOtherNodesLeases(t *testing.T) {
 	if _, err := a.PublishEvents(ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := a.ClaimTasks(ctx, "a", t0, time.Minute, 10); err != nil || len(got) != 1 {
+	if got, err := a.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "a", Now: t0, Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency}); err != nil || len(got) != 1 {
 		t.Fatalf("node a claimed %d tasks (%v), want 1", len(got), err)
 	}
 	b := openDSN(t, dsn, Options{})
-	if got, err := b.ClaimTasks(ctx, "b", t0.Add(time.Second), time.Minute, 10); err != nil || len(got) != 0 {
+	if got, err := b.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "b", Now: t0.Add(time.Second), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency}); err != nil || len(got) != 0 {
 		t.Fatalf("node b, just opened, claimed %d tasks (%v), want 0: a's lease holds", len(got), err)
 	}
 }

@@ -12,37 +12,150 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// ClaimTasks leases up to limit due deliveries of enabled endpoints to owner
-// in one statement: a CTE picks them in ready_at order with FOR UPDATE SKIP
-// LOCKED, so concurrent claimers (other nodes) skip each other's picks
-// instead of waiting or double-leasing, the UPDATE leases them, and the
-// outer SELECT joins what the tasks need.
-func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*hookline.Task, error) {
-	if limit <= 0 {
+// claimLockKey is the advisory lock a claim holds for its transaction, so
+// that claims of several nodes count each other's leases: one that ran
+// meanwhile has committed before the next reads the counts. Publishes and
+// completions do not take it. ("hookclam" in ASCII.)
+const claimLockKey int64 = 0x686f6f6b636c616d
+
+// othersLeasesQuery counts the live leases of owners other than $1 at $2,
+// by endpoint (or connection): endpoint_id, n.
+const othersLeasesQuery = `SELECT endpoint_id, count(*) AS n FROM deliveries
+	WHERE lease_owner <> '' AND lease_owner <> $1 AND status = 'pending' AND lease_expires > $2
+	GROUP BY endpoint_id`
+
+// collectCounts reads the rows of othersLeasesQuery.
+func collectCounts(rows pgx.Rows) (map[string]int, error) {
+	out := map[string]int{}
+	_, err := collect(rows, func(row pgx.Row) (struct{}, error) {
+		var id string
+		var n int64
+		if err := row.Scan(&id, &n); err != nil {
+			return struct{}{}, err
+		}
+		out[id] = int(n)
+		return struct{}{}, nil
+	})
+	return out, err
+}
+
+// ClaimTasks leases due deliveries fairly (hookline.ClaimRequest) in one
+// transaction: under the claim lock, one statement counts the live leases
+// of other owners per endpoint and connection; the room of each follows
+// from the rule in hookline; then one statement per kind of target picks,
+// for each target with room, its oldest due deliveries up to its room
+// (a LATERAL subquery on deliveries_endpoint_ready, FOR UPDATE SKIP LOCKED,
+// so a delivery a publish or a resend holds is skipped, not waited for),
+// ranks them within their target and keeps the first ranks of all
+// targets up to the limit, leases them and joins what the tasks need.
+func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*hookline.Task, error) {
+	if req.Limit <= 0 {
 		return nil, nil
 	}
-	exp := now.Add(lease)
-	// The EXISTS guards against a delivery whose paused flag missed its
-	// endpoint's disabling (published concurrently with it); it costs one
-	// primary-key probe per candidate.
-	rows, err := s.pool.Query(ctx, `WITH picked AS (
+	var tasks []*hookline.Task
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLockKey); err != nil {
+			return fmt.Errorf("taking the claim lock: %w", err)
+		}
+		rows, err := tx.Query(ctx, `WITH others AS (`+othersLeasesQuery+`)
+			SELECT false, p.id, p.max_concurrency, p.timeout_ms, COALESCE(o.n, 0)
+			FROM endpoints p LEFT JOIN others o ON o.endpoint_id = p.id
+			WHERE p.status = 'enabled'
+			UNION ALL
+			SELECT true, c.id, 0, 0, COALESCE(o.n, 0)
+			FROM connections c LEFT JOIN others o ON o.endpoint_id = c.id`, req.Owner, ts(req.Now))
+		if err != nil {
+			return fmt.Errorf("counting leases: %w", err)
+		}
+		var eps, conns claimTargets
+		_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
+			var (
+				isConn    bool
+				ep        hookline.Endpoint
+				maxConc   int32
+				timeoutMS int64
+				others    int64
+			)
+			if err := row.Scan(&isConn, &ep.ID, &maxConc, &timeoutMS, &others); err != nil {
+				return struct{}{}, err
+			}
+			ep.MaxConcurrency, ep.Timeout = int(maxConc), time.Duration(timeoutMS)*time.Millisecond
+			room := req.Room(ep.ID, hookline.ConcurrencyOf(&ep, req.MaxConcurrency), int(others))
+			if room == 0 {
+				return struct{}{}, nil
+			}
+			t := &eps
+			if isConn {
+				t = &conns
+			}
+			t.ids, t.rooms, t.exps = append(t.ids, ep.ID), append(t.rooms, int32(room)), append(t.exps, req.Now.Add(req.EndpointLease(&ep)))
+			return struct{}{}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("counting leases: %w", err)
+		}
+		if len(eps.ids) > 0 {
+			if tasks, err = s.claimEventTasks(ctx, tx, req, eps); err != nil {
+				return err
+			}
+		}
+		if n := req.Limit - len(tasks); n > 0 && len(conns.ids) > 0 { // inbound request deliveries: inbound.go
+			more, err := s.claimRequestTasks(ctx, tx, req, n, conns)
+			if err != nil {
+				return err
+			}
+			tasks = append(tasks, more...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// claimTargets are the endpoints (or connections) a claim may lease for,
+// with the room of each and the lease its deliveries get.
+type claimTargets struct {
+	ids   []string
+	rooms []int32
+	exps  []time.Time
+}
+
+// fairPick is the start of both claim statements: $1, $2 and $3 are the
+// targets' ids, rooms and lease expiries, $4 is now, $5 the limit and $6
+// the owner; it defines leased(id, event_id, endpoint_id, attempts, due,
+// exp). Ranking happens after the locking subquery, since PostgreSQL
+// allows no window function beside FOR UPDATE.
+const fairPick = `WITH want AS (
+		SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(endpoint_id, room, exp)
+	), picked AS (
+		SELECT c.id, c.ready_at, w.endpoint_id, w.exp FROM want w CROSS JOIN LATERAL (
 			SELECT d.id, d.ready_at FROM deliveries d
-			WHERE d.status = 'pending' AND NOT d.paused AND d.ready_at <= $1
-				AND EXISTS (SELECT 1 FROM endpoints p WHERE p.id = d.endpoint_id AND p.status = 'enabled')
+			WHERE d.endpoint_id = w.endpoint_id AND d.status = 'pending' AND NOT d.paused AND d.ready_at <= $4
 			ORDER BY d.ready_at
-			LIMIT $2
+			LIMIT w.room
 			FOR UPDATE OF d SKIP LOCKED
-		), leased AS (
-			UPDATE deliveries d SET lease_owner = $3, lease_expires = $4, ready_at = $4
-			FROM picked WHERE d.id = picked.id
-			RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, picked.ready_at AS due
-		)
-		SELECT l.id, l.attempts, `+endpointColumnsOf("p")+`,
+		) c
+	), ranked AS (
+		SELECT id, ready_at, exp, row_number() OVER (PARTITION BY endpoint_id ORDER BY ready_at, id) AS rank FROM picked
+	), chosen AS (
+		SELECT id, ready_at, exp FROM ranked ORDER BY rank, ready_at, id LIMIT $5
+	), leased AS (
+		UPDATE deliveries d SET lease_owner = $6, lease_expires = chosen.exp, ready_at = chosen.exp
+		FROM chosen WHERE d.id = chosen.id
+		RETURNING d.id, d.event_id, d.endpoint_id, d.attempts, chosen.ready_at AS due, chosen.exp
+	)`
+
+// claimEventTasks leases event deliveries for the endpoints in t.
+func (s *Store) claimEventTasks(ctx context.Context, tx pgx.Tx, req hookline.ClaimRequest, t claimTargets) ([]*hookline.Task, error) {
+	rows, err := tx.Query(ctx, fairPick+`
+		SELECT l.id, l.attempts, l.exp, `+endpointColumnsOf("p")+`,
 			e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
 		FROM leased l
 		JOIN endpoints p ON p.id = l.endpoint_id
 		JOIN events e ON e.id = l.event_id
-		ORDER BY l.due, l.id`, ts(now), limit, owner, ts(exp))
+		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), req.Limit, req.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
 	}
@@ -55,7 +168,7 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 			attempts int
 		)
 		dest, done := s.endpointDest(&ep)
-		dest = append([]any{&t.DeliveryID, &attempts}, dest...)
+		dest = append([]any{&t.DeliveryID, &attempts, &t.LeaseExpires}, dest...)
 		dest = append(dest, &ev.ID, &ev.Type, &ev.Created, &ev.Tenant, &ev.Payload, &ev.IdempotencyKey)
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
@@ -72,18 +185,10 @@ func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lea
 		}
 		t.Attempt = attempts + 1
 		t.Event = &ev
-		t.LeaseExpires = exp
 		return &t, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
-	}
-	if len(tasks) < limit { // inbound request deliveries: inbound.go
-		more, err := s.claimRequestTasks(ctx, owner, now, exp, limit-len(tasks))
-		if err != nil {
-			return tasks, err
-		}
-		tasks = append(tasks, more...)
 	}
 	return tasks, nil
 }

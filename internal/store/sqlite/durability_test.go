@@ -98,7 +98,7 @@ func TestPurgedEventsStayPurged(t *testing.T) {
 			t.Errorf("purged event %s after a crash: err %v, want not found", id, err)
 		}
 	}
-	if tasks, err := r.ClaimTasks(ctx, "n", time.Now(), time.Minute, 100); err != nil || len(tasks) != 0 {
+	if tasks, err := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n", Now: time.Now(), Lease: time.Minute, Limit: 100, MaxConcurrency: hookline.MaxMaxConcurrency}); err != nil || len(tasks) != 0 {
 		t.Errorf("claimable after the crash: %d tasks, %v; want none", len(tasks), err)
 	}
 }
@@ -204,7 +204,7 @@ func TestCompletionDurableOnReturn(t *testing.T) {
 	if err != nil || len(atts) != 1 || atts[0].ID != atm.ID || atts[0].ResponseBody != "ok" || atts[0].DurationMS != 12 {
 		t.Fatalf("attempts after the crash = %+v, %v; want %s", atts, err, atm.ID)
 	}
-	if tasks, err := r.ClaimTasks(ctx, "n2", now.Add(time.Second), time.Minute, 10); err != nil || len(tasks) != 0 {
+	if tasks, err := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n2", Now: now.Add(time.Second), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency}); err != nil || len(tasks) != 0 {
 		t.Fatalf("claimable after the crash: %d, %v; want none (it succeeded)", len(tasks), err)
 	}
 	ds, err := r.Deliveries(ctx, ev.ID)
@@ -236,5 +236,101 @@ func TestPendingMemoryBoundedInBytes(t *testing.T) {
 	}
 	if peak < bound/2 || peak > bound+2<<20 {
 		t.Fatalf("peak of %d bytes waiting in memory, want up to the bound of %d and about it", peak, bound)
+	}
+}
+
+// TestPendingBytesSettleAfterClaimsInMemory: deliveries a claim leases in
+// memory (their endpoint had no room at publish), and those given back
+// there, leave the bytes counted against maxPendingBytes where they were:
+// once everything is flushed, nothing is counted. An account that drifted
+// with each lease would wear the bound away in a long-running process.
+func TestPendingBytesSettleAfterClaimsInMemory(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s, _ := openWithEndpoint(t, filepath.Join(t.TempDir(), "hookline.db"), now)
+	defer s.Close()
+	sqlite.PauseFlushes(s)
+	var evs []*hookline.Event
+	for range 20 {
+		evs = append(evs, &hookline.Event{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)})
+	}
+	if _, err := s.PublishEvents(ctx, evs, hookline.PublishOptions{Now: now}); err != nil { // leased by nobody
+		t.Fatal(err)
+	}
+	owner := "node-" + strings.Repeat("x", 200)
+	tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: owner, Now: now, Lease: time.Minute, Limit: 20, MaxConcurrency: hookline.MaxMaxConcurrency})
+	if err != nil || len(tasks) != 20 {
+		t.Fatalf("claimed %d, %v; want 20", len(tasks), err)
+	}
+	if n, _ := sqlite.PendingBytes(s); n <= 0 {
+		t.Fatalf("%d bytes waiting with 20 events in memory, want more than 0", n)
+	}
+	// Half given back, in memory too.
+	var back []string
+	for _, task := range tasks[:10] {
+		back = append(back, task.DeliveryID)
+	}
+	if err := s.ReleaseTasks(ctx, owner, back, now); err != nil {
+		t.Fatal(err)
+	}
+	// A write flushes everything first.
+	other := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/2", EnabledEvents: []string{"*"},
+		Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard, Secret: "whsec_x", Created: now, Updated: now}
+	if err := s.CreateEndpoint(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sqlite.PendingBytes(s); n != 0 {
+		t.Fatalf("%d bytes counted with nothing waiting in memory, want 0", n)
+	}
+}
+
+// TestClaimedInMemoryCompletionDurable: a delivery left unleased at
+// publish (its endpoint had no room) and then leased by a claim in memory,
+// still only in the journal, has its attempt survive a crash once
+// CompleteTasks returns; the delivery claimed but not attempted is due
+// again after the crash, and the one attempted is not.
+func TestClaimedInMemoryCompletionDurable(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	s, ep := openWithEndpoint(t, filepath.Join(dir, "hookline.db"), now)
+	defer s.Close()
+	sqlite.PauseFlushes(s)
+	evs := []*hookline.Event{
+		{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)},
+		{ID: hookline.NewID("evt"), Type: "a.b", Created: now, Payload: []byte(`{}`)},
+	}
+	if _, err := s.PublishEvents(ctx, evs, hookline.PublishOptions{Now: now}); err != nil { // leased by nobody
+		t.Fatal(err)
+	}
+	tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n1", Now: now, Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
+	if err != nil || len(tasks) != 2 {
+		t.Fatalf("claimed %d, %v; want 2", len(tasks), err)
+	}
+	done, waiting := tasks[0], tasks[1]
+	atm := hookline.Attempt{ID: hookline.NewID("atm"), DeliveryID: done.DeliveryID, EventID: done.Event.ID, EndpointID: ep.ID,
+		Attempt: 1, Created: now, ResponseStatus: 200, URL: ep.URL, DurationMS: 7, ResponseBody: "ok"}
+	if err := s.CompleteTasks(ctx, "n1", []hookline.Completion{{Status: hookline.DeliverySucceeded, Attempt: atm}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sqlite.PendingBytes(s); n == 0 {
+		t.Fatal("the events went to SQLite: the test no longer covers a completion of a delivery only in the journal")
+	}
+	crashed := crashCopy(t, dir) // CompleteTasks returned: SIGKILL now
+
+	r, err := sqlite.Open(ctx, filepath.Join(crashed, "hookline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	atts, _, err := r.ListAttempts(ctx, hookline.AttemptFilter{EventID: done.Event.ID})
+	if err != nil || len(atts) != 1 || atts[0].ID != atm.ID || atts[0].ResponseBody != "ok" {
+		t.Fatalf("attempts after the crash = %+v, %v; want %s", atts, err, atm.ID)
+	}
+	again, err := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n2", Now: now.Add(time.Second), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
+	if err != nil || len(again) != 1 || again[0].DeliveryID != waiting.DeliveryID {
+		t.Fatalf("claimable after the crash = %d tasks, %v; want only %s, never attempted", len(again), err, waiting.DeliveryID)
 	}
 }

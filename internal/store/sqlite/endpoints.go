@@ -14,7 +14,7 @@ import (
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
 	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
-	filter, headers, retry_schedule`
+	filter, headers, retry_schedule, max_concurrency, timeout_ms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -25,12 +25,14 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 		events, meta                   string
 		prevExp, failing, created, upd int64
 		filter, headers, schedule      string
+		timeoutMS                      int64
 	)
 	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Description, &meta, &e.Tenant, &e.Status, &e.DisabledReason,
 		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd,
-		&filter, &headers, &schedule); err != nil {
+		&filter, &headers, &schedule, &e.MaxConcurrency, &timeoutMS); err != nil {
 		return nil, err
 	}
+	e.Timeout = time.Duration(timeoutMS) * time.Millisecond
 	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
@@ -138,10 +140,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 			e.SignatureScheme, secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince),
-			ms(e.Created), ms(e.Updated), filter, headers, schedule)
+			ms(e.Created), ms(e.Updated), filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds())
 		s.dropEndpointCache()
 		return err
 	})
@@ -198,11 +200,12 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
-			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?
+			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?,
+			max_concurrency = ?, timeout_ms = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
 			secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
-			filter, headers, schedule, e.ID)
+			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.ID)
 		if err != nil {
 			return err
 		}

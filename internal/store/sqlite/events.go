@@ -49,6 +49,9 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	if opts.LeaseOwner != "" {
+		s.noteLeaseOwner(opts.LeaseOwner)
+	}
 	out := make([]hookline.Published, len(events))
 
 	// jmu makes the idempotency checks and the append one step; the fsync
@@ -96,7 +99,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
-			if opts.LeaseOwner != "" {
+			if opts.Leases(ep, 0) {
 				d.owner, d.leaseExpires, d.ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 				cp := *ep // a fresh struct per call; slices and maps are shared read-only
 				p.Tasks = append(p.Tasks, &hookline.Task{
@@ -255,6 +258,9 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	if opts.LeaseOwner != "" {
+		s.noteLeaseOwner(opts.LeaseOwner)
+	}
 	out := make([]hookline.Published, len(events))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		endpoints, _, err := s.enabledEndpoints(ctx, tx)
@@ -302,7 +308,7 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 				}
 				id := hookline.NewID("dlv")
 				owner, exp, ready := "", int64(0), due
-				if opts.LeaseOwner != "" {
+				if opts.Leases(ep, 0) {
 					owner, exp, ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 					cp := *ep // a fresh struct per call; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires})

@@ -296,43 +296,69 @@ func scanRequest(sc scanner) (*hookline.InboundRequest, error) {
 	return &r, nil
 }
 
-// claimRequestTasks adds to tasks up to limit-len(tasks) due deliveries of
-// captured requests to existing connections, which ClaimTasks' join on
-// endpoints and events leaves out. ClaimTasks calls it inside its write
-// transaction and leases what it returns.
-func (s *Store) claimRequestTasks(ctx context.Context, tx *sql.Tx, tasks []*hookline.Task, nowMS int64, exp time.Time, limit int) ([]*hookline.Task, error) {
-	n := limit - len(tasks)
-	if n <= 0 {
-		return tasks, nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.attempts, c.id, c.url, `+sqlcore.Qualified("r", requestColumns)+`
-		FROM deliveries d INDEXED BY deliveries_ready
-		JOIN connections c ON c.id = d.endpoint_id
-		JOIN inbound_requests r ON r.id = d.event_id
-		WHERE d.status = 'pending' AND d.ready_at <= ?
-		ORDER BY d.ready_at
-		LIMIT ?`, nowMS, n)
+// dueOfConnectionQuery reads a connection's due deliveries in a claim.
+var dueOfConnectionQuery = `SELECT d.id, d.attempts, d.ready_at, ` + sqlcore.Qualified("r", requestColumns) + `
+	FROM deliveries d INDEXED BY deliveries_endpoint_ready
+	JOIN inbound_requests r ON r.id = d.event_id
+	WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
+	ORDER BY d.ready_at
+	LIMIT ?`
+
+// dueOfConnections appends to lists, for each connection with room under
+// the default cap, the oldest due deliveries of its captured requests up to
+// its room: ClaimTasks' other half, for what joins connections and
+// inbound_requests instead of endpoints and events.
+func (s *Store) dueOfConnections(ctx context.Context, tx *sql.Tx, req hookline.ClaimRequest, others map[string]int, nowMS int64, lists [][]dueTask) ([][]dueTask, error) {
+	conns, err := queryAll(ctx, tx, `SELECT id, url FROM connections ORDER BY id`, nil, func(sc scanner) (*[2]string, error) {
+		var c [2]string
+		return &c, sc.Scan(&c[0], &c[1])
+	})
 	if err != nil {
-		return nil, fmt.Errorf("selecting due request deliveries: %w", err)
+		return nil, fmt.Errorf("listing connections: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			dlvID, connID, url string
-			attempts           int
-		)
-		r, err := scanRequest(scanFunc(func(dest ...any) error {
-			return rows.Scan(append([]any{&dlvID, &attempts, &connID, &url}, dest...)...)
-		}))
-		if err != nil {
-			return nil, fmt.Errorf("reading due request delivery: %w", err)
+	var stmt *sql.Stmt
+	for _, c := range conns {
+		connID, url := c[0], c[1]
+		limit := hookline.ConcurrencyOf(&hookline.Endpoint{}, req.MaxConcurrency)
+		room := req.Room(connID, limit, others[connID])
+		if room == 0 {
+			continue
 		}
-		tasks = append(tasks, hookline.NewRequestTask(dlvID, attempts+1, r, connID, url, exp))
+		if stmt == nil {
+			stmt = tx.StmtContext(ctx, s.stmts.dueOfConnection)
+		}
+		exp := req.Now.Add(req.Lease)
+		var list []dueTask
+		err := func() error {
+			rows, err := stmt.QueryContext(ctx, connID, nowMS, room)
+			if err != nil {
+				return fmt.Errorf("selecting due request deliveries: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					dlvID    string
+					attempts int
+					ready    int64
+				)
+				r, err := scanRequest(scanFunc(func(dest ...any) error {
+					return rows.Scan(append([]any{&dlvID, &attempts, &ready}, dest...)...)
+				}))
+				if err != nil {
+					return fmt.Errorf("reading due request delivery: %w", err)
+				}
+				list = append(list, dueTask{task: hookline.NewRequestTask(dlvID, attempts+1, r, connID, url, exp), due: fromMS(ready)})
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, err
+		}
+		if len(list) > 0 {
+			lists = append(lists, list)
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading due request deliveries: %w", err)
-	}
-	return tasks, nil
+	return lists, nil
 }
 
 // Request returns the captured request with that id.

@@ -159,7 +159,7 @@ func TestFailedRetireKeepsPurgedEventsPurged(t *testing.T) {
 		}
 		defer r.Close()
 		if _, err := r.Event(ctx, ev.ID); err == nil && purged {
-			tasks, _ := r.ClaimTasks(ctx, "n", time.Now(), time.Minute, 10)
+			tasks, _ := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n", Now: time.Now(), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
 			t.Errorf("%s: the purged event is back after a power cut, with %d claimable tasks", when, len(tasks))
 		}
 	}

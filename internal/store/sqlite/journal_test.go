@@ -80,7 +80,7 @@ func TestJournalReplay(t *testing.T) {
 		t.Errorf("event of the torn record: err %v, want not found", err)
 	}
 	// The crashed node's lease is released: the delivery is due now.
-	tasks, err := r.ClaimTasks(ctx, "n2", now.Add(time.Second), time.Minute, 10)
+	tasks, err := r.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n2", Now: now.Add(time.Second), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
 	if err != nil || len(tasks) != 1 || tasks[0].Event.ID != kept.ID || tasks[0].Endpoint.ID != ep.ID {
 		t.Fatalf("ClaimTasks after replay = %v, %v; want the replayed delivery", tasks, err)
 	}

@@ -54,6 +54,9 @@ type pendingDelivery struct {
 	created                        int64
 	ev                             *pendingEvent
 
+	// listed is set while it is in pending.unleased.
+	listed bool
+
 	// done is set when its attempt was recorded before the flush: the row is
 	// then written with the attempt's outcome.
 	done    bool
@@ -98,10 +101,42 @@ type pending struct {
 	// has not succeeded yet (retireQueued).
 	retiring []*segment
 	bytes    int64 // about what events and completions take in memory
+	// flushes counts the flushes committed, so that a claim from memory
+	// can tell one happened while it looked (pending.go, tasks.go).
+	flushes uint64
+	// firstRetry is the earliest retry (unix ms) a completion in
+	// completions scheduled; 0 when none did.
+	firstRetry int64
+	// unleased holds, per endpoint in publish order, the deliveries not
+	// leased at publish (their endpoint had no room): a claim leases them
+	// here, in memory, so that they too are written once, in their final
+	// state. Entries leased, done or flushed since are skipped and dropped.
+	unleased map[string][]*pendingDelivery
+}
+
+// list adds d to the unleased deliveries of its endpoint, once.
+func (p *pending) list(d *pendingDelivery) {
+	if !d.listed {
+		d.listed = true
+		p.unleased[d.endpointID] = append(p.unleased[d.endpointID], d)
+	}
 }
 
 func newPending() pending {
-	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{}}
+	return pending{deliveries: map[string]*pendingDelivery{}, byKey: map[string]*pendingEvent{},
+		unleased: map[string][]*pendingDelivery{}}
+}
+
+// gone reports whether d has left the unleased list's concern: done, or
+// flushed to SQLite, where claims find it.
+func (p *pending) gone(d *pendingDelivery) bool {
+	return d.done || p.deliveries[d.id] != d
+}
+
+// claimable reports whether d can be leased from memory at nowMS: not done
+// or flushed (or being flushed), and not leased, or its lease lapsed.
+func (p *pending) claimable(d *pendingDelivery, nowMS int64) bool {
+	return !p.gone(d) && !d.ev.flushing && (d.owner == "" || d.leaseExpires <= nowMS)
 }
 
 // accept adds journaled events. The caller holds bmu.
@@ -114,6 +149,9 @@ func (p *pending) accept(evs []*pendingEvent, seg *segment) {
 		p.events = append(p.events, pe)
 		for _, d := range pe.deliveries {
 			p.deliveries[d.id] = d
+			if d.owner == "" {
+				p.list(d)
+			}
 		}
 		if pe.idemKey != "" {
 			p.byKey[pe.idemKey] = pe
@@ -128,16 +166,21 @@ func (p *pending) complete(d *pendingDelivery, c hookline.Completion, updated in
 		c.Attempt.EventID, c.Attempt.EndpointID = d.eventID, d.endpointID
 	}
 	d.done, d.status, d.next, d.updated = true, c.Status, nextAttemptMS(c), updated
+	if c.Status == hookline.DeliveryPending && (p.firstRetry == 0 || d.next < p.firstRetry) {
+		p.firstRetry = d.next
+	}
 	p.completions = append(p.completions, pendingCompletion{c: c, seg: seg})
 	seg.remaining++
 	p.bytes += completionSize(&c)
 }
 
-// size is about what pe takes in memory.
+// size is about what pe takes in memory. It leaves out what claims
+// change in memory (a delivery's owner, a node's id, is in the 150), so
+// that forget takes off what accept added.
 func (pe *pendingEvent) size() int64 {
 	n := 200 + len(pe.id) + len(pe.typ) + len(pe.tenant) + len(pe.idemKey) + len(pe.payload)
 	for _, d := range pe.deliveries {
-		n += 150 + len(d.id) + len(d.endpointID) + len(d.owner)
+		n += 150 + len(d.id) + len(d.endpointID)
 	}
 	return int64(n)
 }
@@ -147,14 +190,16 @@ func completionSize(c *hookline.Completion) int64 {
 }
 
 // settled reports whether pe can be flushed without waiting for attempts:
-// every delivery's first attempt is recorded, or is not this node's to make,
-// or has taken longer than settleAfter.
+// every delivery's first attempt is recorded, or has taken longer than
+// settleAfter. A delivery not leased at publish waits too: a claim leases
+// it in memory (pendingDue) once its endpoint has room, or, after
+// settleAfter, from SQLite.
 func (pe *pendingEvent) settled(nowMS int64) bool {
 	if nowMS-pe.published >= settleAfter.Milliseconds() {
 		return true
 	}
 	for _, d := range pe.deliveries {
-		if d.owner != "" && !d.done {
+		if !d.done {
 			return false
 		}
 	}
@@ -217,6 +262,10 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		s.bmu.Lock()
 		for _, d := range ds {
 			d.done = false
+			// A flush meanwhile may have dropped it from the unleased
+			// list as done: a claim from memory finds it again once its
+			// lease lapses.
+			s.pend.list(d)
 		}
 		s.bmu.Unlock()
 		return nil, false, err
@@ -402,6 +451,29 @@ func (s *Store) forget(evs []*pendingEvent, applied map[string]bool) {
 	}
 	clear(s.pend.completions[len(keptCs):])
 	s.pend.completions = keptCs
+	s.pend.flushes++
+	s.pend.firstRetry = 0
+	for _, pc := range keptCs {
+		if next := nextAttemptMS(pc.c); pc.c.Status == hookline.DeliveryPending && (s.pend.firstRetry == 0 || next < s.pend.firstRetry) {
+			s.pend.firstRetry = next
+		}
+	}
+	for id, list := range s.pend.unleased {
+		keptDs := list[:0]
+		for _, d := range list {
+			if !s.pend.gone(d) {
+				keptDs = append(keptDs, d)
+			} else {
+				d.listed = false
+			}
+		}
+		clear(list[len(keptDs):])
+		if len(keptDs) == 0 {
+			delete(s.pend.unleased, id)
+		} else {
+			s.pend.unleased[id] = keptDs
+		}
+	}
 	s.pendingCount.Store(int64(len(kept)))
 	s.pendingBytes.Store(s.pend.bytes)
 	// Queued under bmu, in the step that releases their events, so that
@@ -519,4 +591,48 @@ func (s *Store) waitsInMemory(id string) bool {
 	defer s.bmu.Unlock()
 	d := s.pend.deliveries[id]
 	return d != nil && !d.ev.flushing
+}
+
+// pendingDue returns up to room deliveries of endpointID that are not yet
+// in SQLite, not leased at publish, due at nowMS and not leased now (or
+// their lease lapsed), oldest first. The caller holds wmu
+// (nothing else leases them meanwhile) and, for the call, bmu.
+//
+// flushing reports that some were passed over because a flush is writing
+// them: they are in SQLite once it commits, which a claim from memory
+// would not see.
+func (p *pending) pendingDue(endpointID string, nowMS int64, room int) (out []*pendingDelivery, flushing bool) {
+	list := p.unleased[endpointID]
+	for len(list) > 0 && p.gone(list[0]) {
+		list[0].listed = false
+		list[0] = nil
+		list = list[1:]
+	}
+	if len(list) == 0 {
+		delete(p.unleased, endpointID)
+		return nil, false
+	}
+	p.unleased[endpointID] = list
+	for _, d := range list {
+		if len(out) == room {
+			break
+		}
+		if d.ev.flushing && !p.gone(d) {
+			flushing = true
+		}
+		if p.claimable(d, nowMS) && d.ready <= nowMS {
+			out = append(out, d)
+		}
+	}
+	return out, flushing
+}
+
+// task makes the task of d, leased until exp, for endpoint ep.
+func (d *pendingDelivery) task(ep *hookline.Endpoint, exp time.Time) *hookline.Task {
+	pe := d.ev
+	ev := pe.event
+	if ev == nil { // replayed from the journal
+		ev = &hookline.Event{ID: pe.id, Type: pe.typ, Created: fromMS(pe.created), Tenant: pe.tenant, Payload: pe.payload, IdempotencyKey: pe.idemKey}
+	}
+	return &hookline.Task{DeliveryID: d.id, Attempt: 1, Event: ev, Endpoint: ep, LeaseExpires: exp}
 }

@@ -139,6 +139,16 @@ type Store struct {
 	stmts writeStmts
 	// Multi-row inserts of the hot path.
 	insEvents, insDeliveries, insAttempts *multiInsert
+	owners                                leaseOwners // who has leased since Open (tasks.go)
+	// probes are the reads of a claim from memory (claimFromMemory), on the
+	// read pool, without the writer.
+	probes readStmts
+}
+
+// readStmts are statements prepared once on the read pool.
+type readStmts struct {
+	dueInSQLite  *sql.Stmt
+	othersLeases *sql.Stmt
 }
 
 // writeStmts are the hot path's statements, prepared once on the writer
@@ -152,6 +162,11 @@ type writeStmts struct {
 	clearFailing   *sql.Stmt
 	disableEP      *sql.Stmt
 	releaseOne     *sql.Stmt
+	// A claim's reads (tasks.go): each endpoint's and each connection's
+	// due deliveries, and the leases of other owners.
+	dueOfEndpoint   *sql.Stmt
+	dueOfConnection *sql.Stmt
+	othersLeases    *sql.Stmt
 }
 
 // Open opens (creating if needed) the SQLite database at path, brings its
@@ -318,6 +333,8 @@ func (s *Store) Close() error {
 		s.stmts.putIdemKey,
 		s.stmts.leaseDelivery, s.stmts.finishDelivery, s.stmts.deliveryRefs,
 		s.stmts.setFailing, s.stmts.clearFailing, s.stmts.disableEP, s.stmts.releaseOne,
+		s.stmts.dueOfEndpoint, s.stmts.dueOfConnection, s.stmts.othersLeases,
+		s.probes.dueInSQLite, s.probes.othersLeases,
 	} {
 		if st != nil {
 			errs = append(errs, st.Close())
@@ -406,9 +423,22 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.disableEP, `UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated = ? WHERE id = ?`},
 		{&s.stmts.releaseOne, `UPDATE deliveries SET lease_owner = '', lease_expires = 0, next_attempt_at = ?, ready_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'pending'`},
+		{&s.stmts.dueOfEndpoint, dueOfEndpointQuery},
+		{&s.stmts.dueOfConnection, dueOfConnectionQuery},
+		{&s.stmts.othersLeases, othersLeasesQuery},
 	}
 	for _, p := range list {
 		st, err := s.w.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	for _, p := range []struct {
+		dst *(*sql.Stmt)
+		q   string
+	}{{&s.probes.dueInSQLite, dueInSQLiteQuery}, {&s.probes.othersLeases, othersLeasesQuery}} {
+		st, err := s.r.db.PrepareContext(ctx, p.q)
 		if err != nil {
 			return fmt.Errorf("preparing %q: %w", p.q, err)
 		}
@@ -487,6 +517,10 @@ type writeJob struct {
 	// flushPending): the flusher's, and completions of flushed deliveries.
 	// A batch of such jobs alone flushes only settled events.
 	settledOnly bool
+	// noFlush marks a job that needs nothing flushed: a claim, which reads
+	// unflushed deliveries in memory. A batch of such jobs alone flushes
+	// nothing, so that a claim does not wait for a flush and its fsync.
+	noFlush bool
 }
 
 // runBatch runs jobs in one transaction. The caller holds wmu.
@@ -510,11 +544,15 @@ func (s *Store) runBatch(jobs []*writeJob) {
 	}
 	// Every transaction starts by flushing the journal, so that it sees
 	// every publish accepted before it.
-	settledOnly := true
+	settledOnly, noFlush := true, true
 	for _, j := range jobs {
-		settledOnly = settledOnly && j.settledOnly
+		settledOnly = settledOnly && (j.settledOnly || j.noFlush)
+		noFlush = noFlush && j.noFlush
 	}
-	flushed, err := s.flushPending(jobs[0].ctx, tx, settledOnly)
+	var flushed func(bool)
+	if !noFlush {
+		flushed, err = s.flushPending(jobs[0].ctx, tx, settledOnly)
+	}
 	if err != nil {
 		_ = tx.Rollback()
 		finish(fmt.Errorf("flushing the journal: %w", translate(err)))

@@ -5,88 +5,352 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// ClaimTasks leases up to limit due deliveries of enabled endpoints to owner,
-// in one write transaction: one indexed SELECT in ready_at order, then one
-// UPDATE per delivery through a prepared statement. The writer lock makes
-// the pair atomic, so two claimers never get the same delivery.
-func (s *Store) ClaimTasks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*hookline.Task, error) {
-	if limit <= 0 {
+// ClaimTasks leases due deliveries fairly (hookline.ClaimRequest), in one
+// write transaction: each enabled endpoint and each connection with room
+// under its cap gives its oldest due deliveries, up to that room, through
+// the deliveries_endpoint_ready index; hookline.FairOrder takes them round
+// robin up to the limit, and one UPDATE per delivery leases them. The
+// writer lock makes it atomic, so two claimers never get the same
+// delivery. A SQLite database has one node, but the live leases of other
+// owners (a process that stopped without giving them back) count against
+// the cap all the same, as the contract says.
+func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*hookline.Task, error) {
+	if req.Limit <= 0 {
 		return nil, nil
 	}
-	nowMS := ms(now)
-	exp := now.Add(lease)
-	expMS := ms(exp)
+	nowMS := ms(req.Now)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.noteLeaseOwner(req.Owner)
+	if tasks, ok, err := s.claimFromMemory(ctx, req); err != nil || ok {
+		return tasks, err
+	}
 	var tasks []*hookline.Task
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, byID, err := s.enabledEndpoints(ctx, tx)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.endpoint_id, d.attempts,
-				e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
-			FROM deliveries d INDEXED BY deliveries_ready
-			JOIN endpoints p ON p.id = d.endpoint_id
-			JOIN events e ON e.id = d.event_id
-			WHERE d.status = 'pending' AND d.ready_at <= ? AND p.status = 'enabled'
-			ORDER BY d.ready_at
-			LIMIT ?`, nowMS, limit)
-		if err != nil {
-			return fmt.Errorf("selecting due deliveries: %w", err)
-		}
-		defer rows.Close()
-		copies := map[string]*hookline.Endpoint{}
-		for rows.Next() {
-			var (
-				t          hookline.Task
-				endpointID string
-				attempts   int
-			)
-			ev, err := scanEvent(scanFunc(func(dest ...any) error {
-				return rows.Scan(append([]any{&t.DeliveryID, &endpointID, &attempts}, dest...)...)
-			}))
+	err := s.writeJob(&writeJob{
+		ctx: context.WithoutCancel(ctx),
+		fn: func(ctx context.Context, tx *sql.Tx) error {
+			var lists [][]dueTask
+			endpoints, _, err := s.enabledEndpoints(ctx, tx)
 			if err != nil {
-				return fmt.Errorf("reading due delivery: %w", err)
+				return err
 			}
-			ep := copies[endpointID]
-			if ep == nil {
-				cached := byID[endpointID]
-				if cached == nil { // the join says enabled, so the cache has it
-					return fmt.Errorf("endpoint %s missing from the cache", endpointID)
+			others, err := s.othersLeases(ctx, tx.StmtContext(ctx, s.stmts.othersLeases), req.Owner, nowMS)
+			if err != nil {
+				return err
+			}
+			if lists, err = s.dueOfEndpoints(ctx, tx, req, endpoints, others, nowMS, lists); err != nil {
+				return err
+			}
+			if lists, err = s.dueOfConnections(ctx, tx, req, others, nowMS, lists); err != nil { // inbound.go
+				return err
+			}
+			picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+			lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
+			s.bmu.Lock()
+			kept := picked[:0]
+			for _, d := range picked {
+				if d.pending != nil { // not in SQLite yet: leased in memory, written once when settled
+					if !s.pend.claimable(d.pending, nowMS) {
+						continue // a claim from memory took it meanwhile (it holds no writer)
+					}
+					d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
+					d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 				}
-				cp := *cached // a fresh struct per call; slices and maps are shared read-only
-				ep = &cp
-				copies[endpointID] = ep
+				kept = append(kept, d)
 			}
-			t.Attempt = attempts + 1
-			t.Event = ev
-			t.Endpoint = ep
-			t.LeaseExpires = exp
-			tasks = append(tasks, &t)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading due deliveries: %w", err)
-		}
-		rows.Close()
-		if tasks, err = s.claimRequestTasks(ctx, tx, tasks, nowMS, exp, limit); err != nil { // inbound requests: inbound.go
-			return err
-		}
-		lease := tx.StmtContext(ctx, s.stmts.leaseDelivery)
-		for _, t := range tasks {
-			if _, err := lease.ExecContext(ctx, owner, expMS, expMS, t.DeliveryID); err != nil {
-				return fmt.Errorf("leasing delivery: %w", err)
+			picked = kept
+			s.bmu.Unlock()
+			for _, d := range picked {
+				if d.pending == nil {
+					expMS := ms(d.task.LeaseExpires)
+					if _, err := lease.ExecContext(ctx, req.Owner, expMS, expMS, d.task.DeliveryID); err != nil {
+						return fmt.Errorf("leasing delivery: %w", err)
+					}
+				}
+				tasks = append(tasks, d.task)
 			}
-		}
-		return nil
+			return nil
+		},
+		// Deliveries not in SQLite yet are claimed from memory
+		// (pending.pendingDue), so the claim flushes nothing, unless a
+		// retry recorded in memory is due: that one it finds in SQLite.
+		noFlush:     !s.retryDueInMemory(nowMS),
+		settledOnly: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
 	}
 	return tasks, nil
+}
+
+// The statements of a claim, prepared once (Store.prepare).
+const (
+	dueInSQLiteQuery = `SELECT 1 FROM deliveries INDEXED BY deliveries_endpoint_ready
+		WHERE endpoint_id = ? AND status = 'pending' AND ready_at <= ? LIMIT 1`
+	dueOfEndpointQuery = `SELECT d.id, d.attempts, d.ready_at,
+			e.id, e.type, e.created, e.tenant, e.payload, e.idempotency_key
+		FROM deliveries d INDEXED BY deliveries_endpoint_ready
+		JOIN events e ON e.id = d.event_id
+		WHERE d.endpoint_id = ? AND d.status = 'pending' AND d.ready_at <= ?
+		ORDER BY d.ready_at
+		LIMIT ?`
+	othersLeasesQuery = `SELECT endpoint_id, count(*) FROM deliveries INDEXED BY deliveries_leased
+		WHERE lease_owner <> '' AND lease_owner <> ? AND status = 'pending' AND lease_expires > ?
+		GROUP BY endpoint_id`
+)
+
+// claimFromMemory is the claim of a busy node's common case, without the
+// writer: when no endpoint (or connection) with room has a due delivery in
+// SQLite, everything due is in memory, not flushed yet, and is leased
+// there. It reports false when the claim needs SQLite after all. Its reads
+// see the last commit, not the writer's transaction in progress: work
+// that becomes due meanwhile is the next claim's.
+func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) ([]*hookline.Task, bool, error) {
+	nowMS := ms(req.Now)
+	if s.noJournal || s.pendingCount.Load() == 0 || s.retryDueInMemory(nowMS) {
+		return nil, false, nil
+	}
+	s.bmu.Lock()
+	flushes := s.pend.flushes
+	s.bmu.Unlock()
+	endpoints, _, err := s.enabledEndpoints(ctx, s.r.db)
+	if err != nil {
+		return nil, false, err
+	}
+	others, err := s.othersLeases(ctx, s.probes.othersLeases, req.Owner, nowMS)
+	if err != nil {
+		return nil, false, err
+	}
+	conns, err := queryAll(ctx, s.r.db, `SELECT id FROM connections`, nil, func(sc scanner) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing connections: %w", err)
+	}
+	inSQLite := func(id string) (bool, error) {
+		var one int
+		err := s.probes.dueInSQLite.QueryRowContext(ctx, id, nowMS).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	def := hookline.ConcurrencyOf(&hookline.Endpoint{}, req.MaxConcurrency)
+	for _, id := range conns {
+		if req.Room(id, def, others[id]) == 0 {
+			continue
+		}
+		if due, err := inSQLite(id); err != nil || due {
+			return nil, false, err
+		}
+	}
+	var lists [][]dueTask
+	for _, cached := range endpoints {
+		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		if room == 0 {
+			continue
+		}
+		if due, err := inSQLite(cached.ID); err != nil || due {
+			return nil, false, err
+		}
+		exp := req.Now.Add(req.EndpointLease(cached))
+		var list []dueTask
+		s.bmu.Lock()
+		ds, flushing := s.pend.pendingDue(cached.ID, nowMS, room)
+		s.bmu.Unlock()
+		if flushing {
+			return nil, false, nil // the write path waits for the flush and finds them in SQLite
+		}
+		if len(ds) > 0 {
+			cp := *cached
+			for _, d := range ds {
+				list = append(list, dueTask{task: d.task(&cp, exp), due: fromMS(d.due), pending: d})
+			}
+			lists = append(lists, list)
+		}
+	}
+	picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+	tasks := make([]*hookline.Task, 0, len(picked))
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	if s.pend.flushes != flushes {
+		// A flush committed while the probes ran: what it wrote may be
+		// due, and the write path finds it.
+		return nil, false, nil
+	}
+	for _, d := range picked {
+		// A flush may have taken one since: then the write path, which
+		// waits for it and finds them in SQLite.
+		if !s.pend.claimable(d.pending, nowMS) {
+			return nil, false, nil
+		}
+	}
+	for _, d := range picked {
+		d.pending.owner, d.pending.leaseExpires = req.Owner, ms(d.task.LeaseExpires)
+		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
+		tasks = append(tasks, d.task)
+	}
+	return tasks, true, nil
+}
+
+// leaseOwners remembers who has leased deliveries since Open.
+type leaseOwners struct {
+	mu     sync.Mutex
+	owners map[string]bool
+}
+
+// noteLeaseOwner records that owner leases deliveries.
+func (s *Store) noteLeaseOwner(owner string) {
+	s.owners.mu.Lock()
+	defer s.owners.mu.Unlock()
+	if s.owners.owners == nil {
+		s.owners.owners = map[string]bool{}
+	}
+	s.owners.owners[owner] = true
+}
+
+// soleLeaseOwner reports whether nobody but owner has leased deliveries
+// since Open (a server has one engine; tests may have more).
+func (s *Store) soleLeaseOwner(owner string) bool {
+	s.owners.mu.Lock()
+	defer s.owners.mu.Unlock()
+	for o := range s.owners.owners {
+		if o != owner {
+			return false
+		}
+	}
+	return true
+}
+
+// retryDueInMemory reports whether an attempt recorded in memory, not yet
+// flushed, scheduled a retry due by nowMS.
+func (s *Store) retryDueInMemory(nowMS int64) bool {
+	if s.pendingCount.Load() == 0 {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	return s.pend.firstRetry != 0 && s.pend.firstRetry <= nowMS
+}
+
+// othersLeases counts the live leases of owners other than owner, by
+// endpoint (or connection).
+func (s *Store) othersLeases(ctx context.Context, stmt *sql.Stmt, owner string, nowMS int64) (map[string]int, error) {
+	if s.soleLeaseOwner(owner) {
+		// Open gave back every lease an earlier process held, and nobody
+		// else has leased since: there are none to count.
+		return map[string]int{}, nil
+	}
+	rows, err := stmt.QueryContext(ctx, owner, nowMS)
+	if err != nil {
+		return nil, fmt.Errorf("counting leases: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("counting leases: %w", err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counting leases: %w", err)
+	}
+	if s.pendingCount.Load() > 0 { // and those leased in memory (pending.pendingDue)
+		s.bmu.Lock()
+		for id, list := range s.pend.unleased {
+			for _, d := range list {
+				if d.owner != "" && d.owner != owner && d.leaseExpires > nowMS && !s.pend.gone(d) {
+					out[id]++
+				}
+			}
+		}
+		s.bmu.Unlock()
+	}
+	return out, nil
+}
+
+// dueTask is a candidate of a claim and when it became due.
+type dueTask struct {
+	task    *hookline.Task
+	due     time.Time
+	pending *pendingDelivery // set for a delivery not yet in SQLite
+}
+
+// dueOfEndpoints appends to lists, for each endpoint with room, its
+// oldest due deliveries up to its room.
+func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.ClaimRequest, endpoints []*hookline.Endpoint, others map[string]int, nowMS int64, lists [][]dueTask) ([][]dueTask, error) {
+	var stmt *sql.Stmt
+	for _, cached := range endpoints {
+		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		if room == 0 {
+			continue
+		}
+		if stmt == nil {
+			stmt = tx.StmtContext(ctx, s.stmts.dueOfEndpoint)
+		}
+		exp := req.Now.Add(req.EndpointLease(cached))
+		var ep *hookline.Endpoint // a fresh struct per call, shared by its tasks; slices and maps are shared read-only
+		var list []dueTask
+		err := func() error {
+			rows, err := stmt.QueryContext(ctx, cached.ID, nowMS, room)
+			if err != nil {
+				return fmt.Errorf("selecting due deliveries: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					t        hookline.Task
+					attempts int
+					ready    int64
+				)
+				ev, err := scanEvent(scanFunc(func(dest ...any) error {
+					return rows.Scan(append([]any{&t.DeliveryID, &attempts, &ready}, dest...)...)
+				}))
+				if err != nil {
+					return fmt.Errorf("reading due delivery: %w", err)
+				}
+				if ep == nil {
+					cp := *cached
+					ep = &cp
+				}
+				t.Attempt, t.Event, t.Endpoint, t.LeaseExpires = attempts+1, ev, ep, exp
+				list = append(list, dueTask{task: &t, due: fromMS(ready)})
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			return nil, err
+		}
+		if left := room - len(list); left > 0 && s.pendingCount.Load() > 0 {
+			s.bmu.Lock()
+			ds, _ := s.pend.pendingDue(cached.ID, nowMS, left) // under wmu: no flush runs
+			for _, d := range ds {
+				if ep == nil {
+					cp := *cached
+					ep = &cp
+				}
+				list = append(list, dueTask{task: d.task(ep, exp), due: fromMS(d.due), pending: d})
+			}
+			s.bmu.Unlock()
+			slices.SortStableFunc(list, func(a, b dueTask) int { return a.due.Compare(b.due) })
+		}
+		if len(list) > 0 {
+			lists = append(lists, list)
+		}
+	}
+	return lists, nil
 }
 
 // scanFunc adapts a function to scanner.
@@ -269,6 +533,9 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 		return nil
 	}
 	atMS := ms(at)
+	if s.releaseInMemory(owner, deliveryIDs, atMS) {
+		return nil
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		release := tx.StmtContext(ctx, s.stmts.releaseOne)
 		for _, id := range deliveryIDs {
@@ -282,6 +549,31 @@ func (s *Store) ReleaseTasks(ctx context.Context, owner string, deliveryIDs []st
 		return fmt.Errorf("releasing tasks: %w", err)
 	}
 	return nil
+}
+
+// releaseInMemory gives back deliveries not yet in SQLite, without a
+// write, when every one of them is such a delivery leased to owner and
+// not attempted (an engine giving back what a claim brought beyond an
+// endpoint's room). It reports whether it did.
+func (s *Store) releaseInMemory(owner string, deliveryIDs []string, atMS int64) bool {
+	if s.pendingCount.Load() == 0 {
+		return false
+	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	ds := make([]*pendingDelivery, 0, len(deliveryIDs))
+	for _, id := range deliveryIDs {
+		d := s.pend.deliveries[id]
+		if d == nil || d.done || d.ev.flushing || d.owner != owner {
+			return false
+		}
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		d.owner, d.leaseExpires, d.due, d.ready = "", 0, atMS, atMS
+		s.pend.list(d)
+	}
+	return true
 }
 
 // ReleaseOwner gives back every delivery leased to owner. Each becomes due at

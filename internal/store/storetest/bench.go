@@ -113,7 +113,7 @@ func benchClaimComplete(b *testing.B, s hookline.Store, batch int) {
 	start := time.Now()
 	var paused time.Duration
 	for b.Loop() {
-		tasks, err := s.ClaimTasks(ctx, "bench", now, time.Minute, batch)
+		tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "bench", Now: now, Lease: time.Minute, Limit: batch, MaxConcurrency: hookline.MaxMaxConcurrency})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func benchClaimComplete(b *testing.B, s hookline.Store, batch int) {
 			p := time.Now()
 			refill()
 			paused += time.Since(p)
-			more, err := s.ClaimTasks(ctx, "bench", now, time.Minute, batch-len(tasks))
+			more, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "bench", Now: now, Lease: time.Minute, Limit: batch - len(tasks), MaxConcurrency: hookline.MaxMaxConcurrency})
 			if err != nil {
 				b.Fatal(err)
 			}

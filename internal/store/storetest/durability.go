@@ -69,7 +69,7 @@ func RunDurability(t *testing.T, open Crashable) {
 		}
 		// The crashed node's lease is gone or expires; either way only the
 		// delivery never attempted is due again.
-		tasks, err := r.ClaimTasks(f.ctx, "n2", at(2*time.Minute), time.Minute, 10)
+		tasks, err := r.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: "n2", Now: at(2 * time.Minute), Lease: time.Minute, Limit: 10, MaxConcurrency: hookline.MaxMaxConcurrency})
 		if err != nil || len(tasks) != 1 || tasks[0].Event.ID != waiting.Event.ID {
 			t.Errorf("claimable after the crash = %d tasks, %v; want the one never attempted", len(tasks), err)
 		}

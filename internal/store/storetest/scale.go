@@ -43,7 +43,7 @@ func PublishAtScale(b *testing.B, s hookline.Store, seed Seeder, n int) {
 		done := 0
 		start := time.Now()
 		for {
-			tasks, err := s.ClaimTasks(ctx, "bench2", now.Add(time.Second), time.Minute, 128)
+			tasks, err := s.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "bench2", Now: now.Add(time.Second), Lease: time.Minute, Limit: 128, MaxConcurrency: hookline.MaxMaxConcurrency})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -29,7 +29,9 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"Idempotency", testIdempotency},
 		{"LeasedAtPublish", testLeasedAtPublish},
 		{"ClaimDueOnly", testClaimDueOnly},
-		{"ClaimOldestFirstAndLimit", testClaimOldestFirstAndLimit},
+		{"ClaimFair", testClaimFair},
+		{"ClaimLeaseCoversTimeout", testClaimLeaseCoversTimeout},
+		{"ClaimCapAcrossOwners", testClaimCapAcrossOwners},
 		{"ClaimEnabledEndpointsOnly", testClaimEnabledEndpointsOnly},
 		{"ClaimLeases", testClaimLeases},
 		{"ClaimTaskContents", testClaimTaskContents},
@@ -468,29 +470,160 @@ func testClaimDueOnly(t *testing.T, f *fixture) {
 	}
 }
 
-func testClaimOldestFirstAndLimit(t *testing.T, f *fixture) {
-	f.endpoint([]string{"*"})
-	// Published out of order: claims go by due time, not by publish order.
-	offsets := []int{4, 1, 3, 0, 2}
-	ids := make([]string, 5)
-	for _, o := range offsets {
-		ev := f.publishAt("a.b", at(time.Duration(o)*time.Second))
-		ids[o] = f.delivery(ev.ID).ID
+// testClaimFair pins the fairness contract of ClaimTasks
+// (hookline.ClaimRequest): no endpoint beyond its room under its cap
+// (its own max_concurrency, or the request's), counting what the owner
+// holds and other owners' live leases; endpoints round robin, oldest due
+// first within each, so that one endpoint's backlog, however old, does not
+// fill a claim.
+func testClaimFair(t *testing.T, f *fixture) {
+	busy := f.endpoint([]string{"busy.*"})
+	quiet := f.endpoint([]string{"quiet.*"})
+	capped := f.endpoint([]string{"capped.*"}, func(e *hookline.Endpoint) { e.MaxConcurrency = 2 })
+	due := map[string]time.Time{}   // delivery id → due
+	of := map[string]string{}       // delivery id → endpoint id
+	oldest := map[string][]string{} // endpoint id → delivery ids, oldest first
+	add := func(typ string, ep *hookline.Endpoint, d time.Duration) {
+		ev := f.publishAt(typ, at(d))
+		id := f.delivery(ev.ID).ID
+		due[id], of[id] = at(d), ep.ID
 	}
-	now := at(time.Minute)
-	var got []string
-	for _, limit := range []int{2, 2, 2} {
-		tasks := f.claim("w", now, time.Minute, limit)
-		if len(tasks) > limit {
-			t.Fatalf("limit %d, claimed %d", limit, len(tasks))
+	// busy's backlog is older than anything of the others, and published
+	// out of order: within an endpoint claims go by due time.
+	for _, i := range []int{29, 3, 17, 0, 8, 1, 22, 4, 2, 11, 5, 26, 6, 14, 7, 9, 10, 12, 13, 15, 16, 18, 19, 20, 21, 23, 24, 25, 27, 28} {
+		add("busy.x", busy, time.Duration(i)*time.Second)
+	}
+	for i := range 3 {
+		add("quiet.x", quiet, time.Minute+time.Duration(i)*time.Second)
+		add("capped.x", capped, time.Minute+time.Duration(i)*time.Second+500*time.Millisecond)
+	}
+	for id := range due {
+		oldest[of[id]] = append(oldest[of[id]], id)
+	}
+	for _, ids := range oldest {
+		slices.SortFunc(ids, func(a, b string) int { return due[a].Compare(due[b]) })
+	}
+	now := at(time.Hour)
+	req := hookline.ClaimRequest{Owner: "w", Now: now, Lease: time.Minute, MaxConcurrency: 5}
+	claimed := map[string]bool{}
+	take := func(r hookline.ClaimRequest) []string {
+		t.Helper()
+		var ids []string
+		for _, tk := range f.claimReq(r) {
+			if claimed[tk.DeliveryID] {
+				t.Fatalf("delivery %s claimed twice", tk.DeliveryID)
+			}
+			if tk.Endpoint.ID != of[tk.DeliveryID] {
+				t.Fatalf("task %s carries endpoint %s, want %s", tk.DeliveryID, tk.Endpoint.ID, of[tk.DeliveryID])
+			}
+			claimed[tk.DeliveryID] = true
+			ids = append(ids, tk.DeliveryID)
 		}
-		got = append(got, taskIDs(tasks)...)
+		slices.Sort(ids)
+		return ids
 	}
-	if !slices.Equal(got, ids) {
-		t.Fatalf("claimed %v, want oldest due first %v", got, ids)
+	want := func(lists ...[]string) []string {
+		out := slices.Concat(lists...)
+		slices.Sort(out)
+		return out
 	}
-	if tasks := f.claim("w", now, time.Minute, 10); len(tasks) != 0 {
-		t.Fatalf("claimed %d more", len(tasks))
+
+	// A claim of 4 takes the first of each endpoint, then busy's second:
+	// round robin, not the 4 oldest (which are all busy's).
+	r := req
+	r.Limit = 4
+	if got, w := take(r), want(oldest[busy.ID][:2], oldest[quiet.ID][:1], oldest[capped.ID][:1]); !slices.Equal(got, w) {
+		t.Fatalf("claim of 4 took %v, want %v", got, w)
+	}
+
+	// With what the owner holds counted, a large claim fills each
+	// endpoint up to its cap: busy to the request's 5, capped to its own 2;
+	// quiet has only 3 deliveries.
+	r.Limit, r.Held = 100, map[string]int{busy.ID: 2, quiet.ID: 1, capped.ID: 1}
+	if got, w := take(r), want(oldest[busy.ID][2:5], oldest[quiet.ID][1:3], oldest[capped.ID][1:2]); !slices.Equal(got, w) {
+		t.Fatalf("claim up to the caps took %v, want %v", got, w)
+	}
+
+	// Another owner finds every cap taken by w's live leases.
+	r = req
+	r.Owner, r.Limit = "v", 100
+	if got := take(r); len(got) != 0 {
+		t.Fatalf("another owner claimed %v while w's leases fill every cap", got)
+	}
+
+	// Once w's leases lapse they count no more, and their deliveries are
+	// due again, from when the lease lapsed: v gets busy's five oldest never
+	// claimed, quiet's three, and two of capped's, its third among them.
+	clear(claimed)
+	r.Now = now.Add(time.Minute + time.Second)
+	got := take(r)
+	perEndpoint := map[string][]string{}
+	for _, id := range got {
+		perEndpoint[of[id]] = append(perEndpoint[of[id]], id)
+	}
+	if w := want(oldest[busy.ID][5:10]); !slices.Equal(perEndpoint[busy.ID], w) {
+		t.Fatalf("after the leases lapsed took %v of busy, want %v", perEndpoint[busy.ID], w)
+	}
+	if w := want(oldest[quiet.ID]); !slices.Equal(perEndpoint[quiet.ID], w) {
+		t.Fatalf("after the leases lapsed took %v of quiet, want %v", perEndpoint[quiet.ID], w)
+	}
+	if c := perEndpoint[capped.ID]; len(c) != 2 || !slices.Contains(c, oldest[capped.ID][2]) {
+		t.Fatalf("after the leases lapsed took %v of capped, want 2 with %s", c, oldest[capped.ID][2])
+	}
+}
+
+// testClaimCapAcrossOwners: the cap holds across owners from the moment of
+// publish, before anything else reads the store (a store may keep fresh
+// deliveries apart, as the SQLite journal does), and a completion frees
+// its slot.
+func testClaimCapAcrossOwners(t *testing.T, f *fixture) {
+	ep := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.MaxConcurrency = 2 })
+	for i := range 5 {
+		f.publish(hookline.PublishOptions{}, event("a.b", "", at(time.Duration(i)*time.Millisecond)))
+	}
+	req := func(owner string, held int) hookline.ClaimRequest {
+		return hookline.ClaimRequest{Owner: owner, Now: at(time.Second), Lease: time.Minute, Limit: 10,
+			MaxConcurrency: 100, Held: map[string]int{ep.ID: held}}
+	}
+	a := f.claimReq(req("a", 0))
+	if len(a) != 2 {
+		t.Fatalf("a claimed %d, want the endpoint's max_concurrency of 2", len(a))
+	}
+	if got := f.claimReq(req("b", 0)); len(got) != 0 {
+		t.Fatalf("b claimed %d while a holds the endpoint's 2", len(got))
+	}
+	if got := f.claimReq(req("a", 2)); len(got) != 0 {
+		t.Fatalf("a claimed %d beyond what it holds", len(got))
+	}
+	f.complete("a", succeeded(a[0], at(2*time.Second)))
+	b := f.claimReq(req("b", 0))
+	if len(b) != 1 || b[0].DeliveryID == a[0].DeliveryID || b[0].DeliveryID == a[1].DeliveryID {
+		t.Fatalf("after a completed one, b claimed %v, want one other delivery", taskIDs(b))
+	}
+}
+
+// testClaimLeaseCoversTimeout: an endpoint whose attempts may take longer
+// than the default timeout is leased for longer by twice the difference.
+func testClaimLeaseCoversTimeout(t *testing.T, f *fixture) {
+	slow := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.Timeout = 20 * time.Second })
+	plain := f.endpoint([]string{"*"})
+	f.publishAt("a.b", base)
+	got := f.claimReq(hookline.ClaimRequest{Owner: "w", Now: at(time.Second), Lease: 40 * time.Second, Limit: 10, Timeout: 5 * time.Second})
+	if len(got) != 2 {
+		t.Fatalf("claimed %d, want 2", len(got))
+	}
+	for _, tk := range got {
+		want := at(41 * time.Second)
+		if tk.Endpoint.ID == slow.ID {
+			want = at(71 * time.Second)
+		} else if tk.Endpoint.ID != plain.ID {
+			t.Fatalf("task of unknown endpoint %s", tk.Endpoint.ID)
+		}
+		sameTime(t, "LeaseExpires of "+tk.Endpoint.ID, tk.LeaseExpires, want)
+	}
+	// The lease is the store's too: before it lapses nobody else claims.
+	if again := f.claim("v", at(70*time.Second), time.Minute, 10); len(again) != 1 || again[0].Endpoint.ID != plain.ID {
+		t.Fatalf("at +70s claimed %v, want only the plain endpoint's delivery", taskIDs(again))
 	}
 }
 
@@ -601,7 +734,7 @@ func testClaimConcurrent(t *testing.T, f *fixture) {
 			defer wg.Done()
 			owner := fmt.Sprintf("worker-%d", w)
 			for {
-				tasks, err := f.s.ClaimTasks(f.ctx, owner, at(time.Minute), time.Minute, 7)
+				tasks, err := f.s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: owner, Now: at(time.Minute), Lease: time.Minute, Limit: 7, MaxConcurrency: hookline.MaxMaxConcurrency})
 				if err != nil {
 					errs <- err
 					return
