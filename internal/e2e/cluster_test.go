@@ -232,10 +232,11 @@ func TestClusterSurvivesSIGKILL(t *testing.T) {
 	dsn := postgresDSN(t)
 	a := startNode(t, t.TempDir(), clusterArgs(dsn)...)
 	b := startNode(t, t.TempDir(), clusterArgs(dsn)...)
-	// A slow endpoint, so that the victim holds many leased deliveries when
-	// it dies.
+	// A slow endpoint with room for many deliveries at once, so that the
+	// victim holds many leased deliveries when it dies (the default cap of
+	// the endpoint's concurrency, over both nodes, would leave it few).
 	rc := newClusterReceiver(t, 100*time.Millisecond)
-	a.createEndpoint(map[string]any{"url": rc.URL})
+	a.createEndpoint(map[string]any{"url": rc.URL, "max_concurrency": 200})
 
 	var (
 		mu       sync.Mutex
