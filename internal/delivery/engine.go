@@ -384,7 +384,24 @@ func (e *Engine) attempt(t *hookline.Task) {
 	// of the attempt does not need it.
 	released = true
 	e.finished(t)
+	e.holdOn429(t, resp, now)
 	e.completions <- completion{task: t, c: e.judge(t, resp, now, elapsed)}
+}
+
+// holdOn429 holds t's endpoint, on every node, until the time a 429's
+// Retry-After asks for: the receiver is slowing that endpoint down, and
+// only that one.
+func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) {
+	if resp.Status != 429 {
+		return
+	}
+	d, ok := parseRetryAfter(resp.RetryAfter, now)
+	if !ok || d <= 0 {
+		return
+	}
+	if err := e.cfg.Store.HoldEndpoint(context.Background(), t.Endpoint.ID, now.Add(d)); err != nil {
+		e.cfg.Logger.Error("holding an endpoint after its 429", "endpoint", t.Endpoint.ID, "err", err)
+	}
 }
 
 func (e *Engine) sender(rawURL string) (Sender, error) {
@@ -517,10 +534,22 @@ func (e *Engine) completeLoop() {
 			}
 		}
 		e.inflight.Add(-int64(len(batch)))
-		if e.backlogged.Load() {
+		if e.backlogged.Load() || anyFIFO(batch) {
 			e.Wake()
 		}
 	}
+}
+
+// anyFIFO reports whether a completion in batch is of a FIFO endpoint,
+// whose next delivery a claim may lease only now that this one's outcome
+// is recorded.
+func anyFIFO(batch []completion) bool {
+	for _, c := range batch {
+		if c.task.Endpoint.FIFO() {
+			return true
+		}
+	}
+	return false
 }
 
 // record writes completions, retrying a failing store for a while. If it
