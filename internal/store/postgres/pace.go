@@ -69,7 +69,8 @@ func (t claimTargets) headsOrNone() []string {
 }
 
 // fifoHeads gives each FIFO endpoint of t its head: its oldest pending
-// delivery in publish order, through deliveries_endpoint_order. One whose
+// delivery in publish order (seq, which the inserts of every node draw
+// from one sequence), through deliveries_endpoint_order. One whose
 // head is not due (a retry waits, or it is leased) or is paused leases
 // nothing: it leaves t. Its room is 1 (hookline.ConcurrencyOf), and 0
 // while any of its deliveries is leased, so it was in t only without
@@ -88,7 +89,7 @@ func (s *Store) fifoHeads(ctx context.Context, tx pgx.Tx, now time.Time, t claim
 	rows, err := tx.Query(ctx, `SELECT h.endpoint_id, h.id FROM unnest($1::text[]) AS w(endpoint_id) CROSS JOIN LATERAL (
 			SELECT d.endpoint_id, d.id, d.ready_at, d.paused FROM deliveries d
 			WHERE d.endpoint_id = w.endpoint_id AND d.status = 'pending'
-			ORDER BY d.created, d.id LIMIT 1
+			ORDER BY d.seq LIMIT 1
 		) h WHERE h.ready_at <= $2 AND NOT h.paused`, ids, ts(now))
 	if err != nil {
 		return t, fmt.Errorf("finding FIFO heads: %w", err)

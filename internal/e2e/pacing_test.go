@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// dbNodes starts the nodes of a store for a pacing test: one on SQLite,
+// or two sharing a PostgreSQL database.
+func dbNodes(t *testing.T, db string, args ...string) []*node {
+	t.Helper()
+	nodes := 1
+	if db == "postgres" {
+		args = append(args, "--db", postgresDSN(t))
+		nodes = 2
+	}
+	var ns []*node
+	for range nodes {
+		ns = append(ns, startNode(t, t.TempDir(), args...))
+	}
+	return ns
+}
+
+// seqOf reads the "i" of an event's data from a delivered body.
+func seqOf(t *testing.T, body []byte) int {
+	t.Helper()
+	var ev struct {
+		Data struct {
+			I int `json:"i"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatalf("delivered body %q: %v", body, err)
+	}
+	return ev.Data.I
+}
+
+// A FIFO endpoint gets its events one at a time in publish order: the
+// 10th, 50th and 120th fail once each, their retries come before the next
+// event, and nothing overtakes; with two nodes on PostgreSQL too, the
+// events published on both in turn (issue 18).
+func TestFIFOEndpointKeepsOrder(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			ns := dbNodes(t, db, "--dev", "--log-level", "warn")
+			const events = 200
+			failOnce := map[int]bool{9: true, 49: true, 119: true} // the 10th, 50th and 120th
+			var (
+				mu        sync.Mutex
+				failed    = map[int]bool{}
+				inFlight  atomic.Int32
+				overlaps  atomic.Int32
+				order     []int
+				rcv       = newReceiver(t)
+				unordered = newReceiver(t)
+			)
+			rcv.respond = func(n int, _ *http.Request) (int, http.Header) {
+				if inFlight.Add(1) > 1 {
+					overlaps.Add(1)
+				}
+				defer inFlight.Add(-1)
+				i := seqOf(t, rcv.all()[n-1].Body)
+				mu.Lock()
+				order = append(order, i)
+				fail := failOnce[i] && !failed[i]
+				failed[i] = failed[i] || fail
+				mu.Unlock()
+				time.Sleep(time.Millisecond) // long enough for a second request to overlap, were one sent
+				if fail {
+					return 500, nil
+				}
+				return 200, nil
+			}
+			ep := ns[0].createEndpoint(map[string]any{"url": rcv.URL, "ordering": "fifo", "retry_schedule": []string{"100ms"}})
+			ns[len(ns)-1].createEndpoint(map[string]any{"url": unordered.URL})
+			var got struct {
+				Ordering       string `json:"ordering"`
+				MaxConcurrency int    `json:"max_concurrency"`
+			}
+			ns[0].must(200, "GET", "/v1/endpoints/"+ep.ID, nil, &got)
+			if got.Ordering != "fifo" || got.MaxConcurrency != 1 {
+				t.Fatalf("the endpoint shows ordering %q and max_concurrency %d, want fifo and 1", got.Ordering, got.MaxConcurrency)
+			}
+			evIDs := make([]string, events)
+			for i := range events {
+				evIDs[i] = ns[i%len(ns)].publish("tick.tock", map[string]int{"i": i}).ID
+			}
+			waitFor(t, 90*time.Second, "every event at the FIFO endpoint", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(order) == events+len(failOnce)
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			want := make([]int, 0, events+len(failOnce))
+			for i := range events {
+				want = append(want, i)
+				if failOnce[i] {
+					want = append(want, i) // its retry, before the next
+				}
+			}
+			if !slices.Equal(order, want) {
+				for k := range order {
+					if k >= len(want) || order[k] != want[k] {
+						t.Fatalf("arrival %d was event %d, want %d (arrived: …%v…)", k, order[k], want[k], order[max(0, k-5):min(len(order), k+5)])
+					}
+				}
+			}
+			if n := overlaps.Load(); n > 0 {
+				t.Fatalf("%d requests reached the FIFO endpoint while another was in flight", n)
+			}
+			if n := unordered.count(); n != events {
+				waitFor(t, 30*time.Second, "the unordered endpoint's events", func() bool { return unordered.count() == events })
+			}
+			// The failures are on record as attempts.
+			for i := range failOnce {
+				var statuses []int
+				for _, a := range ns[0].attempts("/v1/events/" + evIDs[i] + "/attempts") {
+					if a.EndpointID == ep.ID {
+						statuses = append(statuses, a.ResponseStatus)
+					}
+				}
+				if !slices.Equal(statuses, []int{200, 500}) { // newest first
+					t.Fatalf("event %d has attempts %v on record, want a 500, then a 200", i, statuses)
+				}
+			}
+		})
+	}
+}
