@@ -134,6 +134,7 @@ type Engine struct {
 
 	completions chan completion
 	loads       loads               // what this node holds of each endpoint (load.go)
+	pacing      pacing              // 429 holds, and the wake for a rate-limited endpoint's next token (pace.go)
 	idle        chan *hookline.Task // hands a task to an attempt goroutine waiting for one
 
 	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
@@ -225,7 +226,7 @@ func (e *Engine) Submit(tasks []*hookline.Task) {
 // reservation whose delivery was not leased after all goes back through
 // Unadmit.
 func (e *Engine) Admit(ep *hookline.Endpoint, others int) bool {
-	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout {
+	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout || e.pacing.held(ep.ID, e.cfg.Now()) {
 		return false
 	}
 	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency)-others)
@@ -399,6 +400,7 @@ func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) {
 	if !ok || d <= 0 {
 		return
 	}
+	e.pacing.hold(t.Endpoint.ID, now.Add(d))
 	if err := e.cfg.Store.HoldEndpoint(context.Background(), t.Endpoint.ID, now.Add(d)); err != nil {
 		e.cfg.Logger.Error("holding an endpoint after its 429", "endpoint", t.Endpoint.ID, "err", err)
 	}

@@ -134,3 +134,77 @@ func TestFIFOEndpointKeepsOrder(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint limited to 20 deliveries a second gets 400 events at 20/s
+// ± 10 %, over the run, from one node on SQLite and from two nodes sharing
+// PostgreSQL, whose claims share one bucket; an endpoint beside it without
+// a limit gets its events at once (issue 18).
+func TestRateLimitedEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			ns := dbNodes(t, db, "--dev", "--log-level", "warn")
+			const events, rate = 400, 20.0
+			limited, free := newReceiver(t), newReceiver(t)
+			ns[0].createEndpoint(map[string]any{"url": limited.URL, "rate_limit": map[string]any{"per_second": rate}})
+			ns[len(ns)-1].createEndpoint(map[string]any{"url": free.URL})
+			for i := range events {
+				ns[i%len(ns)].publish("tick.tock", map[string]int{"i": i})
+			}
+			waitFor(t, 15*time.Second, "the unlimited endpoint's events", func() bool { return free.count() == events })
+			if n := limited.count(); n > events/2 {
+				t.Fatalf("the limited endpoint got %d of %d events while the other got them all", n, events)
+			}
+			waitFor(t, 60*time.Second, "the limited endpoint's events", func() bool { return limited.count() >= events })
+			time.Sleep(200 * time.Millisecond) // any duplicate would be a delivery over the limit
+			got := limited.all()
+			if len(got) != events {
+				t.Fatalf("the limited endpoint got %d deliveries, want %d", len(got), events)
+			}
+			measured := float64(len(got)-1) / got[len(got)-1].At.Sub(got[0].At).Seconds()
+			t.Logf("%s: %d deliveries at %.2f/s (limit %.0f/s)", db, len(got), measured, rate)
+			if measured < rate*0.9 || measured > rate*1.1 {
+				t.Fatalf("the limited endpoint got %.2f deliveries a second, want %.0f ± 10 %%", measured, rate)
+			}
+		})
+	}
+}
+
+// A 429 with Retry-After holds that endpoint, on every node, until the
+// time it asks for; an endpoint beside it gets its events meanwhile
+// (issue 18).
+func TestRetryAfterHoldsOnlyThatEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			ns := dbNodes(t, db, "--dev", "--log-level", "warn")
+			busy, other := newReceiver(t), newReceiver(t)
+			busy.respond = func(n int, _ *http.Request) (int, http.Header) {
+				if n == 1 {
+					return 429, http.Header{"Retry-After": {"2"}}
+				}
+				return 200, nil
+			}
+			ns[0].createEndpoint(map[string]any{"url": busy.URL, "max_concurrency": 1, "retry_schedule": []string{"100ms"}})
+			ns[len(ns)-1].createEndpoint(map[string]any{"url": other.URL})
+			const events = 5
+			for i := range events {
+				ns[i%len(ns)].publish("tick.tock", map[string]int{"i": i})
+			}
+			waitFor(t, 10*time.Second, "the other endpoint's events", func() bool { return other.count() == events })
+			waitFor(t, 10*time.Second, "the busy endpoint's events", func() bool { return busy.count() == events+1 })
+			got, others := busy.all(), other.all()
+			held := got[0].At.Add(2*time.Second - 50*time.Millisecond) // Retry-After has whole seconds; the clock, ms
+			for k, r := range got[1:] {
+				if r.At.Before(held) {
+					t.Fatalf("request %d reached the endpoint %v after its 429 asked for 2s", k+2, r.At.Sub(got[0].At))
+				}
+			}
+			if last := others[len(others)-1].At; !last.Before(held) {
+				t.Fatalf("the other endpoint's last event came %v after the 429: it was held too", last.Sub(got[0].At))
+			}
+		})
+	}
+}

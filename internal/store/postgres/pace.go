@@ -156,3 +156,15 @@ func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) er
 	}
 	return nil
 }
+
+// othersOrHeldQuery is othersLeasesQuery for a publish: an endpoint held
+// (HoldEndpoint) counts as full, so that a publish leases none of its
+// deliveries before the hold ends.
+const othersOrHeldQuery = `SELECT endpoint_id, sum(n)::bigint FROM (` + othersLeasesQuery + `
+	UNION ALL
+	SELECT endpoint_id, ` + heldCount + ` FROM endpoint_buckets WHERE hold_until > $2) x
+	GROUP BY endpoint_id`
+
+// heldCount is what a held endpoint's count of leases reads as: more than
+// any cap.
+const heldCount = "1000000"
