@@ -59,8 +59,8 @@ func (s *Store) HoldEndpoint(_ context.Context, id string, until time.Time) erro
 }
 
 // fifoNeedsFlush reports whether a claim must flush the journal first: a
-// FIFO endpoint has room while deliveries are in memory, one of which may
-// be its head.
+// FIFO endpoint has room while some of its deliveries are in memory, one
+// of which may be its head.
 func (s *Store) fifoNeedsFlush(ctx context.Context, req hookline.ClaimRequest) (bool, error) {
 	if s.pendingCount.Load() == 0 {
 		return false, nil
@@ -69,12 +69,33 @@ func (s *Store) fifoNeedsFlush(ctx context.Context, req hookline.ClaimRequest) (
 	if err != nil {
 		return false, err
 	}
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
 	for _, ep := range endpoints {
-		if ep.FIFO() && req.Held[ep.ID] == 0 {
+		if ep.FIFO() && req.Held[ep.ID] == 0 && s.pend.inMemory(ep.ID) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// inMemory reports whether a delivery of endpoint id not leased at
+// publish is in memory, not flushed: attempted or not. A FIFO endpoint's
+// deliveries are never leased at publish, so these are all of its
+// deliveries in memory. Flushed ones leave the list. The caller holds bmu.
+func (p *pending) inMemory(id string) bool {
+	list := p.unleased[id]
+	for len(list) > 0 && p.deliveries[list[0].id] != list[0] {
+		list[0].listed = false
+		list[0] = nil
+		list = list[1:]
+	}
+	if len(list) == 0 {
+		delete(p.unleased, id)
+		return false
+	}
+	p.unleased[id] = list
+	return true
 }
 
 // fifoHeadQuery finds an endpoint's oldest pending delivery in publish
