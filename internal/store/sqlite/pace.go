@@ -69,10 +69,14 @@ func (s *Store) fifoNeedsFlush(ctx context.Context, req hookline.ClaimRequest) (
 	if err != nil {
 		return false, err
 	}
-	s.bmu.Lock()
-	defer s.bmu.Unlock()
 	for _, ep := range endpoints {
-		if ep.FIFO() && req.Held[ep.ID] == 0 && s.pend.inMemory(ep.ID) {
+		if !ep.FIFO() || req.Held[ep.ID] > 0 {
+			continue
+		}
+		s.bmu.Lock()
+		in := s.pend.inMemory(ep.ID)
+		s.bmu.Unlock()
+		if in {
 			return true, nil
 		}
 	}
