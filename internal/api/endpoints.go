@@ -31,9 +31,24 @@ type endpointJSON struct {
 	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
 	MaxConcurrency  int               `json:"max_concurrency"`      // the endpoint's, or the server's default
 	TimeoutSeconds  float64           `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout
+	Ordering        string            `json:"ordering"`             // fifo or unordered
+	RateLimit       *rateLimitJSON    `json:"rate_limit"`           // null: none
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
+}
+
+// rateLimitJSON is an endpoint's rate_limit, with the burst in force.
+type rateLimitJSON struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
+}
+
+func renderRateLimit(rl *hookline.RateLimit) *rateLimitJSON {
+	if rl == nil {
+		return nil
+	}
+	return &rateLimitJSON{PerSecond: rl.PerSecond, Burst: int(rl.BurstOf())}
 }
 
 // renderEndpoint shows e, with secret when create has one to show (see
@@ -42,11 +57,15 @@ func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSO
 	maxConcurrency, timeout := s.app.EndpointDefaults()
 	j := endpointJSON{
 		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
+		Ordering: hookline.OrderingUnordered, RateLimit: renderRateLimit(e.RateLimit),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
 		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
 		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
+	}
+	if e.FIFO() {
+		j.Ordering = hookline.OrderingFIFO
 	}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}

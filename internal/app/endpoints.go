@@ -1,11 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/delivery"
@@ -41,6 +43,10 @@ type EndpointParams struct {
 	// server's --max-concurrency and --timeout.
 	MaxConcurrency json.RawMessage `json:"max_concurrency"`
 	TimeoutSeconds json.RawMessage `json:"timeout_seconds"`
+	// Ordering is "fifo" or "unordered"; null is unordered.
+	Ordering json.RawMessage `json:"ordering"`
+	// RateLimit is {"per_second": n, "burst": n}; null removes it.
+	RateLimit json.RawMessage `json:"rate_limit"`
 }
 
 // Limits on endpoint fields, as Stripe sets them where it has them.
@@ -182,6 +188,20 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 		}
 		e.Timeout = time.Duration(n) * time.Second
 	}
+	if p.Ordering != nil {
+		o, err := parseOrdering(p.Ordering)
+		if err != nil {
+			return err
+		}
+		e.Ordering = o
+	}
+	if p.RateLimit != nil {
+		rl, err := parseRateLimit(p.RateLimit)
+		if err != nil {
+			return err
+		}
+		e.RateLimit = rl
+	}
 	// The error names what the request changed: the scheme when it set
 	// only that, the signing otherwise.
 	param := "signing"
@@ -210,6 +230,48 @@ func checkSigning(signing string) error {
 		return hookline.Invalid("signing", "signing must be %q or %q", hookline.SigningHMAC, hookline.SigningEd25519)
 	}
 	return nil
+}
+
+// parseOrdering reads an endpoint's ordering: "fifo", or "unordered" or
+// null (stored as "").
+func parseOrdering(raw json.RawMessage) (string, error) {
+	var o *string
+	if err := json.Unmarshal(raw, &o); err != nil || (o != nil && *o != hookline.OrderingFIFO && *o != hookline.OrderingUnordered) {
+		return "", hookline.Invalid("ordering", "ordering must be \"fifo\" or \"unordered\"")
+	}
+	if o == nil || *o == hookline.OrderingUnordered {
+		return "", nil
+	}
+	return *o, nil
+}
+
+// parseRateLimit reads an endpoint's rate_limit: {"per_second": n} with an
+// optional whole "burst", or null for none.
+func parseRateLimit(raw json.RawMessage) (*hookline.RateLimit, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	var v struct {
+		PerSecond *float64         `json:"per_second"`
+		Burst     *json.RawMessage `json:"burst"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return nil, hookline.Invalid("rate_limit", "rate_limit must be {\"per_second\": n} with an optional \"burst\", or null: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if v.PerSecond == nil || *v.PerSecond <= 0 || *v.PerSecond > hookline.MaxRatePerSecond {
+		return nil, hookline.Invalid("rate_limit.per_second", "rate_limit.per_second must be a number above 0 and at most %d", hookline.MaxRatePerSecond)
+	}
+	rl := &hookline.RateLimit{PerSecond: *v.PerSecond}
+	if v.Burst != nil && string(*v.Burst) != "null" {
+		var b int
+		if err := json.Unmarshal(*v.Burst, &b); err != nil || b < 1 || b > hookline.MaxRateBurst {
+			return nil, hookline.Invalid("rate_limit.burst", "rate_limit.burst must be a whole number from 1 to %d", hookline.MaxRateBurst)
+		}
+		rl.Burst = b
+	}
+	return rl, nil
 }
 
 // nullableInt reads a whole number from lo to hi for param, or null (0:

@@ -22,6 +22,7 @@ var endpointFlags = map[string]string{
 	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
 	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
 	"max_concurrency": "--max-concurrency", "timeout_seconds": "--timeout",
+	"ordering": "--ordering", "rate_limit": "--rate-limit", "rate_limit.per_second": "--rate-limit", "rate_limit.burst": "--rate-limit",
 	"since": "--since", "until": "--until",
 }
 
@@ -42,8 +43,13 @@ type endpointView struct {
 	RetrySchedule   []string          `json:"retry_schedule"`
 	MaxConcurrency  int               `json:"max_concurrency"`
 	TimeoutSeconds  float64           `json:"timeout_seconds"`
-	Secret          string            `json:"secret"`
-	Created         int64             `json:"created"`
+	Ordering        string            `json:"ordering"`
+	RateLimit       *struct {
+		PerSecond float64 `json:"per_second"`
+		Burst     int     `json:"burst"`
+	} `json:"rate_limit"`
+	Secret  string `json:"secret"`
+	Created int64  `json:"created"`
 }
 
 func (a *app) endpointsCmd() *cobra.Command {
@@ -57,6 +63,7 @@ func (a *app) endpointsCmd() *cobra.Command {
 type endpointFlagSet struct {
 	url, description, tenant, scheme, signing, secret, status string
 	filter, retrySchedule, maxConcurrency, timeout            string
+	ordering, rateLimit                                       string
 	events, metadata, headers                                 []string
 }
 
@@ -77,6 +84,8 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
 	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('none' never retries; '' goes back to the server's)")
 	f.StringVar(&s.maxConcurrency, "max-concurrency", "", "deliveries in flight to this endpoint at a time, 1 to 1000 ('' goes back to the server's --max-concurrency)")
+	f.StringVar(&s.ordering, "ordering", "", "fifo: deliveries one at a time in publish order, each after the one before has succeeded or failed for good; unordered (the default): in parallel")
+	f.StringVar(&s.rateLimit, "rate-limit", "", "deliveries per second to this endpoint, across all nodes, with an optional burst: 50 or 50/100 ('' removes it)")
 	f.StringVar(&s.timeout, "timeout", "", "timeout of one attempt to this endpoint in whole seconds, e.g. 30s, 1s to 5m ('' goes back to the server's --timeout)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…, or whsk_… with --signing ed25519); made for you when omitted")
@@ -163,6 +172,21 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 			p["max_concurrency"] = n
 		}
 	}
+	if f.Changed("ordering") {
+		switch v := strings.TrimSpace(s.ordering); v {
+		case "fifo", "unordered":
+			p["ordering"] = v
+		default:
+			return nil, usagef("--ordering %q: want fifo or unordered", v)
+		}
+	}
+	if f.Changed("rate-limit") {
+		rl, err := parseRateLimitFlag(s.rateLimit)
+		if err != nil {
+			return nil, err
+		}
+		p["rate_limit"] = rl
+	}
 	if f.Changed("timeout") {
 		switch v := strings.TrimSpace(s.timeout); v {
 		case "":
@@ -217,6 +241,10 @@ func (a *app) showEndpoint(raw []byte) error {
 			sched = "none" // as --retry-schedule and the dashboard write it
 		}
 		kv = append(kv, [2]string{"retry schedule", sched})
+	}
+	kv = append(kv, [2]string{"ordering", orDash(e.Ordering)})
+	if e.RateLimit != nil {
+		kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(e.RateLimit.PerSecond, 'f', -1, 64), e.RateLimit.Burst)})
 	}
 	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
 		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()})
@@ -281,7 +309,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout, --ordering, --rate-limit")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {
@@ -449,4 +477,27 @@ func (a *app) endpointRotateCmd() *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&overlap, "overlap", 24*time.Hour, "how long the old secret keeps signing")
 	return cmd
+}
+
+// parseRateLimitFlag reads --rate-limit: "50" (per second), "50/100"
+// (with a burst of 100), or "" (none: null).
+func parseRateLimitFlag(v string) (any, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, nil
+	}
+	rate, burst, hasBurst := strings.Cut(v, "/")
+	perSecond, err := strconv.ParseFloat(rate, 64)
+	if err != nil || perSecond <= 0 {
+		return nil, usagef("--rate-limit %q: want deliveries per second above 0, with an optional /burst, e.g. 50 or 50/100", v)
+	}
+	out := map[string]any{"per_second": perSecond}
+	if hasBurst {
+		b, err := strconv.Atoi(burst)
+		if err != nil || b < 1 {
+			return nil, usagef("--rate-limit %q: the burst after / must be a whole number of at least 1, e.g. 50/100", v)
+		}
+		out["burst"] = b
+	}
+	return out, nil
 }

@@ -234,6 +234,25 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after the update the page shows max concurrency %q and timeout %q, want 4 and 30s", conc, timeout)
 	}
 
+	// And its ordering and rate limit (issue 18).
+	var ordering, rate string
+	run(t, ctx, "reading the endpoint's ordering", chromedp.Text(`#ordering`, &ordering, chromedp.ByID))
+	if ordering != "unordered" {
+		t.Fatalf("a new endpoint shows ordering %q, want unordered", ordering)
+	}
+	if code := n.api(t, "PATCH", "/v1/endpoints/"+epID, map[string]any{"ordering": "fifo", "rate_limit": map[string]any{"per_second": 20, "burst": 5}}, nil); code != 200 {
+		t.Fatalf("setting ordering and rate_limit: %d", code)
+	}
+	run(t, ctx, "reloading the endpoint",
+		chromedp.Navigate(n.base+"/endpoints/"+epID), chromedp.WaitVisible(`#rate-limit`, chromedp.ByID),
+		chromedp.Text(`#ordering`, &ordering, chromedp.ByID), chromedp.Text(`#rate-limit`, &rate, chromedp.ByID))
+	if !strings.HasPrefix(ordering, "FIFO") || rate != "20/s, burst 5" {
+		t.Fatalf("after the update the page shows ordering %q and rate limit %q, want FIFO and 20/s, burst 5", ordering, rate)
+	}
+	if code := n.api(t, "PATCH", "/v1/endpoints/"+epID, map[string]any{"ordering": "unordered", "rate_limit": nil}, nil); code != 200 {
+		t.Fatalf("clearing ordering and rate_limit: %d", code)
+	}
+
 	// Reveal the secret, which the API agrees on.
 	var secret string
 	run(t, ctx, "revealing the secret",

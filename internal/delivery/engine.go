@@ -134,6 +134,7 @@ type Engine struct {
 
 	completions chan completion
 	loads       loads               // what this node holds of each endpoint (load.go)
+	pacing      pacing              // 429 holds, and the wake for a rate-limited endpoint's next token (pace.go)
 	idle        chan *hookline.Task // hands a task to an attempt goroutine waiting for one
 
 	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
@@ -225,7 +226,7 @@ func (e *Engine) Submit(tasks []*hookline.Task) {
 // reservation whose delivery was not leased after all goes back through
 // Unadmit.
 func (e *Engine) Admit(ep *hookline.Endpoint, others int) bool {
-	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout {
+	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout || e.pacing.held(ep.ID, e.cfg.Now()) {
 		return false
 	}
 	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency)-others)
@@ -384,7 +385,25 @@ func (e *Engine) attempt(t *hookline.Task) {
 	// of the attempt does not need it.
 	released = true
 	e.finished(t)
+	e.holdOn429(t, resp, now)
 	e.completions <- completion{task: t, c: e.judge(t, resp, now, elapsed)}
+}
+
+// holdOn429 holds t's endpoint, on every node, until the time a 429's
+// Retry-After asks for: the receiver is slowing that endpoint down, and
+// only that one.
+func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) {
+	if resp.Status != 429 {
+		return
+	}
+	d, ok := parseRetryAfter(resp.RetryAfter, now)
+	if !ok || d <= 0 {
+		return
+	}
+	e.pacing.hold(t.Endpoint.ID, now.Add(d))
+	if err := e.cfg.Store.HoldEndpoint(context.Background(), t.Endpoint.ID, now.Add(d)); err != nil {
+		e.cfg.Logger.Error("holding an endpoint after its 429", "endpoint", t.Endpoint.ID, "err", err)
+	}
 }
 
 func (e *Engine) sender(rawURL string) (Sender, error) {
@@ -517,10 +536,22 @@ func (e *Engine) completeLoop() {
 			}
 		}
 		e.inflight.Add(-int64(len(batch)))
-		if e.backlogged.Load() {
+		if e.backlogged.Load() || anyFIFO(batch) {
 			e.Wake()
 		}
 	}
+}
+
+// anyFIFO reports whether a completion in batch is of a FIFO endpoint,
+// whose next delivery a claim may lease only now that this one's outcome
+// is recorded.
+func anyFIFO(batch []completion) bool {
+	for _, c := range batch {
+		if c.task.Endpoint.FIFO() {
+			return true
+		}
+	}
+	return false
 }
 
 // record writes completions, retrying a failing store for a while. If it

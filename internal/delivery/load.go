@@ -139,6 +139,7 @@ func (e *Engine) claim(limit int) ([]*hookline.Task, error) {
 		MaxConcurrency: e.cfg.MaxConcurrency, Timeout: e.cfg.Timeout, Held: held,
 	})
 	kept, excess := e.loads.claimed(tasks, held, e.cfg.MaxConcurrency) // also on error: publishes lease again
+	e.wakeForTokens(tasks)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,9 @@ type ClaimRequest struct {
 
 // ConcurrencyOf is the cap on deliveries leased to e at a time.
 func ConcurrencyOf(e *Endpoint, def int) int {
+	if e.FIFO() {
+		return 1 // and only its oldest pending delivery, when due (the stores' claims)
+	}
 	if e.MaxConcurrency > 0 {
 		return e.MaxConcurrency
 	}

@@ -59,8 +59,16 @@ type Store interface {
 	// cap, counting req.Held and the live leases of other owners; endpoints
 	// round robin, oldest due first within each. Each is leased until
 	// req.Now plus req.EndpointLease of its endpoint. No delivery is leased
-	// to two owners at once.
+	// to two owners at once. A FIFO endpoint gets its oldest pending
+	// delivery (publish order), only when it is due and none of the
+	// endpoint's is leased; a paced one (PaceRoom) no more than its bucket
+	// allows, which the claim then takes from, atomically with the leases
+	// across every node sharing the store.
 	ClaimTasks(ctx context.Context, req ClaimRequest) ([]*Task, error)
+	// HoldEndpoint has claims lease nothing of endpoint id before until (a
+	// receiver's 429 with Retry-After), across every node sharing the
+	// store; a later until extends the hold, an earlier one is ignored.
+	HoldEndpoint(ctx context.Context, id string, until time.Time) error
 	// CompleteTasks records attempts and their deliveries' new state in one
 	// transaction. Each attempt is always recorded; a delivery's state is
 	// updated and its lease cleared only while owner still holds its lease.
@@ -179,5 +187,7 @@ func (b Backlog) OldestAge(now time.Time) time.Duration {
 // owners hold others, is leased at publish, asking Admit (once per
 // delivery: it reserves room).
 func (o *PublishOptions) Leases(e *Endpoint, others int) bool {
-	return o.LeaseOwner != "" && (o.Admit == nil || o.Admit(e, others))
+	// A FIFO or rate-limited endpoint's deliveries wait for a claim, which
+	// takes them in order and at pace.
+	return o.LeaseOwner != "" && !e.Paced() && (o.Admit == nil || o.Admit(e, others))
 }

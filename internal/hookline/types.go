@@ -66,8 +66,12 @@ type Endpoint struct {
 	MaxConcurrency int
 	// Timeout bounds one attempt to the endpoint; 0 takes the server's.
 	Timeout time.Duration
-	Created time.Time
-	Updated time.Time
+	// Ordering is OrderingFIFO or OrderingUnordered ("" reads as it).
+	Ordering string
+	// RateLimit, when not nil, paces the endpoint's deliveries.
+	RateLimit *RateLimit
+	Created   time.Time
+	Updated   time.Time
 }
 
 // Signing returns the endpoint's signing mode, SigningEd25519 when its

@@ -13,7 +13,7 @@ import (
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
 	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
-	filter, headers, retry_schedule, max_concurrency, timeout_ms`
+	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst`
 
 // endpointColumnsOf is endpointColumns qualified with a table alias, for
 // joins.
@@ -22,7 +22,8 @@ func endpointColumnsOf(alias string) string {
 	return a + `id, ` + a + `url, ` + a + `enabled_events, ` + a + `description, ` + a + `metadata, ` +
 		a + `tenant, ` + a + `status, ` + a + `disabled_reason, ` + a + `signature_scheme, ` + a + `secret, ` +
 		a + `previous_secret, ` + a + `previous_secret_expires, ` + a + `failing_since, ` + a + `created, ` + a + `updated, ` +
-		a + `filter, ` + a + `headers, ` + a + `retry_schedule, ` + a + `max_concurrency, ` + a + `timeout_ms`
+		a + `filter, ` + a + `headers, ` + a + `retry_schedule, ` + a + `max_concurrency, ` + a + `timeout_ms, ` +
+		a + `ordering, ` + a + `rate_per_second, ` + a + `rate_burst`
 }
 
 // endpointDest returns the scan destinations of endpointColumns for e, and a
@@ -34,11 +35,16 @@ func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 	var schedule []int64
 	var maxConcurrency int32
 	var timeoutMS int64
+	var ratePerSecond float64
+	var rateBurst int32
 	dest := []any{&e.ID, &e.URL, &e.EnabledEvents, &e.Description, &e.Metadata, &e.Tenant, &e.Status,
 		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated,
-		&filter, &e.Headers, &schedule, &maxConcurrency, &timeoutMS}
+		&filter, &e.Headers, &schedule, &maxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst}
 	return dest, func() error {
 		e.MaxConcurrency, e.Timeout = int(maxConcurrency), time.Duration(timeoutMS)*time.Millisecond
+		if ratePerSecond > 0 {
+			e.RateLimit = &hookline.RateLimit{PerSecond: ratePerSecond, Burst: int(rateBurst)}
+		}
 		if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
 			return fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
 		}
@@ -94,6 +100,11 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	if meta == nil {
 		meta = map[string]string{}
 	}
+	var ratePerSecond float64
+	var rateBurst int32
+	if e.RateLimit != nil {
+		ratePerSecond, rateBurst = e.RateLimit.PerSecond, int32(e.RateLimit.Burst)
+	}
 	headers := e.Headers
 	if headers == nil {
 		headers = hookline.Headers{}
@@ -108,7 +119,7 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 		e.SignatureScheme, secrets[0], secrets[1], ts(e.PreviousSecretExpires), ts(e.FailingSince),
 		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule,
-		int32(e.MaxConcurrency), e.Timeout.Milliseconds()}, nil
+		int32(e.MaxConcurrency), e.Timeout.Milliseconds(), e.Ordering, ratePerSecond, rateBurst}, nil
 }
 
 // CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
@@ -118,7 +129,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`, args...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, args...)
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ECONFLICT {
 			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
@@ -165,7 +176,8 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		tag, err := tx.Exec(ctx, `UPDATE endpoints SET url = $2, enabled_events = $3, description = $4,
 			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
 			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14,
-			filter = $15, headers = $16, retry_schedule = $17, max_concurrency = $18, timeout_ms = $19
+			filter = $15, headers = $16, retry_schedule = $17, max_concurrency = $18, timeout_ms = $19,
+			ordering = $20, rate_per_second = $21, rate_burst = $22
 			WHERE id = $1`, args...)
 		if err != nil {
 			return err

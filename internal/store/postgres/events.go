@@ -195,7 +195,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 			// Without the lock (a claim or another node's publish holds
 			// it) nothing is leased here; the claims take it all.
 			b.Queue(`SELECT pg_try_advisory_xact_lock($1)`, claimLockKey)
-			b.Queue(othersLeasesQuery, leaseOwner, ts(now))
+			b.Queue(othersOrHeldQuery, leaseOwner, ts(now))
 		}
 		br := tx.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {

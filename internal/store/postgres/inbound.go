@@ -233,7 +233,7 @@ func (s *Store) claimRequestTasks(ctx context.Context, tx pgx.Tx, req hookline.C
 		FROM leased l
 		JOIN connections c ON c.id = l.endpoint_id
 		JOIN inbound_requests r ON r.id = l.event_id
-		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), limit, req.Owner)
+		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), limit, req.Owner, t.headsOrNone())
 	if err != nil {
 		return nil, fmt.Errorf("claiming request tasks: %w", err)
 	}

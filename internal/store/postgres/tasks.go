@@ -58,16 +58,18 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			return fmt.Errorf("taking the claim lock: %w", err)
 		}
 		rows, err := tx.Query(ctx, `WITH others AS (`+othersLeasesQuery+`)
-			SELECT false, p.id, p.max_concurrency, p.timeout_ms, COALESCE(o.n, 0)
+			SELECT false, p.id, p.max_concurrency, p.timeout_ms, COALESCE(o.n, 0), `+paceColumns+`
 			FROM endpoints p LEFT JOIN others o ON o.endpoint_id = p.id
+			LEFT JOIN endpoint_buckets b ON b.endpoint_id = p.id
 			WHERE p.status = 'enabled'
 			UNION ALL
-			SELECT true, c.id, 0, 0, COALESCE(o.n, 0)
+			SELECT true, c.id, 0, 0, COALESCE(o.n, 0), '', 0, 0, 0, NULL, NULL
 			FROM connections c LEFT JOIN others o ON o.endpoint_id = c.id`, req.Owner, ts(req.Now))
 		if err != nil {
 			return fmt.Errorf("counting leases: %w", err)
 		}
 		var eps, conns claimTargets
+		paced := pacedTargets{}
 		_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
 			var (
 				isConn    bool
@@ -75,12 +77,15 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 				maxConc   int32
 				timeoutMS int64
 				others    int64
+				pace      paceRow
 			)
-			if err := row.Scan(&isConn, &ep.ID, &maxConc, &timeoutMS, &others); err != nil {
+			if err := row.Scan(append([]any{&isConn, &ep.ID, &maxConc, &timeoutMS, &others}, pace.dest()...)...); err != nil {
 				return struct{}{}, err
 			}
 			ep.MaxConcurrency, ep.Timeout = int(maxConc), time.Duration(timeoutMS)*time.Millisecond
+			pace.apply(&ep)
 			room := req.Room(ep.ID, hookline.ConcurrencyOf(&ep, req.MaxConcurrency), int(others))
+			room = hookline.PaceRoom(&ep, pace.bucket(), req.Now, room)
 			if room == 0 {
 				return struct{}{}, nil
 			}
@@ -89,13 +94,20 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 				t = &conns
 			}
 			t.ids, t.rooms, t.exps = append(t.ids, ep.ID), append(t.rooms, int32(room)), append(t.exps, req.Now.Add(req.EndpointLease(&ep)))
+			paced.note(&ep, pace.bucket())
 			return struct{}{}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("counting leases: %w", err)
 		}
+		if eps, err = s.fifoHeads(ctx, tx, req.Now, eps, paced); err != nil {
+			return err
+		}
 		if len(eps.ids) > 0 {
 			if tasks, err = s.claimEventTasks(ctx, tx, req, eps); err != nil {
+				return err
+			}
+			if err := s.takeTokens(ctx, tx, req.Now, tasks, paced); err != nil {
 				return err
 			}
 		}
@@ -120,19 +132,23 @@ type claimTargets struct {
 	ids   []string
 	rooms []int32
 	exps  []time.Time
+	// heads, when set, holds for each target the one delivery a FIFO
+	// endpoint may lease ('' for the others): pace.go.
+	heads []string
 }
 
 // fairPick is the start of both claim statements: $1, $2 and $3 are the
 // targets' ids, rooms and lease expiries, $4 is now, $5 the limit and $6
-// the owner; it defines leased(id, event_id, endpoint_id, attempts, due,
+// the owner, $7 the FIFO heads (claimTargets.heads); it defines leased(id, event_id, endpoint_id, attempts, due,
 // exp). Ranking happens after the locking subquery, since PostgreSQL
 // allows no window function beside FOR UPDATE.
 const fairPick = `WITH want AS (
-		SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(endpoint_id, room, exp)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $7::text[]) AS w(endpoint_id, room, exp, head)
 	), picked AS (
 		SELECT c.id, c.ready_at, w.endpoint_id, w.exp FROM want w CROSS JOIN LATERAL (
 			SELECT d.id, d.ready_at FROM deliveries d
 			WHERE d.endpoint_id = w.endpoint_id AND d.status = 'pending' AND NOT d.paused AND d.ready_at <= $4
+				AND (w.head = '' OR d.id = w.head)
 			ORDER BY d.ready_at
 			LIMIT w.room
 			FOR UPDATE OF d SKIP LOCKED
@@ -155,7 +171,7 @@ func (s *Store) claimEventTasks(ctx context.Context, tx pgx.Tx, req hookline.Cla
 		FROM leased l
 		JOIN endpoints p ON p.id = l.endpoint_id
 		JOIN events e ON e.id = l.event_id
-		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), req.Limit, req.Owner)
+		ORDER BY l.due, l.id`, t.ids, t.rooms, t.exps, ts(req.Now), req.Limit, req.Owner, t.headsOrNone())
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
 	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
-	filter, headers, retry_schedule, max_concurrency, timeout_ms`
+	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -26,13 +26,18 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 		prevExp, failing, created, upd int64
 		filter, headers, schedule      string
 		timeoutMS                      int64
+		ratePerSecond                  float64
+		rateBurst                      int
 	)
 	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Description, &meta, &e.Tenant, &e.Status, &e.DisabledReason,
 		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd,
-		&filter, &headers, &schedule, &e.MaxConcurrency, &timeoutMS); err != nil {
+		&filter, &headers, &schedule, &e.MaxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst); err != nil {
 		return nil, err
 	}
 	e.Timeout = time.Duration(timeoutMS) * time.Millisecond
+	if ratePerSecond > 0 {
+		e.RateLimit = &hookline.RateLimit{PerSecond: ratePerSecond, Burst: rateBurst}
+	}
 	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
@@ -140,10 +145,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 			e.SignatureScheme, secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince),
-			ms(e.Created), ms(e.Updated), filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds())
+			ms(e.Created), ms(e.Updated), filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(),
+			e.Ordering, ratePerSecond(e), rateBurst(e))
 		s.dropEndpointCache()
 		return err
 	})
@@ -201,11 +207,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?,
-			max_concurrency = ?, timeout_ms = ?
+			max_concurrency = ?, timeout_ms = ?, ordering = ?, rate_per_second = ?, rate_burst = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
 			secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
-			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.ID)
+			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.Ordering, ratePerSecond(e), rateBurst(e), e.ID)
 		if err != nil {
 			return err
 		}
@@ -285,4 +291,20 @@ func (s *Store) DisableFailingEndpoints(ctx context.Context, cutoff time.Time, r
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// ratePerSecond and rateBurst are the rate_per_second and rate_burst
+// columns of e (0 without a rate limit).
+func ratePerSecond(e *hookline.Endpoint) float64 {
+	if e.RateLimit == nil {
+		return 0
+	}
+	return e.RateLimit.PerSecond
+}
+
+func rateBurst(e *hookline.Endpoint) int {
+	if e.RateLimit == nil {
+		return 0
+	}
+	return e.RateLimit.Burst
 }

@@ -102,6 +102,8 @@ type Store struct {
 
 	bus notifyBus // Notify and Listen (cluster.go)
 
+	pace paceState // rate limit buckets and 429 holds (pace.go)
+
 	// jmu serialises publishes: their journal appends and the checks before
 	// them. Taken before bmu.
 	jmu  sync.Mutex

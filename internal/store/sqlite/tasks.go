@@ -33,8 +33,15 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 	if tasks, ok, err := s.claimFromMemory(ctx, req); err != nil || ok {
 		return tasks, err
 	}
+	// A FIFO endpoint's head may be any of its pending deliveries, in
+	// SQLite or in memory, attempted or not: the claim flushes all of them
+	// first and finds the head in SQLite (pace.go).
+	fifoFlush, err := s.fifoNeedsFlush(ctx, req)
+	if err != nil {
+		return nil, err
+	}
 	var tasks []*hookline.Task
-	err := s.writeJob(&writeJob{
+	err = s.writeJob(&writeJob{
 		ctx: context.WithoutCancel(ctx),
 		fn: func(ctx context.Context, tx *sql.Tx) error {
 			var lists [][]dueTask
@@ -68,6 +75,7 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			}
 			picked = kept
 			s.bmu.Unlock()
+			s.takeTokens(req.Now, picked)
 			for _, d := range picked {
 				if d.pending == nil {
 					expMS := ms(d.task.LeaseExpires)
@@ -82,8 +90,8 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 		// Deliveries not in SQLite yet are claimed from memory
 		// (pending.pendingDue), so the claim flushes nothing, unless a
 		// retry recorded in memory is due: that one it finds in SQLite.
-		noFlush:     !s.retryDueInMemory(nowMS),
-		settledOnly: true,
+		noFlush:     !s.retryDueInMemory(nowMS) && !fifoFlush,
+		settledOnly: !fifoFlush,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming tasks: %w", err)
@@ -156,8 +164,12 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 	var lists [][]dueTask
 	for _, cached := range endpoints {
 		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		room = s.paceRoom(cached, req.Now, room)
 		if room == 0 {
 			continue
+		}
+		if cached.FIFO() {
+			return nil, false, nil // its head is found in SQLite, after a flush
 		}
 		if due, err := inSQLite(cached.ID); err != nil || due {
 			return nil, false, err
@@ -199,6 +211,7 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 		tasks = append(tasks, d.task)
 	}
+	s.takeTokens(req.Now, picked)
 	return tasks, true, nil
 }
 
@@ -294,7 +307,18 @@ func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.Cla
 	var stmt *sql.Stmt
 	for _, cached := range endpoints {
 		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		room = s.paceRoom(cached, req.Now, room)
 		if room == 0 {
+			continue
+		}
+		if cached.FIFO() {
+			head, err := s.fifoHead(ctx, tx, req, cached, nowMS)
+			if err != nil {
+				return nil, err
+			}
+			if head != nil {
+				lists = append(lists, []dueTask{*head})
+			}
 			continue
 		}
 		if stmt == nil {

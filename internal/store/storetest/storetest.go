@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runJobs(t, open)            // background jobs (jobs.go)
 	runSessions(t, open)        // dashboard sessions (sessions.go)
 	runOperational(t, open)     // operational events recorded with their changes (operational.go)
+	runPacing(t, open)          // ordering, rate limits, holds (pacing.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {
