@@ -46,6 +46,15 @@ var deliberate = map[string]string{
 	// PostgreSQL's text refuses NUL and invalid UTF-8, which a receiver's
 	// answer may hold; SQLite's TEXT keeps the bytes it is given.
 	"attempts.response_body": "bytea in PostgreSQL, TEXT in SQLite: both keep the bytes as received",
+	// A FIFO endpoint's order is publish order across nodes: creation
+	// times from two nodes can tie within a millisecond. A SQLite node is
+	// the only process, and its ids sort in the order it made them
+	// (hookline.NewID), so created then id is publish order already.
+	"deliveries.seq": "PostgreSQL only: publish order across nodes, for FIFO endpoints",
+	// Rate limits hold across every node sharing the database, so the
+	// token buckets live in it; a SQLite node is the only one and keeps
+	// them in memory.
+	"endpoint_buckets": "PostgreSQL only: rate-limit token buckets shared by the nodes",
 }
 
 // compatible maps a PostgreSQL column type (information_schema's
@@ -61,6 +70,7 @@ var compatible = map[string]string{
 	"bytea":                    "BLOB",
 	"jsonb":                    "TEXT",
 	"ARRAY":                    "TEXT",
+	"double precision":         "REAL",
 }
 
 // schema is table → column → type, as a database reports it after every
