@@ -50,6 +50,12 @@ type Endpoint struct {
 	MaxConcurrency int
 	// Timeout bounds one attempt to the endpoint; 0 takes the server's.
 	Timeout time.Duration
+	// BreakerFailures is how many consecutive failed attempts open the
+	// endpoint's circuit; 0 takes the server's.
+	BreakerFailures int
+	// Circuit is the endpoint's circuit breaker, written only by
+	// CompleteTasks (UpdateEndpoint leaves it alone).
+	Circuit Circuit
 	Created time.Time
 	Updated time.Time
 }
@@ -189,6 +195,9 @@ type Completion struct {
 	// DisableEndpoint, when non-empty, disables the endpoint with this reason
 	// (410 Gone).
 	DisableEndpoint string
+	// Breaker, when set, carries the breaker's rule in and the circuit's
+	// outcome out; without it the store applies the default rule.
+	Breaker *BreakerCheck
 }
 
 // Page asks for one page of a list, newest first.

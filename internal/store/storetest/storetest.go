@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runOnlyEndpoint(t, open)
 	runEndpointOptions(t, open) // filter, headers, retry schedule (endpoint_options.go)
 	runJobs(t, open)            // background jobs (jobs.go)
+	runCircuit(t, open)         // circuit breaker (circuit.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {
