@@ -26,9 +26,34 @@ type endpointJSON struct {
 	RetrySchedule   []string          `json:"retry_schedule"`  // null: the server's
 	MaxConcurrency  int               `json:"max_concurrency"` // the endpoint's, or the server's default
 	TimeoutSeconds  float64           `json:"timeout_seconds"` // the endpoint's, or the server's --timeout
+	CircuitBreaker  breakerJSON       `json:"circuit_breaker"`
+	Circuit         circuitJSON       `json:"circuit"`
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
+}
+
+// breakerJSON is the endpoint's breaker setting: its own failures, or the
+// server's --breaker-failures.
+type breakerJSON struct {
+	Failures int `json:"failures"`
+}
+
+// circuitJSON is the endpoint's circuit now; the times are null while it
+// is closed.
+type circuitJSON struct {
+	State       string `json:"state"` // closed, open or half_open
+	OpenedAt    *int64 `json:"opened_at"`
+	NextProbeAt *int64 `json:"next_probe_at"`
+}
+
+func (s *Server) renderCircuit(e *hookline.Endpoint) circuitJSON {
+	c := circuitJSON{State: s.app.CircuitState(e)}
+	if c.State != hookline.CircuitClosed {
+		opened, probe := e.Circuit.OpenedAt.Unix(), e.Circuit.NextProbeAt.Unix()
+		c.OpenedAt, c.NextProbeAt = &opened, &probe
+	}
+	return c
 }
 
 func (s *Server) renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJSON {
@@ -39,6 +64,7 @@ func (s *Server) renderEndpoint(e *hookline.Endpoint, withSecret bool) endpointJ
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
 		SignatureScheme: e.SignatureScheme, Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
+		CircuitBreaker: breakerJSON{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
 	}
 	if j.Metadata == nil {
 		j.Metadata = map[string]string{}

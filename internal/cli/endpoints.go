@@ -20,6 +20,7 @@ var endpointFlags = map[string]string{
 	"limit": "--limit", "starting_after": "--starting-after", "overlap_seconds": "--overlap",
 	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
 	"max_concurrency": "--max-concurrency", "timeout_seconds": "--timeout",
+	"circuit_breaker": "--breaker-failures", "circuit_breaker.failures": "--breaker-failures",
 	"since": "--since", "until": "--until",
 }
 
@@ -38,8 +39,16 @@ type endpointView struct {
 	RetrySchedule   []string          `json:"retry_schedule"`
 	MaxConcurrency  int               `json:"max_concurrency"`
 	TimeoutSeconds  float64           `json:"timeout_seconds"`
-	Secret          string            `json:"secret"`
-	Created         int64             `json:"created"`
+	CircuitBreaker  struct {
+		Failures int `json:"failures"`
+	} `json:"circuit_breaker"`
+	Circuit struct {
+		State       string `json:"state"`
+		OpenedAt    *int64 `json:"opened_at"`
+		NextProbeAt *int64 `json:"next_probe_at"`
+	} `json:"circuit"`
+	Secret  string `json:"secret"`
+	Created int64  `json:"created"`
 }
 
 func (a *app) endpointsCmd() *cobra.Command {
@@ -53,6 +62,7 @@ func (a *app) endpointsCmd() *cobra.Command {
 type endpointFlagSet struct {
 	url, description, tenant, scheme, secret, status string
 	filter, retrySchedule, maxConcurrency, timeout   string
+	breakerFailures                                  string
 	events, metadata, headers                        []string
 }
 
@@ -69,6 +79,7 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('' goes back to the server's)")
 	f.StringVar(&s.maxConcurrency, "max-concurrency", "", "deliveries in flight to this endpoint at a time, 1 to 1000 ('' goes back to the server's --max-concurrency)")
 	f.StringVar(&s.timeout, "timeout", "", "timeout of one attempt to this endpoint in whole seconds, e.g. 30s, 1s to 5m ('' goes back to the server's --timeout)")
+	f.StringVar(&s.breakerFailures, "breaker-failures", "", "consecutive failed attempts that open this endpoint's circuit, 1 to 10000 ('' or 0 goes back to the server's --breaker-failures)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…); made for you when omitted")
 	} else {
@@ -149,6 +160,18 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 			p["max_concurrency"] = n
 		}
 	}
+	if f.Changed("breaker-failures") {
+		switch v := strings.TrimSpace(s.breakerFailures); v {
+		case "":
+			p["circuit_breaker"] = nil
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, usagef("--breaker-failures %q: want a whole number, e.g. 10", v)
+			}
+			p["circuit_breaker"] = map[string]int{"failures": n}
+		}
+	}
 	if f.Changed("timeout") {
 		switch v := strings.TrimSpace(s.timeout); v {
 		case "":
@@ -198,7 +221,13 @@ func (a *app) showEndpoint(raw []byte) error {
 		kv = append(kv, [2]string{"retry schedule", orDash(strings.Join(e.RetrySchedule, ","))})
 	}
 	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
-		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()})
+		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()},
+		[2]string{"breaker failures", strconv.Itoa(e.CircuitBreaker.Failures)},
+		[2]string{"circuit", orDash(e.Circuit.State)})
+	if e.Circuit.OpenedAt != nil && e.Circuit.NextProbeAt != nil {
+		kv = append(kv, [2]string{"circuit opened", unixTime(*e.Circuit.OpenedAt)},
+			[2]string{"circuit next probe", unixTime(*e.Circuit.NextProbeAt)})
+	}
 	names := make([]string, 0, len(e.Headers))
 	for n := range e.Headers {
 		names = append(names, n)
@@ -260,7 +289,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout, --breaker-failures")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {

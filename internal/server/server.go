@@ -79,6 +79,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Schedule:       cfg.RetrySchedule,
 		Timeout:        cfg.Timeout,
 		MaxConcurrency: cfg.MaxConcurrency,
+		Breaker:        hookline.BreakerRule{Failures: cfg.BreakerFailures, CoolDown: cfg.BreakerCoolDown},
 		DisableAfter:   cfg.DisableAfter,
 		Transports:     dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
 		OnAttempt:      obs.fanOut(dev.onAttempt),
@@ -93,7 +94,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Dev: cfg.Dev, Logger: log,
 		SecretKeys: keys, Gate: cfg.Inbound.gate(cfg.DataDir, !UsesPostgres(cfg.DB)),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
-		MaxConcurrency: cfg.MaxConcurrency, Timeout: cfg.Timeout,
+		MaxConcurrency: cfg.MaxConcurrency, Timeout: cfg.Timeout, BreakerFailures: cfg.BreakerFailures,
 	})
 	defer application.Close()
 	apiServer := api.New(api.Config{
