@@ -25,12 +25,12 @@ type Config struct {
 	// BreakerCoolDown the first cool-down (30 s; doubling to 10 min).
 	BreakerFailures int
 	BreakerCoolDown time.Duration
-	APIKey         string        // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
-	SecretKey      string        // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
-	MaxBodyBytes   int64         // API request body cap (1 MiB)
-	DisableAfter   time.Duration // disable endpoints failing this long (5 days)
-	Version        string
-	PprofAddr      string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
+	APIKey          string        // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
+	SecretKey       string        // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
+	MaxBodyBytes    int64         // API request body cap (1 MiB)
+	DisableAfter    time.Duration // disable endpoints failing this long (5 days)
+	Version         string
+	PprofAddr       string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
 	// TuneRuntime lets Run add the Go processor the store's tuning asks
 	// for (hookline.Tuning.SpareProcessor). Only `hookline serve`, which
 	// owns its process, sets it (and not when GOMAXPROCS is set): a server
