@@ -163,8 +163,9 @@ type Engine struct {
 }
 
 type completion struct {
-	task *hookline.Task
-	c    hookline.Completion
+	task  *hookline.Task
+	c     hookline.Completion
+	probe bool // holds its endpoint's slot until recorded
 }
 
 // New returns an engine; it does nothing until Start.
@@ -405,14 +406,19 @@ func (e *Engine) attempt(t *hookline.Task) {
 	}
 	elapsed := time.Since(start)
 	// The endpoint's slot opens as soon as its answer is in: the record
-	// of the attempt does not need it.
+	// of the attempt does not need it. A circuit's probe keeps it until
+	// its outcome is recorded: the circuit stays half open until then, and
+	// a free slot would let a second probe be claimed.
 	released = true
-	e.finished(t)
+	probe := t.Request == nil && t.Endpoint.Circuit.Open()
+	if !probe {
+		e.finished(t)
+	}
 	c := e.judge(t, resp, now, elapsed)
 	if t.Request == nil { // connections have no circuit
 		c.Breaker = &hookline.BreakerCheck{Rule: e.cfg.Breaker}
 	}
-	e.completions <- completion{task: t, c: c}
+	e.completions <- completion{task: t, c: c, probe: probe}
 }
 
 func (e *Engine) sender(rawURL string) (Sender, error) {
@@ -540,6 +546,11 @@ func (e *Engine) completeLoop() {
 		}
 		e.record(cs) // fills each Breaker, which batch shares
 		e.circuitsMoved(batch)
+		for _, c := range batch {
+			if c.probe {
+				e.finished(c.task)
+			}
+		}
 		for _, c := range batch {
 			if e.cfg.OnAttempt != nil {
 				e.cfg.OnAttempt(Result{Task: c.task, Completion: c.c})
