@@ -12,8 +12,12 @@ func TestBreakerRule(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	rule := BreakerRule{CoolDown: 10 * time.Second, MaxCoolDown: 25 * time.Second}
-	fail := func(start time.Duration) *Attempt { return &Attempt{Created: at(start), ResponseStatus: 500, DurationMS: 100} }
-	ok := func(start time.Duration) *Attempt { return &Attempt{Created: at(start), ResponseStatus: 204, DurationMS: 100} }
+	fail := func(start time.Duration) *Attempt {
+		return &Attempt{Created: at(start), ResponseStatus: 500, DurationMS: 100}
+	}
+	ok := func(start time.Duration) *Attempt {
+		return &Attempt{Created: at(start), ResponseStatus: 204, DurationMS: 100}
+	}
 	var c Circuit
 	steps := []struct {
 		name       string
