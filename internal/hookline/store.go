@@ -54,13 +54,19 @@ type Store interface {
 	// cap, counting req.Held and the live leases of other owners; endpoints
 	// round robin, oldest due first within each. Each is leased until
 	// req.Now plus req.EndpointLease of its endpoint. No delivery is leased
-	// to two owners at once.
+	// to two owners at once. An endpoint whose circuit is open gets no
+	// room before its NextProbeAt and one delivery, the probe, after it
+	// (ClaimRequest.EndpointRoom).
 	ClaimTasks(ctx context.Context, req ClaimRequest) ([]*Task, error)
 	// CompleteTasks records attempts and their deliveries' new state in one
 	// transaction. Each attempt is always recorded; a delivery's state is
 	// updated and its lease cleared only while owner still holds its lease.
 	// A success clears its endpoint's FailingSince; a failure sets it when
 	// unset. A completion with DisableEndpoint disables the endpoint.
+	// Each attempt moves its endpoint's circuit by BreakerRule.Apply, in
+	// the same transaction, serialized with other owners' completions so
+	// that each transition is made once; a completion's Breaker receives
+	// the circuit and the transition it made.
 	CompleteTasks(ctx context.Context, owner string, cs []Completion) error
 	// ReleaseTasks gives leased deliveries back without an attempt, due at
 	// at. Deliveries not leased to owner are left alone.

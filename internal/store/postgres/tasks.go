@@ -208,10 +208,11 @@ type health struct {
 }
 
 // CompleteTasks records attempts and the new state of their deliveries in one
-// round trip: the statements go as one pipelined batch, which PostgreSQL
-// runs as one implicit transaction. Endpoint rows are locked first, in id
-// order, then delivery rows, the order every other writer uses, so that
-// concurrent nodes do not deadlock.
+// transaction: one statement locks the endpoint rows the batch may change
+// and reads their circuits (applyBreaker), then the writes go as one
+// pipelined batch. Endpoint rows are locked first, in id order, then
+// delivery rows, the order every other writer uses, so that concurrent
+// nodes do not deadlock.
 func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
 	if len(cs) == 0 {
 		return nil
