@@ -103,6 +103,10 @@ func testCircuitTransitions(t *testing.T, f *fixture) {
 	if c.Breaker.Transition != hookline.TransitionReopened || !c.Breaker.Circuit.NextProbeAt.Equal(reopened.Add(time.Minute)) {
 		t.Fatalf("probe failure: %+v, want reopened until %v", c.Breaker, reopened.Add(time.Minute))
 	}
+	// Auto-disable counts from the first failure after the last success
+	// (the stale one above): the failed probe.
+	firstFailure := probeAt
+	sameTime(t, "FailingSince after a failed probe", f.getEndpoint(ep.ID).FailingSince, firstFailure)
 	if got := claimAt(reopened.Add(59 * time.Second)); len(got) != 0 {
 		t.Fatalf("claimed %d while reopened", len(got))
 	}
@@ -117,6 +121,8 @@ func testCircuitTransitions(t *testing.T, f *fixture) {
 	if cd := c.Breaker.Circuit.CoolDown; cd != 90*time.Second {
 		t.Fatalf("cool-down %v, want the cap of 90s", cd)
 	}
+	// Later failed probes do not move it.
+	sameTime(t, "FailingSince after two failed probes", f.getEndpoint(ep.ID).FailingSince, firstFailure)
 	probeAt = c.Breaker.Circuit.NextProbeAt
 	probe = claimAt(probeAt)
 	if len(probe) != 1 {
