@@ -33,6 +33,8 @@ type endpointJSON struct {
 	TimeoutSeconds  float64           `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout
 	Ordering        string            `json:"ordering"`             // fifo or unordered
 	RateLimit       *rateLimitJSON    `json:"rate_limit"`           // null: none
+	CircuitBreaker  breakerJSON       `json:"circuit_breaker"`
+	Circuit         circuitJSON       `json:"circuit"`
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`
@@ -51,6 +53,29 @@ func renderRateLimit(rl *hookline.RateLimit) *rateLimitJSON {
 	return &rateLimitJSON{PerSecond: rl.PerSecond, Burst: int(rl.BurstOf())}
 }
 
+// breakerJSON is the endpoint's breaker setting: its own failures, or the
+// server's --breaker-failures.
+type breakerJSON struct {
+	Failures int `json:"failures"`
+}
+
+// circuitJSON is the endpoint's circuit now; the times are null while it
+// is closed.
+type circuitJSON struct {
+	State       string `json:"state"` // closed, open or half_open
+	OpenedAt    *int64 `json:"opened_at"`
+	NextProbeAt *int64 `json:"next_probe_at"`
+}
+
+func (s *Server) renderCircuit(e *hookline.Endpoint) circuitJSON {
+	c := circuitJSON{State: s.app.CircuitState(e)}
+	if c.State != hookline.CircuitClosed {
+		opened, probe := e.Circuit.OpenedAt.Unix(), e.Circuit.NextProbeAt.Unix()
+		c.OpenedAt, c.NextProbeAt = &opened, &probe
+	}
+	return c
+}
+
 // renderEndpoint shows e, with secret when create has one to show (see
 // app.CreateEndpoint): never e.Secret itself, which may be a secret key.
 func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSON {
@@ -63,6 +88,7 @@ func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSO
 		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
 		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
+		CircuitBreaker: breakerJSON{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
 	}
 	if e.FIFO() {
 		j.Ordering = hookline.OrderingFIFO

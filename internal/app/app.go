@@ -55,8 +55,11 @@ type Config struct {
 	// are shown with.
 	MaxConcurrency int
 	Timeout        time.Duration
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// BreakerFailures is the server's --breaker-failures, for endpoints
+	// without their own circuit_breaker.
+	BreakerFailures int
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.

@@ -47,6 +47,9 @@ type EndpointParams struct {
 	Ordering json.RawMessage `json:"ordering"`
 	// RateLimit is {"per_second": n, "burst": n}; null removes it.
 	RateLimit json.RawMessage `json:"rate_limit"`
+	// CircuitBreaker is {"failures": N}; null, or failures 0 or null, goes
+	// back to the server's --breaker-failures.
+	CircuitBreaker json.RawMessage `json:"circuit_breaker"`
 }
 
 // Limits on endpoint fields, as Stripe sets them where it has them.
@@ -202,6 +205,13 @@ func (a *App) apply(ctx context.Context, e *hookline.Endpoint, p EndpointParams,
 		}
 		e.RateLimit = rl
 	}
+	if p.CircuitBreaker != nil {
+		n, err := breakerFailures(p.CircuitBreaker)
+		if err != nil {
+			return err
+		}
+		e.BreakerFailures = n
+	}
 	// The error names what the request changed: the scheme when it set
 	// only that, the signing otherwise.
 	param := "signing"
@@ -272,6 +282,37 @@ func parseRateLimit(raw json.RawMessage) (*hookline.RateLimit, error) {
 		rl.Burst = b
 	}
 	return rl, nil
+}
+
+// breakerFailures reads circuit_breaker: {"failures": N}, N from 0 (the
+// server's) to hookline.MaxBreakerFailures, or null.
+func breakerFailures(raw json.RawMessage) (int, error) {
+	if string(raw) == "null" {
+		return 0, nil
+	}
+	var cb struct {
+		Failures json.RawMessage `json:"failures"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cb); err != nil {
+		return 0, hookline.Invalid("circuit_breaker", "circuit_breaker must be an object like {\"failures\": 10}, or null for the server's --breaker-failures")
+	}
+	if cb.Failures == nil {
+		return 0, nil
+	}
+	return nullableInt(cb.Failures, "circuit_breaker.failures", 0, hookline.MaxBreakerFailures, "--breaker-failures")
+}
+
+// BreakerFailures is how many consecutive failures open e's circuit: its
+// own count, or the server's --breaker-failures.
+func (a *App) BreakerFailures(e *hookline.Endpoint) int {
+	return hookline.BreakerRule{Failures: a.cfg.BreakerFailures}.FailuresOf(e)
+}
+
+// CircuitState is e's circuit as shown now: closed, open or half_open.
+func (a *App) CircuitState(e *hookline.Endpoint) string {
+	return e.Circuit.StateAt(a.cfg.Now())
 }
 
 // nullableInt reads a whole number from lo to hi for param, or null (0:

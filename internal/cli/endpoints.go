@@ -23,6 +23,7 @@ var endpointFlags = map[string]string{
 	"filter": "--filter", "headers": "--header", "retry_schedule": "--retry-schedule",
 	"max_concurrency": "--max-concurrency", "timeout_seconds": "--timeout",
 	"ordering": "--ordering", "rate_limit": "--rate-limit", "rate_limit.per_second": "--rate-limit", "rate_limit.burst": "--rate-limit",
+	"circuit_breaker": "--breaker-failures", "circuit_breaker.failures": "--breaker-failures",
 	"since": "--since", "until": "--until",
 }
 
@@ -48,6 +49,14 @@ type endpointView struct {
 		PerSecond float64 `json:"per_second"`
 		Burst     int     `json:"burst"`
 	} `json:"rate_limit"`
+	CircuitBreaker struct {
+		Failures int `json:"failures"`
+	} `json:"circuit_breaker"`
+	Circuit struct {
+		State       string `json:"state"`
+		OpenedAt    *int64 `json:"opened_at"`
+		NextProbeAt *int64 `json:"next_probe_at"`
+	} `json:"circuit"`
 	Secret  string `json:"secret"`
 	Created int64  `json:"created"`
 }
@@ -63,7 +72,7 @@ func (a *app) endpointsCmd() *cobra.Command {
 type endpointFlagSet struct {
 	url, description, tenant, scheme, signing, secret, status string
 	filter, retrySchedule, maxConcurrency, timeout            string
-	ordering, rateLimit                                       string
+	ordering, rateLimit, breakerFailures                      string
 	events, metadata, headers                                 []string
 }
 
@@ -87,6 +96,7 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringVar(&s.ordering, "ordering", "", "fifo: deliveries one at a time in publish order, each after the one before has succeeded or failed for good; unordered (the default): in parallel")
 	f.StringVar(&s.rateLimit, "rate-limit", "", "deliveries per second to this endpoint, across all nodes, with an optional burst: 50 or 50/100 ('' removes it)")
 	f.StringVar(&s.timeout, "timeout", "", "timeout of one attempt to this endpoint in whole seconds, e.g. 30s, 1s to 5m ('' goes back to the server's --timeout)")
+	f.StringVar(&s.breakerFailures, "breaker-failures", "", "consecutive failed attempts that open this endpoint's circuit, 1 to 10000 ('' or 0 goes back to the server's --breaker-failures)")
 	if create {
 		f.StringVar(&s.secret, "secret", "", "signing secret (whsec_…, or whsk_… with --signing ed25519); made for you when omitted")
 	} else {
@@ -187,6 +197,18 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 		}
 		p["rate_limit"] = rl
 	}
+	if f.Changed("breaker-failures") {
+		switch v := strings.TrimSpace(s.breakerFailures); v {
+		case "":
+			p["circuit_breaker"] = nil
+		default:
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, usagef("--breaker-failures %q: want a whole number, e.g. 10", v)
+			}
+			p["circuit_breaker"] = map[string]int{"failures": n}
+		}
+	}
 	if f.Changed("timeout") {
 		switch v := strings.TrimSpace(s.timeout); v {
 		case "":
@@ -247,7 +269,13 @@ func (a *app) showEndpoint(raw []byte) error {
 		kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(e.RateLimit.PerSecond, 'f', -1, 64), e.RateLimit.Burst)})
 	}
 	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
-		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()})
+		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()},
+		[2]string{"breaker failures", strconv.Itoa(e.CircuitBreaker.Failures)},
+		[2]string{"circuit", orDash(e.Circuit.State)})
+	if e.Circuit.OpenedAt != nil && e.Circuit.NextProbeAt != nil {
+		kv = append(kv, [2]string{"circuit opened", unixTime(*e.Circuit.OpenedAt)},
+			[2]string{"circuit next probe", unixTime(*e.Circuit.NextProbeAt)})
+	}
 	names := make([]string, 0, len(e.Headers))
 	for n := range e.Headers {
 		names = append(names, n)
@@ -309,7 +337,7 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 				return err
 			}
 			if len(p) == 0 {
-				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout, --ordering, --rate-limit")
+				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout, --ordering, --rate-limit, --breaker-failures")
 			}
 			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
 			if err != nil {

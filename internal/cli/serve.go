@@ -39,6 +39,12 @@ func (a *app) serveCmd() *cobra.Command {
 			if cfg.MaxConcurrency < 1 { // the server reads 0 as "the default"; given here, it is a mistake
 				return usagef("--max-concurrency %d: must be from 1 to %d", cfg.MaxConcurrency, hookline.MaxMaxConcurrency)
 			}
+			if cfg.BreakerFailures < 1 {
+				return usagef("--breaker-failures %d: must be from 1 to %d", cfg.BreakerFailures, hookline.MaxBreakerFailures)
+			}
+			if cfg.BreakerCoolDown <= 0 {
+				return usagef("--breaker-cooldown %s: must be positive", cfg.BreakerCoolDown)
+			}
 			log, err := newLogger(a.env, logFormat, logLevel)
 			if err != nil {
 				return err
@@ -69,6 +75,9 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&schedule, "retry-schedule", "", "comma-separated delays before each retry, e.g. 5s,5m,30m (default "+delivery.FormatSchedule(delivery.DefaultSchedule)+", ±20% jitter)")
 	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt, for endpoints without their own timeout_seconds")
 	f.IntVar(&cfg.MaxConcurrency, "max-concurrency", hookline.DefaultMaxConcurrency, "deliveries in flight to one endpoint at a time (across all nodes), for endpoints without their own max_concurrency")
+	f.IntVar(&cfg.BreakerFailures, "breaker-failures", hookline.DefaultBreakerFailures, "consecutive failed attempts that open an endpoint's circuit (its deliveries then wait, spending no retries, until a probe succeeds), for endpoints without their own circuit_breaker")
+	f.DurationVar(&cfg.BreakerCoolDown, "breaker-cooldown", hookline.DefaultCircuitCoolDown, "first cool-down of an open circuit, doubling on each failed probe up to 10m")
+	_ = f.MarkHidden("breaker-cooldown") // for tests: the issue fixes it at 30s
 	f.DurationVar(&cfg.DisableAfter, "disable-after", 5*24*time.Hour, "disable an endpoint after every attempt has failed for this long")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body", 1<<20, "largest API request body in bytes")
 	f.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve the Go profiler on this address (for debugging; keep it on loopback)")

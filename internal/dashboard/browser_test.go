@@ -224,6 +224,11 @@ func TestBrowser(t *testing.T) {
 	if conc != "10" || timeout != "15s" {
 		t.Fatalf("a new endpoint shows max concurrency %q and timeout %q, want the server's 10 and 15s", conc, timeout)
 	}
+	var circuit string
+	run(t, ctx, "reading the endpoint's circuit", chromedp.Text(`#circuit`, &circuit, chromedp.ByID))
+	if !strings.Contains(circuit, "closed") || !strings.Contains(circuit, "opens after 10 failed attempts in a row") {
+		t.Fatalf("a new endpoint's circuit reads %q, want closed, opening after the server's 10 failures", circuit)
+	}
 	if code := n.api(t, "PATCH", "/v1/endpoints/"+epID, map[string]any{"max_concurrency": 4, "timeout_seconds": 30}, nil); code != 200 {
 		t.Fatalf("setting max_concurrency and timeout_seconds: %d", code)
 	}

@@ -257,6 +257,18 @@ type endpointData struct {
 	// defaults it takes.
 	MaxConcurrency int
 	Timeout        time.Duration
+	// Circuit is the endpoint's circuit breaker as shown now, and
+	// BreakerFailures the failures in a row that open it.
+	Circuit circuitView
+}
+
+// circuitView is an endpoint's circuit for the "circuit" block.
+type circuitView struct {
+	State           string // closed, open or half_open
+	Failures        int    // consecutive failed attempts so far
+	BreakerFailures int
+	OpenedAt        time.Time
+	NextProbeAt     time.Time
 }
 
 func (e endpointData) formError() string { return e.Err }
@@ -267,6 +279,8 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	data := endpointData{E: e, PublicKey: app.PublicKey(e)}
 	maxConcurrency, timeout := d.app.EndpointDefaults()
 	data.MaxConcurrency, data.Timeout = hookline.ConcurrencyOf(e, maxConcurrency), hookline.TimeoutOf(e, timeout)
+	data.Circuit = circuitView{State: d.app.CircuitState(e), Failures: e.Circuit.ConsecutiveFailures,
+		BreakerFailures: d.app.BreakerFailures(e), OpenedAt: e.Circuit.OpenedAt, NextProbeAt: e.Circuit.NextProbeAt}
 	if f != nil {
 		data.Form = *f
 	} else {

@@ -53,6 +53,14 @@ type Config struct {
 	// Transports maps a URL scheme to the Sender for it; http and https
 	// default to an HTTPSender with a guarded client.
 	Transports map[string]Sender
+	// Breaker is the circuit breaker's server side: the consecutive
+	// failures that open an endpoint's circuit without its own count, and
+	// the cool-downs (hookline.BreakerRule's defaults when zero).
+	Breaker hookline.BreakerRule
+	// Circuits, when set, hears of each circuit this node's completions
+	// opened or closed, once per transition (a probe's failure reopening
+	// one is not told again). nil: nobody.
+	Circuits CircuitNotifier
 	// OnAttempt, when set, is called after each attempt is recorded
 	// (metrics, live tail). It must not block.
 	OnAttempt func(Result)
@@ -67,6 +75,13 @@ type Config struct {
 	// failing endpoints) whether this node is the one to run it, so that a
 	// cluster runs it once per period. Default: always.
 	RunOnce func(job string, every time.Duration) bool
+}
+
+// CircuitNotifier hears of circuit transitions (delivery.Operational
+// publishes them as hookline.endpoint.circuit_opened and …_closed).
+type CircuitNotifier interface {
+	CircuitOpened(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt, nextProbe time.Time) error
+	CircuitClosed(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt) error
 }
 
 // Result is an attempt as the engine recorded it.
@@ -135,6 +150,7 @@ type Engine struct {
 	completions chan completion
 	loads       loads               // what this node holds of each endpoint (load.go)
 	pacing      pacing              // 429 holds, and the wake for a rate-limited endpoint's next token (pace.go)
+	circuits    circuits            // the open circuits this node has heard of (circuit.go)
 	idle        chan *hookline.Task // hands a task to an attempt goroutine waiting for one
 
 	sendCtx     context.Context // canceled on hard stop: aborts attempts in flight
@@ -148,8 +164,9 @@ type Engine struct {
 }
 
 type completion struct {
-	task *hookline.Task
-	c    hookline.Completion
+	task  *hookline.Task
+	c     hookline.Completion
+	probe bool // holds its endpoint's slot until recorded
 }
 
 // New returns an engine; it does nothing until Start.
@@ -162,6 +179,7 @@ func New(cfg Config) *Engine {
 		completions: make(chan completion, cfg.Capacity),
 		idle:        make(chan *hookline.Task),
 		loads:       loads{m: map[string]*endpointLoad{}},
+		circuits:    circuits{open: map[string]time.Time{}},
 		sendCtx:     sendCtx,
 		cancelSends: cancel,
 		stopping:    make(chan struct{}),
@@ -226,8 +244,8 @@ func (e *Engine) Submit(tasks []*hookline.Task) {
 // reservation whose delivery was not leased after all goes back through
 // Unadmit.
 func (e *Engine) Admit(ep *hookline.Endpoint, others int) bool {
-	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout || e.pacing.held(ep.ID, e.cfg.Now()) {
-		return false
+	if hookline.TimeoutOf(ep, e.cfg.Timeout) > e.cfg.Timeout || e.pacing.held(ep.ID, e.cfg.Now()) || ep.Circuit.Open() {
+		return false // a longer lease, a 429's hold, or a circuit's probe: a claim's
 	}
 	return e.loads.take(ep.ID, hookline.ConcurrencyOf(ep, e.cfg.MaxConcurrency)-others)
 }
@@ -358,8 +376,15 @@ func (e *Engine) attempt(t *hookline.Task) {
 		}
 	}()
 
-	sender, err := e.senderFor(t) // forward.go: captured inbound requests go as they arrived
 	now := e.cfg.Now()
+	if probe, open := e.circuits.openUntil(t, now); open {
+		// Its circuit opened after the claim: handed back without an
+		// attempt, so it spends no retry, due when the probe may go.
+		released = true
+		e.release(t, probe)
+		return
+	}
+	sender, err := e.senderFor(t) // forward.go: captured inbound requests go as they arrived
 	var resp Response
 	start := time.Now()
 	if err != nil {
@@ -382,11 +407,20 @@ func (e *Engine) attempt(t *hookline.Task) {
 	}
 	elapsed := time.Since(start)
 	// The endpoint's slot opens as soon as its answer is in: the record
-	// of the attempt does not need it.
+	// of the attempt does not need it. A circuit's probe keeps it until
+	// its outcome is recorded: the circuit stays half open until then, and
+	// a free slot would let a second probe be claimed.
 	released = true
-	e.finished(t)
+	probe := t.Request == nil && t.Endpoint.Circuit.Open()
+	if !probe {
+		e.finished(t)
+	}
 	e.holdOn429(t, resp, now)
-	e.completions <- completion{task: t, c: e.judge(t, resp, now, elapsed)}
+	c := e.judge(t, resp, now, elapsed)
+	if t.Request == nil { // connections have no circuit
+		c.Breaker = &hookline.BreakerCheck{Rule: e.cfg.Breaker}
+	}
+	e.completions <- completion{task: t, c: c, probe: probe}
 }
 
 // holdOn429 holds t's endpoint, on every node, until the time a 429's
@@ -529,7 +563,13 @@ func (e *Engine) completeLoop() {
 		for _, c := range batch {
 			cs = append(cs, c.c)
 		}
-		e.record(cs)
+		e.record(cs) // fills each Breaker, which batch shares
+		e.circuitsMoved(batch)
+		for _, c := range batch {
+			if c.probe {
+				e.finished(c.task)
+			}
+		}
 		for _, c := range batch {
 			if e.cfg.OnAttempt != nil {
 				e.cfg.OnAttempt(Result{Task: c.task, Completion: c.c})

@@ -52,8 +52,10 @@ func TestOperationalEvents(t *testing.T) {
 	mon := n.createEndpoint(map[string]any{"url": monitor.URL + "/ops", "enabled_events": []string{"hookline.*"}, "tenant": "acme"})
 	starEp := n.createEndpoint(map[string]any{"url": star.URL + "/all", "enabled_events": []string{"*"}, "tenant": "acme"})
 	n.createEndpoint(map[string]any{"url": other.URL + "/ops", "enabled_events": []string{"hookline.*"}, "tenant": "other"})
+	// Its circuit never opens: it fails more attempts than the server's
+	// --breaker-failures, and an opening would be an event of its own.
 	loopyEp := n.createEndpoint(map[string]any{"url": loopy.URL + "/ops", "enabled_events": []string{"hookline.*"}, "tenant": "acme",
-		"retry_schedule": []string{"0s"}})
+		"retry_schedule": []string{"0s"}, "circuit_breaker": map[string]int{"failures": 10000}})
 	flapEp := n.createEndpoint(map[string]any{"url": flap.URL + "/hook", "enabled_events": []string{"flap.*"}, "tenant": "acme",
 		"description": "Flaps", "retry_schedule": []string{"0s"}})
 	deadEp := n.createEndpoint(map[string]any{"url": dead.URL + "/hook", "enabled_events": []string{"dead.*"}, "tenant": "acme",
@@ -192,7 +194,10 @@ func TestOperationalEventsAcrossNodes(t *testing.T) {
 	monitor, dead := newReceiver(t), newReceiver(t)
 	dead.respond = func(int, *http.Request) (int, http.Header) { return 500, nil }
 	mon := a.createEndpoint(map[string]any{"url": monitor.URL + "/ops", "enabled_events": []string{"hookline.*"}})
-	deadEp := b.createEndpoint(map[string]any{"url": dead.URL + "/hook", "enabled_events": []string{"dead.*"}, "retry_schedule": []string{"0s"}})
+	// Its circuit never opens, so that every delivery runs out of retries
+	// (the breaker's events are TestCircuitBreaker's).
+	deadEp := b.createEndpoint(map[string]any{"url": dead.URL + "/hook", "enabled_events": []string{"dead.*"}, "retry_schedule": []string{"0s"},
+		"circuit_breaker": map[string]int{"failures": 10000}})
 
 	const events = 20
 	published := map[string]bool{}

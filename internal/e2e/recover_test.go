@@ -33,8 +33,10 @@ func TestRecoverEndpoint(t *testing.T) {
 		}
 		return 503, nil
 	}
-	// No retries: every delivery fails on its first attempt.
-	ep := n.createEndpoint(map[string]any{"url": rc.URL + "/hook", "retry_schedule": []string{}})
+	// No retries: every delivery fails on its first attempt (and all 25
+	// are attempted: the circuit breaker would hold them back after 10).
+	ep := n.createEndpoint(map[string]any{"url": rc.URL + "/hook", "retry_schedule": []string{},
+		"circuit_breaker": map[string]int{"failures": 1000}})
 	other := n.createEndpoint(map[string]any{"url": rc.URL + "/other", "retry_schedule": []string{}, "enabled_events": []string{"other.thing"}})
 	since := time.Now().Add(-time.Minute).Unix()
 	const events = 25

@@ -63,7 +63,9 @@ type Store interface {
 	// delivery (publish order), only when it is due and none of the
 	// endpoint's is leased; a paced one (PaceRoom) no more than its bucket
 	// allows, which the claim then takes from, atomically with the leases
-	// across every node sharing the store.
+	// across every node sharing the store. An endpoint whose circuit is
+	// open gets no room before its NextProbeAt and one delivery, the probe,
+	// after it (ClaimRequest.EndpointRoom).
 	ClaimTasks(ctx context.Context, req ClaimRequest) ([]*Task, error)
 	// HoldEndpoint has claims lease nothing of endpoint id before until (a
 	// receiver's 429 with Retry-After), across every node sharing the
@@ -79,8 +81,15 @@ type Store interface {
 	// FailingSince becomes set, delivery.recovered when it is cleared,
 	// delivery.exhausted for a delivery it marks failed whose retries ran
 	// out (not a 410 Gone), endpoint.disabled when a 410 Gone disables an
-	// enabled endpoint. Changes made by attempts of operational events
-	// record no delivery.* events (see OperationalEvent).
+	// enabled endpoint, endpoint.circuit_opened and endpoint.circuit_closed
+	// when an attempt opens or closes its endpoint's circuit. Changes made
+	// by attempts of operational events record no delivery.* events (see
+	// OperationalEvent).
+	//
+	// Each attempt moves its endpoint's circuit by BreakerRule.Apply, in
+	// the same transaction, serialized with other owners' completions so
+	// that each transition is made once; a completion's Breaker receives
+	// the circuit and the transition it made.
 	//
 	// Once it returns nil, the attempts and the deliveries' new state are
 	// durable, as for PublishEvents: a crash afterwards neither loses an

@@ -70,8 +70,14 @@ type Endpoint struct {
 	Ordering string
 	// RateLimit, when not nil, paces the endpoint's deliveries.
 	RateLimit *RateLimit
-	Created   time.Time
-	Updated   time.Time
+	// BreakerFailures is how many consecutive failed attempts open the
+	// endpoint's circuit; 0 takes the server's.
+	BreakerFailures int
+	// Circuit is the endpoint's circuit breaker, written only by
+	// CompleteTasks (UpdateEndpoint leaves it alone).
+	Circuit Circuit
+	Created time.Time
+	Updated time.Time
 }
 
 // Signing returns the endpoint's signing mode, SigningEd25519 when its
@@ -240,6 +246,9 @@ type Completion struct {
 	// DisableEndpoint, when non-empty, disables the endpoint with this reason
 	// (410 Gone).
 	DisableEndpoint string
+	// Breaker, when set, carries the breaker's rule in and the circuit's
+	// outcome out; without it the store applies the default rule.
+	Breaker *BreakerCheck
 }
 
 // Page asks for one page of a list, newest first.

@@ -26,8 +26,9 @@ type Config struct {
 	// Backlog reports the pending work; it is called at most once per
 	// CacheFor, on scrape.
 	Backlog func(ctx context.Context) (hookline.Backlog, error)
-	// Endpoints counts endpoints by status (enabled, disabled); called at
-	// most once per CacheFor, on scrape. Optional.
+	// Endpoints counts endpoints by status (enabled, disabled), and by
+	// circuit state under the keys CircuitKey(state); called at most once
+	// per CacheFor, on scrape. Optional.
 	Endpoints func(ctx context.Context) (map[string]int, error)
 	// BackgroundFailures counts the store's failed background writes
 	// (hookline.BackgroundWriter), read at every scrape. Optional.
@@ -47,6 +48,7 @@ type Metrics struct {
 	published  prometheus.Counter
 	retries    prometheus.Counter
 	gone       prometheus.Counter
+	opens      prometheus.Counter
 	// inbound counts requests received at sources, by source and verdict.
 	inbound *prometheus.CounterVec
 	handler http.Handler
@@ -95,12 +97,16 @@ func New(cfg Config) *Metrics {
 			Name: "hookline_endpoints_disabled_total",
 			Help: "Endpoints disabled by a delivery (the receiver answered 410 Gone).",
 		}),
+		opens: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookline_circuit_opens_total",
+			Help: "Circuits this node's completions opened: after consecutive failures, or again when a probe failed.",
+		}),
 		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookline_inbound_requests_total",
 			Help: "Provider webhook requests received, by source and verdict (e.g. accepted, bad_signature, duplicate).",
 		}, []string{"source", "verdict"}),
 	}
-	m.reg.MustRegister(m.deliveries, m.latency, m.published, m.retries, m.gone, m.inbound,
+	m.reg.MustRegister(m.deliveries, m.latency, m.published, m.retries, m.gone, m.opens, m.inbound,
 		&storeCollector{cfg: cfg},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
@@ -126,6 +132,9 @@ func (m *Metrics) Attempt(c hookline.Completion) {
 	}
 	if c.DisableEndpoint != "" {
 		m.gone.Inc()
+	}
+	if b := c.Breaker; b != nil && (b.Transition == hookline.TransitionOpened || b.Transition == hookline.TransitionReopened) {
+		m.opens.Inc()
 	}
 	m.deliveries.WithLabelValues(outcome, StatusClass(a.ResponseStatus)).Inc()
 	m.latency.Observe(float64(a.DurationMS) / 1000)
@@ -170,12 +179,19 @@ var (
 		"Background writes of the store that failed: flushes of the SQLite journal into the database.", nil, nil)
 	endpointsDesc = prometheus.NewDesc("hookline_endpoints",
 		"Endpoints by status (enabled, disabled).", []string{"status"}, nil)
+	circuitsDesc = prometheus.NewDesc("hookline_endpoints_circuit",
+		"Endpoints by circuit state (closed, open, half_open).", []string{"state"}, nil)
 )
+
+// CircuitKey is the key of Config.Endpoints' count of endpoints whose
+// circuit is in state.
+func CircuitKey(state string) string { return "circuit:" + state }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- backlogDesc
 	ch <- oldestDesc
 	ch <- endpointsDesc
+	ch <- circuitsDesc
 	ch <- flushErrorsDesc
 }
 
@@ -207,6 +223,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, status := range []string{hookline.EndpointEnabled, hookline.EndpointDisabled} {
 		if c.endpoints != nil {
 			ch <- prometheus.MustNewConstMetric(endpointsDesc, prometheus.GaugeValue, float64(c.endpoints[status]), status)
+		}
+	}
+	for _, state := range []string{hookline.CircuitClosed, hookline.CircuitOpen, hookline.CircuitHalfOpen} {
+		if c.endpoints != nil {
+			ch <- prometheus.MustNewConstMetric(circuitsDesc, prometheus.GaugeValue, float64(c.endpoints[CircuitKey(state)]), state)
 		}
 	}
 }

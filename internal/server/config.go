@@ -20,12 +20,17 @@ type Config struct {
 	// MaxConcurrency caps the deliveries leased to one endpoint at a time,
 	// for endpoints without their own max_concurrency (10).
 	MaxConcurrency int
-	APIKey         string        // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
-	SecretKey      string        // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
-	MaxBodyBytes   int64         // API request body cap (1 MiB)
-	DisableAfter   time.Duration // disable endpoints failing this long (5 days)
-	Version        string
-	PprofAddr      string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
+	// BreakerFailures is how many consecutive failed attempts open the
+	// circuit of an endpoint without its own circuit_breaker (10), and
+	// BreakerCoolDown the first cool-down (30 s; doubling to 10 min).
+	BreakerFailures int
+	BreakerCoolDown time.Duration
+	APIKey          string        // from HOOKLINE_API_KEY; when empty, one is made and kept in DataDir
+	SecretKey       string        // from HOOKLINE_SECRET_KEY: keys sealing secrets at rest; when empty, DataDir's secret_key file
+	MaxBodyBytes    int64         // API request body cap (1 MiB)
+	DisableAfter    time.Duration // disable endpoints failing this long (5 days)
+	Version         string
+	PprofAddr       string // serve the Go profiler here (HOOKLINE_PPROF_ADDR); off when empty
 	// TuneRuntime lets Run add the Go processor the store's tuning asks
 	// for (hookline.Tuning.SpareProcessor). Only `hookline serve`, which
 	// owns its process, sets it (and not when GOMAXPROCS is set): a server
@@ -58,6 +63,12 @@ func (c *Config) setDefaults() {
 	if c.MaxConcurrency == 0 {
 		c.MaxConcurrency = hookline.DefaultMaxConcurrency
 	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = hookline.DefaultBreakerFailures
+	}
+	if c.BreakerCoolDown == 0 {
+		c.BreakerCoolDown = hookline.DefaultCircuitCoolDown
+	}
 	if c.Version == "" {
 		c.Version = "dev"
 	}
@@ -74,6 +85,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrency < 0 || c.MaxConcurrency > hookline.MaxMaxConcurrency {
 		return fmt.Errorf("--max-concurrency %d: must be from 1 to %d", c.MaxConcurrency, hookline.MaxMaxConcurrency)
+	}
+	if c.BreakerFailures < 0 || c.BreakerFailures > hookline.MaxBreakerFailures {
+		return fmt.Errorf("--breaker-failures %d: must be from 1 to %d", c.BreakerFailures, hookline.MaxBreakerFailures)
+	}
+	if c.BreakerCoolDown < 0 || c.BreakerCoolDown > hookline.MaxCircuitCoolDown {
+		return fmt.Errorf("--breaker-cooldown %s: must be from 1ms to %s", c.BreakerCoolDown, hookline.MaxCircuitCoolDown)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return errors.New("--max-body: must be at least 1024 bytes")

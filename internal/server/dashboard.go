@@ -147,6 +147,7 @@ func (o *observer) countEndpoints(ctx context.Context) (map[string]int, error) {
 		}
 		for _, e := range eps {
 			out[e.Status]++
+			out[metrics.CircuitKey(e.Circuit.StateAt(time.Now()))]++
 		}
 		if !more || len(eps) == 0 {
 			break

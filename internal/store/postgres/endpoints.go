@@ -13,7 +13,14 @@ import (
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
 	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
-	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst`
+	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst, breaker_failures`
+
+// circuitColumns are the circuit's, which only CompleteTasks writes.
+const circuitColumns = `circuit_state, consecutive_failures, circuit_opened_at, circuit_next_probe_at, circuit_cooldown_ms`
+
+// endpointSelect is what endpointDest scans: endpointColumns and the
+// circuit.
+const endpointSelect = endpointColumns + `, ` + circuitColumns
 
 // endpointColumnsOf is endpointColumns qualified with a table alias, for
 // joins.
@@ -23,7 +30,9 @@ func endpointColumnsOf(alias string) string {
 		a + `tenant, ` + a + `status, ` + a + `disabled_reason, ` + a + `signature_scheme, ` + a + `secret, ` +
 		a + `previous_secret, ` + a + `previous_secret_expires, ` + a + `failing_since, ` + a + `created, ` + a + `updated, ` +
 		a + `filter, ` + a + `headers, ` + a + `retry_schedule, ` + a + `max_concurrency, ` + a + `timeout_ms, ` +
-		a + `ordering, ` + a + `rate_per_second, ` + a + `rate_burst`
+		a + `ordering, ` + a + `rate_per_second, ` + a + `rate_burst, ` + a + `breaker_failures, ` +
+		a + `circuit_state, ` + a + `consecutive_failures, ` + a + `circuit_opened_at, ` + a + `circuit_next_probe_at, ` +
+		a + `circuit_cooldown_ms`
 }
 
 // endpointDest returns the scan destinations of endpointColumns for e, and a
@@ -33,18 +42,23 @@ func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 	var created, updated time.Time
 	var filter string
 	var schedule []int64
-	var maxConcurrency int32
-	var timeoutMS int64
+	var maxConcurrency, breakerFailures, consecutive int32
+	var timeoutMS, coolDownMS int64
+	var opened, probe *time.Time
 	var ratePerSecond float64
 	var rateBurst int32
 	dest := []any{&e.ID, &e.URL, &e.EnabledEvents, &e.Description, &e.Metadata, &e.Tenant, &e.Status,
 		&e.DisabledReason, &e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &updated,
-		&filter, &e.Headers, &schedule, &maxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst}
+		&filter, &e.Headers, &schedule, &maxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst, &breakerFailures,
+		&e.Circuit.State, &consecutive, &opened, &probe, &coolDownMS}
 	return dest, func() error {
 		e.MaxConcurrency, e.Timeout = int(maxConcurrency), time.Duration(timeoutMS)*time.Millisecond
 		if ratePerSecond > 0 {
 			e.RateLimit = &hookline.RateLimit{PerSecond: ratePerSecond, Burst: int(rateBurst)}
 		}
+		e.BreakerFailures, e.Circuit.ConsecutiveFailures = int(breakerFailures), int(consecutive)
+		e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromTS(opened), fromTS(probe)
+		e.Circuit.CoolDown = time.Duration(coolDownMS) * time.Millisecond
 		if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
 			return fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
 		}
@@ -119,7 +133,7 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 		e.SignatureScheme, secrets[0], secrets[1], ts(e.PreviousSecretExpires), ts(e.FailingSince),
 		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule,
-		int32(e.MaxConcurrency), e.Timeout.Milliseconds(), e.Ordering, ratePerSecond, rateBurst}, nil
+		int32(e.MaxConcurrency), e.Timeout.Milliseconds(), e.Ordering, ratePerSecond, rateBurst, int32(e.BreakerFailures)}, nil
 }
 
 // CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
@@ -129,7 +143,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, args...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`, args...)
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ECONFLICT {
 			return hookline.Errorf(hookline.ECONFLICT, "endpoint %q already exists", e.ID)
@@ -141,7 +155,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 
 // Endpoint returns the endpoint with that id, or ENOTFOUND.
 func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
-	e, err := s.scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = $1`, id))
+	e, err := s.scanEndpoint(s.pool.QueryRow(ctx, `SELECT `+endpointSelect+` FROM endpoints WHERE id = $1`, id))
 	if err != nil {
 		if hookline.ErrorCode(translate(err)) == hookline.ENOTFOUND {
 			return nil, hookline.NotFound("endpoint", id)
@@ -155,7 +169,7 @@ func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, er
 func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
 	// '' stands for "no filter": the planner folds the OR away for a given
 	// value, and one query text keeps one prepared statement.
-	list, more, err := listPage(ctx, s.pool, f.Page, s.scanEndpoint, `SELECT `+endpointColumns+` FROM endpoints
+	list, more, err := listPage(ctx, s.pool, f.Page, s.scanEndpoint, `SELECT `+endpointSelect+` FROM endpoints
 		WHERE ($1 = '' OR tenant = $1) AND ($2 = '' OR id < $2)
 		ORDER BY id DESC LIMIT $3`, f.Tenant, f.StartingAfter)
 	if err != nil {
@@ -177,7 +191,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
 			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14,
 			filter = $15, headers = $16, retry_schedule = $17, max_concurrency = $18, timeout_ms = $19,
-			ordering = $20, rate_per_second = $21, rate_burst = $22
+			ordering = $20, rate_per_second = $21, rate_burst = $22, breaker_failures = $23
 			WHERE id = $1`, args...)
 		if err != nil {
 			return err

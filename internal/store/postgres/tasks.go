@@ -58,12 +58,12 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			return fmt.Errorf("taking the claim lock: %w", err)
 		}
 		rows, err := tx.Query(ctx, `WITH others AS (`+othersLeasesQuery+`)
-			SELECT false, p.id, p.max_concurrency, p.timeout_ms, COALESCE(o.n, 0), `+paceColumns+`
+			SELECT false, p.id, p.max_concurrency, p.timeout_ms, p.circuit_state, p.circuit_next_probe_at, COALESCE(o.n, 0), `+paceColumns+`
 			FROM endpoints p LEFT JOIN others o ON o.endpoint_id = p.id
 			LEFT JOIN endpoint_buckets b ON b.endpoint_id = p.id
 			WHERE p.status = 'enabled'
 			UNION ALL
-			SELECT true, c.id, 0, 0, COALESCE(o.n, 0), '', 0, 0, 0, NULL, NULL
+			SELECT true, c.id, 0, 0, 'closed', NULL, COALESCE(o.n, 0), '', 0, 0, 0, NULL, NULL
 			FROM connections c LEFT JOIN others o ON o.endpoint_id = c.id`, req.Owner, ts(req.Now))
 		if err != nil {
 			return fmt.Errorf("counting leases: %w", err)
@@ -78,13 +78,18 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 				timeoutMS int64
 				others    int64
 				pace      paceRow
+				probe     *time.Time
 			)
-			if err := row.Scan(append([]any{&isConn, &ep.ID, &maxConc, &timeoutMS, &others}, pace.dest()...)...); err != nil {
+			if err := row.Scan(append([]any{&isConn, &ep.ID, &maxConc, &timeoutMS, &ep.Circuit.State, &probe, &others}, pace.dest()...)...); err != nil {
 				return struct{}{}, err
 			}
 			ep.MaxConcurrency, ep.Timeout = int(maxConc), time.Duration(timeoutMS)*time.Millisecond
+			ep.Circuit.NextProbeAt = fromTS(probe)
 			pace.apply(&ep)
-			room := req.Room(ep.ID, hookline.ConcurrencyOf(&ep, req.MaxConcurrency), int(others))
+			// Under the claim lock, counting other owners' leases: a
+			// half_open circuit's one probe is one across every node.
+			// The breaker's room first, then the endpoint's pace.
+			room := req.EndpointRoom(&ep, int(others))
 			room = hookline.PaceRoom(&ep, pace.bucket(), req.Now, room)
 			if room == 0 {
 				return struct{}{}, nil
@@ -213,19 +218,21 @@ func (s *Store) claimEventTasks(ctx context.Context, tx pgx.Tx, req hookline.Cla
 // FailingSince: reset sets it to t (NULL when nil), otherwise it is set to t
 // only when unset.
 type health struct {
-	reset   bool
-	t       *time.Time
-	disable string
+	anyFailed bool // some attempt failed: the circuit may move
+	reset     bool
+	t         *time.Time
+	disable   string
 	// The attempts behind them, for the operational events: the first
 	// failure after the last success, the last success, the 410 Gone.
 	failed, lastSuccess, gone *hookline.Attempt
 }
 
 // CompleteTasks records attempts and the new state of their deliveries in one
-// round trip: the statements go as one pipelined batch, which PostgreSQL
-// runs as one implicit transaction. Endpoint rows are locked first, in id
-// order, then delivery rows, the order every other writer uses, so that
-// concurrent nodes do not deadlock.
+// transaction: one statement locks the endpoint rows the batch may change
+// and reads their circuits (applyBreaker), then the writes go as one
+// pipelined batch. Endpoint rows are locked first, in id order, then
+// delivery rows, the order every other writer uses, so that concurrent
+// nodes do not deadlock.
 func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.Completion) error {
 	if len(cs) == 0 {
 		return nil
@@ -261,6 +268,9 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 			hs[a.EndpointID] = h
 			order = append(order, a.EndpointID)
 		}
+		if !a.Succeeded() {
+			h.anyFailed = true
+		}
 		switch {
 		case a.Succeeded():
 			h.reset, h.t, h.failed, h.lastSuccess = true, nil, nil, a
@@ -280,6 +290,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 	var (
 		hIDs, hDisable []string
 		hReset         []bool
+		hAnyFailed     []bool
 		hT             []*time.Time
 		disabled       []string
 		hFailed        = opAttempts{}
@@ -292,6 +303,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 		hFailed.add(h.failed)
 		hSuccess.add(h.lastSuccess)
 		hGone.add(h.gone)
+		hAnyFailed = append(hAnyFailed, h.anyFailed)
 		if h.disable != "" {
 			disabled = append(disabled, id)
 		}
@@ -368,9 +380,117 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 	} else {
 		b.Queue(finish, dIDs, dStatuses, dNext, ts(now), owner)
 	}
-	s.queueAttemptStats(b, cs, attempts) // dashboard aggregates, same implicit transaction: stats.go
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	s.queueAttemptStats(b, cs, attempts) // dashboard aggregates, same transaction: stats.go
+	// One transaction: applyBreaker locks the endpoint rows and reads their
+	// circuits, then the batch (health and its operational events, the
+	// circuits' updates, attempts, deliveries) commits with it.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.applyBreaker(ctx, tx, b, cs, attempts, hIDs, hReset, hT, hDisable, hAnyFailed); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
 		return fmt.Errorf("completing tasks: %w", err)
+	}
+	return nil
+}
+
+// applyBreaker folds the completions into their endpoints' circuits
+// (hookline.BreakerRule.Apply) in the completion's transaction, fills each
+// completion's Breaker and queues the circuits' updates in b. It locks,
+// in id order and before anything else, every endpoint row the batch may
+// write: those whose circuit may move (a failure, or a circuit open or
+// counting) and those the health statement changes. Two nodes completing
+// attempts of one endpoint at once thus take turns, the second seeing
+// the first's circuit: one transition, made once.
+func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []hookline.Completion, attempts []hookline.Attempt,
+	ids []string, reset []bool, t []*time.Time, disable []string, failed []bool) error {
+	rows, err := tx.Query(ctx, `WITH x AS (
+			SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[], $5::bool[]) AS x(id, reset, t, disable, failed)
+		)
+		SELECT e.id, e.breaker_failures, `+circuitColumns+` FROM endpoints e JOIN x ON x.id = e.id
+		WHERE x.failed OR e.circuit_state <> 'closed' OR e.consecutive_failures > 0
+			OR x.disable <> ''
+			OR (x.reset AND e.failing_since IS DISTINCT FROM x.t)
+			OR (NOT x.reset AND e.failing_since IS NULL)
+		ORDER BY e.id
+		FOR NO KEY UPDATE OF e`, ids, reset, t, disable, failed)
+	if err != nil {
+		return fmt.Errorf("locking endpoints: %w", err)
+	}
+	type state struct {
+		c, before       hookline.Circuit
+		breakerFailures int // the endpoint's own count (0: the rule's)
+	}
+	states := map[string]*state{}
+	var order []string
+	_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
+		var (
+			ep             hookline.Endpoint
+			n, consecutive int32
+			opened, probe  *time.Time
+			coolDownMS     int64
+		)
+		if err := row.Scan(&ep.ID, &n, &ep.Circuit.State, &consecutive, &opened, &probe, &coolDownMS); err != nil {
+			return struct{}{}, err
+		}
+		ep.BreakerFailures, ep.Circuit.ConsecutiveFailures = int(n), int(consecutive)
+		ep.Circuit.OpenedAt, ep.Circuit.NextProbeAt = fromTS(opened), fromTS(probe)
+		ep.Circuit.CoolDown = time.Duration(coolDownMS) * time.Millisecond
+		states[ep.ID] = &state{c: ep.Circuit, before: ep.Circuit, breakerFailures: ep.BreakerFailures}
+		order = append(order, ep.ID)
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("locking endpoints: %w", err)
+	}
+	for i := range cs {
+		a := &attempts[i]
+		st := states[a.EndpointID]
+		if st == nil {
+			continue // healthy, closed and all succeeded: nothing moves
+		}
+		rule := hookline.BreakerRule{}
+		if cs[i].Breaker != nil {
+			rule = cs[i].Breaker.Rule
+		}
+		threshold := rule.FailuresOf(&hookline.Endpoint{BreakerFailures: st.breakerFailures})
+		transition := rule.Apply(&st.c, threshold, a)
+		if cs[i].Breaker != nil {
+			cs[i].Breaker.Transition = transition
+		}
+	}
+	for i := range cs {
+		if cs[i].Breaker != nil {
+			if st := states[attempts[i].EndpointID]; st != nil {
+				cs[i].Breaker.Circuit = st.c
+			} else {
+				cs[i].Breaker.Circuit = hookline.Circuit{State: hookline.CircuitClosed}
+			}
+		}
+	}
+	var (
+		uIDs, uStates   []string
+		uCounts         []int32
+		uOpened, uProbe []*time.Time
+		uCoolDowns      []int64
+	)
+	for _, id := range order {
+		st := states[id]
+		if st.c == st.before {
+			continue
+		}
+		c := st.c
+		uIDs, uStates, uCounts = append(uIDs, id), append(uStates, c.State), append(uCounts, int32(c.ConsecutiveFailures))
+		uOpened, uProbe, uCoolDowns = append(uOpened, timePtr(c.OpenedAt)), append(uProbe, timePtr(c.NextProbeAt)), append(uCoolDowns, c.CoolDown.Milliseconds())
+	}
+	if len(uIDs) > 0 {
+		b.Queue(`UPDATE endpoints e SET circuit_state = x.state, consecutive_failures = x.n,
+				circuit_opened_at = x.opened, circuit_next_probe_at = x.probe, circuit_cooldown_ms = x.cool
+			FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::bigint[])
+				AS x(id, state, n, opened, probe, cool)
+			WHERE e.id = x.id`, uIDs, uStates, uCounts, uOpened, uProbe, uCoolDowns)
 	}
 	return nil
 }
@@ -462,7 +582,7 @@ func (s *Store) Resend(ctx context.Context, eventID, endpointID string, now time
 			}
 			targets, paused = []string{endpointID}, []bool{status != hookline.EndpointEnabled}
 		} else {
-			rows, err := tx.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints
+			rows, err := tx.Query(ctx, `SELECT `+endpointSelect+` FROM endpoints
 				WHERE status = 'enabled' AND enabled_events && $1 AND (tenant = '' OR tenant = $2)
 				ORDER BY id`, hookline.MatchingPatterns(ev.Type), ev.Tenant)
 			if err != nil {
@@ -582,4 +702,13 @@ func (s *Store) SetSetting(ctx context.Context, name, value string) error {
 		return fmt.Errorf("storing setting: %w", err)
 	}
 	return nil
+}
+
+// timePtr is t for a nullable column: nil when zero.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = msTime(t)
+	return &t
 }

@@ -14,7 +14,11 @@ import (
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
 	signature_scheme, secret, previous_secret, previous_secret_expires, failing_since, created, updated,
-	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst`
+	filter, headers, retry_schedule, max_concurrency, timeout_ms, ordering, rate_per_second, rate_burst, breaker_failures`
+
+// endpointColumns and the circuit, which only CompleteTasks writes.
+const endpointSelect = endpointColumns + `, circuit_state, consecutive_failures, circuit_opened_at,
+	circuit_next_probe_at, circuit_cooldown_ms`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -28,16 +32,20 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 		timeoutMS                      int64
 		ratePerSecond                  float64
 		rateBurst                      int
+		opened, probe, coolDown        int64
 	)
 	if err := sc.Scan(&e.ID, &e.URL, &events, &e.Description, &meta, &e.Tenant, &e.Status, &e.DisabledReason,
 		&e.SignatureScheme, &e.Secret, &e.PreviousSecret, &prevExp, &failing, &created, &upd,
-		&filter, &headers, &schedule, &e.MaxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst); err != nil {
+		&filter, &headers, &schedule, &e.MaxConcurrency, &timeoutMS, &e.Ordering, &ratePerSecond, &rateBurst, &e.BreakerFailures,
+		&e.Circuit.State, &e.Circuit.ConsecutiveFailures, &opened, &probe, &coolDown); err != nil {
 		return nil, err
 	}
 	e.Timeout = time.Duration(timeoutMS) * time.Millisecond
 	if ratePerSecond > 0 {
 		e.RateLimit = &hookline.RateLimit{PerSecond: ratePerSecond, Burst: rateBurst}
 	}
+	e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
+	e.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
 	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
@@ -145,11 +153,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 			e.SignatureScheme, secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince),
 			ms(e.Created), ms(e.Updated), filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(),
-			e.Ordering, ratePerSecond(e), rateBurst(e))
+			e.Ordering, ratePerSecond(e), rateBurst(e), e.BreakerFailures)
 		s.dropEndpointCache()
 		return err
 	})
@@ -164,7 +172,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 
 // Endpoint returns the endpoint with that id, or ENOTFOUND.
 func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, error) {
-	e, err := s.scanEndpoint(s.r.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
+	e, err := s.scanEndpoint(s.r.QueryRowContext(ctx, `SELECT `+endpointSelect+` FROM endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookline.NotFound("endpoint", id)
 	}
@@ -176,7 +184,7 @@ func (s *Store) Endpoint(ctx context.Context, id string) (*hookline.Endpoint, er
 
 // ListEndpoints returns one page of endpoints, newest first.
 func (s *Store) ListEndpoints(ctx context.Context, f hookline.EndpointFilter) ([]*hookline.Endpoint, bool, error) {
-	q := `SELECT ` + endpointColumns + ` FROM endpoints WHERE 1`
+	q := `SELECT ` + endpointSelect + ` FROM endpoints WHERE 1`
 	var args []any
 	if f.Tenant != "" {
 		q += ` AND tenant = ?`
@@ -207,11 +215,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
 			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
 			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?,
-			max_concurrency = ?, timeout_ms = ?, ordering = ?, rate_per_second = ?, rate_burst = ?
+			max_concurrency = ?, timeout_ms = ?, ordering = ?, rate_per_second = ?, rate_burst = ?, breaker_failures = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
 			secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
-			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.Ordering, ratePerSecond(e), rateBurst(e), e.ID)
+			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.Ordering, ratePerSecond(e), rateBurst(e), e.BreakerFailures, e.ID)
 		if err != nil {
 			return err
 		}

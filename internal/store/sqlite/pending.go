@@ -241,7 +241,11 @@ func (s *Store) absorb(owner string, cs []hookline.Completion, nowMS int64) (res
 		}
 		// An endpoint to disable changes what later publishes fan out to:
 		// that completion goes to SQLite, which flushes everything first.
-		if d.done || d.owner != owner || c.DisableEndpoint != "" {
+		// So does an attempt that may move its endpoint's circuit (a
+		// failure, or any attempt while the circuit is counting): the
+		// breaker's rule runs in the transaction that records it, and its
+		// caller hears of the transition.
+		if d.done || d.owner != owner || c.DisableEndpoint != "" || s.movesCircuit(c) {
 			rest, unflushed = append(rest, c), true
 			continue
 		}
@@ -635,4 +639,17 @@ func (d *pendingDelivery) task(ep *hookline.Endpoint, exp time.Time) *hookline.T
 		ev = &hookline.Event{ID: pe.id, Type: pe.typ, Created: fromMS(pe.created), Tenant: pe.tenant, Payload: pe.payload, IdempotencyKey: pe.idemKey}
 	}
 	return &hookline.Task{DeliveryID: d.id, Attempt: 1, Event: ev, Endpoint: ep, LeaseExpires: exp}
+}
+
+// movesCircuit reports whether completion c may change its endpoint's
+// circuit: a failure always may; a success only when the endpoint has
+// failed lately or its circuit is open (or when the cache cannot tell).
+func (s *Store) movesCircuit(c hookline.Completion) bool {
+	if !c.Attempt.Succeeded() {
+		return true
+	}
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	e := s.enabled[c.Attempt.EndpointID]
+	return e == nil || e.Circuit.Open() || e.Circuit.ConsecutiveFailures > 0
 }

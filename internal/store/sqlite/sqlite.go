@@ -647,7 +647,7 @@ func (s *Store) enabledEndpoints(ctx context.Context, q queryer) ([]*hookline.En
 	if m != nil {
 		return list, m, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE status = 'enabled' ORDER BY id`)
+	rows, err := q.QueryContext(ctx, `SELECT `+endpointSelect+` FROM endpoints WHERE status = 'enabled' ORDER BY id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading enabled endpoints: %w", err)
 	}

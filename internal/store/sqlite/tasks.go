@@ -163,7 +163,8 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 	}
 	var lists [][]dueTask
 	for _, cached := range endpoints {
-		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		// The breaker's room first, then the endpoint's pace.
+		room := req.EndpointRoom(cached, others[cached.ID])
 		room = s.paceRoom(cached, req.Now, room)
 		if room == 0 {
 			continue
@@ -306,7 +307,8 @@ type dueTask struct {
 func (s *Store) dueOfEndpoints(ctx context.Context, tx *sql.Tx, req hookline.ClaimRequest, endpoints []*hookline.Endpoint, others map[string]int, nowMS int64, lists [][]dueTask) ([][]dueTask, error) {
 	var stmt *sql.Stmt
 	for _, cached := range endpoints {
-		room := req.Room(cached.ID, hookline.ConcurrencyOf(cached, req.MaxConcurrency), others[cached.ID])
+		// The breaker's room first, then the endpoint's pace.
+		room := req.EndpointRoom(cached, others[cached.ID])
 		room = s.paceRoom(cached, req.Now, room)
 		if room == 0 {
 			continue
@@ -440,7 +442,8 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
 		return err
 	}
-	for _, c := range cs {
+	endpointIDs := make([]string, len(cs)) // of each completion, for the breaker
+	for i, c := range cs {
 		a := c.Attempt
 		if a.ID == "" {
 			a.ID = hookline.NewID("atm")
@@ -453,6 +456,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 				return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
 			}
 		}
+		endpointIDs[i] = a.EndpointID
 		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
 			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ErrorKind, a.ResponseBody, ms(a.NextRetry)})
 		finished := applied[a.DeliveryID]
@@ -504,6 +508,11 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
 		return fmt.Errorf("inserting attempts: %w", err)
 	}
+	changed, err := s.applyBreaker(ctx, tx, cs, endpointIDs)
+	if err != nil {
+		return err
+	}
+	endpointsChanged = endpointsChanged || changed
 	// Each statement changes the row only when the endpoint's state
 	// changes, so a row changed is a transition to report. A batch that
 	// succeeded and then failed clears, then sets: recovered, then failing.
@@ -773,4 +782,77 @@ func nextAttemptMS(c hookline.Completion) int64 {
 		return ms(c.Attempt.NextRetry)
 	}
 	return 0
+}
+
+// applyBreaker folds the completions into their endpoints' circuits
+// (hookline.BreakerRule.Apply), in the transaction that records them,
+// fills each completion's Breaker and reports whether a circuit changed.
+// Under the writer lock no other completion runs meanwhile, so each
+// transition is made once.
+func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Completion, endpointIDs []string) (bool, error) {
+	type state struct {
+		c        hookline.Circuit
+		failures int
+		before   hookline.Circuit
+	}
+	states := map[string]*state{}
+	var order []string
+	for i := range cs {
+		a, id := &cs[i].Attempt, endpointIDs[i]
+		st := states[id]
+		if st == nil {
+			var (
+				ep                      hookline.Endpoint
+				opened, probe, coolDown int64
+			)
+			err := tx.QueryRowContext(ctx, `SELECT breaker_failures, circuit_state, consecutive_failures,
+				circuit_opened_at, circuit_next_probe_at, circuit_cooldown_ms FROM endpoints WHERE id = ?`, id).
+				Scan(&ep.BreakerFailures, &ep.Circuit.State, &ep.Circuit.ConsecutiveFailures, &opened, &probe, &coolDown)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // deleted meanwhile: no circuit to keep
+			}
+			if err != nil {
+				return false, fmt.Errorf("reading circuit of %s: %w", id, err)
+			}
+			ep.Circuit.OpenedAt, ep.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
+			ep.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
+			st = &state{c: ep.Circuit, before: ep.Circuit, failures: breakerRule(cs[i]).FailuresOf(&ep)}
+			states[id] = st
+			order = append(order, id)
+		}
+		transition := breakerRule(cs[i]).Apply(&st.c, st.failures, a)
+		if b := cs[i].Breaker; b != nil {
+			b.Transition = transition
+		}
+	}
+	for i := range cs {
+		if b := cs[i].Breaker; b != nil {
+			if st := states[endpointIDs[i]]; st != nil {
+				b.Circuit = st.c
+			}
+		}
+	}
+	changed := false
+	for _, id := range order {
+		st := states[id]
+		if st.c == st.before {
+			continue
+		}
+		c := st.c
+		if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET circuit_state = ?, consecutive_failures = ?,
+			circuit_opened_at = ?, circuit_next_probe_at = ?, circuit_cooldown_ms = ? WHERE id = ?`,
+			c.State, c.ConsecutiveFailures, ms(c.OpenedAt), ms(c.NextProbeAt), c.CoolDown.Milliseconds(), id); err != nil {
+			return false, fmt.Errorf("updating circuit of %s: %w", id, err)
+		}
+		changed = true // the cached endpoints carry the circuit: publishes and absorb read it
+	}
+	return changed, nil
+}
+
+// breakerRule is the rule a completion brings, or the default one.
+func breakerRule(c hookline.Completion) hookline.BreakerRule {
+	if c.Breaker != nil {
+		return c.Breaker.Rule
+	}
+	return hookline.BreakerRule{}
 }

@@ -226,6 +226,9 @@ func normEndpoint(e *hookline.Endpoint) hookline.Endpoint {
 	if c.Filter.Empty() {
 		c.Filter = nil
 	}
+	if c.Circuit.State == "" { // a new endpoint's circuit reads back closed
+		c.Circuit.State = hookline.CircuitClosed
+	}
 	return c
 }
 

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) hookline.Store) {
 	runSessions(t, open)        // dashboard sessions (sessions.go)
 	runOperational(t, open)     // operational events recorded with their changes (operational.go)
 	runPacing(t, open)          // ordering, rate limits, holds (pacing.go)
+	runCircuit(t, open)         // circuit breaker (circuit.go)
 }
 
 func testEndpointRoundTrip(t *testing.T, f *fixture) {
