@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/server"
 	"github.com/hookline/hookline/internal/testutil"
 )
@@ -221,8 +223,8 @@ func TestBrowser(t *testing.T) {
 	var conc, timeout string
 	run(t, ctx, "reading the endpoint's limits",
 		chromedp.Text(`#max-concurrency`, &conc, chromedp.ByID), chromedp.Text(`#timeout`, &timeout, chromedp.ByID))
-	if conc != "10" || timeout != "15s" {
-		t.Fatalf("a new endpoint shows max concurrency %q and timeout %q, want the server's 10 and 15s", conc, timeout)
+	if want := strconv.Itoa(hookline.DefaultMaxConcurrency); conc != want || timeout != "15s" {
+		t.Fatalf("a new endpoint shows max concurrency %q and timeout %q, want the server's %s and 15s", conc, timeout, want)
 	}
 	var circuit string
 	run(t, ctx, "reading the endpoint's circuit", chromedp.Text(`#circuit`, &circuit, chromedp.ByID))

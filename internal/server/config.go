@@ -18,7 +18,7 @@ type Config struct {
 	RetrySchedule []time.Duration // delay before each retry
 	Timeout       time.Duration   // per attempt (15 s), for endpoints without their own timeout_seconds
 	// MaxConcurrency caps the deliveries leased to one endpoint at a time,
-	// for endpoints without their own max_concurrency (10).
+	// for endpoints without their own max_concurrency (32).
 	MaxConcurrency int
 	// BreakerFailures is how many consecutive failed attempts open the
 	// circuit of an endpoint without its own circuit_breaker (10), and
