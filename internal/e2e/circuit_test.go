@@ -84,15 +84,7 @@ func TestCircuitBreaker(t *testing.T) {
 			t.Parallel()
 			args := []string{"--dev", "--breaker-failures", "3", "--breaker-cooldown", "1s",
 				"--retry-schedule", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms", "--log-level", "warn"}
-			nodes := 1
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-				nodes = 2
-			}
-			var ns []*node
-			for range nodes {
-				ns = append(ns, startNode(t, t.TempDir(), args...))
-			}
+			ns := dbNodes(t, db, args...)
 			var failing atomic.Bool
 			failing.Store(true)
 			var failures, successes atomic.Int32

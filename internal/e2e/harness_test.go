@@ -354,3 +354,19 @@ func (rc *receiver) count() int {
 	defer rc.mu.Unlock()
 	return len(rc.got)
 }
+
+// dbNodes starts the nodes of a test run on each store: one on SQLite,
+// or two sharing a PostgreSQL database, each started with args.
+func dbNodes(t *testing.T, db string, args ...string) []*node {
+	t.Helper()
+	nodes := 1
+	if db == "postgres" {
+		args = append(args, "--db", postgresDSN(t))
+		nodes = 2
+	}
+	var ns []*node
+	for range nodes {
+		ns = append(ns, startNode(t, t.TempDir(), args...))
+	}
+	return ns
+}

@@ -21,15 +21,7 @@ func TestEndpointConcurrencyCap(t *testing.T) {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
 			args := []string{"--dev", "--timeout", "5s", "--log-level", "warn"}
-			nodes := 1
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-				nodes = 2
-			}
-			var ns []*node
-			for range nodes {
-				ns = append(ns, startNode(t, t.TempDir(), args...))
-			}
+			ns := dbNodes(t, db, args...)
 			var now, most, total atomic.Int32
 			slow := newReceiver(t)
 			slow.respond = func(_ int, r *http.Request) (int, http.Header) {

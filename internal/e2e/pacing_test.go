@@ -10,22 +10,6 @@ import (
 	"time"
 )
 
-// dbNodes starts the nodes of a store for a pacing test: one on SQLite,
-// or two sharing a PostgreSQL database.
-func dbNodes(t *testing.T, db string, args ...string) []*node {
-	t.Helper()
-	nodes := 1
-	if db == "postgres" {
-		args = append(args, "--db", postgresDSN(t))
-		nodes = 2
-	}
-	var ns []*node
-	for range nodes {
-		ns = append(ns, startNode(t, t.TempDir(), args...))
-	}
-	return ns
-}
-
 // seqOf reads the "i" of an event's data from a delivered body.
 func seqOf(t *testing.T, body []byte) int {
 	t.Helper()
