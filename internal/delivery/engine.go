@@ -602,6 +602,7 @@ func (e *Engine) record(cs []hookline.Completion) {
 	for try := 1; ; try++ {
 		err := e.cfg.Store.CompleteTasks(context.Background(), e.cfg.Owner, cs)
 		if err == nil {
+			e.wakeForRetries(cs)
 			return
 		}
 		if try == 8 {
@@ -611,6 +612,23 @@ func (e *Engine) record(cs []hookline.Completion) {
 		e.cfg.Logger.Warn("recording attempts", "attempts", len(cs), "err", err, "retry_in", backoff)
 		time.Sleep(backoff)
 		backoff *= 2
+	}
+}
+
+// wakeForRetries has the claim loop look for work when the earliest retry
+// of cs comes due, rather than at the first poll after it. Only the
+// earliest armed time is kept: a later retry whose wake-up was replaced is
+// found by the poll, as before.
+func (e *Engine) wakeForRetries(cs []hookline.Completion) {
+	var first time.Time
+	for _, c := range cs {
+		next := c.Attempt.NextRetry
+		if !next.IsZero() && (first.IsZero() || next.Before(first)) {
+			first = next
+		}
+	}
+	if !first.IsZero() {
+		e.wakeAt(first.Add(time.Millisecond))
 	}
 }
 

@@ -64,16 +64,24 @@ func (e *Engine) wakeForTokens(tasks []*hookline.Task) {
 	if every == 0 || every >= e.cfg.PollInterval {
 		return
 	}
-	at := time.Now().Add(every + time.Millisecond)
+	e.wakeAt(time.Now().Add(every + time.Millisecond))
+}
+
+// wakeAt arms the claim loop's timer for at, unless it is armed for
+// earlier already: the next token of a rate-limited endpoint, or the
+// earliest retry this node scheduled, comes due between two polls, and
+// waiting for the poll would make it up to a PollInterval late.
+func (e *Engine) wakeAt(at time.Time) {
+	now := time.Now()
 	w := &e.pacing
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.timer != nil && w.at.After(time.Now()) && !w.at.After(at) {
+	if w.timer != nil && w.at.After(now) && !w.at.After(at) {
 		return
 	}
 	if w.timer != nil {
 		w.timer.Stop()
 	}
 	w.at = at
-	w.timer = time.AfterFunc(every+time.Millisecond, e.Wake)
+	w.timer = time.AfterFunc(at.Sub(now), e.Wake)
 }
