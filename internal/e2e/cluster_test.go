@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookline/hookline/internal/pgtest"
 )
 
@@ -266,6 +268,20 @@ func TestClusterSurvivesSIGKILL(t *testing.T) {
 		}()
 	}
 	waitFor(t, 30*time.Second, "load on both nodes", func() bool { return viaA.Load() > 300 })
+	// Either node may claim what either accepted, so load through the
+	// victim is no proof that it holds work: wait until both nodes hold
+	// leases, then kill at once (each attempt lasts 100 ms).
+	db, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	waitFor(t, 30*time.Second, "both nodes to hold leased deliveries", func() bool {
+		var owners int
+		err := db.QueryRow(context.Background(), `SELECT count(DISTINCT lease_owner) FROM deliveries
+			WHERE lease_owner <> '' AND lease_expires > now()`).Scan(&owners)
+		return err == nil && owners == 2
+	})
 	a.kill()
 	killedAt := viaA.Load()
 	mu.Lock()
