@@ -71,12 +71,7 @@ var _ journal.FS = (*FS)(nil)
 func (c *FS) Crash() *FS {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := New()
-	for name, ino := range c.durable {
-		kept := &inode{data: slices.Clone(ino.synced), synced: slices.Clone(ino.synced)}
-		out.live[name], out.durable[name] = kept, kept
-	}
-	return out
+	return withSyncedBytes(c.durable)
 }
 
 // CrashKeepingEntries returns what a power cut now would leave on a file
@@ -86,8 +81,14 @@ func (c *FS) Crash() *FS {
 func (c *FS) CrashKeepingEntries() *FS {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return withSyncedBytes(c.live)
+}
+
+// withSyncedBytes is a new file system of entries, each file holding only
+// its synced bytes, every entry durable: what a power cut leaves.
+func withSyncedBytes(entries map[string]*inode) *FS {
 	out := New()
-	for name, ino := range c.live {
+	for name, ino := range entries {
 		kept := &inode{data: slices.Clone(ino.synced), synced: slices.Clone(ino.synced)}
 		out.live[name], out.durable[name] = kept, kept
 	}
