@@ -406,16 +406,19 @@ func (e *Engine) attempt(t *hookline.Task) {
 		}
 	}
 	elapsed := time.Since(start)
-	// The endpoint's slot opens as soon as its answer is in: the record
-	// of the attempt does not need it. A circuit's probe keeps it until
+	// The endpoint's slot opens as soon as its answer is in (and any hold
+	// it asks for): the record of the attempt does not need it. A circuit's probe keeps it until
 	// its outcome is recorded: the circuit stays half open until then, and
 	// a free slot would let a second probe be claimed.
 	released = true
 	probe := t.Request == nil && t.Endpoint.Circuit.Open()
+	// A 429's hold is in place, here and in the store, before the slot
+	// opens: the slot's wake would otherwise let a claim lease the
+	// endpoint's next delivery before the hold is there to stop it.
+	e.holdOn429(t, resp, now)
 	if !probe {
 		e.finished(t)
 	}
-	e.holdOn429(t, resp, now)
 	c := e.judge(t, resp, now, elapsed)
 	if t.Request == nil { // connections have no circuit
 		c.Breaker = &hookline.BreakerCheck{Rule: e.cfg.Breaker}
