@@ -166,9 +166,13 @@ func TestBrowserEndpointLimits(t *testing.T) {
 		{"timeout_seconds", map[string]string{"timeout_seconds": "300"}, func(l limitsJSON) bool { return l.TimeoutSeconds == 300 }},
 		{"ordering fifo", map[string]string{"ordering-select": "fifo"}, func(l limitsJSON) bool { return l.Ordering == "fifo" }},
 		{"rate_limit without burst", map[string]string{"rate_limit_per_second": "20"},
-			func(l limitsJSON) bool { return l.RateLimit != nil && l.RateLimit.PerSecond == 20 && l.RateLimit.Burst == 20 }},
+			func(l limitsJSON) bool {
+				return l.RateLimit != nil && l.RateLimit.PerSecond == 20 && l.RateLimit.Burst == 20
+			}},
 		{"rate_limit with burst", map[string]string{"rate_limit_per_second": "0.5", "rate_limit_burst": "3"},
-			func(l limitsJSON) bool { return l.RateLimit != nil && l.RateLimit.PerSecond == 0.5 && l.RateLimit.Burst == 3 }},
+			func(l limitsJSON) bool {
+				return l.RateLimit != nil && l.RateLimit.PerSecond == 0.5 && l.RateLimit.Burst == 3
+			}},
 		{"circuit_breaker.failures", map[string]string{"breaker_failures": "10000"}, func(l limitsJSON) bool { return l.CircuitBreaker.Failures == 10000 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
