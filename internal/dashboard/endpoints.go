@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,14 @@ type endpointForm struct {
 	HeaderNames   []string
 	AddHeaders    string
 	RemoveHeaders []string
+	// The delivery limits as typed; "" is the server's default (no rate
+	// limit, unordered).
+	MaxConcurrency  string
+	TimeoutSeconds  string
+	Ordering        string
+	RatePerSecond   string
+	RateBurst       string
+	BreakerFailures string
 	// FilterTest is the "Test filter" box: a sample event and the verdict.
 	FilterTest filterTest
 	Err        string
@@ -117,6 +126,9 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 		Scheme: r.PostFormValue("scheme"), Signing: r.PostFormValue("signing"),
 		Filter: r.PostFormValue("filter"), RetrySchedule: r.PostFormValue("retry_schedule"),
 		AddHeaders: r.PostFormValue("add_headers"), FilterTest: readFilterTest(r),
+		MaxConcurrency: strings.TrimSpace(r.PostFormValue("max_concurrency")), TimeoutSeconds: strings.TrimSpace(r.PostFormValue("timeout_seconds")),
+		Ordering: strings.TrimSpace(r.PostFormValue("ordering")), RatePerSecond: strings.TrimSpace(r.PostFormValue("rate_limit_per_second")),
+		RateBurst: strings.TrimSpace(r.PostFormValue("rate_limit_burst")), BreakerFailures: strings.TrimSpace(r.PostFormValue("breaker_failures")),
 	}
 	if cur != nil {
 		f.ID = cur.ID
@@ -146,6 +158,7 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 			p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
 		}
 	}
+	readLimits(r, f, &p)
 	if cur != nil {
 		f.HeaderNames = slices.Sorted(maps.Keys(cur.Headers))
 	}
@@ -158,6 +171,85 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 		p.Headers = &headers
 	}
 	return f, p, nil
+}
+
+// readLimits sets the delivery limits the form sends, as the API's fields:
+// an empty box is null (the server's default, or no rate limit), and what
+// is typed goes to the app as it is, which judges it, so that a bad value
+// gets the API's error naming the API's field. A form without a box (a
+// page from before it) leaves its field alone.
+func readLimits(r *http.Request, f endpointForm, p *app.EndpointParams) {
+	if _, ok := r.PostForm["max_concurrency"]; ok {
+		p.MaxConcurrency = formNumber(f.MaxConcurrency)
+	}
+	if _, ok := r.PostForm["timeout_seconds"]; ok {
+		p.TimeoutSeconds = formNumber(f.TimeoutSeconds)
+	}
+	if _, ok := r.PostForm["ordering"]; ok {
+		p.Ordering = json.RawMessage("null")
+		if f.Ordering != "" {
+			p.Ordering, _ = json.Marshal(f.Ordering) // strings always marshal
+		}
+	}
+	if _, ok := r.PostForm["rate_limit_per_second"]; ok {
+		p.RateLimit = json.RawMessage("null")
+		// A burst alone is sent as the API would get it, without a rate,
+		// so that the app names the rate missing.
+		if f.RatePerSecond != "" || f.RateBurst != "" {
+			rl := map[string]json.RawMessage{}
+			if f.RatePerSecond != "" {
+				rl["per_second"] = formNumber(f.RatePerSecond)
+			}
+			if f.RateBurst != "" {
+				rl["burst"] = formNumber(f.RateBurst)
+			}
+			p.RateLimit, _ = json.Marshal(rl) // valid JSON values always marshal
+		}
+	}
+	if _, ok := r.PostForm["breaker_failures"]; ok {
+		p.CircuitBreaker = json.RawMessage("null")
+		if f.BreakerFailures != "" {
+			p.CircuitBreaker, _ = json.Marshal(map[string]json.RawMessage{"failures": formNumber(f.BreakerFailures)})
+		}
+	}
+}
+
+// formNumber is a number box's text as a JSON value: null when empty, the
+// number when it is one, and otherwise the text as a string, which the app
+// refuses as it refuses one sent to the API.
+func formNumber(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("null")
+	}
+	if b := []byte(s); json.Valid(b) && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		return b
+	}
+	quoted, _ := json.Marshal(s) // strings always marshal
+	return quoted
+}
+
+// limitsForm is e's own delivery limits as the form shows them: blank
+// where e takes the server's default.
+func limitsForm(f *endpointForm, e *hookline.Endpoint) {
+	if e.MaxConcurrency > 0 {
+		f.MaxConcurrency = strconv.Itoa(e.MaxConcurrency)
+	}
+	if e.Timeout > 0 {
+		f.TimeoutSeconds = strconv.Itoa(int(e.Timeout / time.Second))
+	}
+	f.Ordering = hookline.OrderingUnordered
+	if e.FIFO() {
+		f.Ordering = hookline.OrderingFIFO
+	}
+	if rl := e.RateLimit; rl != nil {
+		f.RatePerSecond = strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)
+		if rl.Burst > 0 {
+			f.RateBurst = strconv.Itoa(rl.Burst)
+		}
+	}
+	if e.BreakerFailures > 0 {
+		f.BreakerFailures = strconv.Itoa(e.BreakerFailures)
+	}
 }
 
 // noRetries is how the form writes an empty retry_schedule (no retries),
@@ -287,6 +379,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 		data.Form = endpointForm{ID: e.ID, URL: e.URL, Events: strings.Join(e.EnabledEvents, ", "),
 			Description: e.Description, Tenant: e.Tenant, Scheme: e.SignatureScheme, Signing: e.Signing(),
 			Filter: string(e.Filter.JSON()), HeaderNames: slices.Sorted(maps.Keys(e.Headers)), FilterTest: newFilterTest()}
+		limitsForm(&data.Form, e)
 		switch {
 		case e.RetrySchedule == nil:
 		case len(e.RetrySchedule) == 0:
