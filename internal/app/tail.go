@@ -58,7 +58,8 @@ type TailAttempt struct {
 	Method string
 }
 
-// NewTailAttempt is a as the tails show it, at an event of eventType.
+// NewTailAttempt is attempt a, at an event of eventType made with method,
+// as the tails show it.
 func NewTailAttempt(a *hookline.Attempt, eventType, method string) TailAttempt {
 	ta := TailAttempt{Attempt: *a, EventType: eventType, Method: method}
 	ta.Attempt.ResponseBody = ""
