@@ -58,8 +58,12 @@ type Config struct {
 	// BreakerFailures is the server's --breaker-failures, for endpoints
 	// without their own circuit_breaker.
 	BreakerFailures int
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Tail is the live tail of attempts the surfaces subscribe to; the
+	// server makes it before the engine, whose attempt hook feeds it. nil
+	// makes one that nothing feeds.
+	Tail   *Tail
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // App is the application layer. Its methods are safe for concurrent use.
@@ -87,6 +91,9 @@ func New(cfg Config) *App {
 	}
 	if cfg.Gate == nil {
 		cfg.Gate = inbound.NewGate(inbound.GateConfig{Now: cfg.Now})
+	}
+	if cfg.Tail == nil {
+		cfg.Tail = NewTail()
 	}
 	return &App{cfg: cfg, forwarder: &delivery.ForwardSender{Client: delivery.NewHTTPClient(cfg.Dev)}}
 }

@@ -19,7 +19,11 @@
 // edits), devices.go (listen devices: create or update under the
 // endpoint rules, seen, connected, disconnected, forgotten, idle),
 // secrets.go (the key sealing secrets at rest), sessions.go (dashboard
-// sign-in sessions), tail.go (a live tail's filter), webhook_keys.go (the
+// sign-in sessions), tail.go (the live tail of attempts: the one fan-out
+// of the engine's attempt hook, with each subscriber's filter, bounded
+// buffer and count of attempts lost, which the dashboard's live tail and
+// GET /v1/tail subscribe to and encode each for its transport),
+// webhook_keys.go (the
 // JWK set of the endpoints' public keys), stats.go (the backlog and the
 // attempt statistics the dashboard charts), health.go.
 //

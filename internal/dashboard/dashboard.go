@@ -12,13 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/hookline/hookline/internal/app"
-	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/httperr"
 )
@@ -54,18 +52,14 @@ type NavLink struct {
 }
 
 // Dashboard serves the web UI. Create it with New, mount its handlers
-// (the server's route map does), feed its live tail with Attempt and stop
-// it with Close.
+// (the server's route map does); its live tail watches the application's
+// (app.Tail).
 type Dashboard struct {
 	cfg   Config
 	app   *app.App
 	pages map[string]*template.Template
-	tail  *tailHub
 	// static serves the embedded files (Static).
 	static http.Handler
-
-	closeOnce sync.Once
-	closed    chan struct{}
 }
 
 // New returns a dashboard. It panics if the embedded templates do not
@@ -77,7 +71,7 @@ func New(cfg Config) *Dashboard {
 	if cfg.TailRecheck <= 0 {
 		cfg.TailRecheck = 20 * time.Second
 	}
-	d := &Dashboard{cfg: cfg, app: cfg.App, tail: newTailHub(), closed: make(chan struct{})}
+	d := &Dashboard{cfg: cfg, app: cfg.App}
 	files, _ := fs.Sub(staticFS, "static") // the directory is embedded: Sub cannot fail
 	d.static = http.StripPrefix("/static/", cacheStatic(filesOnly(files, http.FileServerFS(files))))
 	d.pages = parsePages()
@@ -100,19 +94,6 @@ func parsePages() map[string]*template.Template {
 		pages[base] = t
 	}
 	return pages
-}
-
-// Close ends the live-tail streams. Bulk resends are recover jobs run by
-// the node's job runner, not by the dashboard.
-func (d *Dashboard) Close() {
-	d.closeOnce.Do(func() { close(d.closed) })
-}
-
-// Attempt feeds the live tail. Wire it to the engine's OnAttempt hook (it
-// never blocks: a slow browser misses attempts rather than holding the
-// engine up).
-func (d *Dashboard) Attempt(r delivery.Result) {
-	d.tail.publish(r)
 }
 
 // Static serves the embedded CSS, JavaScript and images under /static/.

@@ -13,10 +13,10 @@
 // code and message the API would answer (internal/httperr). One file per resource:
 // overview.go (charts drawn as inline SVG from the stores' per-minute
 // aggregates, chart.go), endpoints.go, events.go, bulk.go (bulk resend
-// jobs), tail.go (the live tail of attempts over Server-Sent Events),
-// sources.go (sources and their connections), requests.go (captured
-// requests, shown as they arrived: a body is only ever text in a <pre>, or
-// a download; replay and edit-and-replay); indent.go indents stored JSON
+// jobs), tail.go (the application's live tail of attempts, app.Tail, over
+// Server-Sent Events), sources.go (sources and their connections),
+// requests.go (captured requests, shown as they arrived: a body is only
+// ever text in a <pre>, or a download; replay and edit-and-replay); indent.go indents stored JSON
 // within bounds. The routes are mounted by the
 // server's route map (internal/server/routes.go).
 package dashboard

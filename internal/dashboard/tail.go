@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/hookline/hookline/internal/delivery"
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
@@ -27,7 +26,12 @@ type tailAttempt struct {
 	Created    string `json:"created"`
 }
 
-func newTailAttempt(a *hookline.Attempt, eventType string) tailAttempt {
+// tailBuffer is how many attempts a browser's stream holds for a reader
+// that falls behind before it misses some.
+const tailBuffer = 256
+
+func newTailAttempt(ta app.TailAttempt) tailAttempt {
+	a := &ta.Attempt
 	outcome := "failed"
 	switch {
 	case a.Succeeded():
@@ -36,60 +40,15 @@ func newTailAttempt(a *hookline.Attempt, eventType string) tailAttempt {
 		outcome = "retrying"
 	}
 	return tailAttempt{
-		ID: a.ID, EventID: a.EventID, EventType: eventType, EndpointID: a.EndpointID, URL: a.URL,
+		ID: a.ID, EventID: a.EventID, EventType: ta.EventType, EndpointID: a.EndpointID, URL: a.URL,
 		Attempt: a.Attempt, Status: a.ResponseStatus, DurationMS: a.DurationMS, Outcome: outcome,
 		Error: a.Error, Created: a.Created.UTC().Format("2006-01-02 15:04:05Z"),
 	}
 }
 
-// tailHub fans attempts out to the browsers watching the tail.
-type tailHub struct {
-	mu   sync.Mutex
-	subs map[chan []byte]struct{}
-}
-
-func newTailHub() *tailHub { return &tailHub{subs: map[chan []byte]struct{}{}} }
-
-// publish encodes the attempt once and offers it to every subscriber
-// without waiting: a full subscriber misses it.
-func (h *tailHub) publish(r delivery.Result) {
-	h.mu.Lock()
-	n := len(h.subs)
-	h.mu.Unlock()
-	if n == 0 {
-		return // nobody watching: no encoding on the engine's path
-	}
-	typ := ""
-	if r.Task != nil && r.Task.Event != nil {
-		typ = r.Task.Event.Type
-	}
-	b, err := json.Marshal(newTailAttempt(&r.Completion.Attempt, typ))
-	if err != nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for ch := range h.subs {
-		select {
-		case ch <- b:
-		default:
-		}
-	}
-}
-
-func (h *tailHub) subscribe() (chan []byte, func()) {
-	ch := make(chan []byte, 256)
-	h.mu.Lock()
-	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		delete(h.subs, ch)
-		h.mu.Unlock()
-	}
-}
-
-// TailStream is the Server-Sent Events stream of attempts. A stream
+// TailStream is the Server-Sent Events stream of attempts, every one the
+// application's live tail (app.Tail) records; one a slow browser misses is
+// not announced, the page showing the attempts as they come. A stream
 // outlives the request that opened it, so it ends with its session: at
 // the session's expiry, and at the first ping after a sign-out or a
 // change of the admin key (each ping asks the application again).
@@ -104,8 +63,8 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	ch, cancel := d.tail.subscribe()
-	defer cancel()
+	sub := d.app.Tail().Subscribe(app.TailFilter{}, tailBuffer)
+	defer sub.Close()
 	// Tell the browser to come back quickly if the stream drops, and
 	// flush the headers so EventSource reports "open".
 	fmt.Fprint(w, "retry: 2000\n: connected\n\n")
@@ -120,7 +79,7 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-d.closed:
+		case <-sub.Done():
 			return
 		case <-expiry.C:
 			return
@@ -132,7 +91,8 @@ func (d *Dashboard) TailStream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			fmt.Fprint(w, ": ping\n\n")
-		case b := <-ch:
+		case a := <-sub.Attempts():
+			b, _ := json.Marshal(newTailAttempt(a)) // plain struct: cannot fail
 			fmt.Fprintf(w, "event: attempt\ndata: %s\n\n", b)
 		}
 		// A stream has no write deadline beyond the server's; keep each
@@ -153,7 +113,7 @@ func (d *Dashboard) TailPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows := make([]tailAttempt, len(recent))
 	for i, a := range recent {
-		rows[i] = newTailAttempt(a, "")
+		rows[i] = newTailAttempt(app.NewTailAttempt(a, "", ""))
 	}
 	return d.Render(w, r, http.StatusOK, "tail", "Live tail", rows)
 }

@@ -43,7 +43,6 @@ func TestTailEndsWithSession(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			d := New(Config{App: app.New(app.Config{Store: st, Now: tc.clock, AdminKeyID: "test-key"}),
 				CheckKey: func(string) bool { return false }, TailRecheck: tc.recheck})
-			t.Cleanup(d.Close)
 			mux := http.NewServeMux()
 			mux.Handle("GET /tail/stream", d.RequireSession(http.HandlerFunc(d.TailStream)))
 			srv := httptest.NewServer(mux)

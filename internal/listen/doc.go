@@ -1,9 +1,8 @@
 // Package listen owns both ends of the developer loop's websocket: the
-// server side (the Hub holding listen devices' connections, and the live
-// tail of attempts) and the device side that `hookline listen` runs
-// (DeviceClient, device_client.go: connect, reconnect, forward each
-// delivery to the local app, report its answer; internal/cli reads the
-// flags and prints).
+// server side (the Hub holding listen devices' connections) and the device
+// side that `hookline listen` runs (DeviceClient, device_client.go:
+// connect, reconnect, forward each delivery to the local app, report its
+// answer; internal/cli reads the flags and prints).
 //
 // A listen device is a durable subscription: an ordinary endpoint whose URL
 // is listen://<device-name>, created the first time `hookline listen
@@ -30,6 +29,8 @@
 // listen --forget`) or when it has not been seen for longer than the
 // server's retention; a connected device is never forgotten by the purge.
 //
-// Tail fans every recorded attempt out to `hookline tail` sessions over
-// server-sent events.
+// Tail serves GET /v1/tail, the stream `hookline tail` reads: it
+// subscribes to the application's live tail of attempts (app.Tail, which
+// filters and counts what a slow stream loses) and writes each attempt,
+// and each count of lost ones, as a server-sent event.
 package listen

@@ -89,8 +89,8 @@ func (h *Hub) wake() {
 	}
 }
 
-// Close disconnects every device and ends the tail streams' wait; the
-// server calls it when it stops. Safe to call more than once.
+// Close disconnects every device; the server calls it when it stops.
+// Safe to call more than once.
 func (h *Hub) Close() {
 	h.close.Do(func() {
 		close(h.closed)
@@ -106,9 +106,6 @@ func (h *Hub) Close() {
 		wg.Wait()
 	})
 }
-
-// Closed is closed when the hub is.
-func (h *Hub) Closed() <-chan struct{} { return h.closed }
 
 // DeviceSettings is what `hookline listen` asks of its device
 // (app.DeviceSettings).

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/httperr"
@@ -19,9 +20,9 @@ import (
 // that `hookline tail` prints PUT for a forwarded PUT rather than POST.
 func TestTailCarriesMethod(t *testing.T) {
 	t.Parallel()
-	closed := make(chan struct{})
-	t.Cleanup(func() { close(closed) })
-	tail := NewTail(closed)
+	attempts := app.NewTail()
+	t.Cleanup(attempts.Close)
+	tail := NewTail(app.New(app.Config{Tail: attempts}))
 	srv := httptest.NewServer(httperr.Handler(slog.New(slog.DiscardHandler), tail.ServeStream))
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL)
@@ -46,7 +47,7 @@ func TestTailCarriesMethod(t *testing.T) {
 	}
 	for i, c := range cases {
 		id := hookline.NewID("atm")
-		tail.OnAttempt(delivery.Result{
+		attempts.OnAttempt(delivery.Result{
 			Task: &hookline.Task{Event: &hookline.Event{ID: "evt_1", Type: "a.b"}, Request: c.req},
 			Completion: hookline.Completion{Attempt: hookline.Attempt{
 				ID: id, EventID: "evt_1", EndpointID: "ep_1", Attempt: 1, URL: "http://127.0.0.1:1/x",

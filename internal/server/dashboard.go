@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hookline/hookline/internal/app"
@@ -14,19 +13,15 @@ import (
 )
 
 // observer wires what lets people see a running server: the dashboard at
-// /, Prometheus metrics at /metrics, and the fan-out of the engine's
-// OnAttempt hook. Run makes it before the engine (for the hook) and mounts
-// it once the API exists.
+// /, Prometheus metrics at /metrics, and the engine's OnAttempt hook. Run
+// makes it before the engine (for the hook) and mounts it once the API
+// exists.
 type observer struct {
 	ctx     context.Context
 	cfg     Config
 	store   hookline.Store
 	log     *slog.Logger
 	metrics *metrics.Metrics
-
-	mu    sync.RWMutex
-	hooks []func(delivery.Result) // besides metrics and the dashboard's tail
-	dash  *dashboard.Dashboard
 }
 
 // newObserver makes the metrics at once, so that the engine's hook can
@@ -41,36 +36,13 @@ func newObserver(ctx context.Context, cfg Config, store hookline.Store, log *slo
 	return o
 }
 
-// addHook adds fn to the attempts' fan-out (for `hookline tail` or other
-// watchers). fn must not block.
-func (o *observer) addHook(fn func(delivery.Result)) {
-	o.mu.Lock()
-	o.hooks = append(o.hooks, fn)
-	o.mu.Unlock()
-}
-
-// fanOut returns the engine's OnAttempt hook: each recorded attempt goes
-// to the metrics, the dashboard's live tail, then to others (nil ones are
-// skipped), so that several watchers share the engine's one hook.
-func (o *observer) fanOut(others ...func(delivery.Result)) func(delivery.Result) {
-	for _, h := range others {
-		if h != nil {
-			o.addHook(h)
-		}
-	}
-	return o.onAttempt
-}
-
-func (o *observer) onAttempt(r delivery.Result) {
-	o.metrics.Attempt(r.Completion)
-	o.mu.RLock()
-	dash, hooks := o.dash, o.hooks
-	o.mu.RUnlock()
-	if dash != nil {
-		dash.Attempt(r)
-	}
-	for _, h := range hooks {
-		h(r)
+// attemptHook returns the engine's OnAttempt hook: the metrics count each
+// recorded attempt, then the live tail offers it to whoever watches (the
+// dashboard's live tail, `hookline tail`).
+func (o *observer) attemptHook(tail *app.Tail) func(delivery.Result) {
+	return func(r delivery.Result) {
+		o.metrics.Attempt(r.Completion)
+		tail.OnAttempt(r)
 	}
 }
 
@@ -81,19 +53,16 @@ func (o *observer) dashboard(application *app.App, checkKey func(string) bool) *
 	dash := dashboard.New(dashboard.Config{
 		App: application, CheckKey: checkKey, Secure: o.cfg.Inbound.scheme() == "https", Logger: o.log,
 	})
-	o.mu.Lock()
-	o.dash = dash
-	o.mu.Unlock()
-	go o.background(application, dash)
+	go o.background(application)
 	return dash
 }
 
 // background samples the backlog once a minute for the overview's charts,
 // prunes aggregates older than a week and dashboard sessions that expired
 // or signed in with another admin key once an hour (and at start, so that
-// a changed key clears its predecessor's sessions at once), and closes the
-// dashboard's streams when the server stops.
-func (o *observer) background(application *app.App, dash *dashboard.Dashboard) {
+// a changed key clears its predecessor's sessions at once), until the
+// server stops.
+func (o *observer) background(application *app.App) {
 	sample := func() {
 		ctx, cancel := context.WithTimeout(o.ctx, 10*time.Second)
 		defer cancel()
@@ -124,7 +93,6 @@ func (o *observer) background(application *app.App, dash *dashboard.Dashboard) {
 	for n := 1; ; n++ {
 		select {
 		case <-o.ctx.Done():
-			dash.Close()
 			return
 		case <-minute.C:
 			sample()

@@ -10,21 +10,20 @@ import (
 )
 
 // devLoop is a node's part of the developer loop: the listen devices (a
-// transport of the delivery engine) and the live tail of attempts (fed by
-// the engine's attempt hook).
+// transport of the delivery engine) and `hookline tail`'s stream of the
+// application's live tail of attempts.
 type devLoop struct {
 	hub  *listen.Hub
 	tail *listen.Tail
 	log  *slog.Logger
 }
 
-// newDevLoop makes the developer loop's parts; the engine is made next with
-// transports and onAttempt, the application layer over the engine, then
-// start hands the hub the application layer.
+// newDevLoop makes the listen hub; the engine is made next with its
+// transport, the application layer over the engine, then start hands the
+// hub the application layer.
 func newDevLoop(signer *delivery.HTTPSender, log *slog.Logger) *devLoop {
 	d := &devLoop{log: log}
 	d.hub = listen.NewHub(listen.Config{Signer: signer, Logger: log})
-	d.tail = listen.NewTail(d.hub.Closed())
 	return d
 }
 
@@ -34,15 +33,14 @@ func (d *devLoop) transports(ts map[string]delivery.Sender) map[string]delivery.
 	return ts
 }
 
-// onAttempt is the engine's attempt hook, or part of it.
-func (d *devLoop) onAttempt(r delivery.Result) { d.tail.OnAttempt(r) }
-
 // start hands the listen hub the application layer, which owns the
-// devices' endpoints and wakes the engine, and closes the listen sessions
-// and tail streams when ctx ends, so that the HTTP server's graceful
-// shutdown is not held up by them. Their routes are in routes.go.
+// devices' endpoints and wakes the engine, makes the tail stream over the
+// application's live tail (closed by Run), and closes the listen sessions
+// when ctx ends, so that the HTTP server's graceful shutdown is not held
+// up by them. Their routes are in routes.go.
 func (d *devLoop) start(ctx context.Context, a *app.App) {
 	d.hub.Use(a)
+	d.tail = listen.NewTail(a)
 	go func() {
 		<-ctx.Done()
 		d.hub.Close()

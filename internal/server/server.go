@@ -72,8 +72,14 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 
 	userAgent := "Hookline/" + cfg.Version + " (+https://github.com/hookline/hookline)"
 	sender := &delivery.HTTPSender{Client: delivery.NewHTTPClient(cfg.Dev), UserAgent: userAgent}
-	dev := newDevLoop(sender, log) // listen devices and tail (listen.go)
+	dev := newDevLoop(sender, log) // listen devices (listen.go)
 	obs := newObserver(ctx, cfg, store, log)
+	// The one live tail of attempts, which the dashboard and `hookline
+	// tail` watch, fed by the engine's attempt hook. Its streams end as
+	// the server begins to stop, so that they do not hold up the HTTP
+	// server's graceful shutdown.
+	tail := app.NewTail()
+	context.AfterFunc(ctx, tail.Close)
 	// The engine tells of circuit transitions through the operational
 	// publisher, which is built on the engine: the engine gets the
 	// Operational through circuits, filled in below, before either starts.
@@ -87,7 +93,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Breaker:        hookline.BreakerRule{Failures: cfg.BreakerFailures, CoolDown: cfg.BreakerCoolDown},
 		DisableAfter:   cfg.DisableAfter,
 		Transports:     dev.transports(map[string]delivery.Sender{"http": sender, "https": sender}),
-		OnAttempt:      obs.fanOut(dev.onAttempt),
+		OnAttempt:      obs.attemptHook(tail), // dashboard.go
 		Logger:         log,
 		Lease:          cfg.Lease,
 		OnBacklog:      cluster.backlogged,
@@ -101,7 +107,7 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
 		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
 		OnPublish: func() { obs.metrics.Published(1) }, OnIngest: obs.metrics.InboundRequest,
-		MaxConcurrency: cfg.MaxConcurrency, Timeout: cfg.Timeout, BreakerFailures: cfg.BreakerFailures,
+		MaxConcurrency: cfg.MaxConcurrency, Timeout: cfg.Timeout, BreakerFailures: cfg.BreakerFailures, Tail: tail,
 	})
 	defer application.Close()
 	apiServer := api.New(api.Config{
