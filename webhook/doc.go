@@ -44,11 +44,12 @@
 //	v, err := webhook.NewVerifier("whpk_...")
 //
 // or build the Verifier from the sender's published JWK set, trusting
-// only your endpoint's keys:
+// only your endpoint's keys. Hookline names each key by its RFC 7638
+// thumbprint (Thumbprint), not by the endpoint it signs for:
 //
-//	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool {
-//		return strings.HasPrefix(kid, "ep_123.")
-//	})
+//	kid, err := webhook.Thumbprint("whpk_...")
+//	...
+//	v, err := webhook.NewVerifierJWKS(set, func(k string) bool { return k == kid })
 //
 // The pin is what keeps another endpoint's signature, which the same set
 // verifies, from passing as one for yours; NewVerifierJWKS refuses a set

@@ -288,14 +288,17 @@ func TestNewVerifierJWKS(t *testing.T) {
 	now := time.Unix(vecTS, 0)
 	body := []byte(vecBody)
 	mine, theirs := v1aVectors[0], v1aVectors[1]
-	jm, _ := NewJWK(mine.publicKey, "ep_mine.1")
-	jt, _ := NewJWK(theirs.publicKey, "ep_theirs.1")
+	// Named as Hookline names them: by their thumbprints.
+	myKid, _ := Thumbprint(mine.publicKey)
+	theirKid, _ := Thumbprint(theirs.publicKey)
+	jm, _ := NewJWK(mine.publicKey, myKid)
+	jt, _ := NewJWK(theirs.publicKey, theirKid)
 	set := func(extra ...string) []byte {
 		a, _ := json.Marshal(jm)
 		b, _ := json.Marshal(jt)
 		return []byte(`{"keys":[` + strings.Join(append([]string{string(a), string(b)}, extra...), ",") + `]}`)
 	}
-	pinMine := func(kid string) bool { return strings.HasPrefix(kid, "ep_mine.") }
+	pinMine := func(kid string) bool { return kid == myKid }
 	verify := func(t *testing.T, v *Verifier, sig string) error {
 		v.Now = func() time.Time { return now }
 		return v.Verify(headers("webhook-", vecID, strconv.Itoa(vecTS), sig), body)

@@ -165,21 +165,22 @@ func ExampleNewVerifier_publicKey() {
 // too: a message signed for one of those is refused.
 func ExampleNewVerifierJWKS() {
 	// The sender: a key pair per endpoint, the public keys published as
-	// JWKs whose kid starts with the endpoint's id.
-	var secretKeys []string
+	// JWKs named by their thumbprints, as Hookline names them (the set
+	// is public: it says nothing of the endpoints).
+	var secretKeys, publicKeys []string
 	var set webhook.JWKSet
-	for _, id := range []string{"ep_123", "ep_456"} {
+	for range 2 {
 		secretKey, publicKey := webhook.NewKeyPair()
 		tp, err := webhook.Thumbprint(publicKey)
 		if err != nil {
 			log.Fatal(err)
 		}
-		jwk, err := webhook.NewJWK(publicKey, id+"."+tp)
+		jwk, err := webhook.NewJWK(publicKey, tp)
 		if err != nil {
 			log.Fatal(err)
 		}
 		set.Keys = append(set.Keys, jwk)
-		secretKeys = append(secretKeys, secretKey)
+		secretKeys, publicKeys = append(secretKeys, secretKey), append(publicKeys, publicKey)
 	}
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
@@ -187,9 +188,10 @@ func ExampleNewVerifierJWKS() {
 	}))
 	defer keys.Close()
 
-	// The receiver of endpoint ep_123: fetch the set (capped, as every body
-	// should be) and pin the keys of ep_123. Without the pin,
-	// NewVerifierJWKS refuses a set of more than one key.
+	// The receiver of the first endpoint, which shows it publicKeys[0]:
+	// fetch the set (capped, as every body should be) and pin that key by
+	// its thumbprint. Without the pin, NewVerifierJWKS refuses a set of
+	// more than one key.
 	resp, err := http.Get(keys.URL + "/.well-known/webhook-keys")
 	if err != nil {
 		log.Fatal(err)
@@ -199,7 +201,11 @@ func ExampleNewVerifierJWKS() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v, err := webhook.NewVerifierJWKS(body, func(kid string) bool { return strings.HasPrefix(kid, "ep_123.") })
+	mine, err := webhook.Thumbprint(publicKeys[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := webhook.NewVerifierJWKS(body, func(kid string) bool { return kid == mine })
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -87,8 +87,11 @@ func Thumbprint(publicKey string) (string, error) {
 // every key in it and a signature made for someone else's endpoint passes
 // as one for yours. So pin is required unless the set holds exactly one
 // ed25519 key; nil with more is an error rather than a quiet trust of them
-// all. Pin the kids of your endpoint (Hookline's start with "<endpoint
-// id>."), which also keeps each check to your keys.
+// all. Pin the kids of your endpoint's keys, which also keeps each check
+// to them. Hookline's kid is the key's RFC 7638 thumbprint (Thumbprint of
+// the "whpk_" key the endpoint shows), so that its public set names no
+// endpoint: pin the thumbprints of your endpoint's public keys, the new
+// one beside the old during a rotation.
 //
 // Keys of other types (RSA, EC, X25519) are skipped, as RFC 7517 asks. It
 // returns an error when jwks is not a JWK set, an ed25519 key in it is

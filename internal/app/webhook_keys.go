@@ -63,18 +63,6 @@ func (c *keyCache) fresh(set *WebhookKeySet, now time.Time) bool {
 	return set != nil && set.gen == c.gen.Load() && now.Sub(set.built) < webhookKeysTTL && !now.Before(set.built)
 }
 
-// KeyID is the kid of an endpoint's public key in the JWK set:
-// "<endpoint id>.<RFC 7638 thumbprint>". A receiver pins its endpoint by
-// the prefix "<endpoint id>.", or one key by the whole kid; the thumbprint
-// names the key alone, so a kid never changes meaning.
-func KeyID(endpointID, publicKey string) (string, error) {
-	tp, err := webhook.Thumbprint(publicKey)
-	if err != nil {
-		return "", err
-	}
-	return endpointID + "." + tp, nil
-}
-
 // WebhookKeys returns the JWK set of /.well-known/webhook-keys, encoded:
 // the public key of every enabled endpoint that signs with ed25519, and
 // the previous key of one whose rotation overlap still lasts, so that a
@@ -137,7 +125,7 @@ func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet,
 				if !webhook.IsSecretKey(secret) {
 					continue
 				}
-				jwk, err := endpointJWK(e.ID, secret)
+				jwk, err := endpointJWK(secret)
 				if err != nil {
 					// A key that does not decode signs nothing either;
 					// the endpoint's deliveries fail and say so.
@@ -163,12 +151,18 @@ func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet,
 	}, nil
 }
 
-func endpointJWK(endpointID, secretKey string) (webhook.JWK, error) {
+// endpointJWK returns the JWK of the public half of an endpoint's secret
+// key. Its kid is the key's RFC 7638 thumbprint: the route is public, and
+// a kid made of the endpoint's id would list every tenant's endpoint ids
+// to anyone who asks. A receiver pins the thumbprints of the public keys
+// its endpoint shows (webhook.Thumbprint); a kid names one key and never
+// changes meaning.
+func endpointJWK(secretKey string) (webhook.JWK, error) {
 	pk, err := webhook.PublicKey(secretKey)
 	if err != nil {
 		return webhook.JWK{}, err
 	}
-	kid, err := KeyID(endpointID, pk)
+	kid, err := webhook.Thumbprint(pk)
 	if err != nil {
 		return webhook.JWK{}, err
 	}

@@ -49,7 +49,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 
 	ed, hm := "ed25519", "hmac"
 	url := "http://127.0.0.1:9/hook"
-	var keyed []*hookline.Endpoint
+	var keyed, all []*hookline.Endpoint
 	for i := range 150 { // two pages
 		signing := &hm
 		if i%2 == 0 {
@@ -62,6 +62,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 		if *signing == ed {
 			keyed = append(keyed, e)
 		}
+		all = append(all, e)
 	}
 
 	cs.lists.Store(0)
@@ -86,8 +87,16 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 			t.Fatal("concurrent requests got different sets")
 		}
 	}
+	// The set is public: it names keys, never the endpoints they sign
+	// for, of this tenant or any other.
+	for _, e := range all {
+		if bytes.Contains(bodies[0], []byte(e.ID)) {
+			t.Fatalf("the public set names endpoint %s: %s", e.ID, bodies[0])
+		}
+	}
 	for _, e := range keyed {
-		v, err := webhook.NewVerifierJWKS(bodies[0], func(kid string) bool { return strings.HasPrefix(kid, e.ID+".") })
+		kid := thumbprint(t, app.PublicKey(e))
+		v, err := webhook.NewVerifierJWKS(bodies[0], func(k string) bool { return k == kid })
 		if err != nil {
 			t.Fatalf("endpoint %s: %v", e.ID, err)
 		}
@@ -107,8 +116,16 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := keysBody(t, a)
-	if got := strings.Count(string(b), `"kid":"`+keyed[0].ID+"."); got != 2 || cs.lists.Load() != 4 {
-		t.Fatalf("after a rotation: %d keys of the endpoint, %d listings; want 2 keys, 4 listings", got, cs.lists.Load())
+	rotated, err := st.Endpoint(ctx, keyed[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, secret := range rotated.Secrets(clock()) {
+		got += strings.Count(string(b), `"kid":"`+thumbprint(t, app.VerificationKey(secret))+`"`)
+	}
+	if got != 2 || cs.lists.Load() != 4 {
+		t.Fatalf("after a rotation: %d keys of the endpoint, %d listings; want 2 keys (the new and the old), 4 listings", got, cs.lists.Load())
 	}
 	// A change made elsewhere (straight in the store) shows after the TTL.
 	e, _ := st.Endpoint(ctx, keyed[1].ID)
@@ -116,15 +133,26 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	if err := st.UpdateEndpoint(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if b := keysBody(t, a); !strings.Contains(string(b), keyed[1].ID) {
+	disabled := `"kid":"` + thumbprint(t, app.PublicKey(keyed[1])) + `"`
+	if b := keysBody(t, a); !strings.Contains(string(b), disabled) {
 		t.Fatal("the cached set changed before its TTL")
 	}
 	mu.Lock()
 	now = now.Add(11 * time.Second)
 	mu.Unlock()
-	if b := keysBody(t, a); strings.Contains(string(b), keyed[1].ID) {
+	if b := keysBody(t, a); strings.Contains(string(b), disabled) {
 		t.Fatal("a disabled endpoint's key is still published after the TTL")
 	}
+}
+
+// thumbprint is the kid of a public key in the set.
+func thumbprint(t *testing.T, publicKey string) string {
+	t.Helper()
+	tp, err := webhook.Thumbprint(publicKey)
+	if err != nil {
+		t.Fatalf("thumbprint of %q: %v", publicKey, err)
+	}
+	return tp
 }
 
 func keysBody(t *testing.T, a *app.App) []byte {
@@ -240,13 +268,15 @@ func TestWebhookKeysBuildBlocksNoOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pk := app.PublicKey(cur)
-		kid, _ := app.KeyID(e.ID, pk)
+		kid := thumbprint(t, app.PublicKey(cur))
 		if !strings.Contains(body, `"kid":"`+kid+`"`) {
 			t.Errorf("after the changes, the set lacks %s's current key %s: %s", e.ID, kid, body)
 		}
 	}
-	if got := strings.Count(body, `"kid":"`+e1.ID+"."); got != 1 {
-		t.Errorf("the set has %d keys of %s, want 1 (rotated without overlap): %s", got, e1.ID, body)
+	if old := thumbprint(t, app.PublicKey(e1)); strings.Contains(body, old) {
+		t.Errorf("the set still has %s's key from before its rotation without overlap (%s): %s", e1.ID, old, body)
+	}
+	if got := strings.Count(body, `"kid"`); got != 2 {
+		t.Errorf("the set has %d keys, want 2 (one of each endpoint): %s", got, body)
 	}
 }

@@ -101,8 +101,25 @@ func NewPublisher(cfg PublisherConfig) *Publisher {
 // MaxTenantLen bounds a tenant name.
 const MaxTenantLen = 255
 
-// MaxIdempotencyKeyLen bounds an Idempotency-Key.
+// MaxIdempotencyKeyLen bounds an Idempotency-Key, as Stripe does.
 const MaxIdempotencyKeyLen = 255
+
+// checkIdempotencyKey refuses a key that is not printable ASCII (space to
+// "~") or is longer than MaxIdempotencyKeyLen. A header reaches here as
+// raw bytes: invalid UTF-8 would make PostgreSQL refuse the insert (a 500
+// instead of a 400), and control characters or letters beyond ASCII, which
+// no client generates as a key, would be stored and shown as they came.
+func checkIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKeyLen {
+		return hookline.Invalid("Idempotency-Key", "Idempotency-Key is longer than %d bytes", MaxIdempotencyKeyLen)
+	}
+	for i := range len(key) {
+		if c := key[i]; c < ' ' || c > '~' {
+			return hookline.Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII (letters, digits, punctuation and spaces); byte %d of it is 0x%02x", i+1, c)
+		}
+	}
+	return nil
+}
 
 // Publish validates, stores and fans out one event. It returns EINVALID
 // errors naming the field at fault, and ErrStopped-wrapped EUNAVAILABLE once
@@ -177,8 +194,9 @@ func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
 		return nil, hookline.Invalid("type", "types starting with %q are Hookline's own operational events", hookline.OperationalPrefix)
 	case len(req.Tenant) > MaxTenantLen:
 		return nil, hookline.Invalid("tenant", "tenant is longer than %d bytes", MaxTenantLen)
-	case len(req.IdempotencyKey) > MaxIdempotencyKeyLen:
-		return nil, hookline.Invalid("Idempotency-Key", "Idempotency-Key is longer than %d bytes", MaxIdempotencyKeyLen)
+	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return nil, err
 	}
 	data := bytes.TrimSpace(req.Data)
 	if len(data) == 0 || bytes.Equal(data, []byte("null")) {

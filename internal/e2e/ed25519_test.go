@@ -72,28 +72,54 @@ func webhookKeysSince(t *testing.T, n *node, etag string) (int, string) {
 	return resp.StatusCode, resp.Header.Get("ETag")
 }
 
-// kidsOf returns the key ids of a JWK set that belong to endpoint id.
-func kidsOf(t *testing.T, set []byte, id string) []string {
+// thumbprints returns the kids the set gives publicKeys: their RFC 7638
+// thumbprints.
+func thumbprints(t *testing.T, publicKeys ...string) []string {
+	t.Helper()
+	var kids []string
+	for _, pk := range publicKeys {
+		tp, err := webhook.Thumbprint(pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kids = append(kids, tp)
+	}
+	return kids
+}
+
+// kidsOf returns the key ids of a JWK set that name one of publicKeys,
+// checking that each is the thumbprint of the key it comes with.
+func kidsOf(t *testing.T, set []byte, publicKeys ...string) []string {
 	t.Helper()
 	var jwks webhook.JWKSet
 	if err := json.Unmarshal(set, &jwks); err != nil {
 		t.Fatalf("JWK set %s: %v", set, err)
 	}
+	wanted := thumbprints(t, publicKeys...)
 	var kids []string
 	for _, k := range jwks.Keys {
-		if strings.HasPrefix(k.Kid, id+".") {
+		pk, err := k.PublicKey()
+		if err != nil {
+			t.Fatalf("JWK %+v: %v", k, err)
+		}
+		if tp := thumbprints(t, pk)[0]; k.Kid != tp {
+			t.Errorf("JWK of %s has kid %q, want its thumbprint %s", pk, k.Kid, tp)
+		}
+		if slices.Contains(wanted, k.Kid) {
 			kids = append(kids, k.Kid)
 		}
 	}
 	return kids
 }
 
-// pinned returns a Verifier of endpoint id's keys in set.
-func pinned(t *testing.T, set []byte, id string) *webhook.Verifier {
+// pinned returns a Verifier of the keys of set that are among publicKeys,
+// as a receiver that pins its endpoint's keys builds it.
+func pinned(t *testing.T, set []byte, publicKeys ...string) *webhook.Verifier {
 	t.Helper()
-	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool { return strings.HasPrefix(kid, id+".") })
+	kids := thumbprints(t, publicKeys...)
+	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool { return slices.Contains(kids, kid) })
 	if err != nil {
-		t.Fatalf("verifier of %s's keys: %v\n%s", id, err, set)
+		t.Fatalf("verifier of %q: %v\n%s", publicKeys, err, set)
 	}
 	return v
 }
@@ -123,6 +149,7 @@ func signatureVersions(h http.Header) []string {
 // /.well-known/webhook-keys; a rotation keeps the old key signing (and
 // published) for the overlap; a switch from HMAC carries v1 beside v1a;
 // the secret key never leaves the server nor reaches the disk in the clear.
+// The set names keys by their thumbprints: it lists no endpoint's id.
 func TestEd25519Endpoint(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t)
@@ -150,18 +177,19 @@ func TestEd25519Endpoint(t *testing.T) {
 	n.must(201, "POST", "/v1/endpoints", map[string]any{"url": rc.URL + "/off", "signing": "ed25519", "status": "disabled"}, &off)
 
 	set := webhookKeys(t, n)
-	tp, err := webhook.Thumbprint(ep.PublicKey)
-	if err != nil {
-		t.Fatal(err)
+	if kids := kidsOf(t, set, ep.PublicKey); !slices.Equal(kids, thumbprints(t, ep.PublicKey)) {
+		t.Fatalf("kids of %s's key in the set: %q, want %q\n%s", ep.ID, kids, thumbprints(t, ep.PublicKey), set)
 	}
-	if kids := kidsOf(t, set, ep.ID); len(kids) != 1 || kids[0] != ep.ID+"."+tp {
-		t.Fatalf("kids of %s in the set: %q, want [%s.%s]\n%s", ep.ID, kids, ep.ID, tp, set)
+	if kids := kidsOf(t, set, off.PublicKey); len(kids) > 0 || strings.Count(string(set), `"kid"`) != 1 {
+		t.Fatalf("the set has keys of an HMAC or disabled endpoint: %s", set)
 	}
-	if kids := append(kidsOf(t, set, hm.ID), kidsOf(t, set, off.ID)...); len(kids) > 0 {
-		t.Fatalf("the set has keys of an HMAC or disabled endpoint: %q", kids)
+	for _, id := range []string{ep.ID, hm.ID, off.ID} {
+		if strings.Contains(string(set), id) {
+			t.Fatalf("the public set names endpoint %s: %s", id, set)
+		}
 	}
 	byKey := verifierOf(t, ep.PublicKey)
-	bySet := pinned(t, set, ep.ID)
+	bySet := pinned(t, set, ep.PublicKey)
 	_, etag := webhookKeysSince(t, n, `"none"`)
 	if status, again := webhookKeysSince(t, n, etag); status != http.StatusNotModified || again != etag {
 		t.Fatalf("revalidating the unchanged set with its ETag %s: %d, ETag %s; want 304", etag, status, again)
@@ -200,7 +228,7 @@ func TestEd25519Endpoint(t *testing.T) {
 		t.Fatalf("rotation answered %+v, want a new public key and the old one as previous", rot)
 	}
 	set = webhookKeys(t, n)
-	if kids := kidsOf(t, set, ep.ID); len(kids) != 2 {
+	if kids := kidsOf(t, set, ep.PublicKey, rot.Secret); len(kids) != 2 {
 		t.Fatalf("after rotation the set has %q for %s, want the new and the old key", kids, ep.ID)
 	}
 	// A cache revalidating the old set gets the new one at once.
@@ -213,7 +241,7 @@ func TestEd25519Endpoint(t *testing.T) {
 	}
 	for name, v := range map[string]*webhook.Verifier{
 		"old key alone": byKey, "set fetched before": bySet,
-		"new key alone": verifierOf(t, rot.Secret), "set fetched after": pinned(t, set, ep.ID),
+		"new key alone": verifierOf(t, rot.Secret), "set fetched after": pinned(t, set, rot.Secret),
 	} {
 		if err := v.Verify(d.Header, d.Body); err != nil {
 			t.Errorf("during the overlap, verifying with the %s: %v", name, err)
@@ -224,14 +252,14 @@ func TestEd25519Endpoint(t *testing.T) {
 	var rot2 endpointSecret
 	n.must(200, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", map[string]any{"overlap_seconds": 0}, &rot2)
 	set = webhookKeys(t, n)
-	if kids := kidsOf(t, set, ep.ID); len(kids) != 1 {
-		t.Fatalf("after a rotation without overlap the set has %q for %s, want one key", kids, ep.ID)
+	if kids := kidsOf(t, set, ep.PublicKey, rot.Secret, rot2.Secret); !slices.Equal(kids, thumbprints(t, rot2.Secret)) {
+		t.Fatalf("after a rotation without overlap the set has %q for %s, want the new key's alone", kids, ep.ID)
 	}
 	d = deliver("key.replaced")
 	if err := verifierOf(t, rot2.Secret).Verify(d.Header, d.Body); err != nil {
 		t.Errorf("verifying with the new key: %v", err)
 	}
-	if err := pinned(t, set, ep.ID).Verify(d.Header, d.Body); err != nil {
+	if err := pinned(t, set, rot2.Secret).Verify(d.Header, d.Body); err != nil {
 		t.Errorf("verifying with the set: %v", err)
 	}
 	for name, v := range map[string]*webhook.Verifier{"first key": byKey, "second key": verifierOf(t, rot.Secret), "first set": bySet} {
@@ -265,7 +293,7 @@ func TestEd25519Endpoint(t *testing.T) {
 	}
 	for name, v := range map[string]*webhook.Verifier{
 		"old whsec_ secret": verifierOf(t, hm.Secret), "new public key": verifierOf(t, sw.PublicKey),
-		"JWK set": pinned(t, webhookKeys(t, n), hm.ID),
+		"JWK set": pinned(t, webhookKeys(t, n), sw.PublicKey),
 	} {
 		if err := v.Verify(sd.Header, sd.Body); err != nil {
 			t.Errorf("during the switch, verifying with the %s: %v", name, err)

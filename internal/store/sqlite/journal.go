@@ -22,12 +22,22 @@ import (
 // one large transaction. At Open, segments left by a crash are replayed
 // into SQLite before anything else runs.
 //
-// A record's body starts with its kind: recordPublish (encodeRecord) or
-// recordCompletions (encodeCompletions). Version 0 segments, written before
-// kinds, hold publish batches alone.
+// A record's body starts with its kind, which also versions its layout:
+// a new layout takes a new kind, and replay keeps reading the old kinds,
+// so that segments a crash left before an upgrade lose nothing.
+//
+//   - recordPublish (encodeRecord): published events and their deliveries.
+//   - recordCompletions (encodeCompletions): completions of pending
+//     deliveries, each attempt with its error kind.
+//   - recordCompletionsV1: the layout of recordCompletions before attempts
+//     had an error kind (migration 0750): the same without it. No longer
+//     written; its attempts replay with an empty error kind.
+//
+// Version 0 segments, written before kinds, hold publish batches alone.
 const (
-	recordPublish     = 'P'
-	recordCompletions = 'C'
+	recordPublish       = 'P'
+	recordCompletionsV1 = 'C'
+	recordCompletions   = 'A'
 )
 
 // openJournal loads the segments an earlier process left (it stopped
@@ -89,8 +99,8 @@ func (s *Store) replay(ctx context.Context, seg *segment, b []byte, legacy bool)
 			}
 		}
 		s.pend.accept(fresh, seg)
-	case recordCompletions:
-		cs, updated, err := decodeCompletions(b)
+	case recordCompletions, recordCompletionsV1:
+		cs, updated, err := decodeCompletions(b, kind == recordCompletions)
 		if err != nil {
 			return err
 		}
@@ -157,13 +167,14 @@ func (s *Store) retireQueued() bool {
 
 // encodeCompletions serialises completions of pending deliveries, recorded
 // at updated (unix ms), as the body of a journal record, after room for the
-// record's header.
+// record's header. Every field of the attempt is kept: replay writes the
+// attempt to SQLite from this alone.
 func encodeCompletions(cs []hookline.Completion, updated int64) []byte {
 	n := journal.RecordHeader + 1 + 2*binary.MaxVarintLen64
 	for _, c := range cs {
 		a := &c.Attempt
 		n += len(c.Status) + len(c.DisableEndpoint) + len(a.ID) + len(a.DeliveryID) + len(a.EventID) + len(a.EndpointID) +
-			len(a.URL) + len(a.Error) + len(a.ResponseBody) + 14*binary.MaxVarintLen64
+			len(a.URL) + len(a.Error) + len(a.ErrorKind) + len(a.ResponseBody) + 15*binary.MaxVarintLen64
 	}
 	b := make([]byte, journal.RecordHeader, n)
 	b = append(b, recordCompletions)
@@ -183,25 +194,31 @@ func encodeCompletions(cs []hookline.Completion, updated int64) []byte {
 		b = binary.AppendVarint(b, int64(a.ResponseStatus))
 		b = binary.AppendVarint(b, a.DurationMS)
 		b = appendString(b, a.Error)
+		b = appendString(b, a.ErrorKind)
 		b = appendString(b, a.ResponseBody)
 		b = binary.AppendVarint(b, ms(a.NextRetry))
 	}
 	return b
 }
 
-// decodeCompletions decodes what encodeCompletions made, after the kind.
-func decodeCompletions(b []byte) ([]hookline.Completion, int64, error) {
+// decodeCompletions decodes what encodeCompletions made, after the kind;
+// withErrorKind is false for a recordCompletionsV1 body, whose attempts
+// have no error kind after their error.
+func decodeCompletions(b []byte, withErrorKind bool) ([]hookline.Completion, int64, error) {
 	d := decoder{b: b}
 	updated := d.varint()
 	n := d.uvarint()
 	var out []hookline.Completion
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		c := hookline.Completion{Status: d.string(), DisableEndpoint: d.string()}
-		c.Attempt = hookline.Attempt{
-			ID: d.string(), DeliveryID: d.string(), EventID: d.string(), EndpointID: d.string(),
-			Attempt: int(d.varint()), Created: fromMS(d.varint()), URL: d.string(), ResponseStatus: int(d.varint()),
-			DurationMS: d.varint(), Error: d.string(), ResponseBody: d.string(), NextRetry: fromMS(d.varint()),
+		a := &c.Attempt
+		a.ID, a.DeliveryID, a.EventID, a.EndpointID = d.string(), d.string(), d.string(), d.string()
+		a.Attempt, a.Created, a.URL, a.ResponseStatus = int(d.varint()), fromMS(d.varint()), d.string(), int(d.varint())
+		a.DurationMS, a.Error = d.varint(), d.string()
+		if withErrorKind {
+			a.ErrorKind = d.string()
 		}
+		a.ResponseBody, a.NextRetry = d.string(), fromMS(d.varint())
 		out = append(out, c)
 	}
 	if d.err != nil {

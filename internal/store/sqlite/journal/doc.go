@@ -4,7 +4,11 @@
 // every b-tree page the write touches. The store keeps what it journaled in
 // memory and copies it into SQLite later, in large transactions; at Open, it
 // replays the segments an earlier process left. This package knows records
-// as opaque bodies; what a body holds is the store's business.
+// as opaque bodies; what a body holds is the store's business, specified
+// beside its encoders (internal/store/sqlite/journal.go). The store
+// versions its bodies itself, by the kind byte that starts each, and keeps
+// reading the kinds it wrote before: a new body layout (such as the
+// attempt's error kind, added to completions) changes no segment version.
 //
 // # Segments
 //
