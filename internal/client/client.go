@@ -104,6 +104,10 @@ func (c *Client) JSON(ctx context.Context, method, path string, query url.Values
 	if out == nil {
 		return nil
 	}
+	return decodeAnswer(b, out, method, path)
+}
+
+func decodeAnswer(b []byte, out any, method, path string) error {
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
 	}
