@@ -140,22 +140,13 @@ func (s *Server) ResendRequest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type replayParams struct {
-	URL          string            `json:"url"`
-	ConnectionID string            `json:"connection_id"`
-	Method       string            `json:"method"`
-	Headers      map[string]string `json:"headers"`
-	Body         *string           `json:"body"`
-	BodyBase64   *string           `json:"body_base64"`
-}
-
 // ReplayRequest is POST /v1/requests/{id}/replay: a copy of a captured
 // request, maybe edited, sent now (app.Replay).
 func (s *Server) ReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.app.Request(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
-	var p replayParams
+	var p apijson.ReplayParams
 	if err := decode(w, r, s.cfg.MaxInboundBody+s.cfg.MaxBodyBytes, &p, true); err != nil {
 		return err
 	}

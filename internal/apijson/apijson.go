@@ -234,6 +234,20 @@ type Request struct {
 	BodySHA256 string `json:"body_sha256,omitempty"`
 }
 
+// ReplayParams ask to send a captured request again, maybe edited: to URL,
+// to one connection, or to its source's connections when both are "".
+type ReplayParams struct {
+	URL          string `json:"url,omitempty"`
+	ConnectionID string `json:"connection_id,omitempty"`
+	Method       string `json:"method,omitempty"`
+	// Headers replace the request's when not null (an empty object
+	// sends none).
+	Headers map[string]string `json:"headers"`
+	// Body or BodyBase64 replaces the request's body when set.
+	Body       *string `json:"body,omitempty"`
+	BodyBase64 *string `json:"body_base64,omitempty"`
+}
+
 // Replay is the answer to a replay: the copy captured and what sending it
 // did.
 type Replay struct {
