@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/apijson"
 )
 
 // Client calls one Hookline server.
@@ -154,4 +156,10 @@ func resource(collection, id string, sub ...string) string {
 		p += "/" + s
 	}
 	return p
+}
+
+// RotateSecretKey is POST /v1/secrets/rotate-key: every secret at rest
+// re-sealed under a new key.
+func (c *Client) RotateSecretKey(ctx context.Context) (apijson.KeyRotation, error) {
+	return call[apijson.KeyRotation](ctx, c, http.MethodPost, "/v1/secrets/rotate-key", nil, nil)
 }
