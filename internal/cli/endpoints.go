@@ -351,16 +351,7 @@ func (a *app) endpointGetCmd() *cobra.Command {
 		Use:   "get ep_…",
 		Short: "Show an endpoint",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			e, err := a.client().Endpoint(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return a.showEndpoint(e)
-		},
+		RunE:  showByID(a, (*client.Client).Endpoint, a.endpointFields),
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/client"
@@ -44,6 +47,22 @@ func show[T any](a *app, v T, render func(T) error) error {
 		return printValue(a.env.Stdout, v)
 	}
 	return render(v)
+}
+
+// showByID is the RunE of a command that shows one resource, named by its
+// only argument: fetched by a client method such as
+// (*client.Client).Endpoint, then shown.
+func showByID[T any](a *app, fetch func(*client.Client, context.Context, string) (T, error), render func(T) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := a.checkFormat(); err != nil {
+			return err
+		}
+		v, err := fetch(a.client(), cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		return show(a, v, render)
+	}
 }
 
 // listing is how a list command shows a page as a table.

@@ -84,18 +84,22 @@ func (a *app) sourceCreateCmd(update bool) *cobra.Command {
 }
 
 func (a *app) showSource(src apijson.Source) error {
-	return show(a, src, func(s apijson.Source) error {
-		options, err := json.Marshal(s.Options)
-		if err != nil {
-			return fmt.Errorf("encoding options: %w", err)
-		}
-		response, err := json.Marshal(s.Response)
-		if err != nil {
-			return fmt.Errorf("encoding response: %w", err)
-		}
-		return fields(a.env.Stdout, [][2]string{{"id", s.ID}, {"name", s.Name}, {"type", s.Type}, {"ingest url", s.IngestURL},
-			{"options", string(options)}, {"response", string(response)}, {"created", unixTime(s.Created)}})
-	})
+	return show(a, src, a.sourceFields)
+}
+
+// sourceFields shows a source; its options and answer as compact JSON,
+// as the server encodes them.
+func (a *app) sourceFields(s apijson.Source) error {
+	options, err := json.Marshal(s.Options)
+	if err != nil {
+		return fmt.Errorf("encoding options: %w", err)
+	}
+	response, err := json.Marshal(s.Response)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
+	return fields(a.env.Stdout, [][2]string{{"id", s.ID}, {"name", s.Name}, {"type", s.Type}, {"ingest url", s.IngestURL},
+		{"options", string(options)}, {"response", string(response)}, {"created", unixTime(s.Created)}})
 }
 
 func (a *app) sourceListCmd() *cobra.Command {
@@ -125,35 +129,17 @@ func (a *app) sourceListCmd() *cobra.Command {
 func (a *app) sourceGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "get src_…|NAME", Short: "Show a source", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			src, err := a.client().Source(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return a.showSource(src)
-		},
+		RunE: showByID(a, (*client.Client).Source, a.sourceFields),
 	}
 }
 
 func (a *app) sourceSecretCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "secret src_…|NAME", Short: "Print a source's secret", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			sec, err := a.client().SourceSecret(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return show(a, sec, func(s apijson.SourceSecret) error {
-				_, err := fmt.Fprintln(a.env.Stdout, s.Secret)
-				return err
-			})
-		},
+		RunE: showByID(a, (*client.Client).SourceSecret, func(s apijson.SourceSecret) error {
+			_, err := fmt.Fprintln(a.env.Stdout, s.Secret)
+			return err
+		}),
 	}
 }
 
