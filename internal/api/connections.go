@@ -4,27 +4,17 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-type connectionJSON struct {
-	ID         string          `json:"id"`
-	Object     string          `json:"object"`
-	SourceID   string          `json:"source_id"`
-	SourceName string          `json:"source_name"`
-	URL        string          `json:"url"`
-	Filter     json.RawMessage `json:"filter"`
-	Created    int64           `json:"created"`
-	Updated    int64           `json:"updated"`
-}
-
-func renderConnection(c *hookline.Connection) connectionJSON {
+func renderConnection(c *hookline.Connection) apijson.Connection {
 	f := c.Filter
 	if len(f) == 0 {
 		f = json.RawMessage("null")
 	}
-	return connectionJSON{ID: c.ID, Object: "connection", SourceID: c.SourceID, SourceName: c.SourceName, URL: c.URL, Filter: f,
+	return apijson.Connection{ID: c.ID, Object: "connection", SourceID: c.SourceID, SourceName: c.SourceName, URL: c.URL, Filter: f,
 		Created: c.Created.Unix(), Updated: c.Updated.Unix()}
 }
 
@@ -52,11 +42,11 @@ func (s *Server) ListConnections(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]connectionJSON, len(list))
+	out := make([]apijson.Connection, len(list))
 	for i, c := range list {
 		out[i] = renderConnection(c)
 	}
-	writeJSON(w, http.StatusOK, newList(out, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 	return nil
 }
 
@@ -93,6 +83,6 @@ func (s *Server) DeleteConnection(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "object": "connection", "deleted": true})
+	writeJSON(w, http.StatusOK, apijson.Deleted{ID: c.ID, Object: "connection", Deleted: true})
 	return nil
 }

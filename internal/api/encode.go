@@ -114,17 +114,3 @@ func page(r *http.Request) (hookline.Page, error) {
 	}
 	return p, nil
 }
-
-// list is a page of a list, as every list endpoint answers.
-type list[T any] struct {
-	Object  string `json:"object"`
-	Data    []T    `json:"data"`
-	HasMore bool   `json:"has_more"`
-}
-
-func newList[T any](data []T, hasMore bool) list[T] {
-	if data == nil {
-		data = []T{}
-	}
-	return list[T]{Object: "list", Data: data, HasMore: hasMore}
-}

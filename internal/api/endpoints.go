@@ -2,73 +2,23 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// endpointJSON is an endpoint as the API shows it. The secret is shown only
-// by create and by the secret routes; an ed25519 endpoint shows its public
-// key instead, everywhere, and its secret key nowhere.
-type endpointJSON struct {
-	ID              string            `json:"id"`
-	Object          string            `json:"object"`
-	URL             string            `json:"url"`
-	EnabledEvents   []string          `json:"enabled_events"`
-	Description     string            `json:"description"`
-	Metadata        map[string]string `json:"metadata"`
-	Tenant          string            `json:"tenant,omitempty"`
-	Status          string            `json:"status"`
-	DisabledReason  string            `json:"disabled_reason,omitempty"`
-	SignatureScheme string            `json:"signature_scheme"`
-	Signing         string            `json:"signing"`              // hmac or ed25519
-	PublicKey       string            `json:"public_key,omitempty"` // whpk_…, for ed25519
-	Filter          json.RawMessage   `json:"filter"`               // null: none
-	Headers         map[string]string `json:"headers"`              // static headers of every delivery
-	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
-	MaxConcurrency  int               `json:"max_concurrency"`      // the endpoint's, or the server's default
-	TimeoutSeconds  float64           `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout
-	Ordering        string            `json:"ordering"`             // fifo or unordered
-	RateLimit       *rateLimitJSON    `json:"rate_limit"`           // null: none
-	CircuitBreaker  breakerJSON       `json:"circuit_breaker"`
-	Circuit         circuitJSON       `json:"circuit"`
-	Secret          string            `json:"secret,omitempty"`
-	Created         int64             `json:"created"`
-	Updated         int64             `json:"updated"`
-}
-
-// rateLimitJSON is an endpoint's rate_limit, with the burst in force.
-type rateLimitJSON struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
-
-func renderRateLimit(rl *hookline.RateLimit) *rateLimitJSON {
+func renderRateLimit(rl *hookline.RateLimit) *apijson.RateLimit {
 	if rl == nil {
 		return nil
 	}
-	return &rateLimitJSON{PerSecond: rl.PerSecond, Burst: int(rl.BurstOf())}
+	return &apijson.RateLimit{PerSecond: rl.PerSecond, Burst: int(rl.BurstOf())}
 }
 
-// breakerJSON is the endpoint's breaker setting: its own failures, or the
-// server's --breaker-failures.
-type breakerJSON struct {
-	Failures int `json:"failures"`
-}
-
-// circuitJSON is the endpoint's circuit now; the times are null while it
-// is closed.
-type circuitJSON struct {
-	State       string `json:"state"` // closed, open or half_open
-	OpenedAt    *int64 `json:"opened_at"`
-	NextProbeAt *int64 `json:"next_probe_at"`
-}
-
-func (s *Server) renderCircuit(e *hookline.Endpoint) circuitJSON {
-	c := circuitJSON{State: s.app.CircuitState(e)}
+func (s *Server) renderCircuit(e *hookline.Endpoint) apijson.Circuit {
+	c := apijson.Circuit{State: s.app.CircuitState(e)}
 	if c.State != hookline.CircuitClosed {
 		opened, probe := e.Circuit.OpenedAt.Unix(), e.Circuit.NextProbeAt.Unix()
 		c.OpenedAt, c.NextProbeAt = &opened, &probe
@@ -78,9 +28,9 @@ func (s *Server) renderCircuit(e *hookline.Endpoint) circuitJSON {
 
 // renderEndpoint shows e, with secret when create has one to show (see
 // app.CreateEndpoint): never e.Secret itself, which may be a secret key.
-func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSON {
+func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) apijson.Endpoint {
 	maxConcurrency, timeout := s.app.EndpointDefaults()
-	j := endpointJSON{
+	j := apijson.Endpoint{
 		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
 		Ordering: hookline.OrderingUnordered, RateLimit: renderRateLimit(e.RateLimit),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
@@ -88,7 +38,7 @@ func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) endpointJSO
 		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
 		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
-		CircuitBreaker: breakerJSON{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
+		CircuitBreaker: apijson.Breaker{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
 	}
 	if e.FIFO() {
 		j.Ordering = hookline.OrderingFIFO
@@ -130,11 +80,11 @@ func (s *Server) ListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]endpointJSON, len(eps))
+	out := make([]apijson.Endpoint, len(eps))
 	for i, e := range eps {
 		out[i] = s.renderEndpoint(e, "")
 	}
-	writeJSON(w, http.StatusOK, newList(out, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 	return nil
 }
 
@@ -168,19 +118,12 @@ func (s *Server) DeleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err := s.app.DeleteEndpoint(r.Context(), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "endpoint", "deleted": true})
+	writeJSON(w, http.StatusOK, apijson.Deleted{ID: id, Object: "endpoint", Deleted: true})
 	return nil
 }
 
-type secretJSON struct {
-	Object                string `json:"object"`
-	Secret                string `json:"secret"`
-	PreviousSecret        string `json:"previous_secret,omitempty"`
-	PreviousSecretExpires int64  `json:"previous_secret_expires,omitempty"`
-}
-
-func renderSecret(sec app.Secret) secretJSON {
-	j := secretJSON{Object: "endpoint_secret", Secret: sec.Secret}
+func renderSecret(sec app.Secret) apijson.Secret {
+	j := apijson.Secret{Object: "endpoint_secret", Secret: sec.Secret}
 	if sec.PreviousSecret != "" {
 		j.PreviousSecret, j.PreviousSecretExpires = sec.PreviousSecret, sec.PreviousSecretExpires.Unix()
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -47,7 +48,7 @@ func (s *Server) ListEvents(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range events {
 		data[i] = e.Payload
 	}
-	writeJSON(w, http.StatusOK, newList(data, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(data, more))
 	return nil
 }
 
@@ -61,25 +62,8 @@ func (s *Server) GetEvent(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type attemptJSON struct {
-	ID             string `json:"id"`
-	Object         string `json:"object"`
-	EventID        string `json:"event_id"`
-	EndpointID     string `json:"endpoint_id"`
-	DeliveryID     string `json:"delivery_id"`
-	Attempt        int    `json:"attempt"`
-	Created        int64  `json:"created"`
-	URL            string `json:"url"`
-	ResponseStatus int    `json:"response_status"`
-	DurationMS     int64  `json:"duration_ms"`
-	Error          string `json:"error"`
-	ErrorKind      string `json:"error_kind"` // why no answer came: refused, timeout, tls, dns, …; "" when one did
-	ResponseBody   string `json:"response_body"`
-	NextRetry      *int64 `json:"next_retry"`
-}
-
-func renderAttempt(a *hookline.Attempt) attemptJSON {
-	j := attemptJSON{
+func renderAttempt(a *hookline.Attempt) apijson.Attempt {
+	j := apijson.Attempt{
 		ID: a.ID, Object: "attempt", EventID: a.EventID, EndpointID: a.EndpointID, DeliveryID: a.DeliveryID,
 		Attempt: a.Attempt, Created: a.Created.Unix(), URL: a.URL, ResponseStatus: a.ResponseStatus,
 		DurationMS: a.DurationMS, Error: a.Error, ErrorKind: a.ErrorKind, ResponseBody: a.ResponseBody,
@@ -93,11 +77,11 @@ func renderAttempt(a *hookline.Attempt) attemptJSON {
 
 // writeAttempts answers a page of attempts.
 func writeAttempts(w http.ResponseWriter, attempts []*hookline.Attempt, more bool) {
-	out := make([]attemptJSON, len(attempts))
+	out := make([]apijson.Attempt, len(attempts))
 	for i, a := range attempts {
 		out[i] = renderAttempt(a)
 	}
-	writeJSON(w, http.StatusOK, newList(out, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 }
 
 // ListEventAttempts is GET /v1/events/{id}/attempts.
@@ -115,31 +99,19 @@ func (s *Server) ListEventAttempts(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-type deliveryJSON struct {
-	ID            string `json:"id"`
-	Object        string `json:"object"`
-	EventID       string `json:"event_id"`
-	EndpointID    string `json:"endpoint_id"`
-	Status        string `json:"status"`
-	Attempts      int    `json:"attempts"`
-	NextAttemptAt *int64 `json:"next_attempt_at"`
-	Created       int64  `json:"created"`
-	Updated       int64  `json:"updated"`
-}
-
 // writeDeliveries answers deliveries, an event's or a captured request's,
 // as one list.
 func writeDeliveries(w http.ResponseWriter, status int, ds []*hookline.Delivery) {
-	out := make([]deliveryJSON, len(ds))
+	out := make([]apijson.Delivery, len(ds))
 	for i, d := range ds {
-		out[i] = deliveryJSON{ID: d.ID, Object: "delivery", EventID: d.EventID, EndpointID: d.EndpointID,
+		out[i] = apijson.Delivery{ID: d.ID, Object: "delivery", EventID: d.EventID, EndpointID: d.EndpointID,
 			Status: d.Status, Attempts: d.Attempts, Created: d.Created.Unix(), Updated: d.Updated.Unix()}
 		if d.Status == hookline.DeliveryPending {
 			t := d.NextAttemptAt.Unix()
 			out[i].NextAttemptAt = &t
 		}
 	}
-	writeJSON(w, status, newList(out, false))
+	writeJSON(w, status, apijson.NewList(out, false))
 }
 
 // ListDeliveries is GET /v1/events/{id}/deliveries.

@@ -7,27 +7,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// jobJSON is a background job as the API shows it.
-type jobJSON struct {
-	ID         string `json:"id"`
-	Object     string `json:"object"`
-	Kind       string `json:"kind"`
-	EndpointID string `json:"endpoint_id"`
-	Since      int64  `json:"since"`
-	Until      int64  `json:"until"`
-	Status     string `json:"status"`
-	Done       int    `json:"done"`
-	Total      int    `json:"total"`
-	Error      string `json:"error,omitempty"`
-	Created    int64  `json:"created"`
-	Updated    int64  `json:"updated"`
-}
-
-func renderJob(j *hookline.Job) jobJSON {
-	return jobJSON{ID: j.ID, Object: "job", Kind: j.Kind, EndpointID: j.EndpointID, Since: j.Since.Unix(),
+func renderJob(j *hookline.Job) apijson.Job {
+	return apijson.Job{ID: j.ID, Object: "job", Kind: j.Kind, EndpointID: j.EndpointID, Since: j.Since.Unix(),
 		Until: j.Until.Unix(), Status: j.Status, Done: j.Done, Total: j.Total, Error: j.Error,
 		Created: j.Created.Unix(), Updated: j.Updated.Unix()}
 }

@@ -8,36 +8,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-type requestJSON struct {
-	ID           string              `json:"id"`
-	Object       string              `json:"object"`
-	SourceID     string              `json:"source_id"`
-	Method       string              `json:"method"`
-	Path         string              `json:"path"`
-	Query        string              `json:"query"`
-	Headers      map[string][]string `json:"headers"`
-	Body         *string             `json:"body,omitempty"`
-	BodyEncoding string              `json:"body_encoding,omitempty"` // utf8 or base64
-	Size         int                 `json:"size"`
-	RemoteAddr   string              `json:"remote_addr"`
-	Received     int64               `json:"received"`
-	ReceivedMS   int64               `json:"received_ms"`
-	Status       string              `json:"status"`
-	Reason       string              `json:"reason"`
-	DedupeKey    string              `json:"dedupe_key"`
-	ReplayOf     string              `json:"replay_of,omitempty"`
-	// Truncated says Body holds only the first 64 KiB of a rejected
-	// request's Size bytes, whose SHA-256 BodySHA256 is.
-	Truncated  bool   `json:"truncated,omitempty"`
-	BodySHA256 string `json:"body_sha256,omitempty"`
-}
-
-func renderRequest(req *hookline.InboundRequest, withBody bool) requestJSON {
-	j := requestJSON{ID: req.ID, Object: "request", SourceID: req.SourceID, Method: req.Method, Path: req.Path,
+func renderRequest(req *hookline.InboundRequest, withBody bool) apijson.Request {
+	j := apijson.Request{ID: req.ID, Object: "request", SourceID: req.SourceID, Method: req.Method, Path: req.Path,
 		Query: req.Query, Headers: req.Headers, Size: int(max(req.Size, int64(len(req.Body)))), RemoteAddr: req.RemoteAddr,
 		Received: req.Received.Unix(), ReceivedMS: req.Received.UnixMilli(), Status: req.Status, Reason: req.Reason,
 		DedupeKey: req.DedupeKey, ReplayOf: req.ReplayOf, Truncated: req.Size > int64(len(req.Body)), BodySHA256: req.BodySHA256}
@@ -77,11 +54,11 @@ func (s *Server) ListRequests(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]requestJSON, len(list))
+	out := make([]apijson.Request, len(list))
 	for i, req := range list {
 		out[i] = renderRequest(req, false)
 	}
-	writeJSON(w, http.StatusOK, newList(out, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 	return nil
 }
 
@@ -163,30 +140,13 @@ func (s *Server) ResendRequest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type replayParams struct {
-	URL          string            `json:"url"`
-	ConnectionID string            `json:"connection_id"`
-	Method       string            `json:"method"`
-	Headers      map[string]string `json:"headers"`
-	Body         *string           `json:"body"`
-	BodyBase64   *string           `json:"body_base64"`
-}
-
-type replayJSON struct {
-	Object   string        `json:"object"`
-	Request  requestJSON   `json:"request"`
-	Attempts []attemptJSON `json:"attempts"`
-	// Queued are deliveries handed to the engine (listen:// connections).
-	Queued []string `json:"queued"`
-}
-
 // ReplayRequest is POST /v1/requests/{id}/replay: a copy of a captured
 // request, maybe edited, sent now (app.Replay).
 func (s *Server) ReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.app.Request(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
-	var p replayParams
+	var p apijson.ReplayParams
 	if err := decode(w, r, s.cfg.MaxInboundBody+s.cfg.MaxBodyBytes, &p, true); err != nil {
 		return err
 	}
@@ -205,7 +165,7 @@ func (s *Server) ReplayRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := replayJSON{Object: "replay", Request: renderRequest(res.Request, true), Attempts: []attemptJSON{}, Queued: []string{}}
+	out := apijson.Replay{Object: "replay", Request: renderRequest(res.Request, true), Attempts: []apijson.Attempt{}, Queued: []string{}}
 	for _, sent := range res.Sends {
 		if sent.Attempt == nil {
 			out.Queued = append(out.Queued, sent.DeliveryID)

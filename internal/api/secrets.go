@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/hookline/hookline/internal/app"
+	"github.com/hookline/hookline/internal/apijson"
 )
 
 // RotateSecretKey answers POST /v1/secrets/rotate-key.
@@ -15,9 +15,6 @@ func (s *Server) RotateSecretKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Object string `json:"object"`
-		app.KeyRotation
-	}{"secret_key_rotation", out})
+	writeJSON(w, http.StatusOK, apijson.KeyRotation{Object: "secret_key_rotation", KeyID: out.KeyID, Resealed: out.Resealed, Source: out.Source})
 	return nil
 }

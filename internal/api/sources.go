@@ -3,29 +3,17 @@ package api
 import (
 	"net/http"
 
+	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/inbound"
 )
 
-type sourceJSON struct {
-	ID        string                  `json:"id"`
-	Object    string                  `json:"object"`
-	Name      string                  `json:"name"`
-	Type      string                  `json:"type"`
-	Options   hookline.SourceOptions  `json:"options"`
-	Response  hookline.SourceResponse `json:"response"`
-	Limits    hookline.SourceLimits   `json:"limits"`
-	IngestURL string                  `json:"ingest_url"`
-	Created   int64                   `json:"created"`
-	Updated   int64                   `json:"updated"`
-}
-
 // renderSource is a source as every answer but its secret's shows it: the
 // secret is revealed only by GET /v1/sources/{id}/secret, as an
 // endpoint's is, so that lists and logs of answers do not spread it.
-func renderSource(r *http.Request, src *hookline.Source) sourceJSON {
-	return sourceJSON{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type,
+func renderSource(r *http.Request, src *hookline.Source) apijson.Source {
+	return apijson.Source{ID: src.ID, Object: "source", Name: src.Name, Type: src.Type,
 		Options: src.Options, Response: src.Response, Limits: src.Limits, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID,
 		Created: src.Created.Unix(), Updated: src.Updated.Unix()}
 }
@@ -54,11 +42,11 @@ func (s *Server) ListSources(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]sourceJSON, len(list))
+	out := make([]apijson.Source, len(list))
 	for i, src := range list {
 		out[i] = renderSource(r, src)
 	}
-	writeJSON(w, http.StatusOK, newList(out, more))
+	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 	return nil
 }
 
@@ -79,11 +67,7 @@ func (s *Server) GetSourceSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Object   string `json:"object"`
-		SourceID string `json:"source_id"`
-		Secret   string `json:"secret"`
-	}{"source_secret", id, secret})
+	writeJSON(w, http.StatusOK, apijson.SourceSecret{Object: "source_secret", SourceID: id, Secret: secret})
 	return nil
 }
 
@@ -110,6 +94,6 @@ func (s *Server) DeleteSource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "source", "deleted": true})
+	writeJSON(w, http.StatusOK, apijson.Deleted{ID: id, Object: "source", Deleted: true})
 	return nil
 }

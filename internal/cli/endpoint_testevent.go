@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 
 	"github.com/spf13/cobra"
 )
@@ -23,16 +20,12 @@ func (a *app) endpointTestCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints/"+url.PathEscape(args[0])+"/test", nil, nil, nil)
+			e, err := a.client().SendTestEvent(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var e eventView
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("decoding event: %w", err)
+				return printJSON(a.env.Stdout, e.Payload)
 			}
 			fmt.Fprintf(a.env.Stdout, "Sent %s (%s) to %s\n", e.ID, e.Type, args[0])
 			return nil

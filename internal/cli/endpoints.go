@@ -3,8 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookline/hookline/internal/apijson"
+	"github.com/hookline/hookline/internal/client"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -25,40 +25,6 @@ var endpointFlags = map[string]string{
 	"ordering": "--ordering", "rate_limit": "--rate-limit", "rate_limit.per_second": "--rate-limit", "rate_limit.burst": "--rate-limit",
 	"circuit_breaker": "--breaker-failures", "circuit_breaker.failures": "--breaker-failures",
 	"since": "--since", "until": "--until",
-}
-
-type endpointView struct {
-	ID              string            `json:"id"`
-	URL             string            `json:"url"`
-	EnabledEvents   []string          `json:"enabled_events"`
-	Description     string            `json:"description"`
-	Metadata        map[string]string `json:"metadata"`
-	Tenant          string            `json:"tenant"`
-	Status          string            `json:"status"`
-	DisabledReason  string            `json:"disabled_reason"`
-	SignatureScheme string            `json:"signature_scheme"`
-	Signing         string            `json:"signing"`
-	PublicKey       string            `json:"public_key"`
-	Filter          json.RawMessage   `json:"filter"`
-	Headers         map[string]string `json:"headers"`
-	RetrySchedule   []string          `json:"retry_schedule"`
-	MaxConcurrency  int               `json:"max_concurrency"`
-	TimeoutSeconds  float64           `json:"timeout_seconds"`
-	Ordering        string            `json:"ordering"`
-	RateLimit       *struct {
-		PerSecond float64 `json:"per_second"`
-		Burst     int     `json:"burst"`
-	} `json:"rate_limit"`
-	CircuitBreaker struct {
-		Failures int `json:"failures"`
-	} `json:"circuit_breaker"`
-	Circuit struct {
-		State       string `json:"state"`
-		OpenedAt    *int64 `json:"opened_at"`
-		NextProbeAt *int64 `json:"next_probe_at"`
-	} `json:"circuit"`
-	Secret  string `json:"secret"`
-	Created int64  `json:"created"`
 }
 
 func (a *app) endpointsCmd() *cobra.Command {
@@ -105,8 +71,8 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 }
 
 // params returns the request fields for the flags that were given.
-func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
-	p := map[string]any{}
+func (s *endpointFlagSet) params(cmd *cobra.Command) (client.Fields, error) {
+	p := client.Fields{}
 	f := cmd.Flags()
 	set := func(flag, field string, v any) {
 		if f.Changed(flag) {
@@ -235,14 +201,11 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (map[string]any, error) {
 	return p, nil
 }
 
-func (a *app) showEndpoint(raw []byte) error {
-	if a.format == "json" {
-		return printJSON(a.env.Stdout, raw)
-	}
-	var e endpointView
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return fmt.Errorf("decoding endpoint: %w", err)
-	}
+func (a *app) showEndpoint(e apijson.Endpoint) error {
+	return show(a, e, a.endpointFields)
+}
+
+func (a *app) endpointFields(e apijson.Endpoint) error {
 	kv := [][2]string{
 		{"id", e.ID}, {"url", e.URL}, {"events", strings.Join(e.EnabledEvents, ", ")}, {"status", e.Status},
 		{"scheme", e.SignatureScheme}, {"signing", orDash(e.Signing)}, {"tenant", orDash(e.Tenant)}, {"description", orDash(e.Description)},
@@ -311,11 +274,11 @@ func (a *app) endpointCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints", nil, p, nil)
+			e, err := a.client().CreateEndpoint(cmd.Context(), p)
 			if err != nil {
 				return flagError(err, endpointFlags)
 			}
-			return a.showEndpoint(raw)
+			return a.showEndpoint(e)
 		},
 	}
 	fs.register(cmd, true)
@@ -339,11 +302,11 @@ func (a *app) endpointUpdateCmd() *cobra.Command {
 			if len(p) == 0 {
 				return usagef("nothing to change: give at least one of --url, --events, --description, --metadata, --tenant, --scheme, --signing, --status, --filter, --header, --retry-schedule, --max-concurrency, --timeout, --ordering, --rate-limit, --breaker-failures")
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPatch, "/v1/endpoints/"+url.PathEscape(args[0]), nil, p, nil)
+			e, err := a.client().UpdateEndpoint(cmd.Context(), args[0], p)
 			if err != nil {
 				return flagError(err, endpointFlags)
 			}
-			return a.showEndpoint(raw)
+			return a.showEndpoint(e)
 		},
 	}
 	fs.register(cmd, false)
@@ -364,38 +327,17 @@ func (a *app) endpointListCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if startingAfter != "" {
-				q.Set("starting_after", startingAfter)
-			}
-			if tenant != "" {
-				q.Set("tenant", tenant)
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints", q, nil, nil)
+			l, err := a.client().ListEndpoints(cmd.Context(), client.Page{Limit: limit, StartingAfter: startingAfter}, tenant)
 			if err != nil {
 				return flagError(err, endpointFlags)
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct {
-				Data    []endpointView `json:"data"`
-				HasMore bool           `json:"has_more"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding endpoints: %w", err)
-			}
-			rows := make([][]string, len(l.Data))
-			for i, e := range l.Data {
-				rows[i] = []string{e.ID, e.URL, strings.Join(e.EnabledEvents, ","), e.Status, e.SignatureScheme, orDash(e.Tenant), unixTime(e.Created)}
-			}
-			if err := table(a.env.Stdout, []string{"ID", "URL", "EVENTS", "STATUS", "SCHEME", "TENANT", "CREATED"}, rows); err != nil {
-				return err
-			}
-			if l.HasMore && len(l.Data) > 0 {
-				fmt.Fprintf(a.env.Stdout, "(more: --starting-after %s)\n", l.Data[len(l.Data)-1].ID)
-			}
-			return nil
+			return printList(a, l, listing[apijson.Endpoint]{
+				header: []string{"ID", "URL", "EVENTS", "STATUS", "SCHEME", "TENANT", "CREATED"},
+				row: func(e apijson.Endpoint) []string {
+					return []string{e.ID, e.URL, strings.Join(e.EnabledEvents, ","), e.Status, e.SignatureScheme, orDash(e.Tenant), unixTime(e.Created)}
+				},
+				id: func(e apijson.Endpoint) string { return e.ID },
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many, 1 to 100")
@@ -409,16 +351,7 @@ func (a *app) endpointGetCmd() *cobra.Command {
 		Use:   "get ep_…",
 		Short: "Show an endpoint",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			return a.showEndpoint(raw)
-		},
+		RunE:  showByID(a, (*client.Client).Endpoint, a.endpointFields),
 	}
 }
 
@@ -428,33 +361,20 @@ func (a *app) endpointDeleteCmd() *cobra.Command {
 		Short: "Delete an endpoint; its pending deliveries are canceled",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodDelete, "/v1/endpoints/"+url.PathEscape(args[0]), nil, nil, nil)
+			d, err := a.client().DeleteEndpoint(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			fmt.Fprintf(a.env.Stdout, "Deleted %s\n", args[0])
-			return nil
+			return a.showDeleted(d, args[0])
 		},
 	}
 }
 
-type secretView struct {
-	Secret                string `json:"secret"`
-	PreviousSecret        string `json:"previous_secret"`
-	PreviousSecretExpires int64  `json:"previous_secret_expires"`
+func (a *app) showSecret(s apijson.Secret) error {
+	return show(a, s, a.secretLines)
 }
 
-func (a *app) showSecret(raw []byte) error {
-	if a.format == "json" {
-		return printJSON(a.env.Stdout, raw)
-	}
-	var s secretView
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("decoding secret: %w", err)
-	}
+func (a *app) secretLines(s apijson.Secret) error {
 	fmt.Fprintln(a.env.Stdout, s.Secret)
 	switch until := unixTime(s.PreviousSecretExpires); {
 	case s.PreviousSecret == "":
@@ -473,11 +393,11 @@ func (a *app) endpointSecretCmd() *cobra.Command {
 		Short: "Print an endpoint's signing secret (an ed25519 endpoint: its public key)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)
+			sec, err := a.client().EndpointSecret(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return a.showSecret(raw)
+			return a.showSecret(sec)
 		},
 	}
 }
@@ -489,18 +409,19 @@ func (a *app) endpointRotateCmd() *cobra.Command {
 		Short: "Make a new signing secret; the old one keeps signing for the overlap",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{}
+			var overlapSeconds *int64
 			if cmd.Flags().Changed("overlap") {
 				if overlap < 0 {
 					return usagef("--overlap %s: must not be negative", overlap)
 				}
-				body["overlap_seconds"] = int64(overlap / time.Second)
+				secs := int64(overlap / time.Second)
+				overlapSeconds = &secs
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/endpoints/"+url.PathEscape(args[0])+"/secret/rotate", nil, body, nil)
+			sec, err := a.client().RotateEndpointSecret(cmd.Context(), args[0], overlapSeconds)
 			if err != nil {
 				return flagError(err, endpointFlags)
 			}
-			return a.showSecret(raw)
+			return a.showSecret(sec)
 		},
 	}
 	cmd.Flags().DurationVar(&overlap, "overlap", 24*time.Hour, "how long the old secret keeps signing")

@@ -5,39 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/apijson"
+	"github.com/hookline/hookline/internal/client"
 )
 
 var eventFlags = map[string]string{
 	"type": "<type>", "data": "--data", "tenant": "--tenant", "Idempotency-Key": "--idempotency-key",
 	"limit": "--limit", "starting_after": "--starting-after", "endpoint_id": "--endpoint",
-}
-
-type eventView struct {
-	ID      string          `json:"id"`
-	Type    string          `json:"type"`
-	Created int64           `json:"created"`
-	Tenant  string          `json:"tenant"`
-	Data    json.RawMessage `json:"data"`
-}
-
-type attemptView struct {
-	ID             string `json:"id"`
-	EventID        string `json:"event_id"`
-	EndpointID     string `json:"endpoint_id"`
-	Attempt        int    `json:"attempt"`
-	Created        int64  `json:"created"`
-	ResponseStatus int    `json:"response_status"`
-	DurationMS     int64  `json:"duration_ms"`
-	Error          string `json:"error"`
-	ErrorKind      string `json:"error_kind"`
-	NextRetry      *int64 `json:"next_retry"`
 }
 
 func (a *app) eventsCmd() *cobra.Command {
@@ -81,7 +61,7 @@ func (a *app) eventPublishCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			body := map[string]any{"type": args[0]}
+			p := client.PublishParams{Type: args[0], Tenant: tenant, IdempotencyKey: key}
 			if data != "" {
 				raw, err := a.readData(data)
 				if err != nil {
@@ -90,27 +70,16 @@ func (a *app) eventPublishCmd() *cobra.Command {
 				if !json.Valid(raw) {
 					return usagef("--data: not valid JSON")
 				}
-				body["data"] = raw
+				p.Data = raw
 			}
-			if tenant != "" {
-				body["tenant"] = tenant
-			}
-			var h http.Header
-			if key != "" {
-				h = http.Header{"Idempotency-Key": {key}}
-			}
-			raw, respHeader, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/events", nil, body, h)
+			e, replayed, err := a.client().PublishEvent(cmd.Context(), p)
 			if err != nil {
 				return flagError(err, eventFlags)
 			}
 			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
+				return printJSON(a.env.Stdout, e.Payload)
 			}
-			var e eventView
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("decoding event: %w", err)
-			}
-			if respHeader.Get("Idempotent-Replayed") == "true" {
+			if replayed {
 				fmt.Fprintf(a.env.Stdout, "Already published with this idempotency key: %s (%s)\n", e.ID, e.Type)
 				return nil
 			}
@@ -137,37 +106,15 @@ func (a *app) eventListCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			for k, v := range map[string]string{"type": typ, "starting_after": startingAfter, "tenant": tenant} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/events", q, nil, nil)
+			l, err := a.client().ListEvents(cmd.Context(), client.Page{Limit: limit, StartingAfter: startingAfter}, typ, tenant)
 			if err != nil {
 				return flagError(err, map[string]string{"type": "--type", "limit": "--limit", "starting_after": "--starting-after"})
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct {
-				Data    []eventView `json:"data"`
-				HasMore bool        `json:"has_more"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding events: %w", err)
-			}
-			rows := make([][]string, len(l.Data))
-			for i, e := range l.Data {
-				rows[i] = []string{e.ID, e.Type, orDash(e.Tenant), unixTime(e.Created)}
-			}
-			if err := table(a.env.Stdout, []string{"ID", "TYPE", "TENANT", "CREATED"}, rows); err != nil {
-				return err
-			}
-			if l.HasMore && len(l.Data) > 0 {
-				fmt.Fprintf(a.env.Stdout, "(more: --starting-after %s)\n", l.Data[len(l.Data)-1].ID)
-			}
-			return nil
+			return printList(a, l, listing[apijson.Event]{
+				header: []string{"ID", "TYPE", "TENANT", "CREATED"},
+				row:    func(e apijson.Event) []string { return []string{e.ID, e.Type, orDash(e.Tenant), unixTime(e.Created)} },
+				id:     func(e apijson.Event) string { return e.ID },
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many, 1 to 100")
@@ -183,11 +130,11 @@ func (a *app) eventGetCmd() *cobra.Command {
 		Short: "Show an event as endpoints receive it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/events/"+url.PathEscape(args[0]), nil, nil, nil)
+			e, err := a.client().Event(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return printJSON(a.env.Stdout, raw)
+			return printJSON(a.env.Stdout, e.Payload)
 		},
 	}
 }
@@ -205,33 +152,21 @@ func (a *app) eventAttemptsCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if endpoint != "" {
-				q.Set("endpoint_id", endpoint)
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/events/"+url.PathEscape(args[0])+"/attempts", q, nil, nil)
+			l, err := a.client().EventAttempts(cmd.Context(), args[0], client.Page{Limit: limit}, endpoint)
 			if err != nil {
 				return flagError(err, eventFlags)
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct {
-				Data []attemptView `json:"data"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding attempts: %w", err)
-			}
-			rows := make([][]string, len(l.Data))
-			for i, at := range l.Data {
-				next := "-"
-				if at.NextRetry != nil {
-					next = unixTime(*at.NextRetry)
-				}
-				rows[i] = []string{at.ID, at.EndpointID, strconv.Itoa(at.Attempt), attemptStatus(at.ResponseStatus, at.ErrorKind),
-					strconv.FormatInt(at.DurationMS, 10) + " ms", unixTime(at.Created), next, orDash(at.Error)}
-			}
-			return table(a.env.Stdout, []string{"ID", "ENDPOINT", "#", "STATUS", "TIME", "AT", "NEXT RETRY", "ERROR"}, rows)
+			return printList(a, l, listing[apijson.Attempt]{
+				header: []string{"ID", "ENDPOINT", "#", "STATUS", "TIME", "AT", "NEXT RETRY", "ERROR"},
+				row: func(at apijson.Attempt) []string {
+					next := "-"
+					if at.NextRetry != nil {
+						next = unixTime(*at.NextRetry)
+					}
+					return []string{at.ID, at.EndpointID, strconv.Itoa(at.Attempt), attemptStatus(at.ResponseStatus, at.ErrorKind),
+						strconv.FormatInt(at.DurationMS, 10) + " ms", unixTime(at.Created), next, orDash(at.Error)}
+				},
+			})
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "only attempts to this endpoint")
@@ -246,32 +181,19 @@ func (a *app) eventResendCmd() *cobra.Command {
 		Short: "Deliver an event again, to one endpoint or to every subscribed one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{}
-			if endpoint != "" {
-				body["endpoint_id"] = endpoint
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/events/"+url.PathEscape(args[0])+"/resend", nil, body, nil)
+			l, err := a.client().ResendEvent(cmd.Context(), args[0], endpoint)
 			if err != nil {
 				return flagError(err, eventFlags)
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct {
-				Data []struct {
-					EndpointID string `json:"endpoint_id"`
-				} `json:"data"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding resend: %w", err)
-			}
-			for _, d := range l.Data {
-				fmt.Fprintf(a.env.Stdout, "Resending %s to %s\n", args[0], d.EndpointID)
-			}
-			if len(l.Data) == 0 {
-				fmt.Fprintf(a.env.Stdout, "No endpoint is subscribed to %s\n", args[0])
-			}
-			return nil
+			return show(a, l, func(l apijson.List[apijson.Delivery]) error {
+				for _, d := range l.Data {
+					fmt.Fprintf(a.env.Stdout, "Resending %s to %s\n", args[0], d.EndpointID)
+				}
+				if len(l.Data) == 0 {
+					fmt.Fprintf(a.env.Stdout, "No endpoint is subscribed to %s\n", args[0])
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint", "", "resend to this endpoint only")

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/url"
 	"time"
 
 	application "github.com/hookline/hookline/internal/app"
@@ -30,8 +28,8 @@ func ensureSourceConnections(ctx context.Context, c *client.Client, device strin
 	var links []sourceLink
 	seen := map[string]bool{}
 	for _, s := range sources {
-		var src sourceView
-		if err := c.JSON(ctx, http.MethodGet, "/v1/sources/"+url.PathEscape(s), nil, nil, &src); err != nil {
+		src, err := c.Source(ctx, s)
+		if err != nil {
 			return nil, fmt.Errorf("--source %s: %w", s, err)
 		}
 		if seen[src.ID] {
@@ -44,8 +42,7 @@ func ensureSourceConnections(ctx context.Context, c *client.Client, device strin
 			return nil, fmt.Errorf("--source %s: %w", s, err)
 		}
 		if id == "" {
-			var con connectionView
-			err := c.JSON(ctx, http.MethodPost, "/v1/connections", nil, map[string]any{"source_id": src.ID, "url": target}, &con)
+			con, err := c.CreateConnection(ctx, client.ConnectionParams{SourceID: src.ID, URL: target})
 			if err != nil {
 				return nil, fmt.Errorf("--source %s: connecting it to %s: %w", s, target, err)
 			}
@@ -60,13 +57,10 @@ func ensureSourceConnections(ctx context.Context, c *client.Client, device strin
 // findConnection returns the id of sourceID's connection to target, or ""
 // when it has none.
 func findConnection(ctx context.Context, c *client.Client, sourceID, target string) (string, error) {
-	q := url.Values{"source_id": {sourceID}, "limit": {"100"}}
+	p := client.Page{Limit: 100}
 	for {
-		var page struct {
-			Data    []connectionView `json:"data"`
-			HasMore bool             `json:"has_more"`
-		}
-		if err := c.JSON(ctx, http.MethodGet, "/v1/connections", q, nil, &page); err != nil {
+		page, err := c.ListConnections(ctx, p, sourceID)
+		if err != nil {
 			return "", fmt.Errorf("listing connections: %w", err)
 		}
 		for _, con := range page.Data {
@@ -77,7 +71,7 @@ func findConnection(ctx context.Context, c *client.Client, sourceID, target stri
 		if !page.HasMore || len(page.Data) == 0 {
 			return "", nil
 		}
-		q.Set("starting_after", page.Data[len(page.Data)-1].ID)
+		p.StartingAfter = page.Data[len(page.Data)-1].ID
 	}
 }
 

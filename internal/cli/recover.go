@@ -1,28 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/hookline/hookline/internal/apijson"
 )
-
-type jobView struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Done   int    `json:"done"`
-	Total  int    `json:"total"`
-	Error  string `json:"error"`
-}
-
-func (j jobView) finished() bool { return j.Status == "succeeded" || j.Status == "failed" }
 
 // parseSince reads --since/--until: a duration back from now ("2h", "30m")
 // or an RFC 3339 time.
@@ -58,27 +47,20 @@ func (a *app) endpointRecoverCmd() *cobra.Command {
 				return usagef("--since is required")
 			}
 			now := time.Now()
-			body := map[string]any{}
 			s, err := parseSince("--since", since, now)
 			if err != nil {
 				return err
 			}
-			body["since"] = s
+			var u int64
 			if until != "" {
-				u, err := parseSince("--until", until, now)
-				if err != nil {
+				if u, err = parseSince("--until", until, now); err != nil {
 					return err
 				}
-				body["until"] = u
 			}
 			c := a.client()
-			raw, _, err := c.Do(cmd.Context(), http.MethodPost, "/v1/endpoints/"+url.PathEscape(args[0])+"/recover", nil, body, nil)
+			j, err := c.RecoverEndpoint(cmd.Context(), args[0], s, u)
 			if err != nil {
 				return flagError(err, endpointFlags)
-			}
-			var j jobView
-			if err := json.Unmarshal(raw, &j); err != nil {
-				return fmt.Errorf("decoding job: %w", err)
 			}
 			var bar *progressbar.ProgressBar
 			if f, ok := a.env.Stdout.(*os.File); ok && a.format != "json" && term.IsTerminal(int(f.Fd())) {
@@ -87,17 +69,14 @@ func (a *app) endpointRecoverCmd() *cobra.Command {
 			} else if a.format != "json" {
 				fmt.Fprintf(a.env.Stdout, "Started %s\n", j.ID)
 			}
-			for !noWait && !j.finished() {
+			for !noWait && !j.Finished() {
 				select {
 				case <-cmd.Context().Done():
 					return cmd.Context().Err()
 				case <-time.After(250 * time.Millisecond):
 				}
-				if raw, _, err = c.Do(cmd.Context(), http.MethodGet, "/v1/jobs/"+url.PathEscape(j.ID), nil, nil, nil); err != nil {
+				if j, err = c.Job(cmd.Context(), j.ID); err != nil {
 					return err
-				}
-				if err := json.Unmarshal(raw, &j); err != nil {
-					return fmt.Errorf("decoding job: %w", err)
 				}
 				if bar != nil {
 					bar.ChangeMax(j.Total)
@@ -108,18 +87,17 @@ func (a *app) endpointRecoverCmd() *cobra.Command {
 				_ = bar.Finish()
 			}
 			if a.format == "json" {
-				var line bytes.Buffer
-				if err := json.Compact(&line, raw); err != nil {
-					return fmt.Errorf("server answered malformed JSON: %w", err)
+				line, err := json.Marshal(j)
+				if err != nil {
+					return fmt.Errorf("encoding job: %w", err)
 				}
-				line.WriteByte('\n')
-				_, err := a.env.Stdout.Write(line.Bytes())
+				_, err = a.env.Stdout.Write(append(line, '\n'))
 				return err
 			}
 			switch j.Status {
-			case "failed":
+			case apijson.JobFailed:
 				return fmt.Errorf("%s stopped after resending %d of %d: %s", j.ID, j.Done, j.Total, j.Error)
-			case "succeeded":
+			case apijson.JobSucceeded:
 				fmt.Fprintf(a.env.Stdout, "Resent %d failed deliveries (%s)\n", j.Done, j.ID)
 			default:
 				fmt.Fprintf(a.env.Stdout, "%s is %s: %d of %d resent so far\n", j.ID, j.Status, j.Done, j.Total)

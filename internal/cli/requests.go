@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,23 +13,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-)
 
-type requestView struct {
-	ID           string              `json:"id"`
-	SourceID     string              `json:"source_id"`
-	Method       string              `json:"method"`
-	Path         string              `json:"path"`
-	Query        string              `json:"query"`
-	Headers      map[string][]string `json:"headers"`
-	Body         *string             `json:"body"`
-	BodyEncoding string              `json:"body_encoding"`
-	Size         int                 `json:"size"`
-	Received     int64               `json:"received"`
-	Status       string              `json:"status"`
-	Reason       string              `json:"reason"`
-	ReplayOf     string              `json:"replay_of"`
-}
+	"github.com/hookline/hookline/internal/apijson"
+	"github.com/hookline/hookline/internal/client"
+)
 
 func (a *app) requestsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "requests", Aliases: []string{"request"}, Short: "Inspect and replay the requests sources received"}
@@ -49,28 +33,17 @@ func (a *app) requestListCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			for k, v := range map[string]string{"source_id": source, "status": status, "q": search, "since": since} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/requests", q, nil, nil)
+			l, err := a.client().ListRequests(cmd.Context(), client.Page{Limit: limit},
+				client.RequestFilter{SourceID: source, Status: status, Search: search, Since: since})
 			if err != nil {
 				return flagError(err, map[string]string{"source_id": "--source", "status": "--status", "since": "--since", "limit": "--limit"})
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct{ Data []requestView }
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding requests: %w", err)
-			}
-			rows := make([][]string, len(l.Data))
-			for i, r := range l.Data {
-				rows[i] = []string{r.ID, r.SourceID, r.Method, strconv.Itoa(r.Size), r.Status, orDash(r.Reason), unixTime(r.Received)}
-			}
-			return table(a.env.Stdout, []string{"ID", "SOURCE", "METHOD", "BYTES", "STATUS", "REASON", "RECEIVED"}, rows)
+			return printList(a, l, listing[apijson.Request]{
+				header: []string{"ID", "SOURCE", "METHOD", "BYTES", "STATUS", "REASON", "RECEIVED"},
+				row: func(r apijson.Request) []string {
+					return []string{r.ID, r.SourceID, r.Method, strconv.Itoa(r.Size), r.Status, orDash(r.Reason), unixTime(r.Received)}
+				},
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -82,18 +55,6 @@ func (a *app) requestListCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) getRequest(cmd *cobra.Command, id string) (requestView, []byte, error) {
-	raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, nil, nil)
-	if err != nil {
-		return requestView{}, nil, err
-	}
-	var r requestView
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return r, nil, fmt.Errorf("decoding request: %w", err)
-	}
-	return r, raw, nil
-}
-
 func (a *app) requestShowCmd() *cobra.Command {
 	var rawBody bool
 	cmd := &cobra.Command{
@@ -103,49 +64,52 @@ func (a *app) requestShowCmd() *cobra.Command {
 				return err
 			}
 			if rawBody {
-				body, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/requests/"+url.PathEscape(args[0])+"/raw", nil, nil, nil)
+				body, err := a.client().RequestBody(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
 				_, err = a.env.Stdout.Write(body)
 				return err
 			}
-			r, raw, err := a.getRequest(cmd, args[0])
+			r, err := a.client().Request(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			target := r.Path
-			if r.Query != "" {
-				target += "?" + r.Query
-			}
-			kv := [][2]string{{"id", r.ID}, {"source", r.SourceID}, {"status", r.Status}, {"received", unixTime(r.Received)},
-				{"request", r.Method + " " + target}, {"size", strconv.Itoa(r.Size) + " bytes"}}
-			if r.Reason != "" {
-				kv = append(kv, [2]string{"reason", r.Reason})
-			}
-			if r.ReplayOf != "" {
-				kv = append(kv, [2]string{"replay of", r.ReplayOf})
-			}
-			if err := fields(a.env.Stdout, kv); err != nil {
-				return err
-			}
-			fmt.Fprintln(a.env.Stdout)
-			fmt.Fprint(a.env.Stdout, headerText(r.Headers))
-			fmt.Fprintln(a.env.Stdout)
-			if r.Body != nil {
-				if r.BodyEncoding == "base64" {
-					fmt.Fprintf(a.env.Stdout, "(binary body, base64; 'hookline requests show %s --raw' prints the bytes)\n", r.ID)
-				}
-				fmt.Fprintln(a.env.Stdout, *r.Body)
-			}
-			return nil
+			return show(a, r, a.requestText)
 		},
 	}
 	cmd.Flags().BoolVar(&rawBody, "raw", false, "print only the body bytes, exactly as received")
 	return cmd
+}
+
+// requestText shows a captured request: its fields, then its headers and
+// body as received.
+func (a *app) requestText(r apijson.Request) error {
+	target := r.Path
+	if r.Query != "" {
+		target += "?" + r.Query
+	}
+	kv := [][2]string{{"id", r.ID}, {"source", r.SourceID}, {"status", r.Status}, {"received", unixTime(r.Received)},
+		{"request", r.Method + " " + target}, {"size", strconv.Itoa(r.Size) + " bytes"}}
+	if r.Reason != "" {
+		kv = append(kv, [2]string{"reason", r.Reason})
+	}
+	if r.ReplayOf != "" {
+		kv = append(kv, [2]string{"replay of", r.ReplayOf})
+	}
+	if err := fields(a.env.Stdout, kv); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.env.Stdout)
+	fmt.Fprint(a.env.Stdout, headerText(r.Headers))
+	fmt.Fprintln(a.env.Stdout)
+	if r.Body != nil {
+		if r.BodyEncoding == "base64" {
+			fmt.Fprintf(a.env.Stdout, "(binary body, base64; 'hookline requests show %s --raw' prints the bytes)\n", r.ID)
+		}
+		fmt.Fprintln(a.env.Stdout, *r.Body)
+	}
+	return nil
 }
 
 // headerText renders headers as "Name: value" lines, sorted.
@@ -177,15 +141,9 @@ func (a *app) requestReplayCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			p := map[string]any{}
-			if to != "" {
-				p["url"] = to
-			}
-			if connection != "" {
-				p["connection_id"] = connection
-			}
+			p := apijson.ReplayParams{URL: to, ConnectionID: connection}
 			if edit {
-				r, _, err := a.getRequest(cmd, args[0])
+				r, err := a.client().Request(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -193,42 +151,27 @@ func (a *app) requestReplayCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				p["headers"], p["body_base64"] = headers, base64.StdEncoding.EncodeToString(body)
+				b64 := base64.StdEncoding.EncodeToString(body)
+				p.Headers, p.BodyBase64 = headers, &b64
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/requests/"+url.PathEscape(args[0])+"/replay", nil, p, nil)
+			out, err := a.client().ReplayRequest(cmd.Context(), args[0], p)
 			if err != nil {
 				return flagError(err, map[string]string{"url": "--to", "connection_id": "--connection"})
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var out struct {
-				Request  requestView `json:"request"`
-				Attempts []struct {
-					ID             string `json:"id"`
-					URL            string `json:"url"`
-					ResponseStatus int    `json:"response_status"`
-					DurationMS     int64  `json:"duration_ms"`
-					Error          string `json:"error"`
-					ErrorKind      string `json:"error_kind"`
-				} `json:"attempts"`
-				Queued []string `json:"queued"`
-			}
-			if err := json.Unmarshal(raw, &out); err != nil {
-				return fmt.Errorf("decoding replay: %w", err)
-			}
-			fmt.Fprintf(a.env.Stdout, "Replayed %s as %s\n", args[0], out.Request.ID)
-			rows := make([][]string, len(out.Attempts))
-			for i, at := range out.Attempts {
-				rows[i] = []string{at.ID, at.URL, attemptStatus(at.ResponseStatus, at.ErrorKind), strconv.FormatInt(at.DurationMS, 10) + "ms", orDash(at.Error)}
-			}
-			if err := table(a.env.Stdout, []string{"ATTEMPT", "URL", "STATUS", "TIME", "ERROR"}, rows); err != nil {
-				return err
-			}
-			if len(out.Queued) > 0 {
-				fmt.Fprintf(a.env.Stdout, "Queued for the delivery engine: %s\n", strings.Join(out.Queued, ", "))
-			}
-			return nil
+			return show(a, out, func(out apijson.Replay) error {
+				fmt.Fprintf(a.env.Stdout, "Replayed %s as %s\n", args[0], out.Request.ID)
+				rows := make([][]string, len(out.Attempts))
+				for i, at := range out.Attempts {
+					rows[i] = []string{at.ID, at.URL, attemptStatus(at.ResponseStatus, at.ErrorKind), strconv.FormatInt(at.DurationMS, 10) + "ms", orDash(at.Error)}
+				}
+				if err := table(a.env.Stdout, []string{"ATTEMPT", "URL", "STATUS", "TIME", "ERROR"}, rows); err != nil {
+					return err
+				}
+				if len(out.Queued) > 0 {
+					fmt.Fprintf(a.env.Stdout, "Queued for the delivery engine: %s\n", strings.Join(out.Queued, ", "))
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -240,7 +183,7 @@ func (a *app) requestReplayCmd() *cobra.Command {
 
 // editRequest opens $EDITOR (vi when unset) on "Name: value" header lines,
 // a blank line and the body, and parses what is saved.
-func (a *app) editRequest(r requestView) (map[string]string, []byte, error) {
+func (a *app) editRequest(r apijson.Request) (map[string]string, []byte, error) {
 	var body []byte
 	if r.Body != nil {
 		if r.BodyEncoding == "base64" {

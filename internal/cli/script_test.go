@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -133,12 +132,8 @@ func waitAttempt(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	c := client.New(ts.Getenv("HOOKLINE_URL"), ts.Getenv("HOOKLINE_API_KEY"))
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		raw, _, err := c.Do(context.Background(), http.MethodGet, "/v1/events/"+args[0]+"/attempts", nil, nil, nil)
+		l, err := c.EventAttempts(context.Background(), args[0], client.Page{Limit: 1}, "")
 		ts.Check(err)
-		var l struct {
-			Data []json.RawMessage `json:"data"`
-		}
-		ts.Check(json.Unmarshal(raw, &l))
 		if len(l.Data) > 0 {
 			return
 		}

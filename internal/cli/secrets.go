@@ -1,11 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/apijson"
 )
 
 // secretsCmd groups the commands about secrets at rest.
@@ -24,23 +24,14 @@ func (a *app) secretsCmd() *cobra.Command {
 			"HOOKLINE_SECRET_KEY=<new>,<old>; rotate-key then re-seals under <new>, and <old> can go.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/secrets/rotate-key", nil, nil, nil)
+			out, err := a.client().RotateSecretKey(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var out struct {
-				KeyID    string `json:"key_id"`
-				Resealed int    `json:"resealed"`
-				Source   string `json:"source"`
-			}
-			if err := json.Unmarshal(raw, &out); err != nil {
-				return fmt.Errorf("decoding the rotation: %w", err)
-			}
-			fmt.Fprintf(a.env.Stdout, "Re-sealed %d secrets under key %s (%s).\n", out.Resealed, out.KeyID, out.Source)
-			return nil
+			return show(a, out, func(out apijson.KeyRotation) error {
+				_, err := fmt.Fprintf(a.env.Stdout, "Re-sealed %d secrets under key %s (%s).\n", out.Resealed, out.KeyID, out.Source)
+				return err
+			})
 		},
 	})
 	return cmd

@@ -4,26 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hookline/hookline/internal/apijson"
+	"github.com/hookline/hookline/internal/client"
 )
 
 var sourceFlags = map[string]string{
 	"name": "--name", "type": "--type", "secret": "--secret", "options": "--options", "response": "--response",
 	"source_id": "--source", "url": "--url", "filter": "--filter", "limit": "--limit",
-}
-
-type sourceView struct {
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Type      string          `json:"type"`
-	Options   json.RawMessage `json:"options"`
-	Response  json.RawMessage `json:"response"`
-	IngestURL string          `json:"ingest_url"`
-	Created   int64           `json:"created"`
 }
 
 func (a *app) sourcesCmd() *cobra.Command {
@@ -33,8 +23,8 @@ func (a *app) sourcesCmd() *cobra.Command {
 }
 
 // sourceParams turns the flags given into request fields.
-func sourceParams(cmd *cobra.Command, name, typ, secret, options, response string) (map[string]any, error) {
-	p := map[string]any{}
+func sourceParams(cmd *cobra.Command, name, typ, secret, options, response string) (client.Fields, error) {
+	p := client.Fields{}
 	f := cmd.Flags()
 	for flag, v := range map[string]string{"name": name, "type": typ, "secret": secret} {
 		if f.Changed(flag) {
@@ -71,17 +61,18 @@ func (a *app) sourceCreateCmd(update bool) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		method, path := http.MethodPost, "/v1/sources"
+		var src apijson.Source
 		if update {
-			method, path = http.MethodPatch, "/v1/sources/"+url.PathEscape(args[0])
+			src, err = a.client().UpdateSource(cmd.Context(), args[0], p)
 		} else if !cmd.Flags().Changed("name") || !cmd.Flags().Changed("type") {
 			return usagef("--name and --type are required")
+		} else {
+			src, err = a.client().CreateSource(cmd.Context(), p)
 		}
-		raw, _, err := a.client().Do(cmd.Context(), method, path, nil, p, nil)
 		if err != nil {
 			return flagError(err, sourceFlags)
 		}
-		return a.showSource(raw)
+		return a.showSource(src)
 	}
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "a unique name")
@@ -92,16 +83,23 @@ func (a *app) sourceCreateCmd(update bool) *cobra.Command {
 	return cmd
 }
 
-func (a *app) showSource(raw []byte) error {
-	if a.format == "json" {
-		return printJSON(a.env.Stdout, raw)
+func (a *app) showSource(src apijson.Source) error {
+	return show(a, src, a.sourceFields)
+}
+
+// sourceFields shows a source; its options and answer as compact JSON,
+// as the server encodes them.
+func (a *app) sourceFields(s apijson.Source) error {
+	options, err := json.Marshal(s.Options)
+	if err != nil {
+		return fmt.Errorf("encoding options: %w", err)
 	}
-	var s sourceView
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("decoding source: %w", err)
+	response, err := json.Marshal(s.Response)
+	if err != nil {
+		return fmt.Errorf("encoding response: %w", err)
 	}
 	return fields(a.env.Stdout, [][2]string{{"id", s.ID}, {"name", s.Name}, {"type", s.Type}, {"ingest url", s.IngestURL},
-		{"options", string(s.Options)}, {"response", string(s.Response)}, {"created", unixTime(s.Created)}})
+		{"options", string(options)}, {"response", string(response)}, {"created", unixTime(s.Created)}})
 }
 
 func (a *app) sourceListCmd() *cobra.Command {
@@ -112,22 +110,16 @@ func (a *app) sourceListCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/sources", url.Values{"limit": {strconv.Itoa(limit)}}, nil, nil)
+			l, err := a.client().ListSources(cmd.Context(), client.Page{Limit: limit})
 			if err != nil {
 				return flagError(err, sourceFlags)
 			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var l struct{ Data []sourceView }
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return fmt.Errorf("decoding sources: %w", err)
-			}
-			rows := make([][]string, len(l.Data))
-			for i, s := range l.Data {
-				rows[i] = []string{s.ID, s.Name, s.Type, s.IngestURL, unixTime(s.Created)}
-			}
-			return table(a.env.Stdout, []string{"ID", "NAME", "TYPE", "INGEST URL", "CREATED"}, rows)
+			return printList(a, l, listing[apijson.Source]{
+				header: []string{"ID", "NAME", "TYPE", "INGEST URL", "CREATED"},
+				row: func(s apijson.Source) []string {
+					return []string{s.ID, s.Name, s.Type, s.IngestURL, unixTime(s.Created)}
+				},
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 100, "how many to list (1-100)")
@@ -137,40 +129,17 @@ func (a *app) sourceListCmd() *cobra.Command {
 func (a *app) sourceGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "get src_…|NAME", Short: "Show a source", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/sources/"+url.PathEscape(args[0]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			return a.showSource(raw)
-		},
+		RunE: showByID(a, (*client.Client).Source, a.sourceFields),
 	}
 }
 
 func (a *app) sourceSecretCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "secret src_…|NAME", Short: "Print a source's secret", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(); err != nil {
-				return err
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/sources/"+url.PathEscape(args[0])+"/secret", nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if a.format == "json" {
-				return printJSON(a.env.Stdout, raw)
-			}
-			var s struct{ Secret string }
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("decoding secret: %w", err)
-			}
-			fmt.Fprintln(a.env.Stdout, s.Secret)
-			return nil
-		},
+		RunE: showByID(a, (*client.Client).SourceSecret, func(s apijson.SourceSecret) error {
+			_, err := fmt.Fprintln(a.env.Stdout, s.Secret)
+			return err
+		}),
 	}
 }
 
@@ -178,7 +147,7 @@ func (a *app) sourceDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "delete src_…|NAME", Short: "Delete a source and its connections (captured requests stay)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, _, err := a.client().Do(cmd.Context(), http.MethodDelete, "/v1/sources/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+			if _, err := a.client().DeleteSource(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stdout, "Deleted %s\n", args[0])
@@ -200,18 +169,20 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if source == "" || target == "" {
 				return usagef("--source and --url are required")
 			}
-			p := map[string]any{"source_id": source, "url": target}
+			p := client.ConnectionParams{SourceID: source, URL: target}
 			if filter != "" {
 				if !json.Valid([]byte(filter)) {
 					return usagef("--filter: not valid JSON")
 				}
-				p["filter"] = json.RawMessage(filter)
+				p.Filter = json.RawMessage(filter)
 			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodPost, "/v1/connections", nil, p, nil)
+			c, err := a.client().CreateConnection(cmd.Context(), p)
 			if err != nil {
 				return flagError(err, sourceFlags)
 			}
-			return a.printConnections(raw, false)
+			return show(a, c, func(c apijson.Connection) error {
+				return table(a.env.Stdout, connectionListing().header, [][]string{connectionListing().row(c)})
+			})
 		},
 	}
 	create.Flags().StringVar(&source, "source", "", "the source's id or name")
@@ -224,22 +195,18 @@ func (a *app) connectionsCmd() *cobra.Command {
 			if err := a.checkFormat(); err != nil {
 				return err
 			}
-			q := url.Values{"limit": {"100"}}
-			if listSource != "" {
-				q.Set("source_id", listSource)
-			}
-			raw, _, err := a.client().Do(cmd.Context(), http.MethodGet, "/v1/connections", q, nil, nil)
+			l, err := a.client().ListConnections(cmd.Context(), client.Page{Limit: 100}, listSource)
 			if err != nil {
 				return err
 			}
-			return a.printConnections(raw, true)
+			return printList(a, l, connectionListing())
 		},
 	}
 	list.Flags().StringVar(&listSource, "source", "", "only this source's (id or name)")
 	del := &cobra.Command{
 		Use: "delete con_…", Short: "Delete a connection", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, _, err := a.client().Do(cmd.Context(), http.MethodDelete, "/v1/connections/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+			if _, err := a.client().DeleteConnection(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stdout, "Deleted %s\n", args[0])
@@ -250,43 +217,20 @@ func (a *app) connectionsCmd() *cobra.Command {
 	return cmd
 }
 
-type connectionView struct {
-	ID         string          `json:"id"`
-	SourceID   string          `json:"source_id"`
-	SourceName string          `json:"source_name"` // from servers that send it
-	URL        string          `json:"url"`
-	Filter     json.RawMessage `json:"filter"`
-}
-
-func (a *app) printConnections(raw []byte, isList bool) error {
-	if a.format == "json" {
-		return printJSON(a.env.Stdout, raw)
+// connectionListing shows connections: one a row, its filter compact.
+func connectionListing() listing[apijson.Connection] {
+	return listing[apijson.Connection]{
+		header: []string{"ID", "SOURCE", "URL", "FILTER"},
+		row: func(c apijson.Connection) []string {
+			source := c.SourceName
+			if source == "" {
+				source = c.SourceID
+			}
+			filter := "-" // none: every request of the source is forwarded
+			if f := bytes.TrimSpace(c.Filter); len(f) > 0 && !bytes.Equal(f, []byte("null")) {
+				filter = string(f)
+			}
+			return []string{c.ID, source, c.URL, filter}
+		},
 	}
-	var cs []connectionView
-	if isList {
-		var l struct{ Data []connectionView }
-		if err := json.Unmarshal(raw, &l); err != nil {
-			return fmt.Errorf("decoding connections: %w", err)
-		}
-		cs = l.Data
-	} else {
-		var c connectionView
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return fmt.Errorf("decoding connection: %w", err)
-		}
-		cs = []connectionView{c}
-	}
-	rows := make([][]string, len(cs))
-	for i, c := range cs {
-		source := c.SourceName
-		if source == "" {
-			source = c.SourceID
-		}
-		filter := "-" // none: every request of the source is forwarded
-		if f := bytes.TrimSpace(c.Filter); len(f) > 0 && !bytes.Equal(f, []byte("null")) {
-			filter = string(f)
-		}
-		rows[i] = []string{c.ID, source, c.URL, filter}
-	}
-	return table(a.env.Stdout, []string{"ID", "SOURCE", "URL", "FILTER"}, rows)
 }

@@ -3,13 +3,13 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hookline/hookline/internal/client"
 	"github.com/hookline/hookline/internal/trigger"
 )
 
@@ -184,11 +184,11 @@ func (a *app) publishFlow(cmd *cobra.Command, f *trigger.Fixture, events []trigg
 		}
 	}
 	for i, e := range events {
-		body := map[string]any{"type": e.Type, "data": e.Data}
-		if tenant != "" {
-			body["tenant"] = tenant
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("trigger %s: encoding event %d of %d (%s): %w", f.Name, i+1, len(events), e.Type, err)
 		}
-		raw, _, err := c.Do(cmd.Context(), http.MethodPost, "/v1/events", nil, body, nil)
+		ev, _, err := c.PublishEvent(cmd.Context(), client.PublishParams{Type: e.Type, Data: data, Tenant: tenant})
 		if err != nil {
 			err = flagError(err, map[string]string{"tenant": "--tenant", "data": "the fixture's data"})
 			if i > 0 {
@@ -197,12 +197,8 @@ func (a *app) publishFlow(cmd *cobra.Command, f *trigger.Fixture, events []trigg
 			return fmt.Errorf("trigger %s: publishing event %d of %d (%s): %w", f.Name, i+1, len(events), e.Type, err)
 		}
 		if a.format == "json" {
-			fmt.Fprintf(a.env.Stdout, "%s\n", compactJSON(raw))
+			fmt.Fprintf(a.env.Stdout, "%s\n", compactJSON(ev.Payload))
 			continue
-		}
-		var ev eventView
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return fmt.Errorf("decoding event: %w", err)
 		}
 		fmt.Fprintf(a.env.Stdout, "  published %s [%s]\n", ev.Type, ev.ID)
 	}

@@ -1,5 +1,7 @@
-// Package client is a small Go client for Hookline's HTTP API, used by the
-// CLI commands that talk to a running server.
+// Package client is a typed Go client for Hookline's HTTP API, used by the
+// CLI commands that talk to a running server: a method a route, answering
+// the shapes the API itself renders (internal/apijson), one file a
+// resource. Do and JSON reach routes it has no method for.
 package client
 
 import (
@@ -10,8 +12,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/internal/apijson"
 )
 
 // Client calls one Hookline server.
@@ -101,8 +106,60 @@ func (c *Client) JSON(ctx context.Context, method, path string, query url.Values
 	if out == nil {
 		return nil
 	}
+	return decodeAnswer(b, out, method, path)
+}
+
+func decodeAnswer(b []byte, out any, method, path string) error {
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// call is JSON for a route answering a T.
+func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, body any) (T, error) {
+	var out T
+	err := c.JSON(ctx, method, path, query, body, &out)
+	return out, err
+}
+
+// Page is where a list starts and how long it is. Limit is sent as it is,
+// so that one out of range (1 to 100) is the server's error to name.
+type Page struct {
+	Limit         int
+	StartingAfter string
+}
+
+// query is the page's query, with the filters that are set.
+func (p Page) query(filters map[string]string) url.Values {
+	q := url.Values{"limit": {strconv.Itoa(p.Limit)}}
+	if p.StartingAfter != "" {
+		q.Set("starting_after", p.StartingAfter)
+	}
+	for k, v := range filters {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// Fields are a create's or an update's request fields: only those given
+// are sent, and a nil value is JSON null (for most fields: back to the
+// server's default).
+type Fields map[string]any
+
+// resource is the path of one resource under a collection.
+func resource(collection, id string, sub ...string) string {
+	p := collection + "/" + url.PathEscape(id)
+	for _, s := range sub {
+		p += "/" + s
+	}
+	return p
+}
+
+// RotateSecretKey is POST /v1/secrets/rotate-key: every secret at rest
+// re-sealed under a new key.
+func (c *Client) RotateSecretKey(ctx context.Context) (apijson.KeyRotation, error) {
+	return call[apijson.KeyRotation](ctx, c, http.MethodPost, "/v1/secrets/rotate-key", nil, nil)
 }
