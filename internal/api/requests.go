@@ -168,7 +168,7 @@ type replayParams struct {
 	ConnectionID string            `json:"connection_id"`
 	Method       string            `json:"method"`
 	Headers      map[string]string `json:"headers"`
-	Body         *string           `json:"body"`
+	Body         *string           `json:"body" nul:"bytes"` // sent and stored as bytes, NUL and all
 	BodyBase64   *string           `json:"body_base64"`
 }
 

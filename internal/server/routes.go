@@ -168,7 +168,9 @@ func (s *surfaces) handler() http.Handler {
 		var h http.Handler
 		switch {
 		case rt.json != nil:
-			h = httperr.Handler(s.log, rt.json)
+			// PostgreSQL stores no NUL: a URL holding one is a 400
+			// on every JSON route, before a handler reads it.
+			h = httperr.Handler(s.log, api.RejectNUL(rt.json))
 		case rt.page != nil:
 			h = s.dash.Handle(rt.page)
 		default:
