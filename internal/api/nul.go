@@ -109,18 +109,23 @@ func checkNUL(v any) error {
 	return nil
 }
 
-// RejectNUL wraps a handler of a route whose URL (path or query) a caller
-// writes: one with a NUL anywhere is refused with EINVALID before the
-// handler reads it, naming the query parameter (or "path").
-func RejectNUL(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+// RejectNUL wraps the handler of a route whose URL a caller writes: a NUL
+// in the path (which handlers read decoded) is refused with EINVALID
+// naming "path" before the handler runs, and with checkQuery so is one in
+// a query parameter's name or value, naming it. The ingest URL keeps its
+// query as sent (escaped, and maybe signed by the provider), so it checks
+// the path alone.
+func RejectNUL(h func(http.ResponseWriter, *http.Request) error, checkQuery bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if strings.IndexByte(r.URL.Path, 0) >= 0 {
 			return nulError("path", "the URL path")
 		}
-		q := r.URL.Query()
-		for _, k := range slices.Sorted(maps.Keys(q)) {
-			if strings.IndexByte(k, 0) >= 0 || slices.ContainsFunc(q[k], func(s string) bool { return strings.IndexByte(s, 0) >= 0 }) {
-				return nulError(k, "query parameter "+strconv.Quote(k))
+		if checkQuery {
+			q := r.URL.Query()
+			for _, k := range slices.Sorted(maps.Keys(q)) {
+				if strings.IndexByte(k, 0) >= 0 || slices.ContainsFunc(q[k], func(s string) bool { return strings.IndexByte(s, 0) >= 0 }) {
+					return nulError(k, "query parameter "+strconv.Quote(k))
+				}
 			}
 		}
 		return h(w, r)

@@ -145,6 +145,39 @@ func TestNULRefusedOnBothStores(t *testing.T) {
 					t.Errorf("inbound body read back as %q, want %q", raw, body)
 				}
 			})
+
+			t.Run("inbound URL", func(t *testing.T) {
+				var src struct{ ID string }
+				n.must(201, "POST", "/v1/sources", map[string]any{"name": "nul-url", "type": "none"}, &src)
+				// A decoded path is text: a NUL in it is refused. The
+				// query is kept as sent, escaped (a provider may have
+				// signed it), so %00 in it is captured.
+				for _, c := range []struct {
+					target string
+					status int
+				}{
+					{"/in/" + src.ID + "/a%00b", 400},
+					{"/in/" + url.PathEscape("src_\x00"), 400},
+					{"/in/" + src.ID + "/ok?x=%00", 200},
+				} {
+					resp, err := http.Post(n.URL+c.target, "application/json", strings.NewReader("{}"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					answer, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != c.status {
+						t.Errorf("POST %s: %s %s, want %d", c.target, resp.Status, answer, c.status)
+					}
+				}
+				var reqs struct {
+					Data []struct{ Path, Query string }
+				}
+				n.must(200, "GET", "/v1/requests?source_id="+src.ID, nil, &reqs)
+				if len(reqs.Data) != 1 || reqs.Data[0].Query != "x=%00" {
+					t.Errorf("requests of the source: %+v, want the one with query x=%%00", reqs.Data)
+				}
+			})
 		})
 	}
 }
