@@ -49,6 +49,7 @@ func FuzzDecode(f *testing.F) {
 		`{"url": 5}`, `{"enabled_events": "x"}`, `{"nope": 1}`, `{"url": "x"} {"url": "y"}`, `{"url": "x"} trailing`,
 		`{"a":`, `[`, `nul`, `"\xff"`, "", "   \n\t", `null`, `[]`, `{"metadata": {"k": 1}}`,
 		`{"overlap_seconds": 1e400}`, `{"overlap_seconds": -1.5}`,
+		`{"tenant": "a\u0000"}`, `{"metadata": {"\u0000": "b"}}`, `{"type": "a.b", "data": "\u0000"}`,
 		`{"description": "` + strings.Repeat("x", fuzzLimit) + `"}`,
 	} {
 		for target := range decodeTargets {

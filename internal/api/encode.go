@@ -31,7 +31,8 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 
 // decode reads a JSON request body into v: capped, unknown fields refused,
 // and every failure an EINVALID or ETOOLARGE error naming what is wrong. An
-// empty body decodes to nothing when optional.
+// empty body decodes to nothing when optional. A decoded string holding
+// NUL is refused (checkNUL).
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional bool) error {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
@@ -57,7 +58,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 		}
 		return hookline.Invalid("", "request body has data after the JSON object")
 	}
-	return nil
+	return checkNUL(v)
 }
 
 func decodeError(err error) error {

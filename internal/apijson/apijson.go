@@ -244,7 +244,7 @@ type ReplayParams struct {
 	// sends none).
 	Headers map[string]string `json:"headers"`
 	// Body or BodyBase64 replaces the request's body when set.
-	Body       *string `json:"body,omitempty"`
+	Body       *string `json:"body,omitempty" nul:"bytes"` // sent and stored as bytes, NUL and all (api.decode)
 	BodyBase64 *string `json:"body_base64,omitempty"`
 }
 

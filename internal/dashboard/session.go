@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +89,7 @@ func (d *Dashboard) checkCSRF(r *http.Request) bool {
 
 // RequireSession wraps h: without a live session a GET is redirected to
 // the sign-in page and anything else gets 401; a POST without its CSRF
-// token gets 403.
+// token gets 403; a form or query value holding NUL gets 400 (formNUL).
 func (d *Dashboard) RequireSession(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := d.session(r)
@@ -107,6 +109,25 @@ func (d *Dashboard) RequireSession(h http.Handler) http.Handler {
 				return
 			}
 		}
+		if err := formNUL(r); err != nil {
+			d.renderError(w, r, err)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// formNUL refuses a request whose form (query and posted fields) holds a
+// NUL character, naming the field: PostgreSQL stores no NUL (SQLite
+// does), so every page is spared checking its own fields.
+func formNUL(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return nil // each page reports its own malformed form
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Form)) {
+		if strings.IndexByte(name, 0) >= 0 || slices.ContainsFunc(r.Form[name], func(v string) bool { return strings.IndexByte(v, 0) >= 0 }) {
+			return hookline.Invalid(name, "the field %q contains a NUL character, which Hookline does not store", name)
+		}
+	}
+	return nil
 }

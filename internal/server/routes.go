@@ -168,7 +168,10 @@ func (s *surfaces) handler() http.Handler {
 		var h http.Handler
 		switch {
 		case rt.json != nil:
-			h = httperr.Handler(s.log, rt.json)
+			// PostgreSQL stores no NUL: a path holding one is a 400
+			// on every JSON route, and so is a query parameter of
+			// the API's, before a handler reads it.
+			h = httperr.Handler(s.log, api.RejectNUL(rt.json, rt.access == keyed))
 		case rt.page != nil:
 			h = s.dash.Handle(rt.page)
 		default:

@@ -218,8 +218,14 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 
 // translate maps driver errors to hookline errors at the boundary
 // (sqlcore.Translate): pgx.ErrNoRows becomes ENOTFOUND, a unique violation
-// ECONFLICT.
+// ECONFLICT, and text PostgreSQL cannot store (NUL, bytes that are not
+// UTF-8: SQLite stores both) EINVALID, a backstop to the checks where
+// input enters.
 func translate(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05") { // character_not_in_repertoire, untranslatable_character
+		return hookline.Invalid("", "a value holds text PostgreSQL cannot store: %s", pe.Message)
+	}
 	return sqlcore.Translate(err, pgx.ErrNoRows, func(err error) (string, bool) {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
