@@ -110,13 +110,14 @@ func (a *App) WebhookKeys(ctx context.Context) (*WebhookKeySet, error) {
 // buildWebhookKeys lists every endpoint for the JWK set.
 func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet, error) {
 	now := a.cfg.Now()
-	secret, err := a.keySets.load(ctx, a.cfg.Store)
+	keySetKey, err := a.keySets.load(ctx, a.cfg.Store)
 	if err != nil {
 		return nil, err
 	}
 	set := webhook.JWKSet{Keys: []webhook.JWK{}}
 	// A key listed twice under one kid (an endpoint rotated to the key it
-	// had, with an overlap) is listed once: a kid names one key.
+	// had, with an overlap) is listed once: a kid names one key. The same
+	// key given to two endpoints is two kids, one under each key set.
 	listed := map[string]bool{}
 	page := hookline.Page{Limit: 100}
 	for {
@@ -132,7 +133,7 @@ func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet,
 				if !webhook.IsSecretKey(key) {
 					continue
 				}
-				jwk, err := endpointJWK(keySetID(secret, e.ID), key)
+				jwk, err := endpointJWK(keySetID(keySetKey, e.ID), key)
 				if err != nil {
 					// A key that does not decode signs nothing either;
 					// the endpoint's deliveries fail and say so.
