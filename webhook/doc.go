@@ -44,12 +44,13 @@
 //	v, err := webhook.NewVerifier("whpk_...")
 //
 // or build the Verifier from the sender's published JWK set, trusting
-// only your endpoint's keys. Hookline names each key by its RFC 7638
-// thumbprint (Thumbprint), not by the endpoint it signs for:
+// only your endpoint's keys. Hookline's kid is "<key set>.<thumbprint>":
+// the endpoint's key set ("ks_…", shown beside its public key), the same
+// across rotations and unlinkable to the endpoint, then the key's RFC 7638
+// Thumbprint. Pin the key set, and a set fetched after a rotation verifies
+// the new key with no change on your side:
 //
-//	kid, err := webhook.Thumbprint("whpk_...")
-//	...
-//	v, err := webhook.NewVerifierJWKS(set, func(k string) bool { return k == kid })
+//	v, err := webhook.NewVerifierJWKS(set, webhook.PinKeySet("ks_..."))
 //
 // The pin is what keeps another endpoint's signature, which the same set
 // verifies, from passing as one for yours; NewVerifierJWKS refuses a set

@@ -283,22 +283,71 @@ func TestInspectV1a(t *testing.T) {
 	}
 }
 
+// TestPinKeySet: a pin by key set trusts the kids "<key set>.*" and no
+// other, not those of a key set its name is a prefix of; and a receiver
+// pinned so takes the key its endpoint rotated to from the set fetched
+// again, with no change of its own.
+func TestPinKeySet(t *testing.T) {
+	t.Parallel()
+	pin := PinKeySet("ks_abc")
+	for kid, want := range map[string]bool{
+		"ks_abc.tp1": true, "ks_abc.": true,
+		"ks_abc": false, "ks_abcd.tp1": false, "ks_ab.tp1": false, "tp1": false, "": false, "xks_abc.tp1": false,
+	} {
+		if got := pin(kid); got != want {
+			t.Errorf("PinKeySet(ks_abc)(%q) = %v, want %v", kid, got, want)
+		}
+	}
+	if PinKeySet("")(".tp1") || PinKeySet("")("") {
+		t.Error("an empty key set trusts a kid")
+	}
+
+	now := time.Unix(vecTS, 0)
+	body := []byte(vecBody)
+	old, rotated := v1aVectors[0], v1aVectors[1]
+	setOf := func(publicKey string) []byte {
+		tp, err := Thumbprint(publicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, _ := NewJWK(publicKey, "ks_abc."+tp)
+		_, otherPK := NewKeyPair()
+		otherTP, _ := Thumbprint(otherPK)
+		other, _ := NewJWK(otherPK, "ks_other."+otherTP)
+		b, _ := json.Marshal(JWKSet{Keys: []JWK{other, mine}})
+		return b
+	}
+	for name, tc := range map[string]struct{ publicKey, sig string }{
+		"before the rotation": {old.publicKey, old.sig},
+		"after the rotation":  {rotated.publicKey, rotated.sig},
+	} {
+		v, err := NewVerifierJWKS(setOf(tc.publicKey), pin)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		v.Now = func() time.Time { return now }
+		if err := v.Verify(headers("webhook-", vecID, strconv.Itoa(vecTS), tc.sig), body); err != nil {
+			t.Errorf("%s: the same pin does not verify the key the set lists: %v", name, err)
+		}
+	}
+}
+
 func TestNewVerifierJWKS(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(vecTS, 0)
 	body := []byte(vecBody)
 	mine, theirs := v1aVectors[0], v1aVectors[1]
-	// Named as Hookline names them: by their thumbprints.
-	myKid, _ := Thumbprint(mine.publicKey)
-	theirKid, _ := Thumbprint(theirs.publicKey)
-	jm, _ := NewJWK(mine.publicKey, myKid)
-	jt, _ := NewJWK(theirs.publicKey, theirKid)
+	// Named as Hookline names them: <key set>.<thumbprint>.
+	myTP, _ := Thumbprint(mine.publicKey)
+	theirTP, _ := Thumbprint(theirs.publicKey)
+	jm, _ := NewJWK(mine.publicKey, "ks_mine."+myTP)
+	jt, _ := NewJWK(theirs.publicKey, "ks_theirs."+theirTP)
 	set := func(extra ...string) []byte {
 		a, _ := json.Marshal(jm)
 		b, _ := json.Marshal(jt)
 		return []byte(`{"keys":[` + strings.Join(append([]string{string(a), string(b)}, extra...), ",") + `]}`)
 	}
-	pinMine := func(kid string) bool { return kid == myKid }
+	pinMine := PinKeySet("ks_mine")
 	verify := func(t *testing.T, v *Verifier, sig string) error {
 		v.Now = func() time.Time { return now }
 		return v.Verify(headers("webhook-", vecID, strconv.Itoa(vecTS), sig), body)

@@ -165,22 +165,23 @@ func ExampleNewVerifier_publicKey() {
 // too: a message signed for one of those is refused.
 func ExampleNewVerifierJWKS() {
 	// The sender: a key pair per endpoint, the public keys published as
-	// JWKs named by their thumbprints, as Hookline names them (the set
-	// is public: it says nothing of the endpoints).
-	var secretKeys, publicKeys []string
+	// JWKs named "<key set>.<thumbprint>", as Hookline names them: each
+	// endpoint's key set is the same across its rotations and, the set
+	// being public, says nothing of the endpoint.
+	var secretKeys []string
 	var set webhook.JWKSet
-	for range 2 {
+	for _, keySet := range []string{"ks_mine", "ks_theirs"} {
 		secretKey, publicKey := webhook.NewKeyPair()
 		tp, err := webhook.Thumbprint(publicKey)
 		if err != nil {
 			log.Fatal(err)
 		}
-		jwk, err := webhook.NewJWK(publicKey, tp)
+		jwk, err := webhook.NewJWK(publicKey, keySet+"."+tp)
 		if err != nil {
 			log.Fatal(err)
 		}
 		set.Keys = append(set.Keys, jwk)
-		secretKeys, publicKeys = append(secretKeys, secretKey), append(publicKeys, publicKey)
+		secretKeys = append(secretKeys, secretKey)
 	}
 	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
@@ -188,10 +189,9 @@ func ExampleNewVerifierJWKS() {
 	}))
 	defer keys.Close()
 
-	// The receiver of the first endpoint, which shows it publicKeys[0]:
-	// fetch the set (capped, as every body should be) and pin that key by
-	// its thumbprint. Without the pin, NewVerifierJWKS refuses a set of
-	// more than one key.
+	// The receiver of the first endpoint, whose key set is ks_mine: fetch
+	// the set (capped, as every body should be) and pin that key set.
+	// Without the pin, NewVerifierJWKS refuses a set of more than one key.
 	resp, err := http.Get(keys.URL + "/.well-known/webhook-keys")
 	if err != nil {
 		log.Fatal(err)
@@ -201,11 +201,7 @@ func ExampleNewVerifierJWKS() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mine, err := webhook.Thumbprint(publicKeys[0])
-	if err != nil {
-		log.Fatal(err)
-	}
-	v, err := webhook.NewVerifierJWKS(body, func(kid string) bool { return kid == mine })
+	v, err := webhook.NewVerifierJWKS(body, webhook.PinKeySet("ks_mine"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // JWK is an ed25519 public key as a JSON Web Key (RFC 7517), in the
@@ -79,6 +80,15 @@ func Thumbprint(publicKey string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
+// PinKeySet returns a pin for NewVerifierJWKS that trusts the kids of key
+// set keySet: those that start with keySet and a dot, as Hookline's
+// "<key set>.<thumbprint>" kids do. An empty keySet trusts nothing.
+func PinKeySet(keySet string) func(kid string) bool {
+	return func(kid string) bool {
+		return keySet != "" && strings.HasPrefix(kid, keySet+".")
+	}
+}
+
 // NewVerifierJWKS returns a Verifier that checks v1a signatures against the
 // ed25519 keys of a JWK set, such as the one Hookline publishes at
 // /.well-known/webhook-keys. pin chooses the keys to trust by their kid.
@@ -88,10 +98,11 @@ func Thumbprint(publicKey string) (string, error) {
 // as one for yours. So pin is required unless the set holds exactly one
 // ed25519 key; nil with more is an error rather than a quiet trust of them
 // all. Pin the kids of your endpoint's keys, which also keeps each check
-// to them. Hookline's kid is the key's RFC 7638 thumbprint (Thumbprint of
-// the "whpk_" key the endpoint shows), so that its public set names no
-// endpoint: pin the thumbprints of your endpoint's public keys, the new
-// one beside the old during a rotation.
+// to them. Hookline's kid is "<key set>.<thumbprint>": the endpoint's key
+// set ("ks_…", shown beside its public key), which stays the same when
+// the endpoint's key is rotated and says nothing of the endpoint, then the
+// key's RFC 7638 Thumbprint. Pin the key set with PinKeySet and a set
+// fetched again after a rotation verifies the new key too.
 //
 // Keys of other types (RSA, EC, X25519) are skipped, as RFC 7517 asks. It
 // returns an error when jwks is not a JWK set, an ed25519 key in it is

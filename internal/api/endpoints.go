@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"time"
 
@@ -28,14 +29,18 @@ func (s *Server) renderCircuit(e *hookline.Endpoint) apijson.Circuit {
 
 // renderEndpoint shows e, with secret when create has one to show (see
 // app.CreateEndpoint): never e.Secret itself, which may be a secret key.
-func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) apijson.Endpoint {
+func (s *Server) renderEndpoint(ctx context.Context, e *hookline.Endpoint, secret string) (apijson.Endpoint, error) {
+	keySet, err := s.app.KeySet(ctx, e)
+	if err != nil {
+		return apijson.Endpoint{}, err
+	}
 	maxConcurrency, timeout := s.app.EndpointDefaults()
 	j := apijson.Endpoint{
 		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
 		Ordering: hookline.OrderingUnordered, RateLimit: renderRateLimit(e.RateLimit),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,
-		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e),
+		SignatureScheme: e.SignatureScheme, Signing: e.Signing(), PublicKey: app.PublicKey(e), KeySet: keySet,
 		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
 		CircuitBreaker: apijson.Breaker{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
@@ -53,7 +58,7 @@ func (s *Server) renderEndpoint(e *hookline.Endpoint, secret string) apijson.End
 		j.RetrySchedule = hookline.FormatRetrySchedule(e.RetrySchedule)
 	}
 	j.Secret = secret
-	return j
+	return j, nil
 }
 
 // CreateEndpoint is POST /v1/endpoints.
@@ -66,7 +71,11 @@ func (s *Server) CreateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.renderEndpoint(e, secret))
+	j, err := s.renderEndpoint(r.Context(), e, secret)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, j)
 	return nil
 }
 
@@ -82,7 +91,9 @@ func (s *Server) ListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]apijson.Endpoint, len(eps))
 	for i, e := range eps {
-		out[i] = s.renderEndpoint(e, "")
+		if out[i], err = s.renderEndpoint(r.Context(), e, ""); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, apijson.NewList(out, more))
 	return nil
@@ -94,7 +105,11 @@ func (s *Server) GetEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderEndpoint(e, ""))
+	j, err := s.renderEndpoint(r.Context(), e, "")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
 	return nil
 }
 
@@ -108,7 +123,11 @@ func (s *Server) UpdateEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderEndpoint(e, ""))
+	j, err := s.renderEndpoint(r.Context(), e, "")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
 	return nil
 }
 
@@ -123,7 +142,7 @@ func (s *Server) DeleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 }
 
 func renderSecret(sec app.Secret) apijson.Secret {
-	j := apijson.Secret{Object: "endpoint_secret", Secret: sec.Secret}
+	j := apijson.Secret{Object: "endpoint_secret", Secret: sec.Secret, KeySet: sec.KeySet}
 	if sec.PreviousSecret != "" {
 		j.PreviousSecret, j.PreviousSecretExpires = sec.PreviousSecret, sec.PreviousSecretExpires.Unix()
 	}

@@ -49,6 +49,7 @@ type Endpoint struct {
 	SignatureScheme string            `json:"signature_scheme"`
 	Signing         string            `json:"signing"`              // hmac or ed25519
 	PublicKey       string            `json:"public_key,omitempty"` // whpk_…, for ed25519
+	KeySet          string            `json:"key_set,omitempty"`    // ks_…, the kid prefix of its keys in /.well-known/webhook-keys, for ed25519
 	Filter          json.RawMessage   `json:"filter"`               // null: none
 	Headers         map[string]string `json:"headers"`              // static headers of every delivery
 	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
@@ -90,6 +91,9 @@ type Secret struct {
 	Secret                string `json:"secret"`
 	PreviousSecret        string `json:"previous_secret,omitempty"`
 	PreviousSecretExpires int64  `json:"previous_secret_expires,omitempty"`
+	// KeySet (ks_…) is the kid prefix of the endpoint's public keys in
+	// /.well-known/webhook-keys, the same across rotations; ed25519 only.
+	KeySet string `json:"key_set,omitempty"`
 }
 
 // Event is an event as endpoints receive it, the shape

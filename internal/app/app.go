@@ -73,6 +73,8 @@ type App struct {
 	forwarder *delivery.ForwardSender
 	// keys caches the JWK set of the endpoints' public keys.
 	keys keyCache
+	// keySets holds the secret endpoints' key set ids are made with.
+	keySets keySetSecret
 }
 
 // New returns the application layer over cfg's store, publisher and engine.

@@ -513,15 +513,23 @@ type Secret struct {
 	Secret                string
 	PreviousSecret        string
 	PreviousSecretExpires time.Time
+	// KeySet is the prefix of the kids of the endpoint's ed25519 keys in
+	// /.well-known/webhook-keys (KeySet); "" without such a key.
+	KeySet string
 }
 
 // secretOf returns e's secrets as of now.
-func (a *App) secretOf(e *hookline.Endpoint) Secret {
+func (a *App) secretOf(ctx context.Context, e *hookline.Endpoint) (Secret, error) {
 	s := Secret{Secret: VerificationKey(e.Secret)}
 	if e.PreviousSecret != "" && a.cfg.Now().Before(e.PreviousSecretExpires) {
 		s.PreviousSecret, s.PreviousSecretExpires = VerificationKey(e.PreviousSecret), e.PreviousSecretExpires
 	}
-	return s
+	ks, err := a.KeySet(ctx, e)
+	if err != nil {
+		return Secret{}, err
+	}
+	s.KeySet = ks
+	return s, nil
 }
 
 // VerificationKey returns what a receiver verifies secret's signatures
@@ -555,7 +563,11 @@ func (a *App) EndpointSecret(ctx context.Context, id string) (*hookline.Endpoint
 	if err != nil {
 		return nil, Secret{}, err
 	}
-	return e, a.secretOf(e), nil
+	sec, err := a.secretOf(ctx, e)
+	if err != nil {
+		return nil, Secret{}, err
+	}
+	return e, sec, nil
 }
 
 // RotateParams are a rotation's options; zero values take the defaults.
@@ -601,7 +613,12 @@ func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Ac
 	a.keys.forget()
 	// The id only: secrets never reach the logs.
 	a.cfg.Logger.Info("endpoint secret rotated", "endpoint", e.ID, "overlap", overlap, "by", string(by))
-	return a.secretOf(e), overlap, nil
+	sec, err := a.secretOf(ctx, e)
+	if err != nil {
+		// The rotation is made; the answer lacks only the key set id.
+		return Secret{}, overlap, fmt.Errorf("rotated endpoint %s's secret, but: %w", e.ID, err)
+	}
+	return sec, overlap, nil
 }
 
 // TestEventType is the type of the events SendTestEvent publishes.

@@ -110,7 +110,15 @@ func (a *App) WebhookKeys(ctx context.Context) (*WebhookKeySet, error) {
 // buildWebhookKeys lists every endpoint for the JWK set.
 func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet, error) {
 	now := a.cfg.Now()
+	keySetKey, err := a.keySets.load(ctx, a.cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	set := webhook.JWKSet{Keys: []webhook.JWK{}}
+	// A key listed twice under one kid (an endpoint rotated to the key it
+	// had, with an overlap) is listed once: a kid names one key. The same
+	// key given to two endpoints is two kids, one under each key set.
+	listed := map[string]bool{}
 	page := hookline.Page{Limit: 100}
 	for {
 		eps, more, err := a.cfg.Store.ListEndpoints(ctx, hookline.EndpointFilter{Page: page})
@@ -121,18 +129,21 @@ func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet,
 			if e.Status != hookline.EndpointEnabled {
 				continue
 			}
-			for _, secret := range e.Secrets(now) {
-				if !webhook.IsSecretKey(secret) {
+			for _, key := range e.Secrets(now) {
+				if !webhook.IsSecretKey(key) {
 					continue
 				}
-				jwk, err := endpointJWK(secret)
+				jwk, err := endpointJWK(keySetID(keySetKey, e.ID), key)
 				if err != nil {
 					// A key that does not decode signs nothing either;
 					// the endpoint's deliveries fail and say so.
 					a.cfg.Logger.Warn("endpoint key left out of the JWK set", "endpoint", e.ID, "err", err)
 					continue
 				}
-				set.Keys = append(set.Keys, jwk)
+				if !listed[jwk.Kid] {
+					listed[jwk.Kid] = true
+					set.Keys = append(set.Keys, jwk)
+				}
 			}
 		}
 		if !more || len(eps) == 0 {
@@ -152,19 +163,19 @@ func (a *App) buildWebhookKeys(ctx context.Context, gen uint64) (*WebhookKeySet,
 }
 
 // endpointJWK returns the JWK of the public half of an endpoint's secret
-// key. Its kid is the key's RFC 7638 thumbprint: the route is public, and
-// a kid made of the endpoint's id would list every tenant's endpoint ids
-// to anyone who asks. A receiver pins the thumbprints of the public keys
-// its endpoint shows (webhook.Thumbprint); a kid names one key and never
-// changes meaning.
-func endpointJWK(secretKey string) (webhook.JWK, error) {
+// key, with the kid "<key set id>.<RFC 7638 thumbprint>". The route is
+// public: the key set id (keySetID) says nothing of the endpoint, whose id
+// would list every tenant's endpoints to anyone who asks, yet stays the
+// same across the endpoint's rotations, so that a receiver pinning the
+// prefix "<key set id>." takes the new key without a change of its own.
+func endpointJWK(keySet, secretKey string) (webhook.JWK, error) {
 	pk, err := webhook.PublicKey(secretKey)
 	if err != nil {
 		return webhook.JWK{}, err
 	}
-	kid, err := webhook.Thumbprint(pk)
+	tp, err := webhook.Thumbprint(pk)
 	if err != nil {
 		return webhook.JWK{}, err
 	}
-	return webhook.NewJWK(pk, kid)
+	return webhook.NewJWK(pk, keySet+"."+tp)
 }

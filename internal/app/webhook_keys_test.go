@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,8 +96,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 		}
 	}
 	for _, e := range keyed {
-		kid := thumbprint(t, app.PublicKey(e))
-		v, err := webhook.NewVerifierJWKS(bodies[0], func(k string) bool { return k == kid })
+		v, err := webhook.NewVerifierJWKS(bodies[0], webhook.PinKeySet(keySet(t, a, e)))
 		if err != nil {
 			t.Fatalf("endpoint %s: %v", e.ID, err)
 		}
@@ -122,7 +122,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	}
 	got := 0
 	for _, secret := range rotated.Secrets(clock()) {
-		got += strings.Count(string(b), `"kid":"`+thumbprint(t, app.VerificationKey(secret))+`"`)
+		got += strings.Count(string(b), `"kid":"`+kidOf(t, a, rotated, app.VerificationKey(secret))+`"`)
 	}
 	if got != 2 || cs.lists.Load() != 4 {
 		t.Fatalf("after a rotation: %d keys of the endpoint, %d listings; want 2 keys (the new and the old), 4 listings", got, cs.lists.Load())
@@ -133,7 +133,7 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	if err := st.UpdateEndpoint(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	disabled := `"kid":"` + thumbprint(t, app.PublicKey(keyed[1])) + `"`
+	disabled := `"kid":"` + kidOf(t, a, keyed[1], app.PublicKey(keyed[1])) + `"`
 	if b := keysBody(t, a); !strings.Contains(string(b), disabled) {
 		t.Fatal("the cached set changed before its TTL")
 	}
@@ -145,14 +145,30 @@ func TestWebhookKeysBuiltOnce(t *testing.T) {
 	}
 }
 
-// thumbprint is the kid of a public key in the set.
-func thumbprint(t *testing.T, publicKey string) string {
+// keySet is endpoint e's key set id, which must be one.
+func keySet(t *testing.T, a *app.App, e *hookline.Endpoint) string {
+	t.Helper()
+	ks, err := a.KeySet(t.Context(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keySetRE.MatchString(ks) {
+		t.Fatalf("endpoint %s has key set %q, want ks_ and 26 base32 letters", e.ID, ks)
+	}
+	return ks
+}
+
+var keySetRE = regexp.MustCompile(`^ks_[a-z2-7]{26}$`)
+
+// kidOf is the kid of endpoint e's public key publicKey in the set:
+// <key set>.<thumbprint>.
+func kidOf(t *testing.T, a *app.App, e *hookline.Endpoint, publicKey string) string {
 	t.Helper()
 	tp, err := webhook.Thumbprint(publicKey)
 	if err != nil {
 		t.Fatalf("thumbprint of %q: %v", publicKey, err)
 	}
-	return tp
+	return keySet(t, a, e) + "." + tp
 }
 
 func keysBody(t *testing.T, a *app.App) []byte {
@@ -268,12 +284,12 @@ func TestWebhookKeysBuildBlocksNoOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kid := thumbprint(t, app.PublicKey(cur))
+		kid := kidOf(t, a, cur, app.PublicKey(cur))
 		if !strings.Contains(body, `"kid":"`+kid+`"`) {
 			t.Errorf("after the changes, the set lacks %s's current key %s: %s", e.ID, kid, body)
 		}
 	}
-	if old := thumbprint(t, app.PublicKey(e1)); strings.Contains(body, old) {
+	if old := kidOf(t, a, e1, app.PublicKey(e1)); strings.Contains(body, old) {
 		t.Errorf("the set still has %s's key from before its rotation without overlap (%s): %s", e1.ID, old, body)
 	}
 	if got := strings.Count(body, `"kid"`); got != 2 {

@@ -214,6 +214,9 @@ func (a *app) endpointFields(e apijson.Endpoint) error {
 	if e.PublicKey != "" {
 		kv = append(kv, [2]string{"public key", e.PublicKey})
 	}
+	if e.KeySet != "" {
+		kv = append(kv, [2]string{"key set", e.KeySet})
+	}
 	if e.DisabledReason != "" {
 		kv = append(kv, [2]string{"disabled reason", e.DisabledReason})
 	}
@@ -383,6 +386,10 @@ func (a *app) secretLines(s apijson.Secret) error {
 		fmt.Fprintf(a.env.Stderr, "The previous key also signs until %s; verify its signatures with its public key %s.\n", until, s.PreviousSecret)
 	default:
 		fmt.Fprintf(a.env.Stderr, "The previous secret %s also signs until %s.\n", s.PreviousSecret, until)
+	}
+	if s.KeySet != "" {
+		// What a receiver of the JWK set pins: the same after every rotation.
+		fmt.Fprintf(a.env.Stderr, "Its public keys are in /.well-known/webhook-keys under kids starting %s. (the same after a rotation).\n", s.KeySet)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ type endpointJSON struct {
 	SignatureScheme string            `json:"signature_scheme"`
 	Signing         string            `json:"signing"`
 	PublicKey       string            `json:"public_key"`
+	KeySet          string            `json:"key_set"`
 	Filter          json.RawMessage   `json:"filter"`
 	Headers         map[string]string `json:"headers"`
 	RetrySchedule   []string          `json:"retry_schedule"`
@@ -150,17 +151,19 @@ func TestBrowserEndpointOptions(t *testing.T) {
 	}
 
 	// The page shows the options, the headers by name only.
-	var html, shownKey, retry string
+	var html, shownKey, shownKeySet, retry string
 	run(t, ctx, "reading the endpoint page",
 		chromedp.WaitVisible(`#delivery-options`, chromedp.ByID),
 		chromedp.OuterHTML(`html`, &html, chromedp.ByQuery),
 		chromedp.Text(`#public-key`, &shownKey, chromedp.ByID),
+		chromedp.Text(`#key-set`, &shownKeySet, chromedp.ByID),
 		chromedp.Text(`#view-retry`, &retry, chromedp.ByID))
 	if strings.Contains(html, "dXNlcjpodW50ZXIy") || strings.Contains(html, token) {
 		t.Fatal("the endpoint page shows a static header's value")
 	}
-	if !strings.Contains(html, "X-Api-Token") || !strings.Contains(html, "data.amount") || retry != "0s, 1m0s, 10m0s" || shownKey != ep.PublicKey {
-		t.Fatalf("the endpoint page: retry %q, public key %q, headers or filter missing", retry, shownKey)
+	if !strings.Contains(html, "X-Api-Token") || !strings.Contains(html, "data.amount") || retry != "0s, 1m0s, 10m0s" || shownKey != ep.PublicKey ||
+		!strings.HasPrefix(ep.KeySet, "ks_") || shownKeySet != ep.KeySet+"." {
+		t.Fatalf("the endpoint page: retry %q, public key %q, key set %q (the API's %q), headers or filter missing", retry, shownKey, shownKeySet, ep.KeySet)
 	}
 	screenshot(t, ctx, dir, "options-03-endpoint")
 

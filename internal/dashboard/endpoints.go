@@ -337,6 +337,7 @@ type endpointData struct {
 	Chart        template.HTML
 	Attempts     []*hookline.Attempt
 	PublicKey    string // whpk_…, of an ed25519 endpoint
+	KeySet       string // ks_…, the kid prefix of its keys in /.well-known/webhook-keys
 	Secret       string // shown after "reveal"
 	Previous     string
 	PreviousExp  time.Time
@@ -369,6 +370,11 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	ctx := r.Context()
 	now := d.app.Now().UTC()
 	data := endpointData{E: e, PublicKey: app.PublicKey(e)}
+	keySet, err := d.app.KeySet(ctx, e)
+	if err != nil {
+		return data, err
+	}
+	data.KeySet = keySet
 	maxConcurrency, timeout := d.app.EndpointDefaults()
 	data.MaxConcurrency, data.Timeout = hookline.ConcurrencyOf(e, maxConcurrency), hookline.TimeoutOf(e, timeout)
 	data.Circuit = circuitView{State: d.app.CircuitState(e), Failures: e.Circuit.ConsecutiveFailures,

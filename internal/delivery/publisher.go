@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -104,18 +106,22 @@ const MaxTenantLen = 255
 // MaxIdempotencyKeyLen bounds an Idempotency-Key, as Stripe does.
 const MaxIdempotencyKeyLen = 255
 
-// checkIdempotencyKey refuses a key that is not printable ASCII (space to
-// "~") or is longer than MaxIdempotencyKeyLen. A header reaches here as
-// raw bytes: invalid UTF-8 would make PostgreSQL refuse the insert (a 500
-// instead of a 400), and control characters or letters beyond ASCII, which
-// no client generates as a key, would be stored and shown as they came.
+// checkIdempotencyKey refuses a key that is not UTF-8, holds a control
+// character (C0, DEL or C1) or is longer than MaxIdempotencyKeyLen bytes.
+// A header reaches here as raw bytes: invalid UTF-8 would make PostgreSQL
+// refuse the insert (a 500 instead of a 400), and a control character
+// would be stored and shown as it came. Any other letter is a key's own
+// business: "clé-42" is as good a key on PostgreSQL as on SQLite.
 func checkIdempotencyKey(key string) error {
 	if len(key) > MaxIdempotencyKeyLen {
 		return hookline.Invalid("Idempotency-Key", "Idempotency-Key is longer than %d bytes", MaxIdempotencyKeyLen)
 	}
-	for i := range len(key) {
-		if c := key[i]; c < ' ' || c > '~' {
-			return hookline.Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII (letters, digits, punctuation and spaces); byte %d of it is 0x%02x", i+1, c)
+	if !utf8.ValidString(key) {
+		return hookline.Invalid("Idempotency-Key", "Idempotency-Key must be UTF-8 text")
+	}
+	for i, r := range key {
+		if unicode.IsControl(r) {
+			return hookline.Invalid("Idempotency-Key", "Idempotency-Key must hold no control characters; byte %d of it starts %U", i+1, r)
 		}
 	}
 	return nil

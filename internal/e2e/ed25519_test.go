@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ type keyedEndpoint struct {
 	ID              string `json:"id"`
 	Signing         string `json:"signing"`
 	PublicKey       string `json:"public_key"`
+	KeySet          string `json:"key_set"`
 	Secret          string `json:"secret"`
 	SignatureScheme string `json:"signature_scheme"`
 }
@@ -30,6 +32,7 @@ type endpointSecret struct {
 	Secret                string `json:"secret"`
 	PreviousSecret        string `json:"previous_secret"`
 	PreviousSecretExpires int64  `json:"previous_secret_expires"`
+	KeySet                string `json:"key_set"`
 }
 
 // webhookKeys fetches /.well-known/webhook-keys as a stranger would: no
@@ -87,8 +90,12 @@ func thumbprints(t *testing.T, publicKeys ...string) []string {
 	return kids
 }
 
+// kidPattern is the form of every kid: <key set>.<thumbprint>.
+var kidPattern = regexp.MustCompile(`^(ks_[a-z2-7]{26})\.([A-Za-z0-9_-]{43})$`)
+
 // kidsOf returns the key ids of a JWK set that name one of publicKeys,
-// checking that each is the thumbprint of the key it comes with.
+// checking that each is <key set>.<the thumbprint of the key it comes
+// with>.
 func kidsOf(t *testing.T, set []byte, publicKeys ...string) []string {
 	t.Helper()
 	var jwks webhook.JWKSet
@@ -102,10 +109,12 @@ func kidsOf(t *testing.T, set []byte, publicKeys ...string) []string {
 		if err != nil {
 			t.Fatalf("JWK %+v: %v", k, err)
 		}
-		if tp := thumbprints(t, pk)[0]; k.Kid != tp {
-			t.Errorf("JWK of %s has kid %q, want its thumbprint %s", pk, k.Kid, tp)
+		m := kidPattern.FindStringSubmatch(k.Kid)
+		if tp := thumbprints(t, pk)[0]; m == nil || m[2] != tp {
+			t.Errorf("JWK of %s has kid %q, want ks_….%s (its key set, its thumbprint)", pk, k.Kid, tp)
+			continue
 		}
-		if slices.Contains(wanted, k.Kid) {
+		if slices.Contains(wanted, m[2]) {
 			kids = append(kids, k.Kid)
 		}
 	}
@@ -116,8 +125,11 @@ func kidsOf(t *testing.T, set []byte, publicKeys ...string) []string {
 // as a receiver that pins its endpoint's keys builds it.
 func pinned(t *testing.T, set []byte, publicKeys ...string) *webhook.Verifier {
 	t.Helper()
-	kids := thumbprints(t, publicKeys...)
-	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool { return slices.Contains(kids, kid) })
+	tps := thumbprints(t, publicKeys...)
+	v, err := webhook.NewVerifierJWKS(set, func(kid string) bool {
+		_, tp, _ := strings.Cut(kid, ".")
+		return slices.Contains(tps, tp)
+	})
 	if err != nil {
 		t.Fatalf("verifier of %q: %v\n%s", publicKeys, err, set)
 	}
@@ -177,8 +189,8 @@ func TestEd25519Endpoint(t *testing.T) {
 	n.must(201, "POST", "/v1/endpoints", map[string]any{"url": rc.URL + "/off", "signing": "ed25519", "status": "disabled"}, &off)
 
 	set := webhookKeys(t, n)
-	if kids := kidsOf(t, set, ep.PublicKey); !slices.Equal(kids, thumbprints(t, ep.PublicKey)) {
-		t.Fatalf("kids of %s's key in the set: %q, want %q\n%s", ep.ID, kids, thumbprints(t, ep.PublicKey), set)
+	if want := ep.KeySet + "." + thumbprints(t, ep.PublicKey)[0]; !slices.Equal(kidsOf(t, set, ep.PublicKey), []string{want}) {
+		t.Fatalf("kids of %s's key in the set: %q, want [%s]\n%s", ep.ID, kidsOf(t, set, ep.PublicKey), want, set)
 	}
 	if kids := kidsOf(t, set, off.PublicKey); len(kids) > 0 || strings.Count(string(set), `"kid"`) != 1 {
 		t.Fatalf("the set has keys of an HMAC or disabled endpoint: %s", set)
@@ -224,8 +236,8 @@ func TestEd25519Endpoint(t *testing.T) {
 	// and both are published.
 	var rot endpointSecret
 	n.must(200, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", map[string]any{"overlap_seconds": 3600}, &rot)
-	if !strings.HasPrefix(rot.Secret, webhook.PublicKeyPrefix) || rot.Secret == ep.PublicKey || rot.PreviousSecret != ep.PublicKey {
-		t.Fatalf("rotation answered %+v, want a new public key and the old one as previous", rot)
+	if !strings.HasPrefix(rot.Secret, webhook.PublicKeyPrefix) || rot.Secret == ep.PublicKey || rot.PreviousSecret != ep.PublicKey || rot.KeySet != ep.KeySet {
+		t.Fatalf("rotation answered %+v, want a new public key, the old one as previous and key set %s", rot, ep.KeySet)
 	}
 	set = webhookKeys(t, n)
 	if kids := kidsOf(t, set, ep.PublicKey, rot.Secret); len(kids) != 2 {
@@ -252,7 +264,7 @@ func TestEd25519Endpoint(t *testing.T) {
 	var rot2 endpointSecret
 	n.must(200, "POST", "/v1/endpoints/"+ep.ID+"/secret/rotate", map[string]any{"overlap_seconds": 0}, &rot2)
 	set = webhookKeys(t, n)
-	if kids := kidsOf(t, set, ep.PublicKey, rot.Secret, rot2.Secret); !slices.Equal(kids, thumbprints(t, rot2.Secret)) {
+	if kids := kidsOf(t, set, ep.PublicKey, rot.Secret, rot2.Secret); !slices.Equal(kids, []string{ep.KeySet + "." + thumbprints(t, rot2.Secret)[0]}) {
 		t.Fatalf("after a rotation without overlap the set has %q for %s, want the new key's alone", kids, ep.ID)
 	}
 	d = deliver("key.replaced")
@@ -335,8 +347,9 @@ func TestEd25519Endpoint(t *testing.T) {
 		resp.Body.Close()
 		// html/template writes a key's "+" as "&#43;".
 		page := html.UnescapeString(string(raw))
-		if resp.StatusCode != 200 || !strings.Contains(page, "<strong>ed25519</strong>") || !strings.Contains(page, rot2.Secret) {
-			t.Fatalf("endpoint page: %d, want the signing mode and public key %s on it:\n%.2000s", resp.StatusCode, rot2.Secret, page)
+		if resp.StatusCode != 200 || !strings.Contains(page, "<strong>ed25519</strong>") || !strings.Contains(page, rot2.Secret) ||
+			!strings.Contains(page, `<code id="key-set" class="break">`+ep.KeySet+`.</code>`) {
+			t.Fatalf("endpoint page: %d, want the signing mode, public key %s and key set %s on it:\n%.2000s", resp.StatusCode, rot2.Secret, ep.KeySet, page)
 		}
 		if strings.Contains(page, webhook.SecretKeyPrefix) {
 			t.Fatal("the endpoint page shows a secret key")

@@ -123,6 +123,10 @@ type Store interface {
 	Setting(ctx context.Context, name string) (string, error)
 	// SetSetting stores a setting, replacing any earlier value.
 	SetSetting(ctx context.Context, name, value string) error
+	// InitSetting stores value under name unless name has a value already,
+	// and returns the value in force: of callers racing to set it, on one
+	// node or several, the first wins and all of them get its value.
+	InitSetting(ctx context.Context, name, value string) (string, error)
 
 	// Close releases the store's resources.
 	Close() error

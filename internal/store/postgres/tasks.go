@@ -704,6 +704,21 @@ func (s *Store) SetSetting(ctx context.Context, name, value string) error {
 	return nil
 }
 
+// InitSetting stores value under name unless name has one, and returns
+// the value in force. A racing insert of the same name makes this one wait
+// for it and do nothing; the read then sees the winner's value.
+func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+		return "", fmt.Errorf("initializing setting: %w", err)
+	}
+	v, err := s.Setting(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("initializing setting: %w", err)
+	}
+	return v, nil
+}
+
 // timePtr is t for a nullable column: nil when zero.
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {

@@ -34,6 +34,9 @@ import (
 //     written; its attempts replay with an empty error kind.
 //
 // Version 0 segments, written before kinds, hold publish batches alone.
+// Kinds only move forward: an older binary refuses a newer record kind
+// loudly at Open (replay fails on the unknown kind) rather than skipping
+// it, which would lose its events or completions.
 const (
 	recordPublish       = 'P'
 	recordCompletionsV1 = 'C'

@@ -774,6 +774,23 @@ func (s *Store) SetSetting(ctx context.Context, name, value string) error {
 	return nil
 }
 
+// InitSetting stores value under name unless name has one, and returns
+// the value in force.
+func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
+	var v string
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&v)
+	})
+	if err != nil {
+		return "", fmt.Errorf("initializing setting: %w", err)
+	}
+	return v, nil
+}
+
 // nextAttemptMS is when a delivery is due after completion c: its retry,
 // or 0 once it has succeeded or failed for good. A flush writes it for
 // deliveries completed in memory; complete, for the others.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -1310,5 +1311,32 @@ func testSettings(t *testing.T, f *fixture) {
 	}
 	if got, _ := f.s.Setting(f.ctx, "name"); got != "three\nlines ü" {
 		t.Fatalf("setting another name changed this one to %q", got)
+	}
+	// InitSetting keeps a value already there, and of racing callers
+	// the first wins: every one of them gets its value.
+	if got, err := f.s.InitSetting(f.ctx, "name", "other"); err != nil || got != "three\nlines ü" {
+		t.Fatalf("InitSetting over a stored value = %q, %v; want the stored value kept", got, err)
+	}
+	const racers = 8
+	got := make([]string, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			v, err := f.s.InitSetting(f.ctx, "raced", strconv.Itoa(i))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	stored, err := f.s.Setting(f.ctx, "raced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != stored {
+			t.Fatalf("racer %d got %q from InitSetting, but %q is stored: racers disagree", i, v, stored)
+		}
 	}
 }
