@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -149,4 +151,73 @@ func TestSecretKeyFromEnvironment(t *testing.T) {
 		t.Fatal("a key file was made although HOOKLINE_SECRET_KEY is set")
 	}
 	n.must(409, "POST", "/v1/secrets/rotate-key", nil, nil)
+}
+
+// TestHeaderValuesSealedOnPostgres: on PostgreSQL an endpoint's static
+// header values never appear in the endpoints table's text; deliveries
+// and the API carry them through a restart on a new key
+// (HOOKLINE_SECRET_KEY=<new>,<old>), `secrets rotate-key`, and a restart
+// on the new key alone, which starts only if every value was re-sealed.
+func TestHeaderValuesSealedOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	rc := newReceiver(t)
+	n := startNode(t, t.TempDir(), "--dev", "--db", dsn)
+	const basic = "Basic cGctdXNlcjpwZy1oZWFkZXItcGFzc3dvcmQ=" // pg-user:pg-header-password
+	const token = "tok_pg_static_header_41d7e0"
+	headers := map[string]string{"Authorization": basic, "X-Api-Token": token}
+	ep := n.createEndpoint(map[string]any{"url": rc.URL, "headers": headers})
+
+	db, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	readable := func(stage string) {
+		t.Helper()
+		var text string
+		if err := db.QueryRow(t.Context(), `SELECT e::text FROM endpoints e WHERE id = $1`, ep.ID).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		for _, s := range []string{basic, basic[len("Basic "):], token} {
+			if strings.Contains(text, s) {
+				t.Fatalf("%s: %q is readable in the endpoints table: %s", stage, s, text)
+			}
+		}
+		if !strings.Contains(text, "Authorization") {
+			t.Fatalf("%s: the row lost its header names: %s", stage, text)
+		}
+	}
+	delivered := func(want int) {
+		t.Helper()
+		n.publish("header.checked", map[string]any{"n": want})
+		waitFor(t, 10*time.Second, "the delivery", func() bool { return rc.count() >= want })
+		got := rc.all()[want-1]
+		for name, value := range headers {
+			if got.Header.Get(name) != value {
+				t.Fatalf("delivery %d carries %s %q, want %q", want, name, got.Header.Get(name), value)
+			}
+		}
+		var shown struct {
+			Headers map[string]string `json:"headers"`
+		}
+		n.must(200, "GET", "/v1/endpoints/"+ep.ID, nil, &shown)
+		if !maps.Equal(shown.Headers, headers) {
+			t.Fatalf("the API shows headers %v, want %v", shown.Headers, headers)
+		}
+	}
+	delivered(1)
+	readable("after create")
+
+	newKey := strings.Repeat("b2", 32)
+	n.terminate()
+	n.env = append(n.env, "HOOKLINE_SECRET_KEY="+newKey+","+testSecretKey)
+	n.restart()
+	delivered(2)
+	n.must(200, "POST", "/v1/secrets/rotate-key", nil, nil)
+	n.terminate()
+	n.env = append(n.env, "HOOKLINE_SECRET_KEY="+newKey) // the old key is gone
+	n.restart()
+	delivered(3)
+	readable("after rotate-key and a restart on the new key")
 }
