@@ -51,7 +51,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t)
 	dir := t.TempDir()
-	n := startNode(t, dir, "--dev")
+	n := startNode(t, dir, "--dev", "--log-level", "debug")
 	keyFile := filepath.Join(dir, "secret_key")
 	info, err := os.Stat(keyFile)
 	if err != nil || info.Mode().Perm() != 0o600 {
@@ -88,6 +88,16 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		n.must(200, "GET", "/v1/endpoints/"+ep.ID, nil, &shown)
 		if !maps.Equal(shown.Headers, headers) {
 			t.Fatalf("the API shows headers %v, want %v", shown.Headers, headers)
+		}
+		// Header values are secrets: not even debug logs show them.
+		logs := n.stderr.String()
+		if logs == "" {
+			t.Fatal("the server logged nothing at debug level: the check below would prove nothing")
+		}
+		for _, v := range []string{basic, basic[len("Basic "):], token} {
+			if strings.Contains(logs, v) {
+				t.Fatalf("delivery %d: the server's log shows header value %q:\n%s", want, v, logs)
+			}
 		}
 	}
 	delivered(1)
