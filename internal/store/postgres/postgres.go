@@ -40,8 +40,8 @@ type Options struct {
 	// Now stamps the Updated times of writes whose caller gives no time.
 	// Default time.Now.
 	Now func() time.Time
-	// Sealer seals endpoint and source secrets at rest. Default
-	// hookline.PlainSecrets (none).
+	// Sealer seals endpoint and source secrets, and endpoints' static
+	// header values, at rest. Default hookline.PlainSecrets (none).
 	Sealer hookline.SecretSealer
 }
 
