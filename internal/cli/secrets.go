@@ -13,7 +13,7 @@ func (a *app) secretsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",
 		Short: "Manage the key that seals secrets at rest",
-		Long: "Endpoint secrets and source secrets are sealed (AES-256-GCM) in the database\n" +
+		Long: "Endpoint secrets, endpoints' static header values and source secrets are sealed (AES-256-GCM) in the database\n" +
 			"under a key from HOOKLINE_SECRET_KEY or the secret_key file in the data directory (made on first start).",
 	}
 	cmd.AddCommand(&cobra.Command{

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/webhook"
 )
@@ -38,16 +41,17 @@ func filesHolding(t *testing.T, dir, skip string, s []byte) []string {
 	return out
 }
 
-// TestSecretsSealedAtRest: endpoint and source secrets never reach the data
+// TestSecretsSealedAtRest: endpoint and source secrets, and endpoints'
+// static header values (a receiver's credentials), never reach the data
 // directory's database files in the clear; deliveries are still signed
-// with them; `hookline secrets rotate-key` re-seals them under a new key
+// with them and carry the headers; the API still shows the headers; `hookline secrets rotate-key` re-seals them under a new key
 // while the server runs and after a restart; a copy of the database
 // without its key file reveals nothing and cannot be served.
 func TestSecretsSealedAtRest(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t)
 	dir := t.TempDir()
-	n := startNode(t, dir, "--dev")
+	n := startNode(t, dir, "--dev", "--log-level", "debug")
 	keyFile := filepath.Join(dir, "secret_key")
 	info, err := os.Stat(keyFile)
 	if err != nil || info.Mode().Perm() != 0o600 {
@@ -55,7 +59,10 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	}
 	firstKey, _ := os.ReadFile(keyFile)
 
-	ep := n.createEndpoint(map[string]any{"url": rc.URL})
+	const basic = "Basic aGVhZGVyLXVzZXI6aGVhZGVyLXBhc3N3b3Jk" // header-user:header-password
+	const token = "tok_static_header_token_9f3b2c"
+	headers := map[string]string{"Authorization": basic, "X-Api-Token": token}
+	ep := n.createEndpoint(map[string]any{"url": rc.URL, "headers": headers})
 	const sourceSecret = "whsec_c291cmNlLXNlY3JldC1vZi1zdHJpcGU="
 	n.must(201, "POST", "/v1/sources", map[string]any{"name": "stripe", "type": "stripe", "secret": sourceSecret}, nil)
 	verifier, err := webhook.NewVerifier(ep.Secret)
@@ -70,22 +77,48 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		if err := verifier.Verify(got.Header, got.Body); err != nil {
 			t.Fatalf("delivery %d does not verify with the endpoint's secret: %v", want, err)
 		}
+		for name, value := range headers {
+			if got.Header.Get(name) != value {
+				t.Fatalf("delivery %d carries %s %q, want %q", want, name, got.Header.Get(name), value)
+			}
+		}
+		var shown struct {
+			Headers map[string]string `json:"headers"`
+		}
+		n.must(200, "GET", "/v1/endpoints/"+ep.ID, nil, &shown)
+		if !maps.Equal(shown.Headers, headers) {
+			t.Fatalf("the API shows headers %v, want %v", shown.Headers, headers)
+		}
+		// Header values are secrets: not even debug logs show them.
+		logs := n.stderr.String()
+		if logs == "" {
+			t.Fatal("the server logged nothing at debug level: the check below would prove nothing")
+		}
+		for _, v := range []string{basic, basic[len("Basic "):], token} {
+			if strings.Contains(logs, v) {
+				t.Fatalf("delivery %d: the server's log shows header value %q:\n%s", want, v, logs)
+			}
+		}
 	}
 	delivered(1)
 	n.terminate() // checkpoints the WAL: everything is in hookline.db
 	n.restart()
 	delivered(2)
-	for _, s := range []string{"whsec_", ep.Secret[len("whsec_"):], sourceSecret[len("whsec_"):]} {
-		if files := filesHolding(t, dir, "secret_key", []byte(s)); len(files) > 0 {
-			t.Fatalf("%q is readable in %v", s, files)
+	readable := func(stage string) {
+		t.Helper()
+		for _, s := range []string{"whsec_", ep.Secret[len("whsec_"):], sourceSecret[len("whsec_"):], basic, basic[len("Basic "):], token} {
+			if files := filesHolding(t, dir, "secret_key", []byte(s)); len(files) > 0 {
+				t.Fatalf("%s: %q is readable in %v", stage, s, files)
+			}
 		}
 	}
+	readable("after a restart")
 
 	cmd := exec.Command(binary, "secrets", "rotate-key", "--server", n.URL)
 	cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
 	out, err := cmd.CombinedOutput()
-	// The endpoint's secret and the source's.
-	if err != nil || !strings.Contains(string(out), "Re-sealed 2 secrets under key ") {
+	// The endpoint's secret, its two header values and the source's secret.
+	if err != nil || !strings.Contains(string(out), "Re-sealed 4 secrets under key ") {
 		t.Fatalf("rotate-key: %v\n%s", err, out)
 	}
 	secondKey, _ := os.ReadFile(keyFile)
@@ -97,6 +130,7 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	n.restart() // opens what was re-sealed with the new key alone
 	delivered(4)
 	n.terminate()
+	readable("after rotate-key and a restart")
 
 	// The database without its key: nothing to read, nothing to serve.
 	stolen := t.TempDir()
@@ -127,4 +161,73 @@ func TestSecretKeyFromEnvironment(t *testing.T) {
 		t.Fatal("a key file was made although HOOKLINE_SECRET_KEY is set")
 	}
 	n.must(409, "POST", "/v1/secrets/rotate-key", nil, nil)
+}
+
+// TestHeaderValuesSealedOnPostgres: on PostgreSQL an endpoint's static
+// header values never appear in the endpoints table's text; deliveries
+// and the API carry them through a restart on a new key
+// (HOOKLINE_SECRET_KEY=<new>,<old>), `secrets rotate-key`, and a restart
+// on the new key alone, which starts only if every value was re-sealed.
+func TestHeaderValuesSealedOnPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := postgresDSN(t)
+	rc := newReceiver(t)
+	n := startNode(t, t.TempDir(), "--dev", "--db", dsn)
+	const basic = "Basic cGctdXNlcjpwZy1oZWFkZXItcGFzc3dvcmQ=" // pg-user:pg-header-password
+	const token = "tok_pg_static_header_41d7e0"
+	headers := map[string]string{"Authorization": basic, "X-Api-Token": token}
+	ep := n.createEndpoint(map[string]any{"url": rc.URL, "headers": headers})
+
+	db, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	readable := func(stage string) {
+		t.Helper()
+		var text string
+		if err := db.QueryRow(t.Context(), `SELECT e::text FROM endpoints e WHERE id = $1`, ep.ID).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		for _, s := range []string{basic, basic[len("Basic "):], token} {
+			if strings.Contains(text, s) {
+				t.Fatalf("%s: %q is readable in the endpoints table: %s", stage, s, text)
+			}
+		}
+		if !strings.Contains(text, "Authorization") {
+			t.Fatalf("%s: the row lost its header names: %s", stage, text)
+		}
+	}
+	delivered := func(want int) {
+		t.Helper()
+		n.publish("header.checked", map[string]any{"n": want})
+		waitFor(t, 10*time.Second, "the delivery", func() bool { return rc.count() >= want })
+		got := rc.all()[want-1]
+		for name, value := range headers {
+			if got.Header.Get(name) != value {
+				t.Fatalf("delivery %d carries %s %q, want %q", want, name, got.Header.Get(name), value)
+			}
+		}
+		var shown struct {
+			Headers map[string]string `json:"headers"`
+		}
+		n.must(200, "GET", "/v1/endpoints/"+ep.ID, nil, &shown)
+		if !maps.Equal(shown.Headers, headers) {
+			t.Fatalf("the API shows headers %v, want %v", shown.Headers, headers)
+		}
+	}
+	delivered(1)
+	readable("after create")
+
+	newKey := strings.Repeat("b2", 32)
+	n.terminate()
+	n.env = append(n.env, "HOOKLINE_SECRET_KEY="+newKey+","+testSecretKey)
+	n.restart()
+	delivered(2)
+	n.must(200, "POST", "/v1/secrets/rotate-key", nil, nil)
+	n.terminate()
+	n.env = append(n.env, "HOOKLINE_SECRET_KEY="+newKey) // the old key is gone
+	n.restart()
+	delivered(3)
+	readable("after rotate-key and a restart on the new key")
 }

@@ -3,6 +3,7 @@ package hookline
 import (
 	"fmt"
 	"log/slog"
+	"net/textproto"
 	"sort"
 	"strings"
 	"time"
@@ -48,29 +49,73 @@ const (
 	MaxRetryDelay       = 7 * 24 * time.Hour
 )
 
-// reservedHeaders are what Hookline itself sets on a delivery (its
-// signature, the framing of the request): static headers may not replace
-// them, so a receiver can always trust the signature it verifies.
-var reservedHeaders = map[string]bool{
-	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true, "stripe-signature": true,
-	"svix-id": true, "svix-timestamp": true, "svix-signature": true,
-	"host": true, "content-length": true, "content-type": true, "transfer-encoding": true, "connection": true,
-	"keep-alive": true, "upgrade": true, "te": true, "trailer": true, "proxy-connection": true, "user-agent": true,
+// Why a static header name is refused: a receiver must be able to trust
+// the signature it verifies, and the HTTP transport must frame the request.
+const (
+	whySignature = "it carries the delivery's signature (every webhook-* and svix-* header, and Stripe-Signature, are reserved)"
+	whyHookline  = "every delivery carries Hookline's own"
+	whyTransport = "the HTTP transport owns it"
+)
+
+// reservedHeaders are the exact names, lower case, a static header may not
+// take, with why. Prefixes are in reservedPrefixes.
+var reservedHeaders = map[string]string{
+	"stripe-signature": whySignature,
+	"content-type":     whyHookline, "user-agent": whyHookline,
+	"host": whyTransport, "content-length": whyTransport, "transfer-encoding": whyTransport,
+	"connection": whyTransport, "expect": whyTransport, "accept-encoding": whyTransport, "te": whyTransport,
+	"upgrade": whyTransport, "trailer": whyTransport, "keep-alive": whyTransport,
+}
+
+// reservedPrefixes are the name prefixes, lower case, a static header may
+// not take: every Standard Webhooks header, present or future, Svix's, and
+// the hop-by-hop Proxy-* headers.
+var reservedPrefixes = []struct{ prefix, why string }{
+	{"webhook-", whySignature}, {"svix-", whySignature}, {"proxy-", whyTransport},
+}
+
+// reservedHeader says why name may not be a static header, or "".
+func reservedHeader(name string) string {
+	lower := strings.ToLower(name)
+	if why := reservedHeaders[lower]; why != "" {
+		return why
+	}
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(lower, p.prefix) {
+			return p.why
+		}
+	}
+	return ""
 }
 
 // CheckHeaders validates an endpoint's static headers. Errors are EINVALID
-// naming headers[<name>].
+// naming headers[<name>]. Names are checked in sorted order, so the same
+// headers always name the same error. Two names that differ only in case
+// are one HTTP header, and a delivery could carry only one of the values:
+// they are refused, naming the canonical form (headers[X-A]).
 func CheckHeaders(h map[string]string) error {
 	if len(h) > MaxHeaders {
 		return Invalid("headers", "headers has more than %d entries", MaxHeaders)
 	}
-	for name, value := range h {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	seen := make(map[string]string, len(h))
+	for _, name := range names {
+		value := h[name]
 		param := "headers[" + name + "]"
 		if name == "" || len(name) > MaxHeaderNameLen || !isToken(name) {
 			return Invalid(param, "header name %q is not a valid HTTP header name", name)
 		}
-		if reservedHeaders[strings.ToLower(name)] {
-			return Invalid(param, "header %s is set by Hookline (signature and framing headers cannot be overridden)", name)
+		canonical := textproto.CanonicalMIMEHeaderKey(name)
+		if other, ok := seen[canonical]; ok {
+			return Invalid("headers["+canonical+"]", "headers %s and %s differ only in case, and HTTP header names ignore case: keep one", other, name)
+		}
+		seen[canonical] = name
+		if why := reservedHeader(name); why != "" {
+			return Invalid(param, "header %s is set by Hookline and cannot be overridden: %s", name, why)
 		}
 		if len(value) > MaxHeaderValueLen {
 			return Invalid(param, "header value is longer than %d bytes", MaxHeaderValueLen)

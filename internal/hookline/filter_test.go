@@ -97,10 +97,76 @@ func TestCheckHeaders(t *testing.T) {
 		{map[string]string{"X Y": "1"}, "headers[X Y]"},
 		{map[string]string{"X-A": "a\nb"}, "headers[X-A]"},
 		{map[string]string{"X-A": strings.Repeat("a", MaxHeaderValueLen+1)}, "headers[X-A]"},
+		// Names that differ only in case are one header: refused under the
+		// canonical name, whichever spelling sorts first.
+		{map[string]string{"x-a": "1", "X-A": "2"}, "headers[X-A]"},
+		{map[string]string{"x-api-KEY": "1", "X-Api-Key": "2", "Authorization": "Basic dTpw"}, "headers[X-Api-Key]"},
+		{map[string]string{"authorization": "a", "AUTHORIZATION": "b"}, "headers[Authorization]"},
 	} {
 		err := CheckHeaders(c.h)
 		if ErrorParam(err) != c.param || (c.param == "") != (err == nil) {
 			t.Errorf("CheckHeaders(%v) = %v, want param %q", c.h, err, c.param)
+		}
+	}
+}
+
+// TestCheckHeadersReserved: every name the README lists as refused is
+// refused in any case, with a message naming the header and why; names
+// that only resemble them are taken.
+func TestCheckHeadersReserved(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		why  string // a part of the message; "" when the name is taken
+	}{
+		{"webhook-id", "signature"},
+		{"Webhook-Timestamp", "signature"},
+		{"WEBHOOK-SIGNATURE", "signature"},
+		{"webhook-foo", "signature"},
+		{"Webhook-Anything-Else", "signature"},
+		{"Stripe-Signature", "signature"},
+		{"stripe-signature", "signature"},
+		{"svix-id", "signature"},
+		{"Svix-Signature", "signature"},
+		{"Content-Type", "Hookline's own"},
+		{"User-Agent", "Hookline's own"},
+		{"Host", "transport"},
+		{"Content-Length", "transport"},
+		{"Transfer-Encoding", "transport"},
+		{"Connection", "transport"},
+		{"Expect", "transport"},
+		{"Accept-Encoding", "transport"},
+		{"TE", "transport"},
+		{"te", "transport"},
+		{"Upgrade", "transport"},
+		{"Trailer", "transport"},
+		{"Keep-Alive", "transport"},
+		{"Proxy-Authorization", "transport"},
+		{"Proxy-Connection", "transport"},
+		{"proxy-anything", "transport"},
+		// Near misses stay allowed.
+		{"X-Webhook-Id", ""},
+		{"Webhook", ""},
+		{"Webhooks-Id", ""},
+		{"Stripe-Account", ""},
+		{"X-Proxy-Token", ""},
+		{"Accept", ""},
+		{"Tes", ""},
+		{"Authorization", ""},
+	} {
+		err := CheckHeaders(map[string]string{c.name: "v"})
+		if c.why == "" {
+			if err != nil {
+				t.Errorf("%s: refused: %v", c.name, err)
+			}
+			continue
+		}
+		if param := "headers[" + c.name + "]"; ErrorParam(err) != param {
+			t.Errorf("%s: CheckHeaders = %v, want param %q", c.name, err, param)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, c.name) || !strings.Contains(msg, c.why) {
+			t.Errorf("%s: message %q does not name the header and %q", c.name, msg, c.why)
 		}
 	}
 }

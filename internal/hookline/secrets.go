@@ -6,8 +6,9 @@ import (
 )
 
 // SecretSealer seals secrets at rest (internal/seal): a store seals
-// endpoint and source secrets as it writes them and opens them as it reads
-// them, so the database alone never holds one in the clear.
+// endpoint and source secrets, and endpoints' static header values, as it
+// writes them and opens them as it reads them, so the database alone never
+// holds one in the clear.
 type SecretSealer interface {
 	// Seal encrypts plain for storage; "" stays "".
 	Seal(plain string) (string, error)
@@ -34,8 +35,8 @@ func (PlainSecrets) Fresh(string) bool { return true }
 
 // SecretStore re-seals what a store keeps sealed.
 type SecretStore interface {
-	// ResealSecrets rewrites every endpoint secret, previous secret and
-	// source secret that is not Fresh under the store's sealer: plain
+	// ResealSecrets rewrites every endpoint secret, previous secret, static
+	// header value and source secret that is not Fresh under the store's sealer: plain
 	// values from before sealing, and values sealed under an older key. It
 	// returns how many values it rewrote, and fails, changing nothing, when
 	// one does not open.
@@ -67,13 +68,53 @@ func OpenAll(s SecretSealer, stored ...*string) error {
 	return nil
 }
 
-// SecretColumn is a column that holds sealed secrets, keyed by Key.
-type SecretColumn struct{ Table, Key, Column string }
+// SealHeaders returns a copy of h with each value sealed with s: static
+// header values are a receiver's credentials (Authorization, tokens). The
+// names stay readable; the API lists them and they are no secret.
+func SealHeaders(s SecretSealer, h Headers) (Headers, error) {
+	out := make(Headers, len(h))
+	for name, value := range h {
+		v, err := s.Seal(value)
+		if err != nil {
+			return nil, fmt.Errorf("sealing the value of header %s: %w", name, err)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
 
-// SecretColumns are the columns both stores seal, in their schema: what
-// ResealSecrets rewrites.
-func SecretColumns() []SecretColumn {
-	return []SecretColumn{{"endpoints", "id", "secret"}, {"endpoints", "id", "previous_secret"}, {"sources", "id", "secret"}}
+// OpenHeaders opens each value of h in place with s.
+func OpenHeaders(s SecretSealer, h Headers) error {
+	for name, stored := range h {
+		v, err := s.Open(stored)
+		if err != nil {
+			return fmt.Errorf("the value of header %s: %w", name, err)
+		}
+		h[name] = v
+	}
+	return nil
+}
+
+// ResealHeaders returns h with every value that is not Fresh under s
+// sealed under its current key, and how many values it rewrote; h is
+// returned as it is when none was.
+func ResealHeaders(s SecretSealer, h Headers) (Headers, int, error) {
+	out := make(Headers, len(h))
+	n := 0
+	for name, stored := range h {
+		v, changed, err := Reseal(s, stored)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the value of header %s: %w", name, err)
+		}
+		if changed {
+			n++
+		}
+		out[name] = v
+	}
+	if n == 0 {
+		return h, 0, nil
+	}
+	return out, n, nil
 }
 
 // Reseal returns stored sealed under s's current key, and false when it

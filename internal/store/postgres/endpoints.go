@@ -62,6 +62,9 @@ func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 		if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
 			return fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
 		}
+		if err := hookline.OpenHeaders(s.seal, e.Headers); err != nil {
+			return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
+		}
 		if filter != "" {
 			f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
 			if err != nil {
@@ -100,7 +103,7 @@ func (s *Store) scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
 }
 
 // endpointArgs returns e's columns in endpointColumns order, its secrets
-// sealed. Nil lists and maps are stored empty, as the SQLite store does.
+// and header values sealed. Nil lists and maps are stored empty, as the SQLite store does.
 func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
 	if err != nil {
@@ -119,9 +122,9 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	if e.RateLimit != nil {
 		ratePerSecond, rateBurst = e.RateLimit.PerSecond, int32(e.RateLimit.Burst)
 	}
-	headers := e.Headers
-	if headers == nil {
-		headers = hookline.Headers{}
+	headers, err := hookline.SealHeaders(s.seal, e.Headers)
+	if err != nil {
+		return nil, err
 	}
 	var schedule []int64 // NULL: the server's schedule
 	if e.RetrySchedule != nil {

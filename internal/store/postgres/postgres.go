@@ -40,8 +40,8 @@ type Options struct {
 	// Now stamps the Updated times of writes whose caller gives no time.
 	// Default time.Now.
 	Now func() time.Time
-	// Sealer seals endpoint and source secrets at rest. Default
-	// hookline.PlainSecrets (none).
+	// Sealer seals endpoint and source secrets, and endpoints' static
+	// header values, at rest. Default hookline.PlainSecrets (none).
 	Sealer hookline.SecretSealer
 }
 
@@ -95,7 +95,7 @@ func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Sealer == nil {
 		opts.Sealer = hookline.PlainSecrets{}
 	}
-	s := &Store{Shared: shared(pool, opts.Now), pool: pool, now: opts.Now, seal: opts.Sealer}
+	s := &Store{Shared: shared(pool, opts.Now, opts.Sealer), pool: pool, now: opts.Now, seal: opts.Sealer}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("opening postgres store: connecting: %w", err)

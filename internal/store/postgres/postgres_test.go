@@ -25,7 +25,19 @@ func open(t testing.TB, opts Options) *Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{Sealer: storetest.NewTestSealer(t)}) })
-	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) })
+	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) }, endpointsAsText)
+}
+
+// endpointsAsText is the endpoints table as PostgreSQL writes its rows as
+// text: what a dump of the database shows.
+func endpointsAsText(t *testing.T, s hookline.Store) []byte {
+	t.Helper()
+	var text string
+	err := s.(*Store).pool.QueryRow(t.Context(), `SELECT coalesce(string_agg(e::text, E'\n'), '') FROM endpoints e`).Scan(&text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(text)
 }
 
 // TestDurability: what a call made durable is visible to a new store on the

@@ -36,12 +36,14 @@ func dialect() sqlcore.Dialect {
 		RowsIn:         func(sub string) string { return `ctid = ANY(ARRAY(` + sub + `))` },
 		SkipLocked:     "FOR UPDATE SKIP LOCKED",
 		BlobParam:      "?::bytea",
+		JSONParam:      "?::jsonb",
+		ForUpdate:      " FOR UPDATE",
 		Blob:           func(concat string) string { return concat },
 	}
 }
 
 // shared is the store's sqlcore.Shared, on its pool.
-func shared(pool *pgxpool.Pool, now func() time.Time) *sqlcore.Shared {
+func shared(pool *pgxpool.Pool, now func() time.Time, sealer hookline.SecretSealer) *sqlcore.Shared {
 	return sqlcore.New(sqlcore.Config{
 		Dialect: dialect(),
 		Read:    pgQuerier{pool},
@@ -50,6 +52,7 @@ func shared(pool *pgxpool.Pool, now func() time.Time) *sqlcore.Shared {
 		},
 		Translate: translate,
 		Now:       now,
+		Sealer:    sealer,
 	})
 }
 

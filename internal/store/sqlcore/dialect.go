@@ -43,6 +43,12 @@ type Dialect struct {
 	// of such pieces a blob again (SQLite's || makes text of them).
 	BlobParam string
 	Blob      func(concat string) string
+	// JSONParam is a placeholder for JSON text stored in a JSON column
+	// ("?", "?::jsonb").
+	JSONParam string
+	// ForUpdate ends a SELECT whose rows the transaction rewrites, locking
+	// them (PostgreSQL's " FOR UPDATE"); empty for SQLite's single writer.
+	ForUpdate string
 }
 
 // Blobs is the SQL of n blob pieces, each a placeholder, concatenated in
@@ -154,10 +160,21 @@ type Config struct {
 	Translate func(error) error
 	// Now is the store's clock, for writes whose caller gives no time.
 	Now func() time.Time
+	// Sealer seals the secrets ResealSecrets rewrites; default
+	// hookline.PlainSecrets.
+	Sealer hookline.SecretSealer
+	// EndpointsRewritten, when set, is called inside a write that changed
+	// endpoint rows behind the store's back (SQLite's endpoint cache).
+	EndpointsRewritten func()
 }
 
 // New returns the shared part of a store.
-func New(cfg Config) *Shared { return &Shared{cfg: cfg} }
+func New(cfg Config) *Shared {
+	if cfg.Sealer == nil {
+		cfg.Sealer = hookline.PlainSecrets{}
+	}
+	return &Shared{cfg: cfg}
+}
 
 // query runs q, written with ?, on the read side.
 func (s *Shared) query(ctx context.Context, q string, args ...any) (Rows, error) {

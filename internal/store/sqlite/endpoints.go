@@ -46,7 +46,7 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	}
 	e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
 	e.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
-	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
+	if err := s.decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
 	if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
@@ -66,8 +66,8 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 }
 
 // decodeEndpointOptions reads the filter, headers and retry_schedule columns
-// into e.
-func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule string) error {
+// into e, the header values opened.
+func (s *Store) decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule string) error {
 	if filter != "" {
 		f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
 		if err != nil {
@@ -77,6 +77,9 @@ func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule strin
 	}
 	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
 		return fmt.Errorf("decoding headers of %s: %w", e.ID, err)
+	}
+	if err := hookline.OpenHeaders(s.seal, e.Headers); err != nil {
+		return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
 	}
 	if schedule != "" {
 		var msList []int64
@@ -91,12 +94,13 @@ func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule strin
 	return nil
 }
 
-// encodeEndpointOptions is the inverse of decodeEndpointOptions.
-func encodeEndpointOptions(e *hookline.Endpoint) (filter, headers, schedule string, err error) {
+// encodeEndpointOptions is the inverse of decodeEndpointOptions: the
+// header values are sealed, as secrets are.
+func (s *Store) encodeEndpointOptions(e *hookline.Endpoint) (filter, headers, schedule string, err error) {
 	filter = string(e.Filter.JSON())
-	h := e.Headers
-	if h == nil {
-		h = hookline.Headers{}
+	h, err := hookline.SealHeaders(s.seal, e.Headers)
+	if err != nil {
+		return "", "", "", err
 	}
 	b, err := json.Marshal(map[string]string(h))
 	if err != nil {
@@ -143,7 +147,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
-	filter, headers, schedule, err := encodeEndpointOptions(e)
+	filter, headers, schedule, err := s.encodeEndpointOptions(e)
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
@@ -203,7 +207,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
-	filter, headers, schedule, err := encodeEndpointOptions(e)
+	filter, headers, schedule, err := s.encodeEndpointOptions(e)
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}

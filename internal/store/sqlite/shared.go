@@ -31,6 +31,7 @@ func dialect() sqlcore.Dialect {
 		RowID:     "rowid",
 		RowsIn:    func(sub string) string { return `rowid IN (` + sub + `)` },
 		BlobParam: "?",
+		JSONParam: "?",
 		// || copies blobs byte for byte but calls the result text, which
 		// CAST makes a blob again (unchanged: the database is UTF-8).
 		Blob: func(concat string) string { return `CAST(` + concat + ` AS BLOB)` },
@@ -49,8 +50,10 @@ func (s *Store) shared() *sqlcore.Shared {
 		Write: func(ctx context.Context, fn func(context.Context, sqlcore.Execer) error) error {
 			return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, sqlTx{tx}) })
 		},
-		Translate: translate,
-		Now:       s.now,
+		Translate:          translate,
+		Now:                s.now,
+		Sealer:             s.seal,
+		EndpointsRewritten: s.dropEndpointCache,
 	})
 }
 

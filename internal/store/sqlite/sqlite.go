@@ -76,8 +76,8 @@ type Options struct {
 	// JournalSegmentSize is the size of a journal segment. Default
 	// journal.DefaultSegmentSize; tests make it small.
 	JournalSegmentSize int64
-	// Sealer seals endpoint and source secrets at rest. Default
-	// hookline.PlainSecrets (none).
+	// Sealer seals endpoint and source secrets, and endpoints' static
+	// header values, at rest. Default hookline.PlainSecrets (none).
 	Sealer hookline.SecretSealer
 }
 

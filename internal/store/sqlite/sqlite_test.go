@@ -1,7 +1,9 @@
 package sqlite_test
 
 import (
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -13,7 +15,13 @@ import (
 // when tb ends.
 func open(tb testing.TB, opts sqlite.Options) *sqlite.Store {
 	tb.Helper()
-	s, err := sqlite.OpenWith(tb.Context(), filepath.Join(tb.TempDir(), "hookline.db"), opts)
+	return openAt(tb, filepath.Join(tb.TempDir(), "hookline.db"), opts)
+}
+
+// openAt returns a store on the file at path, closed when tb ends.
+func openAt(tb testing.TB, path string, opts sqlite.Options) *sqlite.Store {
+	tb.Helper()
+	s, err := sqlite.OpenWith(tb.Context(), path, opts)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -28,7 +36,35 @@ func open(tb testing.TB, opts sqlite.Options) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, sqlite.Options{Sealer: storetest.NewTestSealer(t)}) })
-	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, sqlite.Options{Sealer: s}) })
+	var paths sync.Map // each store's database file
+	storetest.RunSecrets(t, func(t *testing.T, sealer hookline.SecretSealer) hookline.Store {
+		path := filepath.Join(t.TempDir(), "hookline.db")
+		s := openAt(t, path, sqlite.Options{Sealer: sealer})
+		paths.Store(s, path)
+		return s
+	}, func(t *testing.T, s hookline.Store) []byte {
+		path, _ := paths.Load(s)
+		return filesAtRest(t, path.(string))
+	})
+}
+
+// filesAtRest is every file of the database at path (the database, its
+// WAL, the journal): what `strings hookline.db*` reads.
+func filesAtRest(t *testing.T, path string) []byte {
+	t.Helper()
+	paths, err := filepath.Glob(path + "*")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("the database files: %v, %v", paths, err)
+	}
+	var out []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	return out
 }
 
 // TestDurability runs the contract's crash checks with the background

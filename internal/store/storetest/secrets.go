@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -59,13 +61,22 @@ func (ts *TestSealer) Open(stored string) (string, error) {
 }
 
 // RunSecrets runs the re-sealing subtests; open must give the store the
-// sealer it is passed.
-func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) hookline.Store) {
+// sealer it is passed, and atRest must return what the store keeps of its
+// endpoints as bytes at rest (SQLite: its database files; PostgreSQL: the
+// endpoints table as text), where no secret may be readable.
+func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) hookline.Store, atRest func(t *testing.T, s hookline.Store) []byte) {
 	t.Run("Reseal", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testReseal(t, f, ts)
+	})
+	t.Run("SealedHeaders", func(t *testing.T) {
+		t.Parallel()
+		ts := NewTestSealer(t)
+		ts.set(false, true) // every read must find a sealed value
+		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
+		testSealedHeaders(t, f, ts, func() []byte { return atRest(t, f.s) })
 	})
 	t.Run("SealedSigningKey", func(t *testing.T) {
 		t.Parallel()
@@ -74,6 +85,68 @@ func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) h
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testSealedSigningKey(t, f, ts)
 	})
+}
+
+// testSealedHeaders: an endpoint's static header values (a receiver's
+// credentials) are written sealed: none is readable at rest, after
+// creating, updating and re-sealing under a new key; every read that
+// sends or shows them gives them back whole; the names stay as they were.
+func testSealedHeaders(t *testing.T, f *fixture, ts *TestSealer, atRest func() []byte) {
+	basic := "Basic " + hookline.NewID("cred")
+	token := "tok_" + hookline.NewID("tok")
+	e := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
+		e.Headers = hookline.Headers{"Authorization": basic, "X-Api-Token": token, "X-Empty": ""}
+	})
+	readable := func(stage string, values ...string) {
+		t.Helper()
+		raw := atRest()
+		if !bytes.Contains(raw, []byte(e.ID)) {
+			t.Fatalf("%s: the bytes at rest (%d) do not hold the endpoint: atRest reads the wrong place", stage, len(raw))
+		}
+		for _, v := range values {
+			if bytes.Contains(raw, []byte(v)) {
+				t.Fatalf("%s: header value %q is readable at rest", stage, v)
+			}
+		}
+	}
+	check := func(stage string, got hookline.Headers, want hookline.Headers) {
+		t.Helper()
+		if !maps.Equal(got, want) {
+			t.Fatalf("%s: headers %v, want %v", stage, got, want)
+		}
+	}
+	readable("after CreateEndpoint", basic, token)
+	check("Endpoint", f.getEndpoint(e.ID).Headers, e.Headers)
+	list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListEndpoints: %d, %v", len(list), err)
+	}
+	check("ListEndpoints", list[0].Headers, e.Headers)
+	f.publishAt("invoice.paid", base)
+	tasks := f.claim("node-a", at(time.Second), time.Minute, 10)
+	if len(tasks) != 1 {
+		t.Fatalf("claimed %d tasks, want 1", len(tasks))
+	}
+	check("ClaimTasks", tasks[0].Endpoint.Headers, e.Headers)
+
+	got := f.getEndpoint(e.ID)
+	rotated := "Bearer " + hookline.NewID("new")
+	got.Headers = hookline.Headers{"Authorization": rotated, "X-Api-Token": token}
+	if err := f.s.UpdateEndpoint(f.ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	readable("after UpdateEndpoint", rotated, token)
+	check("after UpdateEndpoint", f.getEndpoint(e.ID).Headers, got.Headers)
+
+	if err := ts.Rotate(seal.NewKey()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 3 { // the secret and two header values
+		t.Fatalf("re-seal after rotation: %d, %v; want 3", n, err)
+	}
+	ts.Retire() // only what was sealed anew opens
+	readable("after re-sealing", rotated, token)
+	check("after re-sealing", f.getEndpoint(e.ID).Headers, got.Headers)
 }
 
 // testSealedSigningKey: an ed25519 endpoint's secret key (whsk_), and the
@@ -137,21 +210,24 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	ts.set(true, false) // a database written before sealing
 	legacy := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
 		e.PreviousSecret, e.PreviousSecretExpires = "whsec_previous", at(time.Hour)
+		e.Headers = hookline.Headers{"Authorization": "Basic bGVnYWN5OnBhc3M=", "X-Token": "legacy-token"}
 	})
 	src := f.source("legacy")
 	ts.set(false, false)
-	sealed := f.endpoint([]string{"*"})
+	sealed := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
+		e.Headers = hookline.Headers{"Authorization": "Bearer sealed"}
+	})
 
 	n, err := f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 3 { // legacy's two secrets, the source's
-		t.Fatalf("first re-seal: %d, %v; want the 3 plain values", n, err)
+	if err != nil || n != 5 { // legacy's two secrets and two header values, the source's
+		t.Fatalf("first re-seal: %d, %v; want the 5 plain values", n, err)
 	}
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
 	n, err = f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 4 { // everything, now under the old key
-		t.Fatalf("re-seal after rotation: %d, %v; want 4", n, err)
+	if err != nil || n != 7 { // everything (legacy's 4, sealed's secret and header, the source's), now under the old key
+		t.Fatalf("re-seal after rotation: %d, %v; want 7", n, err)
 	}
 	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 0 {
 		t.Fatalf("re-seal again: %d, %v; want 0", n, err)
@@ -160,7 +236,7 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	ts.set(false, true) // and plain ones no longer pass
 	for _, want := range []*hookline.Endpoint{legacy, sealed} {
 		got, err := f.s.Endpoint(f.ctx, want.ID)
-		if err != nil || got.Secret != want.Secret || got.PreviousSecret != want.PreviousSecret {
+		if err != nil || got.Secret != want.Secret || got.PreviousSecret != want.PreviousSecret || !maps.Equal(got.Headers, want.Headers) {
 			t.Fatalf("endpoint %s after re-sealing: %+v, %v", want.ID, got, err)
 		}
 	}
