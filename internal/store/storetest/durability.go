@@ -74,4 +74,47 @@ func RunDurability(t *testing.T, open Crashable) {
 			t.Errorf("claimable after the crash = %d tasks, %v; want the one never attempted", len(tasks), err)
 		}
 	})
+	t.Run("CircuitWithItsEvent", func(t *testing.T) {
+		testCircuitDurableWithEvent(t, open)
+	})
+}
+
+// testCircuitDurableWithEvent: once CompleteTasks returns, a circuit it
+// opened and the circuit_opened event recorded with it are both there
+// after a crash (no node is left to publish an event that lived only in
+// its memory).
+func testCircuitDurableWithEvent(t *testing.T, open Crashable) {
+	s, crash := open(t)
+	f := &fixture{t: t, ctx: t.Context(), s: s}
+	ep := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.BreakerFailures = 1 })
+	ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "order.paid", Created: base, Payload: []byte(`{"n":1}`)}
+	ps, err := s.PublishEvents(f.ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: base, LeaseOwner: "n1", LeaseExpires: at(time.Minute)})
+	if err != nil {
+		t.Fatalf("PublishEvents: %v", err)
+	}
+	c := breaking(retry(ps[0].Tasks[0], at(time.Second), at(time.Hour)))
+	f.complete("n1", c)
+	if c.Breaker.Transition != hookline.TransitionOpened {
+		t.Fatalf("the failure made transition %q, want opened", c.Breaker.Transition)
+	}
+
+	r := crash(t)
+	got, err := r.Endpoint(f.ctx, ep.ID)
+	if err != nil || !got.Circuit.Open() {
+		t.Fatalf("circuit after the crash = %+v, %v; want open", got, err)
+	}
+	evs, err := r.OperationalEvents(f.ctx, 100)
+	if err != nil {
+		t.Fatalf("OperationalEvents: %v", err)
+	}
+	var opened []*hookline.OperationalEvent
+	for _, o := range evs {
+		if o.Type == hookline.OpCircuitOpened {
+			opened = append(opened, o)
+		}
+	}
+	if len(opened) != 1 || opened[0].EndpointID != ep.ID || opened[0].EventID != ev.ID {
+		t.Fatalf("circuit_opened events after the crash: %+v; want one for %s", opened, ep.ID)
+	}
+	sameTime(t, "next probe after the crash", opened[0].NextProbeAt, got.Circuit.NextProbeAt)
 }
