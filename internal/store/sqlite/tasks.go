@@ -76,7 +76,9 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			}
 			picked = kept
 			s.bmu.Unlock()
-			s.takeTokens(req.Now, picked)
+			if err := s.takeTokens(ctx, tx, req.Now, picked); err != nil { // pace.go
+				return err
+			}
 			for _, d := range picked {
 				if d.pending == nil {
 					expMS := ms(d.task.LeaseExpires)
@@ -193,6 +195,13 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		}
 	}
 	picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+	for _, d := range picked {
+		if d.task.Endpoint.RateLimit != nil {
+			// Its bucket is written with the claim (takeTokens), which
+			// needs the writer's transaction.
+			return nil, false, nil
+		}
+	}
 	tasks := make([]*hookline.Task, 0, len(picked))
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
@@ -213,7 +222,6 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 		tasks = append(tasks, d.task)
 	}
-	s.takeTokens(req.Now, picked)
 	return tasks, true, nil
 }
 

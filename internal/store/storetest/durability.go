@@ -77,6 +77,56 @@ func RunDurability(t *testing.T, open Crashable) {
 	t.Run("CircuitWithItsEvent", func(t *testing.T) {
 		testCircuitDurableWithEvent(t, open)
 	})
+	t.Run("PacingOnReturn", func(t *testing.T) {
+		testPacingDurable(t, open)
+	})
+}
+
+// testPacingDurable: a rate-limited endpoint's bucket, partly spent by a
+// claim, and a hold (a 429's Retry-After) survive a crash once the claim
+// and HoldEndpoint have returned: the new store neither refills the
+// bucket nor forgets the hold (issue 18).
+func testPacingDurable(t *testing.T, open Crashable) {
+	s, crash := open(t)
+	f := &fixture{t: t, ctx: t.Context(), s: s}
+	limited := f.endpoint([]string{"*"}, rateLimited(1, 4))
+	held := f.endpoint([]string{"*"})
+	const events = 6
+	for range events {
+		ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "order.paid", Created: base, Payload: []byte(`{"n":1}`)}
+		if _, err := s.PublishEvents(f.ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: base}); err != nil {
+			t.Fatalf("PublishEvents: %v", err)
+		}
+	}
+	if err := s.HoldEndpoint(f.ctx, held.ID, at(time.Hour)); err != nil {
+		t.Fatalf("HoldEndpoint: %v", err)
+	}
+	claim := func(s hookline.Store, owner string, now time.Time, limit int) map[string]int {
+		t.Helper()
+		tasks, err := s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: owner, Now: now, Lease: time.Hour, Limit: limit, MaxConcurrency: 100})
+		if err != nil {
+			t.Fatalf("ClaimTasks: %v", err)
+		}
+		out := map[string]int{}
+		for _, task := range tasks {
+			out[task.Endpoint.ID]++
+		}
+		return out
+	}
+	// Two of the burst of four; the held endpoint gives nothing.
+	if got := claim(s, "n1", at(time.Second), 2); got[limited.ID] != 2 || got[held.ID] != 0 {
+		t.Fatalf("before the crash claimed %v, want 2 of the limited endpoint's", got)
+	}
+
+	r := crash(t)
+	// At the same moment: the two tokens left, and still nothing held.
+	if got := claim(r, "n2", at(time.Second), 100); got[limited.ID] != 2 || got[held.ID] != 0 {
+		t.Fatalf("after the crash claimed %v; want the bucket's 2 left of the limited endpoint's (not a full burst of 4) and none of the held one's", got)
+	}
+	// The hold ends when it said.
+	if got := claim(r, "n2", at(time.Hour), 100); got[held.ID] != events {
+		t.Fatalf("after the hold claimed %v, want the held endpoint's %d", got, events)
+	}
 }
 
 // testCircuitDurableWithEvent: once CompleteTasks returns, a circuit it
