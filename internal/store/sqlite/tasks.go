@@ -811,7 +811,8 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 		c                        hookline.Circuit
 		failures                 int
 		before                   hookline.Circuit
-		url, description, tenant string
+		url, description, tenant string // read at its first transition (named)
+		named                    bool
 	}
 	var events []sqlcore.CircuitEvent
 	states := map[string]*state{}
@@ -825,9 +826,8 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 				opened, probe, coolDown int64
 			)
 			err := tx.QueryRowContext(ctx, `SELECT breaker_failures, circuit_state, consecutive_failures,
-				circuit_opened_at, circuit_next_probe_at, circuit_cooldown_ms, url, description, tenant FROM endpoints WHERE id = ?`, id).
-				Scan(&ep.BreakerFailures, &ep.Circuit.State, &ep.Circuit.ConsecutiveFailures, &opened, &probe, &coolDown,
-					&ep.URL, &ep.Description, &ep.Tenant)
+				circuit_opened_at, circuit_next_probe_at, circuit_cooldown_ms FROM endpoints WHERE id = ?`, id).
+				Scan(&ep.BreakerFailures, &ep.Circuit.State, &ep.Circuit.ConsecutiveFailures, &opened, &probe, &coolDown)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // deleted meanwhile: no circuit to keep
 			}
@@ -836,8 +836,7 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 			}
 			ep.Circuit.OpenedAt, ep.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
 			ep.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
-			st = &state{c: ep.Circuit, before: ep.Circuit, failures: breakerRule(cs[i]).FailuresOf(&ep),
-				url: ep.URL, description: ep.Description, tenant: ep.Tenant}
+			st = &state{c: ep.Circuit, before: ep.Circuit, failures: breakerRule(cs[i]).FailuresOf(&ep)}
 			states[id] = st
 			order = append(order, id)
 		}
@@ -846,6 +845,15 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 			b.Transition = transition
 		}
 		if transition != "" {
+			// The endpoint as the event names it, read on this rare path
+			// only: every completion runs the query above.
+			if !st.named {
+				if err := tx.QueryRowContext(ctx, `SELECT url, description, tenant FROM endpoints WHERE id = ?`, id).
+					Scan(&st.url, &st.description, &st.tenant); err != nil {
+					return false, nil, fmt.Errorf("reading endpoint %s: %w", id, err)
+				}
+				st.named = true
+			}
 			events = append(events, sqlcore.CircuitEvent{Transition: transition, EndpointID: id, URL: st.url,
 				Description: st.description, Tenant: st.tenant, Attempt: *a, NextProbeAt: st.c.NextProbeAt})
 		}
