@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -32,8 +31,11 @@ func (c *circuits) openUntil(t *hookline.Task, now time.Time) (time.Time, bool) 
 	return probe, true
 }
 
-// circuitsMoved notes the circuits a recorded batch left open or closed
-// and tells Config.Circuits of the transitions its completions made.
+// circuitsMoved notes the circuits a recorded batch left open or closed,
+// logs the transitions its completions made and wakes the claim for a
+// circuit closed. Their operational events (circuit_opened, circuit_closed)
+// were recorded by the store with the transitions, in the completions'
+// transaction, and are published by Operational from there.
 func (e *Engine) circuitsMoved(batch []completion) {
 	e.circuits.mu.Lock()
 	for _, c := range batch {
@@ -51,26 +53,14 @@ func (e *Engine) circuitsMoved(batch []completion) {
 		if b == nil || b.Transition == "" {
 			continue
 		}
-		ep, last := c.task.Endpoint, &c.c.Attempt
-		var err error
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ep := c.task.Endpoint
 		switch b.Transition {
 		case hookline.TransitionOpened, hookline.TransitionReopened:
 			e.cfg.Logger.Warn("circuit opened", "endpoint", ep.ID, "transition", b.Transition,
 				"failures", b.Circuit.ConsecutiveFailures, "next_probe_at", b.Circuit.NextProbeAt)
-			if e.cfg.Circuits != nil && b.Transition == hookline.TransitionOpened {
-				err = e.cfg.Circuits.CircuitOpened(ctx, ep, last, b.Circuit.NextProbeAt)
-			}
 		case hookline.TransitionClosed:
 			e.cfg.Logger.Info("circuit closed", "endpoint", ep.ID)
-			if e.cfg.Circuits != nil {
-				err = e.cfg.Circuits.CircuitClosed(ctx, ep, last)
-			}
 			e.Wake() // its backlog is claimable again
-		}
-		cancel()
-		if err != nil {
-			e.cfg.Logger.Error("telling of a circuit transition", "endpoint", ep.ID, "transition", b.Transition, "err", err)
 		}
 	}
 }

@@ -57,10 +57,6 @@ type Config struct {
 	// failures that open an endpoint's circuit without its own count, and
 	// the cool-downs (hookline.BreakerRule's defaults when zero).
 	Breaker hookline.BreakerRule
-	// Circuits, when set, hears of each circuit this node's completions
-	// opened or closed, once per transition (a probe's failure reopening
-	// one is not told again). nil: nobody.
-	Circuits CircuitNotifier
 	// OnAttempt, when set, is called after each attempt is recorded
 	// (metrics, live tail). It must not block.
 	OnAttempt func(Result)
@@ -75,13 +71,6 @@ type Config struct {
 	// failing endpoints) whether this node is the one to run it, so that a
 	// cluster runs it once per period. Default: always.
 	RunOnce func(job string, every time.Duration) bool
-}
-
-// CircuitNotifier hears of circuit transitions (delivery.Operational
-// publishes them as hookline.endpoint.circuit_opened and …_closed).
-type CircuitNotifier interface {
-	CircuitOpened(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt, nextProbe time.Time) error
-	CircuitClosed(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt) error
 }
 
 // Result is an attempt as the engine recorded it.

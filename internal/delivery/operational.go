@@ -35,13 +35,14 @@ type OperationalConfig struct {
 //
 // where event_id, attempt, reason and next_probe_at appear when they apply.
 //
-// Most changes are decided inside a store transaction, which records the
-// event with the change (hookline.OperationalEvent); Operational's loop
+// Changes decided inside a store transaction (an endpoint failing or
+// recovering, a delivery exhausted, an auto-disable, a circuit opening or
+// closing) are recorded with the change (hookline.OperationalEvent), so a
+// crash between the commit and the publish loses none; Operational's loop
 // publishes what was recorded, under the record's random Idempotency-Key,
 // so that nodes sharing a database publish each one once however many of
-// them see it. Changes made outside the store (a status set through the
-// API, a circuit breaker's state) are published at once by the methods
-// below, by the node that made them.
+// them see it. A status set through the API is published at once by
+// EndpointStatusChanged, by the node that set it.
 type Operational struct {
 	cfg      OperationalConfig
 	kick     chan struct{}
@@ -161,25 +162,6 @@ func (o *Operational) EndpointStatusChanged(ctx context.Context, e *hookline.End
 	return o.publish(ctx, o.about(typ, e, nil, reason), "")
 }
 
-// CircuitOpened publishes hookline.endpoint.circuit_opened for endpoint e,
-// whose circuit breaker has just opened after last (the attempt that
-// opened it; nil if unknown); its next probe is due at nextProbe. The
-// breaker calls it once per opening, from the node that opened it. A
-// breaker whose state changes inside a store transaction should record the
-// event there instead (as CompleteTasks records delivery.failing), so
-// that nodes sharing the database publish it once.
-func (o *Operational) CircuitOpened(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt, nextProbe time.Time) error {
-	ev := o.about(hookline.OpCircuitOpened, e, last, "")
-	return o.publish(ctx, ev, "", withNextProbe(nextProbe))
-}
-
-// CircuitClosed publishes hookline.endpoint.circuit_closed for endpoint e,
-// whose half-open probe last has just succeeded. The breaker calls it once
-// per closing, as it does CircuitOpened.
-func (o *Operational) CircuitClosed(ctx context.Context, e *hookline.Endpoint, last *hookline.Attempt) error {
-	return o.publish(ctx, o.about(hookline.OpCircuitClosed, e, last, ""), "")
-}
-
 // about builds the operational event typ about endpoint e as it is now.
 func (o *Operational) about(typ string, e *hookline.Endpoint, last *hookline.Attempt, reason string) *hookline.OperationalEvent {
 	ev := &hookline.OperationalEvent{Type: typ, EndpointID: e.ID, EndpointURL: e.URL, EndpointDescription: e.Description,
@@ -212,25 +194,17 @@ type operationalAttempt struct {
 	ErrorKind string `json:"error_kind,omitempty"`
 }
 
-func withNextProbe(t time.Time) func(*operationalData) {
-	return func(d *operationalData) {
-		if !t.IsZero() {
-			d.NextProbeAt = t.Unix()
-		}
-	}
-}
-
 // publish publishes ev under the tenant of its endpoint, with key as its
 // Idempotency-Key ("" for none).
-func (o *Operational) publish(ctx context.Context, ev *hookline.OperationalEvent, key string, opts ...func(*operationalData)) error {
+func (o *Operational) publish(ctx context.Context, ev *hookline.OperationalEvent, key string) error {
 	var d operationalData
 	d.Endpoint.ID, d.Endpoint.URL, d.Endpoint.Description = ev.EndpointID, ev.EndpointURL, ev.EndpointDescription
 	d.Tenant, d.EventID, d.Reason = ev.Tenant, ev.EventID, ev.Reason
 	if a := ev.Attempt; a != nil {
 		d.Attempt = &operationalAttempt{a.Status, a.Error, a.ErrorKind}
 	}
-	for _, opt := range opts {
-		opt(&d)
+	if !ev.NextProbeAt.IsZero() {
+		d.NextProbeAt = ev.NextProbeAt.Unix()
 	}
 	data, err := json.Marshal(d)
 	if err != nil {

@@ -117,9 +117,10 @@ func TestOperationalPublishedOnceAcrossNodes(t *testing.T) {
 	}
 }
 
-// The circuit breaker's events, published through CircuitOpened and
-// CircuitClosed, reach an endpoint subscribed to the exact type, with the
-// attempt and the next probe; the endpoint's tenant scopes them.
+// The circuit breaker's events, recorded by the store with the circuit's
+// transitions and published from there, reach an endpoint subscribed to
+// the exact type, with the attempt that made the transition and the next
+// probe; the endpoint's tenant scopes them.
 func TestCircuitEvents(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -138,27 +139,65 @@ func TestCircuitEvents(t *testing.T) {
 	} {
 		e := &hookline.Endpoint{ID: hookline.NewID("ep"), URL: "https://example.test/" + sub.pattern, EnabledEvents: []string{sub.pattern},
 			Description: "breaks", Tenant: sub.tenant, Status: hookline.EndpointEnabled, SignatureScheme: hookline.SchemeStandard,
-			Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", Created: now, Updated: now}
+			Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", Created: now, Updated: now, BreakerFailures: 1}
 		if err := st.CreateEndpoint(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 		eps = append(eps, e)
 	}
 	subscriber, broken := eps[0], eps[3]
-	last := &hookline.Attempt{EventID: "evt_x", ResponseStatus: 0, Error: "dial tcp: connection refused", ErrorKind: hookline.AttemptErrorRefused}
-	if err := o.CircuitOpened(ctx, broken, last, now.Add(30*time.Second)); err != nil {
-		t.Fatal(err)
+	// Two order events for the broken endpoint: the first fails and opens
+	// its circuit, the second is the probe that closes it.
+	var orders []*hookline.Event
+	for i := range 2 {
+		payload, _ := hookline.NewEventPayload("evt", "order.paid", now, "acme", []byte(`{}`))
+		ev := &hookline.Event{ID: fmt.Sprintf("evt_%d_%s", i, hookline.NewID("x")), Type: "order.paid", Created: now, Tenant: "acme", Payload: payload}
+		if _, err := st.PublishEvents(ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		orders = append(orders, ev)
 	}
-	if err := o.CircuitClosed(ctx, broken, &hookline.Attempt{EventID: "evt_y", ResponseStatus: 200}); err != nil {
-		t.Fatal(err)
+	// The "*" subscriber has the orders too; only the broken endpoint's
+	// deliveries are attempted. A half-open circuit gives one, the probe.
+	claim := func(at time.Time) *hookline.Task {
+		t.Helper()
+		tasks, err := st.ClaimTasks(ctx, hookline.ClaimRequest{Owner: "n1", Now: at, Lease: time.Hour, Limit: 10, MaxConcurrency: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			if task.Endpoint.ID == broken.ID {
+				return task
+			}
+		}
+		t.Fatalf("no delivery of %s claimed at %v", broken.ID, at)
+		return nil
 	}
+	complete := func(task *hookline.Task, at time.Time, status int, errMsg, kind string) {
+		t.Helper()
+		c := hookline.Completion{Status: hookline.DeliveryPending, Breaker: &hookline.BreakerCheck{}, Attempt: hookline.Attempt{
+			DeliveryID: task.DeliveryID, EventID: task.Event.ID, EndpointID: broken.ID, Attempt: 1, Created: at, URL: broken.URL,
+			ResponseStatus: status, Error: errMsg, ErrorKind: kind, NextRetry: at}}
+		if status == 200 {
+			c.Status = hookline.DeliverySucceeded
+		}
+		if err := st.CompleteTasks(ctx, "n1", []hookline.Completion{c}); err != nil {
+			t.Fatal(err)
+		}
+		o.publishRecorded(ctx)
+	}
+	first := claim(now)
+	complete(first, now, 0, "dial tcp: connection refused", hookline.AttemptErrorRefused)
+	nextProbe := now.Add(hookline.DefaultCircuitCoolDown)
+	probe := claim(nextProbe)
+	complete(probe, nextProbe, 200, "", "")
 	for _, c := range []struct {
 		typ, want   string
 		deliveredTo []string
 	}{
-		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"evt_x","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"next_probe_at":` + fmt.Sprint(now.Add(30*time.Second).Unix()) + `}`,
+		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + first.Event.ID + `","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"next_probe_at":` + fmt.Sprint(nextProbe.Unix()) + `}`,
 			[]string{subscriber.ID}},
-		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"evt_y","attempt":{"status":200}}`,
+		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + probe.Event.ID + `","attempt":{"status":200}}`,
 			nil}, // the subscriber took circuit_opened alone
 	} {
 		evs, _, err := st.ListEvents(ctx, hookline.EventFilter{Type: c.typ})

@@ -73,8 +73,9 @@ func counterOf(t *testing.T, lines, sample string) float64 {
 // after the cool-down one probe goes; its failure reopens the circuit for
 // twice as long, its success closes it and the backlog is delivered. The
 // state shows in the API and in /metrics, and an endpoint subscribed to
-// hookline.* hears circuit_opened, then circuit_closed (the reopening is
-// not told again), verified by the Standard Webhooks library. On SQLite
+// hookline.* hears circuit_opened, circuit_opened again for the failed
+// probe's reopening (a change back to open, told once), then
+// circuit_closed, verified by the Standard Webhooks library. On SQLite
 // and with two nodes on PostgreSQL, where the probe is one across the
 // nodes (issue 18).
 func TestCircuitBreaker(t *testing.T) {
@@ -168,12 +169,27 @@ func TestCircuitBreaker(t *testing.T) {
 	}
 }
 
+// circuitData is what checkCircuitEvents reads of a circuit event's data.
+type circuitData struct {
+	Endpoint struct {
+		ID string `json:"id"`
+	} `json:"endpoint"`
+	EventID string `json:"event_id"`
+	Attempt *struct {
+		Status int `json:"status"`
+	} `json:"attempt"`
+	NextProbeAt int64 `json:"next_probe_at"` // unix seconds
+}
+
 // checkCircuitEvents waits for the circuit events about endpoint epID that
 // monitor received, each verified with the Standard Webhooks library under
 // secret, and checks they are circuit_opened, with the failed attempt and
-// the next probe, then circuit_closed, with the successful probe: one
-// each, however many nodes made the attempts (a delivery may come twice,
-// an event may not be published twice).
+// the next probe, circuit_opened for the failed probe, with a later next
+// probe, then circuit_closed, with the successful probe: one per
+// transition, however many nodes made the attempts (a delivery may come
+// twice, an event may not be published twice). The store records each
+// with its transition, so the node that made it need not live to publish
+// it.
 func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
@@ -181,21 +197,12 @@ func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 		t.Fatal(err)
 	}
 	type circuitEvent struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
-		Data struct {
-			Endpoint struct {
-				ID string `json:"id"`
-			} `json:"endpoint"`
-			EventID string `json:"event_id"`
-			Attempt *struct {
-				Status int `json:"status"`
-			} `json:"attempt"`
-			NextProbeAt int64 `json:"next_probe_at"`
-		} `json:"data"`
+		ID   string      `json:"id"`
+		Type string      `json:"type"`
+		Data circuitData `json:"data"`
 	}
 	var got []circuitEvent
-	waitFor(t, 20*time.Second, "circuit_opened and circuit_closed at the hookline.* subscriber", func() bool {
+	waitFor(t, 20*time.Second, "circuit_opened twice and circuit_closed at the hookline.* subscriber", func() bool {
 		byID := map[string]circuitEvent{}
 		for _, r := range monitor.all() {
 			if err := wh.Verify(r.Body, r.Header); err != nil {
@@ -213,9 +220,9 @@ func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 		for _, ev := range byID {
 			got = append(got, ev)
 		}
-		return len(got) >= 2
+		return len(got) >= 3
 	})
-	time.Sleep(1500 * time.Millisecond) // more than a round of each node's operational publisher: no third
+	time.Sleep(1500 * time.Millisecond) // more than a round of each node's operational publisher: no fourth
 	byID := map[string]circuitEvent{}
 	for _, r := range monitor.all() {
 		var ev circuitEvent
@@ -228,12 +235,18 @@ func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 		got = append(got, ev)
 	}
 	slices.SortFunc(got, func(a, b circuitEvent) int { return strings.Compare(a.ID, b.ID) }) // ids are time-ordered
-	if len(got) != 2 || got[0].Type != "hookline.endpoint.circuit_opened" || got[1].Type != "hookline.endpoint.circuit_closed" {
-		t.Fatalf("circuit events at the hookline.* subscriber: %+v; want circuit_opened then circuit_closed", got)
+	if len(got) != 3 || got[0].Type != "hookline.endpoint.circuit_opened" || got[1].Type != "hookline.endpoint.circuit_opened" ||
+		got[2].Type != "hookline.endpoint.circuit_closed" {
+		t.Fatalf("circuit events at the hookline.* subscriber: %+v; want circuit_opened, circuit_opened (reopened), circuit_closed", got)
 	}
-	opened, closed := got[0].Data, got[1].Data
-	if opened.Endpoint.ID != epID || opened.Attempt == nil || opened.Attempt.Status != 500 || opened.EventID == "" || opened.NextProbeAt == 0 {
-		t.Fatalf("circuit_opened data %+v: want endpoint %s, its failed attempt (500) and the next probe", opened, epID)
+	opened, reopened, closed := got[0].Data, got[1].Data, got[2].Data
+	for what, d := range map[string]circuitData{"circuit_opened": opened, "circuit_opened (reopened)": reopened} {
+		if d.Endpoint.ID != epID || d.Attempt == nil || d.Attempt.Status != 500 || d.EventID == "" || d.NextProbeAt == 0 {
+			t.Fatalf("%s data %+v: want endpoint %s, its failed attempt (500) and the next probe", what, d, epID)
+		}
+	}
+	if reopened.NextProbeAt <= opened.NextProbeAt {
+		t.Fatalf("the reopening's next probe %d is not after the opening's %d", reopened.NextProbeAt, opened.NextProbeAt)
 	}
 	if closed.Endpoint.ID != epID || closed.Attempt == nil || closed.Attempt.Status != 200 || closed.EventID == "" {
 		t.Fatalf("circuit_closed data %+v: want endpoint %s and its successful probe (200)", closed, epID)

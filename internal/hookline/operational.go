@@ -1,6 +1,9 @@
 package hookline
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // The operational events: Hookline's own events about the endpoints and
 // deliveries it runs, published like any other event under
@@ -14,7 +17,10 @@ const (
 	// OpEndpointEnabled: the endpoint was enabled again.
 	OpEndpointEnabled = "hookline.endpoint.enabled"
 	// OpCircuitOpened: the endpoint's circuit breaker opened; its deliveries
-	// wait for the cool-down.
+	// wait for the cool-down. It is announced once per transition to open:
+	// closed → open after the consecutive failures, and half_open → open
+	// again when the probe fails (a state change back to open, with a new
+	// next probe), never for the failures in between.
 	OpCircuitOpened = "hookline.endpoint.circuit_opened"
 	// OpCircuitClosed: a probe succeeded and the circuit closed again.
 	OpCircuitClosed = "hookline.endpoint.circuit_closed"
@@ -52,6 +58,9 @@ type OperationalEvent struct {
 	// nil when none is known.
 	Attempt *OperationalAttempt
 	Reason  string // why the endpoint was disabled or enabled
+	// NextProbeAt is when the probe of a circuit just opened is due
+	// (circuit_opened); zero otherwise.
+	NextProbeAt time.Time
 }
 
 // OperationalAttempt is what an operational event says of an attempt.
@@ -63,7 +72,8 @@ type OperationalAttempt struct {
 
 // OperationalStore holds the operational events recorded and not yet
 // published. Every store records them in the transactions of
-// CompleteTasks (failing, recovered, exhausted, disabled by a 410 Gone) and
+// CompleteTasks (failing, recovered, exhausted, disabled by a 410 Gone,
+// circuit_opened and circuit_closed with the circuit's transition) and
 // DisableFailingEndpoints (disabled).
 type OperationalStore interface {
 	// OperationalEvents returns up to limit recorded operational events,

@@ -82,7 +82,9 @@ type Store interface {
 	// delivery.exhausted for a delivery it marks failed whose retries ran
 	// out (not a 410 Gone), endpoint.disabled when a 410 Gone disables an
 	// enabled endpoint, endpoint.circuit_opened and endpoint.circuit_closed
-	// when an attempt opens or closes its endpoint's circuit. Changes made
+	// (after those) for each transition an attempt makes: opened and
+	// reopened (a failed probe) record circuit_opened, closed records
+	// circuit_closed; never one without its transition. Changes made
 	// by attempts of operational events record no delivery.* events (see
 	// OperationalEvent).
 	//

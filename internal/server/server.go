@@ -80,13 +80,8 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	// server's graceful shutdown.
 	tail := app.NewTail()
 	context.AfterFunc(ctx, tail.Close)
-	// The engine tells of circuit transitions through the operational
-	// publisher, which is built on the engine: the engine gets the
-	// Operational through circuits, filled in below, before either starts.
-	circuits := &circuitNotifier{}
 	engine := delivery.New(delivery.Config{
 		Store:          store,
-		Circuits:       circuits,
 		Schedule:       cfg.RetrySchedule,
 		Timeout:        cfg.Timeout,
 		MaxConcurrency: cfg.MaxConcurrency,
@@ -102,7 +97,6 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	publisher := delivery.NewPublisher(delivery.PublisherConfig{Store: store, Engine: engine, Logger: log, Committers: tuning.Committers, Linger: tuning.Linger})
 	jobs := delivery.NewJobRunner(delivery.JobsConfig{Store: store, Engine: engine, Owner: engine.Owner(), Logger: log})
 	operational := delivery.NewOperational(delivery.OperationalConfig{Store: store, Publisher: publisher, Logger: log})
-	circuits.Operational = operational
 	application := app.New(app.Config{
 		Store: store, Publisher: publisher, Engine: engine, Jobs: jobs, Operational: operational, Dev: cfg.Dev, Logger: log,
 		SecretKeys: keys, AdminKeyID: app.AdminKeyID(keyHash), Gate: cfg.Inbound.gate(cfg.DataDir, !tuning.Shared),
@@ -238,11 +232,4 @@ func servePprof(addr string, log *slog.Logger) {
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		log.Error("profiler stopped", "err", err)
 	}
-}
-
-// circuitNotifier hands the engine's circuit transitions to the
-// operational events' publisher (hookline.endpoint.circuit_opened and
-// …_closed). It is set before the engine starts and never changed after.
-type circuitNotifier struct {
-	*delivery.Operational
 }

@@ -51,10 +51,6 @@ var deliberate = map[string]string{
 	// the only process, and its ids sort in the order it made them
 	// (hookline.NewID), so created then id is publish order already.
 	"deliveries.seq": "PostgreSQL only: publish order across nodes, for FIFO endpoints",
-	// Rate limits hold across every node sharing the database, so the
-	// token buckets live in it; a SQLite node is the only one and keeps
-	// them in memory.
-	"endpoint_buckets": "PostgreSQL only: rate-limit token buckets shared by the nodes",
 }
 
 // compatible maps a PostgreSQL column type (information_schema's

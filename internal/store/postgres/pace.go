@@ -146,16 +146,7 @@ func (s *Store) takeTokens(ctx context.Context, tx pgx.Tx, now time.Time, tasks 
 	return nil
 }
 
-// HoldEndpoint has claims lease nothing of endpoint id before until.
-func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO endpoint_buckets (endpoint_id, hold_until)
-		SELECT id, $2 FROM endpoints WHERE id = $1
-		ON CONFLICT (endpoint_id) DO UPDATE SET hold_until = GREATEST(endpoint_buckets.hold_until, excluded.hold_until)`, id, ts(until))
-	if err != nil {
-		return fmt.Errorf("holding endpoint %s: %w", id, err)
-	}
-	return nil
-}
+// HoldEndpoint is the shared one (sqlcore.Shared.HoldEndpoint).
 
 // othersOrHeldQuery is othersLeasesQuery for a publish: an endpoint held
 // (HoldEndpoint) counts as full, so that a publish leases none of its

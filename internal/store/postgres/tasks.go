@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 // claimLockKey is the advisory lock a claim holds for its transaction, so
@@ -385,7 +386,7 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 	// circuits, then the batch (health and its operational events, the
 	// circuits' updates, attempts, deliveries) commits with it.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.applyBreaker(ctx, tx, b, cs, attempts, hIDs, hReset, hT, hDisable, hAnyFailed); err != nil {
+		if err := s.applyBreaker(ctx, tx, b, now, cs, attempts, hIDs, hReset, hT, hDisable, hAnyFailed); err != nil {
 			return err
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -398,18 +399,20 @@ func (s *Store) CompleteTasks(ctx context.Context, owner string, cs []hookline.C
 
 // applyBreaker folds the completions into their endpoints' circuits
 // (hookline.BreakerRule.Apply) in the completion's transaction, fills each
-// completion's Breaker and queues the circuits' updates in b. It locks,
+// completion's Breaker and queues in b the circuits' updates and the
+// operational event of each transition (circuit_opened, circuit_closed),
+// which thus commit together or not at all. It locks,
 // in id order and before anything else, every endpoint row the batch may
 // write: those whose circuit may move (a failure, or a circuit open or
 // counting) and those the health statement changes. Two nodes completing
 // attempts of one endpoint at once thus take turns, the second seeing
 // the first's circuit: one transition, made once.
-func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []hookline.Completion, attempts []hookline.Attempt,
+func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, now time.Time, cs []hookline.Completion, attempts []hookline.Attempt,
 	ids []string, reset []bool, t []*time.Time, disable []string, failed []bool) error {
 	rows, err := tx.Query(ctx, `WITH x AS (
 			SELECT * FROM unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[], $5::bool[]) AS x(id, reset, t, disable, failed)
 		)
-		SELECT e.id, e.breaker_failures, `+circuitColumns+` FROM endpoints e JOIN x ON x.id = e.id
+		SELECT e.id, e.breaker_failures, `+circuitColumns+`, e.url, e.description, e.tenant FROM endpoints e JOIN x ON x.id = e.id
 		WHERE x.failed OR e.circuit_state <> 'closed' OR e.consecutive_failures > 0
 			OR x.disable <> ''
 			OR (x.reset AND e.failing_since IS DISTINCT FROM x.t)
@@ -420,11 +423,13 @@ func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []
 		return fmt.Errorf("locking endpoints: %w", err)
 	}
 	type state struct {
-		c, before       hookline.Circuit
-		breakerFailures int // the endpoint's own count (0: the rule's)
+		c, before                hookline.Circuit
+		breakerFailures          int // the endpoint's own count (0: the rule's)
+		url, description, tenant string
 	}
 	states := map[string]*state{}
 	var order []string
+	var events []sqlcore.CircuitEvent // of the transitions made, in order
 	_, err = collect(rows, func(row pgx.Row) (struct{}, error) {
 		var (
 			ep             hookline.Endpoint
@@ -432,13 +437,15 @@ func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []
 			opened, probe  *time.Time
 			coolDownMS     int64
 		)
-		if err := row.Scan(&ep.ID, &n, &ep.Circuit.State, &consecutive, &opened, &probe, &coolDownMS); err != nil {
+		if err := row.Scan(&ep.ID, &n, &ep.Circuit.State, &consecutive, &opened, &probe, &coolDownMS,
+			&ep.URL, &ep.Description, &ep.Tenant); err != nil {
 			return struct{}{}, err
 		}
 		ep.BreakerFailures, ep.Circuit.ConsecutiveFailures = int(n), int(consecutive)
 		ep.Circuit.OpenedAt, ep.Circuit.NextProbeAt = fromTS(opened), fromTS(probe)
 		ep.Circuit.CoolDown = time.Duration(coolDownMS) * time.Millisecond
-		states[ep.ID] = &state{c: ep.Circuit, before: ep.Circuit, breakerFailures: ep.BreakerFailures}
+		states[ep.ID] = &state{c: ep.Circuit, before: ep.Circuit, breakerFailures: ep.BreakerFailures,
+			url: ep.URL, description: ep.Description, tenant: ep.Tenant}
 		order = append(order, ep.ID)
 		return struct{}{}, nil
 	})
@@ -459,6 +466,11 @@ func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []
 		transition := rule.Apply(&st.c, threshold, a)
 		if cs[i].Breaker != nil {
 			cs[i].Breaker.Transition = transition
+		}
+		if transition != "" {
+			events = append(events, sqlcore.CircuitEvent{Transition: transition, EndpointID: a.EndpointID, URL: st.url,
+				Description: st.description, Tenant: st.tenant, Attempt: *a, NextProbeAt: st.c.NextProbeAt})
+			events[len(events)-1].Attempt.Error = cleanText(a.Error)
 		}
 	}
 	for i := range cs {
@@ -491,6 +503,12 @@ func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, cs []
 			FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::bigint[])
 				AS x(id, state, n, opened, probe, cool)
 			WHERE e.id = x.id`, uIDs, uStates, uCounts, uOpened, uProbe, uCoolDowns)
+	}
+	// Each transition's operational event, in this transaction: at the
+	// end of the batch, after the health and exhausted events.
+	for _, ev := range events {
+		q, args := dialect().RecordCircuitEvent(ev, now)
+		b.Queue(q, args...)
 	}
 	return nil
 }

@@ -255,6 +255,9 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		} else if n == 0 {
 			return hookline.NotFound("endpoint", id)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM endpoint_buckets WHERE endpoint_id = ?`, id); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'canceled', lease_owner = '', lease_expires = 0,
 			next_attempt_at = 0, updated = ? WHERE endpoint_id = ? AND status = 'pending'`, now, id)
 		return err
@@ -262,6 +265,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("deleting endpoint: %w", err)
 	}
+	s.forgetBucket(id) // pace.go
 	return nil
 }
 

@@ -9,14 +9,53 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
-// paceState holds each paced endpoint's bucket (hookline.Bucket): in
-// memory, as a SQLite database has one process. A restart starts every
-// bucket full and forgets holds.
+// paceState holds each paced endpoint's bucket (hookline.Bucket) in
+// memory, where the claims read it without a query, and in
+// endpoint_buckets, which it is loaded from at Open so that a restart
+// keeps partly spent buckets and holds. A row is written only for an
+// endpoint with a rate limit (in the claim's transaction, when the claim
+// took from its bucket) or a hold (HoldEndpoint): every other claim
+// touches neither.
 type paceState struct {
 	mu      sync.Mutex
 	buckets map[string]hookline.Bucket
+}
+
+// loadBuckets fills the in-memory buckets from endpoint_buckets.
+func (s *Store) loadBuckets(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT endpoint_id, tokens, at, hold_until FROM endpoint_buckets`)
+	if err != nil {
+		return fmt.Errorf("loading rate limit buckets: %w", err)
+	}
+	defer rows.Close()
+	buckets := map[string]hookline.Bucket{}
+	for rows.Next() {
+		var (
+			id        string
+			b         hookline.Bucket
+			at, until sql.NullInt64
+		)
+		if err := rows.Scan(&id, &b.Tokens, &at, &until); err != nil {
+			return fmt.Errorf("loading rate limit buckets: %w", err)
+		}
+		if at.Valid {
+			b.At = fromMS(at.Int64)
+		}
+		if until.Valid {
+			b.Until = fromMS(until.Int64)
+		}
+		buckets[id] = b
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("loading rate limit buckets: %w", err)
+	}
+	s.pace.mu.Lock()
+	s.pace.buckets = buckets
+	s.pace.mu.Unlock()
+	return nil
 }
 
 // paceRoom caps room by ep's pacing at now (hookline.PaceRoom).
@@ -27,24 +66,51 @@ func (s *Store) paceRoom(ep *hookline.Endpoint, now time.Time, room int) int {
 }
 
 // takeTokens takes the deliveries picked by a claim from their endpoints'
-// buckets.
-func (s *Store) takeTokens(now time.Time, picked []dueTask) {
+// buckets and writes the buckets taken from in tx, the claim's
+// transaction. Endpoints without a rate limit write nothing. The memory
+// is updated as the rows are written: were the transaction to fail, a
+// bucket would read as more spent than it is until it refills, which
+// errs on the side of the receiver.
+func (s *Store) takeTokens(ctx context.Context, tx *sql.Tx, now time.Time, picked []dueTask) error {
+	var taken map[string]int
+	for _, d := range picked {
+		if ep := d.task.Endpoint; ep != nil && ep.RateLimit != nil {
+			if taken == nil {
+				taken = map[string]int{}
+			}
+			taken[ep.ID]++
+		}
+	}
+	if len(taken) == 0 {
+		return nil // the common case: no statement, no lock
+	}
 	s.pace.mu.Lock()
 	defer s.pace.mu.Unlock()
+	if s.pace.buckets == nil {
+		s.pace.buckets = map[string]hookline.Bucket{}
+	}
 	for _, d := range picked {
 		ep := d.task.Endpoint
-		if ep == nil || ep.RateLimit == nil {
+		if ep == nil || ep.RateLimit == nil || taken[ep.ID] == 0 {
 			continue
 		}
-		if s.pace.buckets == nil {
-			s.pace.buckets = map[string]hookline.Bucket{}
+		b := s.pace.buckets[ep.ID].Take(ep.RateLimit, now, taken[ep.ID])
+		taken[ep.ID] = 0 // once per endpoint
+		if _, err := tx.ExecContext(ctx, sqlcore.BucketTokensUpsert, ep.ID, b.Tokens, ms(b.At)); err != nil {
+			return fmt.Errorf("taking rate limit tokens of %s: %w", ep.ID, err)
 		}
-		s.pace.buckets[ep.ID] = s.pace.buckets[ep.ID].Take(ep.RateLimit, now, 1)
+		s.pace.buckets[ep.ID] = b
 	}
+	return nil
 }
 
-// HoldEndpoint has claims lease nothing of endpoint id before until.
-func (s *Store) HoldEndpoint(_ context.Context, id string, until time.Time) error {
+// HoldEndpoint has claims lease nothing of endpoint id before until: it
+// writes the hold (sqlcore.Shared.HoldEndpoint), then the claims' copy in
+// memory.
+func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) error {
+	if err := s.Shared.HoldEndpoint(ctx, id, until); err != nil {
+		return err
+	}
 	s.pace.mu.Lock()
 	defer s.pace.mu.Unlock()
 	if s.pace.buckets == nil {
@@ -56,6 +122,14 @@ func (s *Store) HoldEndpoint(_ context.Context, id string, until time.Time) erro
 		s.pace.buckets[id] = b
 	}
 	return nil
+}
+
+// forgetBucket drops a deleted endpoint's bucket from memory (its row
+// goes in DeleteEndpoint's transaction).
+func (s *Store) forgetBucket(id string) {
+	s.pace.mu.Lock()
+	defer s.pace.mu.Unlock()
+	delete(s.pace.buckets, id)
 }
 
 // fifoNeedsFlush reports whether a claim must flush the journal first: a

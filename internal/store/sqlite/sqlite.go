@@ -102,7 +102,7 @@ type Store struct {
 
 	bus notifyBus // Notify and Listen (cluster.go)
 
-	pace paceState // rate limit buckets and 429 holds (pace.go)
+	pace paceState // rate limit buckets and 429 holds, kept in endpoint_buckets too (pace.go)
 
 	// jmu serialises publishes: their journal appends and the checks before
 	// them. Taken before bmu.
@@ -236,6 +236,10 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	// The writer runs first so that the file exists, in WAL mode, with its
 	// schema, before any reader opens it.
 	if s.migrated, err = s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.loadBuckets(ctx); err != nil { // pace.go
 		w.Close()
 		return nil, err
 	}

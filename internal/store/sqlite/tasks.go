@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 // ClaimTasks leases due deliveries fairly (hookline.ClaimRequest), in one
@@ -75,7 +76,9 @@ func (s *Store) ClaimTasks(ctx context.Context, req hookline.ClaimRequest) ([]*h
 			}
 			picked = kept
 			s.bmu.Unlock()
-			s.takeTokens(req.Now, picked)
+			if err := s.takeTokens(ctx, tx, req.Now, picked); err != nil { // pace.go
+				return err
+			}
 			for _, d := range picked {
 				if d.pending == nil {
 					expMS := ms(d.task.LeaseExpires)
@@ -192,6 +195,13 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		}
 	}
 	picked := hookline.FairOrder(lists, func(d dueTask) time.Time { return d.due }, req.Limit)
+	for _, d := range picked {
+		if d.task.Endpoint.RateLimit != nil {
+			// Its bucket is written with the claim (takeTokens), which
+			// needs the writer's transaction.
+			return nil, false, nil
+		}
+	}
 	tasks := make([]*hookline.Task, 0, len(picked))
 	s.bmu.Lock()
 	defer s.bmu.Unlock()
@@ -212,7 +222,6 @@ func (s *Store) claimFromMemory(ctx context.Context, req hookline.ClaimRequest) 
 		d.pending.ready = max(d.pending.due, d.pending.leaseExpires)
 		tasks = append(tasks, d.task)
 	}
-	s.takeTokens(req.Now, picked)
 	return tasks, true, nil
 }
 
@@ -442,7 +451,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	if err := s.recordAttemptStats(ctx, tx, cs); err != nil {
 		return err
 	}
-	endpointIDs := make([]string, len(cs)) // of each completion, for the breaker
+	attempts := make([]hookline.Attempt, len(cs)) // of each completion with its refs, for the breaker
 	for i, c := range cs {
 		a := c.Attempt
 		if a.ID == "" {
@@ -456,7 +465,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 				return fmt.Errorf("reading delivery %s: %w", a.DeliveryID, err)
 			}
 		}
-		endpointIDs[i] = a.EndpointID
+		attempts[i] = a
 		attemptRows = append(attemptRows, []any{a.ID, a.DeliveryID, a.EventID, a.EndpointID, a.Attempt, ms(a.Created),
 			a.URL, a.ResponseStatus, a.DurationMS, a.Error, a.ErrorKind, a.ResponseBody, ms(a.NextRetry)})
 		finished := applied[a.DeliveryID]
@@ -508,7 +517,7 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	if err := s.insAttempts.exec(ctx, tx, attemptRows); err != nil {
 		return fmt.Errorf("inserting attempts: %w", err)
 	}
-	changed, err := s.applyBreaker(ctx, tx, cs, endpointIDs)
+	changed, circuitEvents, err := s.applyBreaker(ctx, tx, cs, attempts)
 	if err != nil {
 		return err
 	}
@@ -552,6 +561,13 @@ func (s *Store) complete(ctx context.Context, tx *sql.Tx, owner string, cs []hoo
 	for _, a := range exhausted {
 		if err := recordOperational(ctx, tx, hookline.OpDeliveryExhausted, a.EndpointID, a.EventID, a, "", true, now); err != nil {
 			return err
+		}
+	}
+	// The circuits' transitions last, as PostgreSQL queues them.
+	for _, ev := range circuitEvents {
+		q, args := dialect().RecordCircuitEvent(ev, fromMS(now))
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("recording %s: %w", ev.Type(), err)
 		}
 	}
 	if endpointsChanged {
@@ -803,19 +819,23 @@ func nextAttemptMS(c hookline.Completion) int64 {
 
 // applyBreaker folds the completions into their endpoints' circuits
 // (hookline.BreakerRule.Apply), in the transaction that records them,
-// fills each completion's Breaker and reports whether a circuit changed.
-// Under the writer lock no other completion runs meanwhile, so each
-// transition is made once.
-func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Completion, endpointIDs []string) (bool, error) {
+// fills each completion's Breaker, reports whether a circuit changed and
+// returns the operational events of the transitions made, in order, for
+// the caller to record in the same transaction. Under the writer lock no
+// other completion runs meanwhile, so each transition is made once.
+func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Completion, attempts []hookline.Attempt) (bool, []sqlcore.CircuitEvent, error) {
 	type state struct {
-		c        hookline.Circuit
-		failures int
-		before   hookline.Circuit
+		c                        hookline.Circuit
+		failures                 int
+		before                   hookline.Circuit
+		url, description, tenant string // read at its first transition (named)
+		named                    bool
 	}
+	var events []sqlcore.CircuitEvent
 	states := map[string]*state{}
 	var order []string
 	for i := range cs {
-		a, id := &cs[i].Attempt, endpointIDs[i]
+		a, id := &attempts[i], attempts[i].EndpointID
 		st := states[id]
 		if st == nil {
 			var (
@@ -829,7 +849,7 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 				continue // deleted meanwhile: no circuit to keep
 			}
 			if err != nil {
-				return false, fmt.Errorf("reading circuit of %s: %w", id, err)
+				return false, nil, fmt.Errorf("reading circuit of %s: %w", id, err)
 			}
 			ep.Circuit.OpenedAt, ep.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
 			ep.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
@@ -841,10 +861,23 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 		if b := cs[i].Breaker; b != nil {
 			b.Transition = transition
 		}
+		if transition != "" {
+			// The endpoint as the event names it, read on this rare path
+			// only: every completion runs the query above.
+			if !st.named {
+				if err := tx.QueryRowContext(ctx, `SELECT url, description, tenant FROM endpoints WHERE id = ?`, id).
+					Scan(&st.url, &st.description, &st.tenant); err != nil {
+					return false, nil, fmt.Errorf("reading endpoint %s: %w", id, err)
+				}
+				st.named = true
+			}
+			events = append(events, sqlcore.CircuitEvent{Transition: transition, EndpointID: id, URL: st.url,
+				Description: st.description, Tenant: st.tenant, Attempt: *a, NextProbeAt: st.c.NextProbeAt})
+		}
 	}
 	for i := range cs {
 		if b := cs[i].Breaker; b != nil {
-			if st := states[endpointIDs[i]]; st != nil {
+			if st := states[attempts[i].EndpointID]; st != nil {
 				b.Circuit = st.c
 			}
 		}
@@ -859,11 +892,11 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 		if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET circuit_state = ?, consecutive_failures = ?,
 			circuit_opened_at = ?, circuit_next_probe_at = ?, circuit_cooldown_ms = ? WHERE id = ?`,
 			c.State, c.ConsecutiveFailures, ms(c.OpenedAt), ms(c.NextProbeAt), c.CoolDown.Milliseconds(), id); err != nil {
-			return false, fmt.Errorf("updating circuit of %s: %w", id, err)
+			return false, nil, fmt.Errorf("updating circuit of %s: %w", id, err)
 		}
 		changed = true // the cached endpoints carry the circuit: publishes and absorb read it
 	}
-	return changed, nil
+	return changed, events, nil
 }
 
 // breakerRule is the rule a completion brings, or the default one.

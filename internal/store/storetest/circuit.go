@@ -19,6 +19,7 @@ func runCircuit(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"CircuitTransitions", testCircuitTransitions},
 		{"CircuitOneTransition", testCircuitOneTransition},
 		{"CircuitSurvivesUpdate", testCircuitSurvivesUpdate},
+		{"CircuitEventsWithTransitions", testCircuitEventsWithTransitions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -190,6 +191,119 @@ func testCircuitOneTransition(t *testing.T, f *fixture) {
 	got := f.getEndpoint(ep.ID).Circuit
 	if opened != 1 || got.State != hookline.CircuitOpen || got.ConsecutiveFailures != owners {
 		t.Fatalf("%d owners at once: %d transitions, circuit %+v; want 1, open, %d failures", owners, opened, got, owners)
+	}
+	// One transition, one circuit_opened (the failing event beside it).
+	if evs := f.circuitEvents(2); len(evs) != 1 || evs[0].Type != hookline.OpCircuitOpened {
+		t.Fatalf("%d owners at once recorded circuit events %+v; want one circuit_opened", owners, evs)
+	}
+}
+
+// circuitEvents waits until want operational events are recorded (of any
+// type), deletes them all and returns the circuit ones among them.
+func (f *fixture) circuitEvents(want int) []*hookline.OperationalEvent {
+	f.t.Helper()
+	var out []*hookline.OperationalEvent
+	for _, o := range f.operational(want) {
+		if o.Type == hookline.OpCircuitOpened || o.Type == hookline.OpCircuitClosed {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// testCircuitEventsWithTransitions: each transition CompleteTasks makes
+// records its operational event in the same transaction, and only a
+// transition does: closed → open and a failed probe's half_open → open
+// record circuit_opened (with the next probe), the probe's success
+// circuit_closed; failures in between record none. A completion that
+// fails leaves neither the circuit's change nor its event.
+func testCircuitEventsWithTransitions(t *testing.T, f *fixture) {
+	ep := f.endpoint([]string{"*"}, tenant("acme"), func(e *hookline.Endpoint) { e.BreakerFailures = 2; e.Description = "flaky" })
+	for range 6 {
+		f.publish(hookline.PublishOptions{}, event("a.b", "acme", base))
+	}
+	claimAt := func(now time.Time, limit int) []*hookline.Task {
+		return f.claimReq(hookline.ClaimRequest{Owner: "w", Now: now, Lease: time.Hour, Limit: limit, MaxConcurrency: 10})
+	}
+	wantOpened := func(what string, evs []*hookline.OperationalEvent, cause hookline.Completion) {
+		t.Helper()
+		c := f.getEndpoint(ep.ID).Circuit
+		if len(evs) != 1 || evs[0].Type != hookline.OpCircuitOpened || !c.Open() {
+			t.Fatalf("%s: circuit %+v, events %+v; want open and one circuit_opened", what, c, evs)
+		}
+		o := evs[0]
+		if o.EndpointID != ep.ID || o.EndpointURL != ep.URL || o.EndpointDescription != "flaky" || o.Tenant != "acme" ||
+			o.EventID != cause.Attempt.EventID || o.Attempt == nil || o.Attempt.Status != 500 || o.Attempt.Error != "status 500" ||
+			o.Key == "" {
+			t.Fatalf("%s: event %+v does not name the endpoint and the attempt %+v", what, o, cause.Attempt)
+		}
+		sameTime(t, what+": next probe", o.NextProbeAt, c.NextProbeAt)
+	}
+	tasks := claimAt(at(time.Second), 4)
+	if len(tasks) != 4 {
+		t.Fatalf("claimed %d", len(tasks))
+	}
+	first := breaking(retry(tasks[0], at(time.Second), at(time.Second)))
+	f.complete("w", first)
+	if evs := f.circuitEvents(1); len(evs) != 0 { // delivery.failing alone
+		t.Fatalf("the first failure recorded circuit events %+v", evs)
+	}
+	second := breaking(retry(tasks[1], at(2*time.Second), at(2*time.Second)))
+	f.complete("w", second)
+	wantOpened("the second failure", f.circuitEvents(1), second)
+	// A failure of an attempt in flight when it opened moves nothing and
+	// records nothing (waits for a second event, which must not come).
+	f.complete("w", breaking(retry(tasks[2], at(2*time.Second), at(2*time.Second))))
+	if evs := f.circuitEvents(1); len(evs) != 0 {
+		t.Fatalf("an in-flight failure recorded %+v", evs)
+	}
+	// The probe fails: reopened, announced again, with its new probe.
+	probeAt := f.getEndpoint(ep.ID).Circuit.NextProbeAt
+	probe := claimAt(probeAt, 10)
+	if len(probe) != 1 {
+		t.Fatalf("half open: claimed %d", len(probe))
+	}
+	reopen := breaking(retry(probe[0], probeAt, probeAt))
+	f.complete("w", reopen)
+	if reopen.Breaker.Transition != hookline.TransitionReopened {
+		t.Fatalf("failed probe made %q", reopen.Breaker.Transition)
+	}
+	wantOpened("the failed probe", f.circuitEvents(1), reopen)
+	// The next probe succeeds: circuit_closed, naming it.
+	probeAt = f.getEndpoint(ep.ID).Circuit.NextProbeAt
+	probe = claimAt(probeAt, 10)
+	if len(probe) != 1 {
+		t.Fatalf("second half open: claimed %d", len(probe))
+	}
+	closing := breaking(succeeded(probe[0], probeAt))
+	f.complete("w", closing)
+	evs := f.circuitEvents(2) // recovered and circuit_closed
+	if len(evs) != 1 || evs[0].Type != hookline.OpCircuitClosed || evs[0].EventID != closing.Attempt.EventID ||
+		evs[0].Attempt == nil || evs[0].Attempt.Status != 200 || !evs[0].NextProbeAt.IsZero() {
+		t.Fatalf("a successful probe recorded %+v; want one circuit_closed naming %s", evs, closing.Attempt.EventID)
+	}
+	if c := f.getEndpoint(ep.ID).Circuit; c.Open() {
+		t.Fatalf("after the probe succeeded: %+v", c)
+	}
+
+	// A batch of two failures that would open it again, whose second
+	// attempt reuses the first's id: the batch fails, and neither the
+	// circuit's change nor an event is left.
+	rest := claimAt(probeAt.Add(time.Second), 10)
+	if len(rest) < 2 {
+		t.Fatalf("after closing claimed %d", len(rest))
+	}
+	a := breaking(retry(rest[0], probeAt.Add(time.Second), probeAt.Add(time.Hour)))
+	b := breaking(retry(rest[1], probeAt.Add(time.Second), probeAt.Add(time.Hour)))
+	b.Attempt.ID = a.Attempt.ID
+	if err := f.s.CompleteTasks(f.ctx, "w", []hookline.Completion{a, b}); err == nil {
+		t.Fatal("a batch with a repeated attempt id was recorded")
+	}
+	if c := f.getEndpoint(ep.ID).Circuit; c.Open() || c.ConsecutiveFailures != 0 {
+		t.Fatalf("a failed batch left the circuit %+v", c)
+	}
+	if got := f.operational(1); len(got) != 0 { // waits for one, which must not come
+		t.Fatalf("a failed batch left operational events %+v", got)
 	}
 }
 

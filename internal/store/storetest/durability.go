@@ -74,4 +74,97 @@ func RunDurability(t *testing.T, open Crashable) {
 			t.Errorf("claimable after the crash = %d tasks, %v; want the one never attempted", len(tasks), err)
 		}
 	})
+	t.Run("CircuitWithItsEvent", func(t *testing.T) {
+		testCircuitDurableWithEvent(t, open)
+	})
+	t.Run("PacingOnReturn", func(t *testing.T) {
+		testPacingDurable(t, open)
+	})
+}
+
+// testPacingDurable: a rate-limited endpoint's bucket, partly spent by a
+// claim, and a hold (a 429's Retry-After) survive a crash once the claim
+// and HoldEndpoint have returned: the new store neither refills the
+// bucket nor forgets the hold (issue 18).
+func testPacingDurable(t *testing.T, open Crashable) {
+	s, crash := open(t)
+	f := &fixture{t: t, ctx: t.Context(), s: s}
+	limited := f.endpoint([]string{"*"}, rateLimited(1, 4))
+	held := f.endpoint([]string{"*"})
+	const events = 6
+	for range events {
+		ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "order.paid", Created: base, Payload: []byte(`{"n":1}`)}
+		if _, err := s.PublishEvents(f.ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: base}); err != nil {
+			t.Fatalf("PublishEvents: %v", err)
+		}
+	}
+	if err := s.HoldEndpoint(f.ctx, held.ID, at(time.Hour)); err != nil {
+		t.Fatalf("HoldEndpoint: %v", err)
+	}
+	claim := func(s hookline.Store, owner string, now time.Time, limit int) map[string]int {
+		t.Helper()
+		tasks, err := s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: owner, Now: now, Lease: time.Hour, Limit: limit, MaxConcurrency: 100})
+		if err != nil {
+			t.Fatalf("ClaimTasks: %v", err)
+		}
+		out := map[string]int{}
+		for _, task := range tasks {
+			out[task.Endpoint.ID]++
+		}
+		return out
+	}
+	// Two of the burst of four; the held endpoint gives nothing.
+	if got := claim(s, "n1", at(time.Second), 2); got[limited.ID] != 2 || got[held.ID] != 0 {
+		t.Fatalf("before the crash claimed %v, want 2 of the limited endpoint's", got)
+	}
+
+	r := crash(t)
+	// At the same moment: the two tokens left, and still nothing held.
+	if got := claim(r, "n2", at(time.Second), 100); got[limited.ID] != 2 || got[held.ID] != 0 {
+		t.Fatalf("after the crash claimed %v; want the bucket's 2 left of the limited endpoint's (not a full burst of 4) and none of the held one's", got)
+	}
+	// The hold ends when it said.
+	if got := claim(r, "n2", at(time.Hour), 100); got[held.ID] != events {
+		t.Fatalf("after the hold claimed %v, want the held endpoint's %d", got, events)
+	}
+}
+
+// testCircuitDurableWithEvent: once CompleteTasks returns, a circuit it
+// opened and the circuit_opened event recorded with it are both there
+// after a crash (no node is left to publish an event that lived only in
+// its memory).
+func testCircuitDurableWithEvent(t *testing.T, open Crashable) {
+	s, crash := open(t)
+	f := &fixture{t: t, ctx: t.Context(), s: s}
+	ep := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.BreakerFailures = 1 })
+	ev := &hookline.Event{ID: hookline.NewID("evt"), Type: "order.paid", Created: base, Payload: []byte(`{"n":1}`)}
+	ps, err := s.PublishEvents(f.ctx, []*hookline.Event{ev}, hookline.PublishOptions{Now: base, LeaseOwner: "n1", LeaseExpires: at(time.Minute)})
+	if err != nil {
+		t.Fatalf("PublishEvents: %v", err)
+	}
+	c := breaking(retry(ps[0].Tasks[0], at(time.Second), at(time.Hour)))
+	f.complete("n1", c)
+	if c.Breaker.Transition != hookline.TransitionOpened {
+		t.Fatalf("the failure made transition %q, want opened", c.Breaker.Transition)
+	}
+
+	r := crash(t)
+	got, err := r.Endpoint(f.ctx, ep.ID)
+	if err != nil || !got.Circuit.Open() {
+		t.Fatalf("circuit after the crash = %+v, %v; want open", got, err)
+	}
+	evs, err := r.OperationalEvents(f.ctx, 100)
+	if err != nil {
+		t.Fatalf("OperationalEvents: %v", err)
+	}
+	var opened []*hookline.OperationalEvent
+	for _, o := range evs {
+		if o.Type == hookline.OpCircuitOpened {
+			opened = append(opened, o)
+		}
+	}
+	if len(opened) != 1 || opened[0].EndpointID != ep.ID || opened[0].EventID != ev.ID {
+		t.Fatalf("circuit_opened events after the crash: %+v; want one for %s", opened, ep.ID)
+	}
+	sameTime(t, "next probe after the crash", opened[0].NextProbeAt, got.Circuit.NextProbeAt)
 }
