@@ -396,40 +396,42 @@ func (e *Engine) attempt(t *hookline.Task) {
 	}
 	elapsed := time.Since(start)
 	// The endpoint's slot opens as soon as its answer is in (and any hold
-	// it asks for): the record of the attempt does not need it. A circuit's probe keeps it until
-	// its outcome is recorded: the circuit stays half open until then, and
-	// a free slot would let a second probe be claimed.
+	// it asks for): the record of the attempt does not need it. A
+	// circuit's probe keeps it until its outcome is recorded: the circuit
+	// stays half open until then, and a free slot would let a second
+	// probe be claimed.
 	released = true
 	probe := t.Request == nil && t.Endpoint.Circuit.Open()
 	// A 429's hold is in place, here and in the store, before the slot
 	// opens: the slot's wake would otherwise let a claim lease the
 	// endpoint's next delivery before the hold is there to stop it.
-	e.holdOn429(t, resp, now)
+	held := e.holdOn429(t, resp, now)
 	if !probe {
 		e.finished(t)
 	}
 	c := e.judge(t, resp, now, elapsed)
 	if t.Request == nil { // connections have no circuit
-		c.Breaker = &hookline.BreakerCheck{Rule: e.cfg.Breaker}
+		c.Breaker = &hookline.BreakerCheck{Rule: e.cfg.Breaker, Held: held}
 	}
 	e.completions <- completion{task: t, c: c, probe: probe}
 }
 
 // holdOn429 holds t's endpoint, on every node, until the time a 429's
 // Retry-After asks for: the receiver is slowing that endpoint down, and
-// only that one.
-func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) {
+// only that one. It reports whether it held the endpoint.
+func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) bool {
 	if resp.Status != 429 {
-		return
+		return false
 	}
 	d, ok := parseRetryAfter(resp.RetryAfter, now)
 	if !ok || d <= 0 {
-		return
+		return false
 	}
 	e.pacing.hold(t.Endpoint.ID, now.Add(d))
 	if err := e.cfg.Store.HoldEndpoint(context.Background(), t.Endpoint.ID, now.Add(d)); err != nil {
 		e.cfg.Logger.Error("holding an endpoint after its 429", "endpoint", t.Endpoint.ID, "err", err)
 	}
+	return true
 }
 
 func (e *Engine) sender(rawURL string) (Sender, error) {

@@ -232,3 +232,40 @@ func TestRetryAfterHoldsOnlyThatEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// A 429 that says when to come back (Retry-After) holds the endpoint and
+// leaves its circuit alone: the receiver is up, and a cool-down doubling
+// to minutes would outlast what it asked for. A 429 without Retry-After
+// is a failure like any other and opens the circuit (issue 18).
+func TestRetryAfterLeavesTheCircuitAlone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		retryAfter http.Header
+		attempts   int // on record before the circuit is read
+		wantState  string
+	}{
+		// Five 429s, more than the breaker's three failures.
+		{"with Retry-After", http.Header{"Retry-After": {"1"}}, 5, "closed"},
+		// The third opens it, and no attempt follows within the cool-down.
+		{"without Retry-After", nil, 3, "open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := dbNodes(t, "sqlite", "--dev", "--log-level", "warn")[0]
+			busy := newReceiver(t)
+			busy.respond = func(int, *http.Request) (int, http.Header) { return 429, tc.retryAfter }
+			ep := n.createEndpoint(map[string]any{"url": busy.URL, "max_concurrency": 1,
+				"retry_schedule": []string{"0s", "0s", "0s", "0s"}, "circuit_breaker": map[string]any{"failures": 3}})
+			n.publish("tick.tock", map[string]int{"i": 0})
+			waitFor(t, 20*time.Second, "the attempts on record", func() bool {
+				st, _ := circuitOf(n, ep.ID)
+				t.Logf("%d received, %d on record, %s", busy.count(), len(n.attempts("/v1/endpoints/"+ep.ID+"/attempts")), st)
+				return len(n.attempts("/v1/endpoints/"+ep.ID+"/attempts")) >= tc.attempts
+			})
+			if state, _ := circuitOf(n, ep.ID); state != tc.wantState {
+				t.Fatalf("after %d 429s %s the circuit is %s, want %s", tc.attempts, tc.name, state, tc.wantState)
+			}
+		})
+	}
+}

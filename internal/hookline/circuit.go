@@ -126,10 +126,20 @@ func (r BreakerRule) Apply(c *Circuit, failures int, a *Attempt) string {
 // and the transition, if any, the completion made (so that exactly one
 // node, the one whose completion made it, reports each transition).
 type BreakerCheck struct {
-	Rule       BreakerRule
+	Rule BreakerRule
+	// Held says the attempt got a 429 whose Retry-After now holds the
+	// endpoint: the receiver is up and has said when to come back, so
+	// the attempt neither counts as a failure nor closes the circuit.
+	// Counting it would open the circuit for a cool-down that doubles to
+	// minutes against a Retry-After of seconds.
+	Held       bool
 	Circuit    Circuit // out
 	Transition string  // out: "" or a Transition… value
 }
+
+// Counts reports whether the completion that carries b moves its
+// endpoint's circuit (Apply): every one but a Held one.
+func (b *BreakerCheck) Counts() bool { return b == nil || !b.Held }
 
 // EndpointRoom is the room of a claim at endpoint e under its cap
 // (ConcurrencyOf) and its circuit: none while open, one (the probe)

@@ -455,8 +455,8 @@ func (s *Store) applyBreaker(ctx context.Context, tx pgx.Tx, b *pgx.Batch, now t
 	for i := range cs {
 		a := &attempts[i]
 		st := states[a.EndpointID]
-		if st == nil {
-			continue // healthy, closed and all succeeded: nothing moves
+		if st == nil || !cs[i].Breaker.Counts() {
+			continue // healthy, closed and all succeeded, or held by a 429: nothing moves
 		}
 		rule := hookline.BreakerRule{}
 		if cs[i].Breaker != nil {

@@ -857,6 +857,9 @@ func (s *Store) applyBreaker(ctx context.Context, tx *sql.Tx, cs []hookline.Comp
 			states[id] = st
 			order = append(order, id)
 		}
+		if !cs[i].Breaker.Counts() {
+			continue
+		}
 		transition := breakerRule(cs[i]).Apply(&st.c, st.failures, a)
 		if b := cs[i].Breaker; b != nil {
 			b.Transition = transition

@@ -20,6 +20,7 @@ func runCircuit(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"CircuitOneTransition", testCircuitOneTransition},
 		{"CircuitSurvivesUpdate", testCircuitSurvivesUpdate},
 		{"CircuitEventsWithTransitions", testCircuitEventsWithTransitions},
+		{"CircuitIgnoresHeld", testCircuitIgnoresHeld},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -146,6 +147,54 @@ func testCircuitTransitions(t *testing.T, f *fixture) {
 	// before the success.
 	if fs := f.getEndpoint(ep.ID).FailingSince; !fs.IsZero() {
 		t.Fatalf("a success left FailingSince %v", fs)
+	}
+}
+
+// testCircuitIgnoresHeld: a failed completion marked Held (a 429 whose
+// Retry-After holds the endpoint) neither counts towards opening the
+// circuit nor makes a transition, on a closed circuit as on a probe; the
+// failures around it count as before.
+func testCircuitIgnoresHeld(t *testing.T, f *fixture) {
+	ep := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) { e.BreakerFailures = 2; e.MaxConcurrency = 10 })
+	for range 6 {
+		f.publishAt("a.b", base)
+	}
+	tasks := f.claimReq(hookline.ClaimRequest{Owner: "w", Now: at(time.Second), Lease: time.Minute, Limit: 100, MaxConcurrency: 10})
+	if len(tasks) != 6 {
+		t.Fatalf("claimed %d, want 6", len(tasks))
+	}
+	held := func(c hookline.Completion) hookline.Completion {
+		c = breaking(c)
+		c.Breaker.Held = true
+		return c
+	}
+	due := at(time.Hour)
+	for i, c := range []hookline.Completion{
+		held(retry(tasks[0], at(time.Second), due)),
+		held(retry(tasks[1], at(2*time.Second), due)),
+		held(retry(tasks[2], at(3*time.Second), due)),
+		breaking(retry(tasks[3], at(4*time.Second), due)),
+	} {
+		f.complete("w", c)
+		if c.Breaker.Transition != "" {
+			t.Fatalf("completion %d made transition %q", i+1, c.Breaker.Transition)
+		}
+	}
+	if got := f.getEndpoint(ep.ID).Circuit; got.State != hookline.CircuitClosed || got.ConsecutiveFailures != 1 {
+		t.Fatalf("after three held failures and one more: %+v, want closed with 1 failure counted", got)
+	}
+	// The next failure that counts is the second in a row: it opens.
+	c := breaking(retry(tasks[4], at(5*time.Second), due))
+	f.complete("w", c)
+	if c.Breaker.Transition != hookline.TransitionOpened {
+		t.Fatalf("the second counted failure made %q, want it opened", c.Breaker.Transition)
+	}
+	// A held answer to the probe leaves the circuit open as it was.
+	before := f.getEndpoint(ep.ID).Circuit
+	c = held(retry(tasks[5], before.NextProbeAt, due))
+	f.complete("w", c)
+	if after := f.getEndpoint(ep.ID).Circuit; c.Breaker.Transition != "" || !after.NextProbeAt.Equal(before.NextProbeAt) || after.ConsecutiveFailures != before.ConsecutiveFailures {
+		t.Fatalf("a held probe moved the circuit: %+v then %+v (%q)", before, after, c.Breaker.Transition)
 	}
 }
 
