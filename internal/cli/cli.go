@@ -74,7 +74,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: flagValueError(err)} })
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var (
@@ -98,6 +98,28 @@ func Run(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	return err
+}
+
+// flagValueError words a flag value that does not parse as what the flag
+// wants, naming the flag, instead of pflag's "strconv.ParseInt: parsing
+// …: invalid syntax".
+func flagValueError(err error) error {
+	var bad *pflag.InvalidValueError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	want := "a " + bad.GetFlag().Value.Type()
+	switch bad.GetFlag().Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		want = "a whole number"
+	case "float32", "float64":
+		want = "a number"
+	case "duration":
+		want = "a duration like 500ms, 30s or 5m"
+	case "bool":
+		want = "true or false"
+	}
+	return fmt.Errorf("--%s %q: must be %s", bad.GetFlag().Name, bad.GetValue(), want)
 }
 
 // isCobraUsageError recognises the errors cobra makes for wrong arguments.

@@ -3,6 +3,7 @@ package hookline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -70,7 +71,11 @@ func ParseFilter(raw []byte, fields FilterFields) (*Filter, error) {
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
-		return nil, Invalid("filter", "filter must be a JSON object of field → condition: %v", err)
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return nil, Invalid("filter", "filter must be a JSON object of field → condition, like {\"type\": \"invoice.paid\"}, not %s", article(typ.Value))
+		}
+		return nil, JSONError(err, "filter")
 	}
 	if len(m) > maxFilterConditions {
 		return nil, Invalid("filter", "filter has more than %d conditions", maxFilterConditions)
