@@ -48,7 +48,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 			}
 			return hookline.Invalid("", "request body is empty; expected a JSON object")
 		}
-		return decodeError(err)
+		return decodeError(err, v)
 	}
 	// Only white space may follow, up to the limit.
 	if _, err := dec.Token(); err != io.EOF {
@@ -61,7 +61,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 	return checkNUL(v)
 }
 
-func decodeError(err error) error {
+func decodeError(err error, v any) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var appErr *hookline.Error
@@ -75,7 +75,7 @@ func decodeError(err error) error {
 	case errors.As(err, &typ), strings.HasPrefix(err.Error(), "json: unknown field "):
 		// Worded once for the body and the nested values the
 		// application decodes from it (hookline.DecodeStrict).
-		return hookline.JSONError(err, "")
+		return hookline.JSONError(err, "", v)
 	}
 	return hookline.Invalid("", "malformed JSON: %v", err)
 }

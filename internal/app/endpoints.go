@@ -339,6 +339,16 @@ func (a *App) EndpointDefaults() (maxConcurrency int, timeout time.Duration) {
 	return hookline.ConcurrencyOf(&hookline.Endpoint{}, a.cfg.MaxConcurrency), hookline.TimeoutOf(&hookline.Endpoint{}, a.cfg.Timeout)
 }
 
+// TimeoutSeconds is e's attempt timeout as the API shows it: whole
+// seconds, as timeout_seconds is written. A server --timeout below a whole
+// second (--timeout 500ms) shows rounded up, so that what an endpoint
+// shows can always be written back.
+func (a *App) TimeoutSeconds(e *hookline.Endpoint) int {
+	_, def := a.EndpointDefaults()
+	t := hookline.TimeoutOf(e, def)
+	return int((t + time.Second - 1) / time.Second)
+}
+
 // newSecret makes a secret of the signing mode's kind.
 func newSecret(signing string) string {
 	if signing == hookline.SigningEd25519 {

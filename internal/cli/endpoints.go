@@ -234,7 +234,7 @@ func (a *app) endpointFields(e apijson.Endpoint) error {
 		kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(e.RateLimit.PerSecond, 'f', -1, 64), e.RateLimit.Burst)})
 	}
 	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
-		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()},
+		[2]string{"timeout", (time.Duration(e.TimeoutSeconds) * time.Second).String()},
 		[2]string{"breaker failures", strconv.Itoa(e.CircuitBreaker.Failures)},
 		[2]string{"circuit", orDash(e.Circuit.State)})
 	if e.Circuit.OpenedAt != nil && e.Circuit.NextProbeAt != nil {

@@ -75,7 +75,7 @@ func ParseFilter(raw []byte, fields FilterFields) (*Filter, error) {
 		if errors.As(err, &typ) {
 			return nil, Invalid("filter", "filter must be a JSON object of field → condition, like {\"type\": \"invoice.paid\"}, not %s", article(typ.Value))
 		}
-		return nil, JSONError(err, "filter")
+		return nil, JSONError(err, "filter", &m)
 	}
 	if len(m) > maxFilterConditions {
 		return nil, Invalid("filter", "filter has more than %d conditions", maxFilterConditions)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -17,14 +18,15 @@ func DecodeStrict(raw []byte, param string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return JSONError(err, param)
+		return JSONError(err, param, v)
 	}
 	return nil
 }
 
 // JSONError turns an error from decoding the JSON value of param ("" for a
-// whole request body) into an EINVALID error naming the field at fault.
-func JSONError(err error, param string) error {
+// whole request body) into v into an EINVALID error naming the field at
+// fault.
+func JSONError(err error, param string, v any) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -32,6 +34,15 @@ func JSONError(err error, param string) error {
 		return Invalid(param, "%s is not valid JSON at byte %d", nameOr(param, "the body"), syntax.Offset)
 	case errors.As(err, &typ):
 		field := joinField(param, typ.Field)
+		// encoding/json names the field, not the map key or array index
+		// below it: "headers must be a string" would be wrong of
+		// {"headers": {"X-A": 1}}.
+		switch containerKind(v, typ.Field, typ.Type) {
+		case reflect.Map:
+			return Invalid(field, "every value in %s must be %s, not %s", field, JSONKind(typ.Type.Kind().String()), article(typ.Value))
+		case reflect.Slice, reflect.Array:
+			return Invalid(field, "every entry of %s must be %s, not %s", field, JSONKind(typ.Type.Kind().String()), article(typ.Value))
+		}
 		return Invalid(field, "%s must be %s, not %s", nameOr(field, "the body"), JSONKind(typ.Type.Kind().String()), article(typ.Value))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return Invalid(param, "%s ends too soon", nameOr(param, "the body"))
@@ -40,6 +51,47 @@ func JSONError(err error, param string) error {
 		return Invalid(field, "unknown field %q", field)
 	}
 	return Invalid(param, "%s is not valid: %s", nameOr(param, "the body"), strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// containerKind finds the Go type of the field at path (JSON names,
+// dotted) in v, and returns its kind when it is a map or a slice whose
+// elements are of type elem, the type a decoding error wanted: the error
+// was then about a value inside it. Otherwise it returns reflect.Invalid.
+func containerKind(v any, path string, elem reflect.Type) reflect.Kind {
+	t := reflect.TypeOf(v)
+	for _, name := range strings.Split(path, ".") {
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			return reflect.Invalid
+		}
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if tag == name || tag == "" && f.Name == name {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return reflect.Invalid
+		}
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || path == "" {
+		return reflect.Invalid
+	}
+	switch k := t.Kind(); k {
+	case reflect.Map, reflect.Slice, reflect.Array:
+		if t.Elem() == elem {
+			return k
+		}
+	}
+	return reflect.Invalid
 }
 
 func joinField(param, field string) string {
