@@ -108,18 +108,27 @@ func flagValueError(err error) error {
 	if !errors.As(err, &bad) {
 		return err
 	}
-	want := "a " + bad.GetFlag().Value.Type()
-	switch bad.GetFlag().Value.Type() {
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		want = "a whole number"
-	case "float32", "float64":
-		want = "a number"
-	case "duration":
-		want = "a duration like 500ms, 30s or 5m"
-	case "bool":
-		want = "true or false"
+	want := flagWants(bad.GetFlag())
+	if want == "" {
+		return err // a value type of ours, whose error says what it wants
 	}
 	return fmt.Errorf("--%s %q: must be %s", bad.GetFlag().Name, bad.GetValue(), want)
+}
+
+// flagWants says in words what kind of value a flag of one of pflag's
+// types takes, "" for other types.
+func flagWants(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	case "duration":
+		return "a duration like 500ms, 30s or 5m"
+	case "bool":
+		return "true or false"
+	}
+	return ""
 }
 
 // isCobraUsageError recognises the errors cobra makes for wrong arguments.
@@ -178,6 +187,9 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 			return
 		}
 		if err := f.Value.Set(v); err != nil {
+			if want := flagWants(f); want != "" {
+				err = fmt.Errorf("must be %s (it sets --%s)", want, f.Name)
+			}
 			firstErr = usagef("%s=%q: %v", name, v, err)
 		}
 	}
