@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -18,9 +19,79 @@ func DecodeStrict(raw []byte, param string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names the unknown key, not where it is.
+			if path, ok := unknownFieldPath(raw, reflect.TypeOf(v)); ok {
+				field := joinField(param, path)
+				return Invalid(field, "unknown field %q", field)
+			}
+		}
 		return JSONError(err, param, v)
 	}
 	return nil
+}
+
+// unknownFieldPath finds in raw, decoded into a value of type t, the
+// dotted path of the first key (in sorted order at each level) that no
+// struct field takes.
+func unknownFieldPath(raw []byte, t reflect.Type) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return "", false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return "", false
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		f, ok := fieldByJSONName(t, k)
+		if !ok {
+			return k, true
+		}
+		if sub, ok := unknownFieldPath(m[k], f.Type); ok {
+			return k + "." + sub, true
+		}
+	}
+	return "", false
+}
+
+// fieldByJSONName finds the field of struct type t that the JSON key name
+// decodes into, matching as encoding/json does (exactly, else ignoring
+// case).
+func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
+	var folded reflect.StructField
+	found := false
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			// An embedded struct's fields are the outer one's.
+			if inner, ok := fieldByJSONName(f.Type, name); ok {
+				return inner, true
+			}
+			continue
+		}
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == name {
+			return f, true
+		}
+		if !found && strings.EqualFold(tag, name) {
+			folded, found = f, true
+		}
+	}
+	return folded, found
 }
 
 // JSONError turns an error from decoding the JSON value of param ("" for a
@@ -66,18 +137,11 @@ func containerKind(v any, path string, elem reflect.Type) reflect.Kind {
 		if t == nil || t.Kind() != reflect.Struct {
 			return reflect.Invalid
 		}
-		found := false
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if tag == name || tag == "" && f.Name == name {
-				t, found = f.Type, true
-				break
-			}
-		}
-		if !found {
+		f, ok := fieldByJSONName(t, name)
+		if !ok {
 			return reflect.Invalid
 		}
+		t = f.Type
 	}
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
