@@ -39,6 +39,9 @@ func (a *app) serveCmd() *cobra.Command {
 			if cfg.Timeout <= 0 { // the server reads 0 as "the default"; given here, it is a mistake
 				return usagef("--timeout %s: must be from 100ms to 5m", cfg.Timeout)
 			}
+			if cfg.MaxBodyBytes <= 0 { // as --timeout: 0 is not "the default" here
+				return usagef("--max-body %d: must be at least 1024 bytes", cfg.MaxBodyBytes)
+			}
 			if cfg.MaxConcurrency < 1 { // the server reads 0 as "the default"; given here, it is a mistake
 				return usagef("--max-concurrency %d: must be from 1 to %d", cfg.MaxConcurrency, hookline.MaxMaxConcurrency)
 			}
