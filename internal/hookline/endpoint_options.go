@@ -119,6 +119,9 @@ func ParseRetrySchedule(entries []string) ([]time.Duration, error) {
 	}
 	out := make([]time.Duration, len(entries))
 	for i, s := range entries {
+		if strings.TrimSpace(s) == "" {
+			return nil, Invalid(fmt.Sprintf("retry_schedule[%d]", i), "retry_schedule entry %d is empty; each is a duration like 0s, 30s, 5m or 2h", i)
+		}
 		d, err := ParseRetryDelay(s)
 		if err != nil {
 			return nil, Invalid(fmt.Sprintf("retry_schedule[%d]", i), "retry_schedule entry %v", err)
@@ -137,7 +140,7 @@ const NoRetries = "none"
 // entry ("5s,,10s", "5s,") is refused rather than dropped, as the API
 // refuses one in retry_schedule: a typo must not shorten the schedule.
 func SplitRetrySchedule(s string) ([]string, error) {
-	if strings.TrimSpace(s) == NoRetries {
+	if strings.EqualFold(strings.TrimSpace(s), NoRetries) {
 		return []string{}, nil
 	}
 	entries := strings.Split(s, ",")

@@ -143,4 +143,19 @@ func TestParseRetrySchedule(t *testing.T) {
 			t.Errorf("ParseRetrySchedule(%q) = %v", bad, err)
 		}
 	}
+	// An empty entry is named as such, wherever it came from.
+	if _, err := ParseRetrySchedule([]string{"5s", " ", "10s"}); ErrorParam(err) != "retry_schedule[1]" || !strings.Contains(ErrorMessage(err), "is empty") {
+		t.Errorf("an empty entry: %v", err)
+	}
+	for in, want := range map[string]string{"none": "", " NONE ": "", "0s, 5m": "0s|5m"} {
+		got, err := SplitRetrySchedule(in)
+		if err != nil || got == nil || strings.Join(got, "|") != want {
+			t.Errorf("SplitRetrySchedule(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"5s,,10s", "5s,", ",5s", " "} {
+		if _, err := SplitRetrySchedule(in); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("SplitRetrySchedule(%q) = %v, want an empty entry refused", in, err)
+		}
+	}
 }
