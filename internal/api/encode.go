@@ -48,7 +48,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 			}
 			return hookline.Invalid("", "request body is empty; expected a JSON object")
 		}
-		return decodeError(err)
+		return decodeError(err, v)
 	}
 	// Only white space may follow, up to the limit.
 	if _, err := dec.Token(); err != io.EOF {
@@ -61,7 +61,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any, optional
 	return checkNUL(v)
 }
 
-func decodeError(err error) error {
+func decodeError(err error, v any) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var appErr *hookline.Error
@@ -70,13 +70,12 @@ func decodeError(err error) error {
 		return err // from the body itself: one that arrived too slowly (408)
 	case errors.As(err, &syntax):
 		return hookline.Invalid("", "malformed JSON at byte %d: %v", syntax.Offset, err)
-	case errors.As(err, &typ):
-		return hookline.Invalid(typ.Field, "%s must be %s, not %s", fieldName(typ.Field), article(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return hookline.Invalid("", "malformed JSON: the body ends too soon")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return hookline.Invalid(field, "unknown field %q", field)
+	case errors.As(err, &typ), strings.HasPrefix(err.Error(), "json: unknown field "):
+		// Worded once for the body and the nested values the
+		// application decodes from it (hookline.DecodeStrict).
+		return hookline.JSONError(err, "", v)
 	}
 	return hookline.Invalid("", "malformed JSON: %v", err)
 }
@@ -86,20 +85,6 @@ func fieldName(f string) string {
 		return "the body"
 	}
 	return f
-}
-
-func article(kind string) string {
-	switch kind {
-	case "slice":
-		return "an array"
-	case "map", "struct":
-		return "an object"
-	case "int", "int64", "float64":
-		return "a number"
-	case "bool":
-		return "a boolean"
-	}
-	return "a " + kind
 }
 
 // page reads limit and starting_after.

@@ -34,9 +34,9 @@ func (s *Server) renderEndpoint(ctx context.Context, e *hookline.Endpoint, secre
 	if err != nil {
 		return apijson.Endpoint{}, err
 	}
-	maxConcurrency, timeout := s.app.EndpointDefaults()
+	maxConcurrency, _ := s.app.EndpointDefaults()
 	j := apijson.Endpoint{
-		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: hookline.TimeoutOf(e, timeout).Seconds(),
+		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: s.app.TimeoutSeconds(e),
 		Ordering: hookline.OrderingUnordered, RateLimit: renderRateLimit(e.RateLimit),
 		ID: e.ID, Object: "endpoint", URL: e.URL, EnabledEvents: e.EnabledEvents, Description: e.Description,
 		Metadata: e.Metadata, Tenant: e.Tenant, Status: e.Status, DisabledReason: e.DisabledReason,

@@ -54,7 +54,7 @@ type Endpoint struct {
 	Headers         map[string]string `json:"headers"`              // static headers of every delivery
 	RetrySchedule   []string          `json:"retry_schedule"`       // null: the server's
 	MaxConcurrency  int               `json:"max_concurrency"`      // the endpoint's, or the server's default
-	TimeoutSeconds  float64           `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout
+	TimeoutSeconds  int               `json:"timeout_seconds"`      // the endpoint's, or the server's --timeout in whole seconds (rounded up)
 	Ordering        string            `json:"ordering"`             // fifo or unordered
 	RateLimit       *RateLimit        `json:"rate_limit"`           // null: none
 	CircuitBreaker  Breaker           `json:"circuit_breaker"`

@@ -362,6 +362,10 @@ func TestInboundRules(t *testing.T) {
 		matches   bool
 	}{
 		{name: "no event", filter: `{"data.plan": {"equals": "pro"}}`, code: hookline.EINVALID, prm: "event"},
+		{name: "no filter", filter: ``, ev: &app.FilterEvent{Type: "a.b"}, code: hookline.EINVALID, prm: "filter"},
+		{name: "null filter", filter: `null`, ev: &app.FilterEvent{Type: "a.b"}, code: hookline.EINVALID, prm: "filter"},
+		{name: "event without a type", filter: `{}`, ev: &app.FilterEvent{Data: []byte(`{}`)}, code: hookline.EINVALID, prm: "event.type"},
+		{name: "the empty filter takes everything", filter: `{}`, ev: &app.FilterEvent{Type: "a.b"}, matches: true},
 		{name: "bad filter named before the missing event", filter: `{"data.plan": {"near": "pro"}}`, code: hookline.EINVALID},
 		{name: "matches", filter: `{"data.plan": {"equals": "pro"}}`, ev: &app.FilterEvent{Type: "a.b", Data: []byte(`{"plan": "pro"}`)}, matches: true},
 		{name: "does not match", filter: `{"data.plan": {"equals": "pro"}}`, ev: &app.FilterEvent{Type: "a.b", Data: []byte(`{"plan": "free"}`)}},

@@ -1,13 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hookline/hookline/internal/delivery"
@@ -265,10 +264,8 @@ func parseRateLimit(raw json.RawMessage) (*hookline.RateLimit, error) {
 		PerSecond *float64         `json:"per_second"`
 		Burst     *json.RawMessage `json:"burst"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		return nil, hookline.Invalid("rate_limit", "rate_limit must be {\"per_second\": n} with an optional \"burst\", or null: %s", strings.TrimPrefix(err.Error(), "json: "))
+	if err := hookline.DecodeStrict(raw, "rate_limit", &v); err != nil {
+		return nil, withHint(err, "rate_limit is {\"per_second\": n} with an optional \"burst\", or null")
 	}
 	if v.PerSecond == nil || *v.PerSecond <= 0 || *v.PerSecond > hookline.MaxRatePerSecond {
 		return nil, hookline.Invalid("rate_limit.per_second", "rate_limit.per_second must be a number above 0 and at most %d", hookline.MaxRatePerSecond)
@@ -293,15 +290,23 @@ func breakerFailures(raw json.RawMessage) (int, error) {
 	var cb struct {
 		Failures json.RawMessage `json:"failures"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cb); err != nil {
-		return 0, hookline.Invalid("circuit_breaker", "circuit_breaker must be an object like {\"failures\": 10}, or null for the server's --breaker-failures")
+	if err := hookline.DecodeStrict(raw, "circuit_breaker", &cb); err != nil {
+		return 0, withHint(err, "circuit_breaker is an object like {\"failures\": 10}, or null for the server's --breaker-failures")
 	}
 	if cb.Failures == nil {
 		return 0, nil
 	}
 	return nullableInt(cb.Failures, "circuit_breaker.failures", 0, hookline.MaxBreakerFailures, "--breaker-failures")
+}
+
+// withHint adds to a decoding error of a nested field what the field
+// takes, keeping the param it names.
+func withHint(err error, hint string) error {
+	var e *hookline.Error
+	if errors.As(err, &e) {
+		return hookline.Invalid(e.Param, "%s; %s", e.Message, hint)
+	}
+	return err
 }
 
 // BreakerFailures is how many consecutive failures open e's circuit: its
@@ -332,6 +337,16 @@ func nullableInt(raw json.RawMessage, param string, lo, hi int, flag string) (in
 // timeout_seconds gets: the server's --max-concurrency and --timeout.
 func (a *App) EndpointDefaults() (maxConcurrency int, timeout time.Duration) {
 	return hookline.ConcurrencyOf(&hookline.Endpoint{}, a.cfg.MaxConcurrency), hookline.TimeoutOf(&hookline.Endpoint{}, a.cfg.Timeout)
+}
+
+// TimeoutSeconds is e's attempt timeout as the API shows it: whole
+// seconds, as timeout_seconds is written. A server --timeout below a whole
+// second (--timeout 500ms) shows rounded up, so that what an endpoint
+// shows can always be written back.
+func (a *App) TimeoutSeconds(e *hookline.Endpoint) int {
+	_, def := a.EndpointDefaults()
+	t := hookline.TimeoutOf(e, def)
+	return int((t + time.Second - 1) / time.Second)
 }
 
 // newSecret makes a secret of the signing mode's kind.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -52,15 +53,54 @@ func (a *App) EndpointAttempts(ctx context.Context, id string, f hookline.Attemp
 	return a.cfg.Store.ListAttempts(ctx, f)
 }
 
-// EventDeliveries returns event id's delivery to each endpoint.
+// EventDeliveries returns event id's delivery to each endpoint, each
+// pending one due when it will really be tried (heldUntil).
 func (a *App) EventDeliveries(ctx context.Context, id string) ([]*hookline.Delivery, error) {
 	if _, err := a.cfg.Store.Event(ctx, id); err != nil {
 		return nil, err
 	}
-	return a.cfg.Store.Deliveries(ctx, id)
+	ds, err := a.cfg.Store.Deliveries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return ds, a.heldUntil(ctx, ds)
 }
 
-// Resend makes event id's deliveries due now, to one endpoint or (with
+// heldUntil moves the NextAttemptAt of each pending delivery in ds to when
+// it will really be tried: not before its endpoint's open circuit lets a
+// probe go (next_probe_at). The row keeps the time it became due, which
+// a claim needs; a reader wants the time it goes, not one already past
+// while it waits without spending retries. A 429's hold and a rate limit
+// are not folded in: the store keeps them apart from the endpoint (the
+// delivery a 429 answered is itself due at its Retry-After).
+func (a *App) heldUntil(ctx context.Context, ds []*hookline.Delivery) error {
+	circuits := map[string]hookline.Circuit{}
+	for _, d := range ds {
+		if d.Status != hookline.DeliveryPending {
+			continue
+		}
+		c, ok := circuits[d.EndpointID]
+		if !ok {
+			e, err := a.cfg.Store.Endpoint(ctx, d.EndpointID)
+			switch {
+			case hookline.ErrorCode(err) == hookline.ENOTFOUND:
+				// Deleted since the deliveries were read: nothing holds them.
+			case err != nil:
+				return fmt.Errorf("reading the circuit of endpoint %s: %w", d.EndpointID, err)
+			default:
+				c = e.Circuit
+			}
+			circuits[d.EndpointID] = c
+		}
+		if c.Open() && c.NextProbeAt.After(d.NextAttemptAt) {
+			d.NextAttemptAt = c.NextProbeAt
+		}
+	}
+	return nil
+}
+
+// Resend makes event id's deliveries due now (as far as an open circuit
+// lets them: heldUntil), to one endpoint or (with
 // endpointID empty) to every endpoint subscribed, and wakes the engine.
 func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.Delivery, error) {
 	ds, err := a.cfg.Store.Resend(ctx, id, endpointID, a.cfg.Now())
@@ -68,5 +108,10 @@ func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.De
 		return nil, err
 	}
 	a.wake()
+	// Due now, except where an open circuit holds them. The resend is
+	// made: a failure to read the circuits is logged, not its error.
+	if err := a.heldUntil(ctx, ds); err != nil {
+		a.cfg.Logger.Error("showing resent deliveries", "event", id, "err", err)
+	}
 	return ds, nil
 }

@@ -15,15 +15,26 @@ type FilterEvent struct {
 
 // TestFilter reports whether an endpoint filter would take ev, and else
 // why not: one sentence per condition that fails. Errors are EINVALID
-// naming filter (checked first, whatever else is missing), event or
-// event.data.
+// naming filter (checked first, whatever else is missing), event,
+// event.type or event.data. The filter is required: an absent one is a
+// mistake, not a filter that takes everything.
 func (a *App) TestFilter(filter json.RawMessage, ev *FilterEvent) (bool, []string, error) {
+	if len(filter) == 0 || string(filter) == "null" {
+		// Nothing to test: answering "matches" would pass a filter the
+		// caller forgot to send. {} (match everything) is one to test.
+		return false, nil, hookline.Invalid("filter", "filter is required: the endpoint filter to test, like {\"type\": \"invoice.*\"}")
+	}
 	f, err := hookline.ParseFilter(filter, hookline.EventFilterFields)
 	if err != nil {
 		return false, nil, err
 	}
 	if ev == nil {
 		return false, nil, hookline.Invalid("event", "event is required: {\"type\", \"tenant\", \"data\"} as it would be published")
+	}
+	if ev.Type == "" {
+		// Every published event has a type: one without would test an
+		// event that cannot be.
+		return false, nil, hookline.Invalid("event.type", "event.type is required, as it is on every published event")
 	}
 	typ, tenant, data := ev.Type, ev.Tenant, ev.Data
 	if len(data) == 0 || string(data) == "null" {

@@ -74,7 +74,7 @@ func Run(ctx context.Context, args []string, env Env) error {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: flagValueError(err)} })
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var (
@@ -98,6 +98,37 @@ func Run(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	return err
+}
+
+// flagValueError words a flag value that does not parse as what the flag
+// wants, naming the flag, instead of pflag's "strconv.ParseInt: parsing
+// …: invalid syntax".
+func flagValueError(err error) error {
+	var bad *pflag.InvalidValueError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	want := flagWants(bad.GetFlag())
+	if want == "" {
+		return err // a value type of ours, whose error says what it wants
+	}
+	return fmt.Errorf("--%s %q: must be %s", bad.GetFlag().Name, bad.GetValue(), want)
+}
+
+// flagWants says in words what kind of value a flag of one of pflag's
+// types takes, "" for other types.
+func flagWants(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	case "duration":
+		return "a duration like 500ms, 30s or 5m"
+	case "bool":
+		return "true or false"
+	}
+	return ""
 }
 
 // isCobraUsageError recognises the errors cobra makes for wrong arguments.
@@ -156,6 +187,9 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 			return
 		}
 		if err := f.Value.Set(v); err != nil {
+			if want := flagWants(f); want != "" {
+				err = fmt.Errorf("must be %s (it sets --%s)", want, f.Name)
+			}
 			firstErr = usagef("%s=%q: %v", name, v, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/internal/apijson"
 	"github.com/hookline/hookline/internal/client"
+	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -59,7 +60,7 @@ func (s *endpointFlagSet) register(cmd *cobra.Command, create bool) {
 	f.StringArrayVar(&s.headers, "header", nil, "a static header every delivery carries, 'Name: value' (repeatable; replaces the endpoint's headers; --header '' removes them)")
 	f.StringVar(&s.retrySchedule, "retry-schedule", "", "this endpoint's delays before each retry, e.g. 0s,30s,5m ('none' never retries; '' goes back to the server's)")
 	f.StringVar(&s.maxConcurrency, "max-concurrency", "", "deliveries in flight to this endpoint at a time, 1 to 1000 ('' goes back to the server's --max-concurrency)")
-	f.StringVar(&s.ordering, "ordering", "", "fifo: deliveries one at a time in publish order, each after the one before has succeeded or failed for good; unordered (the default): in parallel")
+	f.StringVar(&s.ordering, "ordering", "", "fifo: deliveries one at a time in publish order, each after the one before has succeeded or failed for good; unordered (the default, or ''): in parallel")
 	f.StringVar(&s.rateLimit, "rate-limit", "", "deliveries per second to this endpoint, across all nodes, with an optional burst: 50 or 50/100 ('' removes it)")
 	f.StringVar(&s.timeout, "timeout", "", "timeout of one attempt to this endpoint in whole seconds, e.g. 30s, 1s to 5m ('' goes back to the server's --timeout)")
 	f.StringVar(&s.breakerFailures, "breaker-failures", "", "consecutive failed attempts that open this endpoint's circuit, 1 to 10000 ('' or 0 goes back to the server's --breaker-failures)")
@@ -123,15 +124,11 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (client.Fields, error) {
 		switch strings.TrimSpace(s.retrySchedule) {
 		case "":
 			p["retry_schedule"] = nil
-		case "none":
-			// An empty schedule: the first failure is final.
-			p["retry_schedule"] = []string{}
 		default:
-			entries := []string{}
-			for _, e := range strings.Split(s.retrySchedule, ",") {
-				if e = strings.TrimSpace(e); e != "" {
-					entries = append(entries, e)
-				}
+			// "none" is an empty schedule: the first failure is final.
+			entries, err := hookline.SplitRetrySchedule(s.retrySchedule)
+			if err != nil {
+				return nil, usagef("--retry-schedule %q: %v", s.retrySchedule, err)
 			}
 			p["retry_schedule"] = entries
 		}
@@ -150,6 +147,8 @@ func (s *endpointFlagSet) params(cmd *cobra.Command) (client.Fields, error) {
 	}
 	if f.Changed("ordering") {
 		switch v := strings.TrimSpace(s.ordering); v {
+		case "":
+			p["ordering"] = nil // the default, unordered, as '' resets every other flag
 		case "fifo", "unordered":
 			p["ordering"] = v
 		default:
@@ -235,7 +234,7 @@ func (a *app) endpointFields(e apijson.Endpoint) error {
 		kv = append(kv, [2]string{"rate limit", fmt.Sprintf("%s/s, burst %d", strconv.FormatFloat(e.RateLimit.PerSecond, 'f', -1, 64), e.RateLimit.Burst)})
 	}
 	kv = append(kv, [2]string{"max concurrency", strconv.Itoa(e.MaxConcurrency)},
-		[2]string{"timeout", (time.Duration(e.TimeoutSeconds * float64(time.Second))).String()},
+		[2]string{"timeout", (time.Duration(e.TimeoutSeconds) * time.Second).String()},
 		[2]string{"breaker failures", strconv.Itoa(e.CircuitBreaker.Failures)},
 		[2]string{"circuit", orDash(e.Circuit.State)})
 	if e.Circuit.OpenedAt != nil && e.Circuit.NextProbeAt != nil {

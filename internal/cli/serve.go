@@ -36,6 +36,12 @@ func (a *app) serveCmd() *cobra.Command {
 				}
 				cfg.RetrySchedule = s
 			}
+			if cfg.Timeout <= 0 { // the server reads 0 as "the default"; given here, it is a mistake
+				return usagef("--timeout %s: must be from 100ms to 5m", cfg.Timeout)
+			}
+			if cfg.MaxBodyBytes <= 0 { // as --timeout: 0 is not "the default" here
+				return usagef("--max-body %d: must be at least 1024 bytes", cfg.MaxBodyBytes)
+			}
 			if cfg.MaxConcurrency < 1 { // the server reads 0 as "the default"; given here, it is a mistake
 				return usagef("--max-concurrency %d: must be from 1 to %d", cfg.MaxConcurrency, hookline.MaxMaxConcurrency)
 			}
@@ -72,7 +78,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "address to listen on (port 0 picks a free one)")
 	f.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data directory; the SQLite database lives inside")
 	f.BoolVar(&cfg.Dev, "dev", false, "development mode: allow deliveries to loopback and private addresses")
-	f.StringVar(&schedule, "retry-schedule", "", "comma-separated delays before each retry, e.g. 5s,5m,30m (default "+delivery.FormatSchedule(delivery.DefaultSchedule)+", ±20% jitter)")
+	f.StringVar(&schedule, "retry-schedule", "", "comma-separated delays before each retry, e.g. 5s,5m,30m, or none for no retries (default "+delivery.FormatSchedule(delivery.DefaultSchedule)+", ±20% jitter)")
 	f.DurationVar(&cfg.Timeout, "timeout", 15*time.Second, "timeout of one delivery attempt, for endpoints without their own timeout_seconds")
 	f.IntVar(&cfg.MaxConcurrency, "max-concurrency", hookline.DefaultMaxConcurrency, "deliveries in flight to one endpoint at a time (across all nodes), for endpoints without their own max_concurrency")
 	f.IntVar(&cfg.BreakerFailures, "breaker-failures", hookline.DefaultBreakerFailures, "consecutive failed attempts that open an endpoint's circuit (its deliveries then wait, spending no retries, until a probe succeeds), for endpoints without their own circuit_breaker")

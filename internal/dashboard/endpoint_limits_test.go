@@ -107,7 +107,7 @@ func TestEndpointLimitsFormToStore(t *testing.T) {
 		{boxes("ten", "", "", "", "", ""), "max_concurrency"},
 		{boxes("", "1e9", "", "", "", ""), "timeout_seconds"},
 		{boxes("", "", "FIFO", "", "", ""), "ordering"},
-		{boxes("", "", "", "fast", "", ""), "rate_limit"},
+		{boxes("", "", "", "fast", "", ""), "rate_limit.per_second"},
 		{boxes("", "", "", "", "5", ""), "rate_limit.per_second"},
 		{boxes("", "", "", "5", "2.5", ""), "rate_limit.burst"},
 		{boxes("", "", "", "", "", "-1"), "circuit_breaker.failures"},

@@ -152,10 +152,17 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 	}
 	if _, ok := r.PostForm["retry_schedule"]; ok {
 		p.RetrySchedule = json.RawMessage("null")
-		if sched := splitList(f.RetrySchedule); len(sched) == 1 && strings.EqualFold(sched[0], noRetries) {
+		if sched := strings.TrimSpace(f.RetrySchedule); strings.EqualFold(sched, noRetries) {
 			p.RetrySchedule = json.RawMessage("[]")
-		} else if len(sched) > 0 {
-			p.RetrySchedule, _ = json.Marshal(sched) // strings always marshal
+		} else if sched != "" {
+			// Every entry as typed, an empty one too ("5s,,10s"): the app
+			// refuses it naming retry_schedule[1], as the API and the
+			// CLI do, rather than the form shortening the schedule.
+			entries := strings.Split(sched, ",")
+			for i := range entries {
+				entries[i] = strings.TrimSpace(entries[i])
+			}
+			p.RetrySchedule, _ = json.Marshal(entries) // strings always marshal
 		}
 	}
 	readLimits(r, f, &p)
@@ -255,18 +262,6 @@ func limitsForm(f *endpointForm, e *hookline.Endpoint) {
 // noRetries is how the form writes an empty retry_schedule (no retries),
 // which an empty box cannot: that is the server's schedule.
 const noRetries = "none"
-
-// splitList splits a comma-separated list, dropping blanks, as the CLI's
-// --retry-schedule does.
-func splitList(s string) []string {
-	var out []string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // readHeaders works out an endpoint's static headers from the form: the
 // current ones (their values never left the server) less those ticked for

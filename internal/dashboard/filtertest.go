@@ -47,7 +47,13 @@ func (d *Dashboard) TestFilter(w http.ResponseWriter, r *http.Request) error {
 	// are kept as typed and judged when it is saved.
 	f, p, _ := readForm(r, cur)
 	t := &f.FilterTest
-	matches, reasons, err := d.app.TestFilter(p.Filter, &app.FilterEvent{Type: t.Type, Tenant: t.Tenant, Data: json.RawMessage(strings.TrimSpace(t.Data))})
+	filter := p.Filter
+	if string(filter) == "null" {
+		// An empty filter box saves no filter, which takes every event:
+		// tried, it is the filter {}.
+		filter = json.RawMessage("{}")
+	}
+	matches, reasons, err := d.app.TestFilter(filter, &app.FilterEvent{Type: t.Type, Tenant: t.Tenant, Data: json.RawMessage(strings.TrimSpace(t.Data))})
 	status := http.StatusOK
 	if err != nil {
 		if !formError(err) {

@@ -87,10 +87,10 @@ func readSource(r *http.Request) (sourceForm, app.SourceParams, error) {
 	p := app.SourceParams{Name: &f.Name, Type: &f.Type, Secret: &secret}
 	if f.Options != "" {
 		var opts hookline.SourceOptions
-		dec := json.NewDecoder(strings.NewReader(f.Options))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opts); err != nil {
-			return f, p, hookline.Invalid("options", "the options are not a JSON object of known fields: %v", err)
+		if err := hookline.DecodeStrict([]byte(f.Options), "options", &opts); err != nil {
+			// The form has one options box: the error marks it, its
+			// message naming the option at fault.
+			return f, p, hookline.Invalid("options", "%s", hookline.ErrorMessage(err))
 		}
 		p.Options = &opts
 	}

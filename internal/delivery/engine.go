@@ -486,7 +486,7 @@ func (e *Engine) judge(t *hookline.Task, resp Response, now time.Time, elapsed t
 	}
 	if t.Attempt > len(schedule) {
 		c.Status = hookline.DeliveryFailed
-		a.Error += fmt.Sprintf("; gave up after %d attempts", t.Attempt)
+		a.Error += "; gave up after " + attemptsText(t.Attempt)
 	} else {
 		delay := jitter(schedule[t.Attempt-1], e.cfg.Jitter)
 		if d, ok := parseRetryAfter(resp.RetryAfter, now); ok {
@@ -656,3 +656,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 
 // ErrStopped is returned by work offered to a stopped engine or publisher.
 var ErrStopped = errors.New("shutting down")
+
+// attemptsText is n attempts in words: "1 attempt", "3 attempts".
+func attemptsText(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}

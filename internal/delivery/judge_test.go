@@ -18,8 +18,11 @@ func TestParseSchedule(t *testing.T) {
 		wantErr string
 	}{
 		{"5s,5m,1h", []time.Duration{5 * time.Second, 5 * time.Minute, time.Hour}, ""},
-		{" 1s , 2s ,", []time.Duration{time.Second, 2 * time.Second}, ""},
+		{" 1s , 2s ", []time.Duration{time.Second, 2 * time.Second}, ""},
 		{"", nil, ""},
+		{"none", []time.Duration{}, ""}, // no retries: the first failure is final
+		{"0s,,5s", nil, "entry 2 of 3 is empty"},
+		{"1s,2s,", nil, "entry 3 of 3 is empty"},
 		{"5x", nil, `"5x"`},
 		{"1s,-2s", nil, "is negative"},
 		{"0s,0s,5m", []time.Duration{0, 0, 5 * time.Minute}, ""}, // 0s retries at once
@@ -32,7 +35,7 @@ func TestParseSchedule(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || FormatSchedule(got) != FormatSchedule(tt.want) {
+		if err != nil || FormatSchedule(got) != FormatSchedule(tt.want) || (got == nil) != (tt.want == nil) {
 			t.Errorf("ParseSchedule(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
 	}
@@ -114,12 +117,15 @@ func TestJudge(t *testing.T) {
 		{"the endpoint's schedule: 0s retries at once", 1, own, Response{Status: 500}, hookline.DeliveryPending, 0, false, "HTTP 500"},
 		{"the endpoint's schedule: second delay", 2, own, Response{Status: 500}, hookline.DeliveryPending, 3 * time.Second, false, "HTTP 500"},
 		{"the endpoint's schedule runs out", 3, own, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 3 attempts"},
-		{"an empty schedule never retries", 1, []time.Duration{}, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 1 attempts"},
+		{"an empty schedule never retries", 1, []time.Duration{}, Response{Status: 500}, hookline.DeliveryFailed, 0, false, "gave up after 1 attempt"},
 	} {
 		c := e.judge(task(tt.attempt, tt.schedule), tt.resp, now, 12*time.Millisecond)
 		a := c.Attempt
 		if c.Status != tt.status || (c.DisableEndpoint != "") != tt.disable || !strings.Contains(a.Error, tt.errHas) {
 			t.Errorf("%s: status %q disable %q error %q", tt.name, c.Status, c.DisableEndpoint, a.Error)
+		}
+		if strings.Contains(a.Error, " 1 attempts") {
+			t.Errorf("%s: error %q: one attempt is singular", tt.name, a.Error)
 		}
 		var wantNext time.Time
 		if tt.nextRetry > 0 || tt.status == hookline.DeliveryPending {

@@ -20,19 +20,23 @@ var DefaultSchedule = []time.Duration{
 
 // ParseSchedule parses a comma-separated list of Go durations ("0s,5m,1h"),
 // each checked as an endpoint's retry_schedule entry is: 0s retries at
-// once.
+// once. "none" is an empty schedule (no retries), "" none given (nil: the
+// default); an empty entry is refused (hookline.SplitRetrySchedule).
 func ParseSchedule(s string) ([]time.Duration, error) {
-	var out []time.Duration
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	entries, err := hookline.SplitRetrySchedule(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]time.Duration, len(entries))
+	for i, part := range entries {
 		d, err := hookline.ParseRetryDelay(part)
 		if err != nil {
 			return nil, fmt.Errorf("retry schedule entry %w", err)
 		}
-		out = append(out, d)
+		out[i] = d
 	}
 	return out, nil
 }

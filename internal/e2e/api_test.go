@@ -73,14 +73,17 @@ func TestBadInput(t *testing.T) {
 		{"rate without per_second", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": {"burst": 5}}`, 400, "invalid_request", "rate_limit.per_second", "above 0"},
 		{"zero burst", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": {"per_second": 5, "burst": 0}}`, 400, "invalid_request", "rate_limit.burst", "from 1 to"},
 		{"negative burst", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": {"per_second": 5, "burst": -1}}`, 400, "invalid_request", "rate_limit.burst", "from 1 to"},
-		{"unknown rate field", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": {"per_second": 5, "per_minute": 3}}`, 400, "invalid_request", "rate_limit", `unknown field "per_minute"`},
+		{"unknown rate field", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": {"per_second": 5, "per_minute": 3}}`, 400, "invalid_request", "rate_limit.per_minute", `unknown field "rate_limit.per_minute"`},
 		{"rate not an object", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"rate_limit": 50}`, 400, "invalid_request", "rate_limit", "per_second"},
 		{"negative breaker failures", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"circuit_breaker": {"failures": -1}}`, 400, "invalid_request", "circuit_breaker.failures", "from 0 to 10000"},
 		{"too many breaker failures", testAPIKey, "POST", "/v1/endpoints", `{"url": "http://127.0.0.1:9/x", "circuit_breaker": {"failures": 10001}}`, 400, "invalid_request", "circuit_breaker.failures", "from 0 to 10000"},
 		{"breaker failures not a number", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"circuit_breaker": {"failures": "ten"}}`, 400, "invalid_request", "circuit_breaker.failures", "whole number"},
 		{"breaker not an object", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"circuit_breaker": 10}`, 400, "invalid_request", "circuit_breaker", "object"},
-		{"breaker unknown field", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"circuit_breaker": {"failures": 3, "cooldown": "1m"}}`, 400, "invalid_request", "circuit_breaker", "object"},
+		{"breaker unknown field", testAPIKey, "PATCH", "/v1/endpoints/" + ep.ID, `{"circuit_breaker": {"failures": 3, "cooldown": "1m"}}`, 400, "invalid_request", "circuit_breaker.cooldown", `unknown field "circuit_breaker.cooldown"`},
 		{"filter test without event", testAPIKey, "POST", "/v1/filters/test", `{"filter": {"type": "a.b"}}`, 400, "invalid_request", "event", "required"},
+		{"filter test without filter", testAPIKey, "POST", "/v1/filters/test", `{"event": {"type": "a.b"}}`, 400, "invalid_request", "filter", "required"},
+		{"filter test with a null filter", testAPIKey, "POST", "/v1/filters/test", `{"filter": null, "event": {"type": "a.b"}}`, 400, "invalid_request", "filter", "required"},
+		{"filter test event without type", testAPIKey, "POST", "/v1/filters/test", `{"filter": {"type": "a.b"}, "event": {"data": {}}}`, 400, "invalid_request", "event.type", "required"},
 		{"filter test bad filter", testAPIKey, "POST", "/v1/filters/test", `{"filter": {"nope": 1}, "event": {"type": "a.b"}}`, 400, "invalid_request", "filter", "nope"},
 		{"no key", "", "GET", "/v1/endpoints", nil, 401, "unauthorized", "", "API key"},
 		{"wrong key", "hl_sk_wrong_wrong_wrong", "GET", "/v1/endpoints", nil, 401, "unauthorized", "", "API key"},
@@ -116,6 +119,94 @@ func TestBadInput(t *testing.T) {
 	if len(l.Data) != 0 {
 		t.Errorf("rejected publishes left %d events", len(l.Data))
 	}
+}
+
+// Bad endpoint bodies, the nested ones most, are answered in JSON's words
+// naming the field at fault: never a Go type (issue 18, finding 6).
+func TestEndpointCreateErrorsSpeakJSON(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir(), "--dev")
+	for _, tt := range []struct {
+		name, body, param string
+	}{
+		{"rate limit a number", `{"rate_limit": 50}`, "rate_limit"},
+		{"rate limit a string", `{"rate_limit": "50/s"}`, "rate_limit"},
+		{"rate limit an array", `{"rate_limit": [50]}`, "rate_limit"},
+		{"per_second a string", `{"rate_limit": {"per_second": "50"}}`, "rate_limit.per_second"},
+		{"per_second an object", `{"rate_limit": {"per_second": {}}}`, "rate_limit.per_second"},
+		{"unknown rate field", `{"rate_limit": {"per_second": 5, "per_minute": 3}}`, "rate_limit.per_minute"},
+		{"burst a string", `{"rate_limit": {"per_second": 5, "burst": "9"}}`, "rate_limit.burst"},
+		{"filter a string", `{"filter": "x"}`, "filter"},
+		{"filter a number", `{"filter": 5}`, "filter"},
+		{"filter an array", `{"filter": [1]}`, "filter"},
+		{"breaker a number", `{"circuit_breaker": 3}`, "circuit_breaker"},
+		{"breaker unknown field", `{"circuit_breaker": {"failures": 3, "cooldown": 5}}`, "circuit_breaker.cooldown"},
+		{"breaker failures a string", `{"circuit_breaker": {"failures": "3"}}`, "circuit_breaker.failures"},
+		{"headers an array", `{"headers": ["X-A: 1"]}`, "headers"},
+		{"header value a number", `{"headers": {"X-A": 1}}`, "headers"},
+		{"metadata a string", `{"metadata": "x"}`, "metadata"},
+		{"events a string", `{"enabled_events": "*"}`, "enabled_events"},
+		{"event a number", `{"enabled_events": [1]}`, "enabled_events"},
+		{"retry schedule of numbers", `{"retry_schedule": [5, 10]}`, "retry_schedule"},
+		{"ordering an object", `{"ordering": {}}`, "ordering"},
+		{"timeout a string", `{"timeout_seconds": "5"}`, "timeout_seconds"},
+		{"concurrency a bool", `{"max_concurrency": true}`, "max_concurrency"},
+		{"description a number", `{"description": 5}`, "description"},
+		{"url an object", `{"url": {}}`, "url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"url": "http://127.0.0.1:9/x", ` + strings.TrimPrefix(tt.body, "{")
+			if strings.HasPrefix(tt.body, `{"url"`) {
+				body = tt.body
+			}
+			status, raw := n.call("POST", "/v1/endpoints", body, nil)
+			var e apiError
+			if err := json.Unmarshal(raw, &e); status != 400 || err != nil {
+				t.Fatalf("status %d: %s; want a 400 JSON error", status, raw)
+			}
+			msg := e.Error.Message
+			for _, leak := range []string{"Go value", "interface {}", "struct {", "json:", "*float64", "map[string]"} {
+				if strings.Contains(msg, leak) {
+					t.Errorf("message %q shows Go's %q", msg, leak)
+				}
+			}
+			if e.Error.Param != tt.param || !strings.Contains(msg, tt.param) {
+				t.Errorf("error %+v, want param %q named in the message", e.Error, tt.param)
+			}
+		})
+	}
+	// A wrong value inside a map or a list is said to be inside it.
+	for body, want := range map[string]string{
+		`{"url": "http://127.0.0.1:9/x", "headers": {"X-A": 1}}`:             "every value in headers must be a string, not a number",
+		`{"url": "http://127.0.0.1:9/x", "metadata": {"a": true}}`:           "every value in metadata must be a string, not a boolean",
+		`{"url": "http://127.0.0.1:9/x", "enabled_events": [1]}`:             "every entry of enabled_events must be a string, not a number",
+		`{"url": "http://127.0.0.1:9/x", "enabled_events": "a.b"}`:           "enabled_events must be an array, not a string",
+		`{"url": "http://127.0.0.1:9/x", "rate_limit": {"per_second": "5"}}`: "rate_limit.per_second must be a number, not a string",
+	} {
+		_, raw := n.call("POST", "/v1/endpoints", body, nil)
+		var e apiError
+		if err := json.Unmarshal(raw, &e); err != nil || !strings.Contains(e.Error.Message, want) {
+			t.Errorf("%s: %s, want a message containing %q", body, raw, want)
+		}
+	}
+}
+
+// timeout_seconds is always a whole number, so that what an endpoint shows
+// can be written back: a server --timeout below a second shows rounded up
+// (issue 18, finding 5).
+func TestTimeoutSecondsWhole(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, t.TempDir(), "--dev", "--timeout", "500ms")
+	_, raw := n.call("POST", "/v1/endpoints", map[string]any{"url": "http://127.0.0.1:9/x"}, nil)
+	var ep struct {
+		ID             string          `json:"id"`
+		TimeoutSeconds json.RawMessage `json:"timeout_seconds"`
+	}
+	if err := json.Unmarshal(raw, &ep); err != nil || string(ep.TimeoutSeconds) != "1" {
+		t.Fatalf("timeout_seconds %s (%v), want 1 for --timeout 500ms: %s", ep.TimeoutSeconds, err, raw)
+	}
+	// What it shows, written back, is taken.
+	n.must(200, "PATCH", "/v1/endpoints/"+ep.ID, `{"timeout_seconds": `+string(ep.TimeoutSeconds)+`}`, nil)
 }
 
 // Outside --dev, loopback and private destinations are refused at save time

@@ -115,7 +115,9 @@ func TestOperationalEvents(t *testing.T) {
 	}
 
 	// A flapping endpoint: failing on the first attempt, recovered on the
-	// retry.
+	// retry. It is new and has never succeeded: its first failure is one
+	// "since it was created", and is announced as one after a success is
+	// (README: operational events).
 	flapEv := publish("flap.tick")
 	ops := waitOps(2)
 	check(ops[0], want{"hookline.delivery.failing", flapEp.ID, flapEp.URL, "Flaps", flapEv.ID, 500, "HTTP 500", ""})

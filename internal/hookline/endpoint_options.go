@@ -164,6 +164,9 @@ func ParseRetrySchedule(entries []string) ([]time.Duration, error) {
 	}
 	out := make([]time.Duration, len(entries))
 	for i, s := range entries {
+		if strings.TrimSpace(s) == "" {
+			return nil, Invalid(fmt.Sprintf("retry_schedule[%d]", i), "retry_schedule entry %d is empty; each is a duration like 0s, 30s, 5m or 2h", i)
+		}
 		d, err := ParseRetryDelay(s)
 		if err != nil {
 			return nil, Invalid(fmt.Sprintf("retry_schedule[%d]", i), "retry_schedule entry %v", err)
@@ -171,6 +174,28 @@ func ParseRetrySchedule(entries []string) ([]time.Duration, error) {
 		out[i] = d
 	}
 	return out, nil
+}
+
+// NoRetries is how a flag writes an empty retry schedule: the first
+// failure is final.
+const NoRetries = "none"
+
+// SplitRetrySchedule splits a flag's comma-separated retry schedule
+// ("0s,30s,5m") into its trimmed entries, NoRetries into none. An empty
+// entry ("5s,,10s", "5s,") is refused rather than dropped, as the API
+// refuses one in retry_schedule: a typo must not shorten the schedule.
+func SplitRetrySchedule(s string) ([]string, error) {
+	if strings.EqualFold(strings.TrimSpace(s), NoRetries) {
+		return []string{}, nil
+	}
+	entries := strings.Split(s, ",")
+	for i, e := range entries {
+		entries[i] = strings.TrimSpace(e)
+		if entries[i] == "" {
+			return nil, fmt.Errorf("entry %d of %d is empty; separate the delays with single commas, e.g. 5s,5m,30m, or say %s for no retries", i+1, len(entries), NoRetries)
+		}
+	}
+	return entries, nil
 }
 
 // FormatRetrySchedule is the inverse of ParseRetrySchedule.

@@ -3,6 +3,7 @@ package hookline
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -70,7 +71,11 @@ func ParseFilter(raw []byte, fields FilterFields) (*Filter, error) {
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
-		return nil, Invalid("filter", "filter must be a JSON object of field → condition: %v", err)
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return nil, Invalid("filter", "filter must be a JSON object of field → condition, like {\"type\": \"invoice.paid\"}, not %s", article(typ.Value))
+		}
+		return nil, JSONError(err, "filter", &m)
 	}
 	if len(m) > maxFilterConditions {
 		return nil, Invalid("filter", "filter has more than %d conditions", maxFilterConditions)
@@ -296,6 +301,40 @@ func (c *condition) holds(v any, present bool) bool {
 	return false
 }
 
+// sameNumber reports whether two JSON numbers have the same value. Whole
+// numbers compare exactly by their digits, however long: float64 cannot
+// tell 12345678901234567890 from …891, and ids and amounts past 2^53 are
+// common in webhook payloads. Others compare as float64. Linear in the
+// length, allocating nothing, as it runs at every fan-out.
+func sameNumber(a, b string) bool {
+	if negA, x, ok := integerDigits(a); ok {
+		if negB, y, ok := integerDigits(b); ok {
+			return negA == negB && x == y
+		}
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	return err1 == nil && err2 == nil && x == y
+}
+
+// integerDigits splits a whole number into its sign and its digits
+// without leading zeros (zero is "", never negative), and reports whether
+// s is one.
+func integerDigits(s string) (neg bool, digits string, ok bool) {
+	neg = strings.HasPrefix(s, "-")
+	digits = strings.TrimPrefix(s, "-")
+	if digits == "" {
+		return false, "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false, "", false
+		}
+	}
+	digits = strings.TrimLeft(digits, "0")
+	return neg && digits != "", digits, true
+}
+
 // equal compares JSON values: numbers by value, strings and booleans
 // exactly, and a header's or query's string against a number or boolean by
 // its text.
@@ -310,9 +349,7 @@ func equal(got, want any) bool {
 			}
 			g = json.Number(s)
 		}
-		a, err1 := strconv.ParseFloat(string(g), 64)
-		b, err2 := strconv.ParseFloat(string(w), 64)
-		return err1 == nil && err2 == nil && a == b
+		return sameNumber(string(g), string(w))
 	case string:
 		g, ok := got.(string)
 		return ok && g == w

@@ -11,7 +11,7 @@ import (
 func TestEventFilter(t *testing.T) {
 	t.Parallel()
 	payload, err := NewEventPayload("evt_1", "invoice.paid", time.Unix(1, 0), "acme",
-		[]byte(`{"amount": 1200, "currency": "eur", "lines": [{"sku": "pro"}], "live": true}`))
+		[]byte(`{"amount": 1200, "currency": "eur", "lines": [{"sku": "pro"}], "live": true, "big": 12345678901234567890, "ratio": 0.1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +33,13 @@ func TestEventFilter(t *testing.T) {
 		{"array index", `{"data.lines.0.sku": {"prefix": "pr"}}`, ev, true, ""},
 		{"bool", `{"data.live": true}`, ev, true, ""},
 		{"absent path", `{"data.refund": {"exists": false}}`, ev, true, ""},
+		// Numbers compare exactly, beyond float64's 2^53 too.
+		{"big integer", `{"data.big": 12345678901234567890}`, ev, true, ""},
+		{"big integer off by one", `{"data.big": 12345678901234567891}`, ev, false, "data.big is 12345678901234567890"},
+		{"big integer in", `{"data.big": {"in": [12345678901234567891, 12345678901234567892]}}`, ev, false, "data.big"},
+		{"number written otherwise", `{"data.amount": 1.2e3}`, ev, true, ""},
+		{"decimal", `{"data.ratio": 0.10}`, ev, true, ""},
+		{"negative is not positive", `{"data.big": -12345678901234567890}`, ev, false, "data.big"},
 		{"all must hold", `{"data.currency": "eur", "data.amount": 5}`, ev, false, "data.amount"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,6 +56,13 @@ func TestEventFilter(t *testing.T) {
 				t.Fatalf("Explain = %q, want a reason containing %q", reasons, c.why)
 			}
 		})
+	}
+	// An error names the filter in JSON's words, never Go's types.
+	for _, bad := range []string{`"x"`, `[1]`, `5`, `true`} {
+		_, err := ParseFilter([]byte(bad), EventFilterFields)
+		if msg := ErrorMessage(err); strings.Contains(msg, "Go value") || strings.Contains(msg, "interface {}") || !strings.Contains(msg, "JSON object") {
+			t.Errorf("ParseFilter(%s): message %q", bad, msg)
+		}
 	}
 	for _, bad := range []string{`[1]`, `{"headers.x": 1}`, `{"data": 1}`, `{"data.a": {"like": 1}}`, `"x"`,
 		"{\"data.x\": \"\xff\"}", "{\"data.\xc3\": 1}", "{\"tenant\": {\"in\": [\"a\xed\xa0\x80\"]}}"} {
@@ -193,6 +207,21 @@ func TestParseRetrySchedule(t *testing.T) {
 	for _, bad := range [][]string{{"1s", "-1s"}, {"x"}, {"200h"}, make([]string, MaxRetryScheduleLen+1)} {
 		if _, err := ParseRetrySchedule(bad); ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorParam(err), "retry_schedule") {
 			t.Errorf("ParseRetrySchedule(%q) = %v", bad, err)
+		}
+	}
+	// An empty entry is named as such, wherever it came from.
+	if _, err := ParseRetrySchedule([]string{"5s", " ", "10s"}); ErrorParam(err) != "retry_schedule[1]" || !strings.Contains(ErrorMessage(err), "is empty") {
+		t.Errorf("an empty entry: %v", err)
+	}
+	for in, want := range map[string]string{"none": "", " NONE ": "", "0s, 5m": "0s|5m"} {
+		got, err := SplitRetrySchedule(in)
+		if err != nil || got == nil || strings.Join(got, "|") != want {
+			t.Errorf("SplitRetrySchedule(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"5s,,10s", "5s,", ",5s", " "} {
+		if _, err := SplitRetrySchedule(in); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Errorf("SplitRetrySchedule(%q) = %v, want an empty entry refused", in, err)
 		}
 	}
 }

@@ -404,7 +404,7 @@ func (h *Hub) ServeDevice(w http.ResponseWriter, r *http.Request) error {
 		if errors.As(err, &tooLarge) {
 			return err
 		}
-		return hookline.Invalid("", "malformed JSON: %v", err)
+		return hookline.JSONError(err, "", &p)
 	}
 	name := r.PathValue("name")
 	ep, err := h.Device(r.Context(), name, DeviceSettings{Events: p.EnabledEvents, Scheme: p.SignatureScheme})
