@@ -49,8 +49,10 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	var held map[string]int
 	if opts.LeaseOwner != "" {
 		s.noteLeaseOwner(opts.LeaseOwner)
+		held = s.heldEndpoints(now)
 	}
 	out := make([]hookline.Published, len(events))
 
@@ -99,7 +101,7 @@ func (s *Store) PublishEvents(ctx context.Context, events []*hookline.Event, opt
 				continue
 			}
 			d := &pendingDelivery{id: hookline.NewID("dlv"), eventID: ev.ID, endpointID: ep.ID, due: due, ready: due, created: nowMS, ev: pe}
-			if opts.Leases(ep, 0) {
+			if opts.Leases(ep, held[ep.ID]) {
 				d.owner, d.leaseExpires, d.ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 				cp := *ep // a fresh struct per call; slices and maps are shared read-only
 				p.Tasks = append(p.Tasks, &hookline.Task{
@@ -258,8 +260,10 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 	nowMS := ms(now)
 	windowMS := opts.IdempotencyWindow.Milliseconds()
 	leaseExp := ms(opts.LeaseExpires)
+	var held map[string]int
 	if opts.LeaseOwner != "" {
 		s.noteLeaseOwner(opts.LeaseOwner)
+		held = s.heldEndpoints(now)
 	}
 	out := make([]hookline.Published, len(events))
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -308,7 +312,7 @@ func (s *Store) publishWithoutJournal(ctx context.Context, events []*hookline.Ev
 				}
 				id := hookline.NewID("dlv")
 				owner, exp, ready := "", int64(0), due
-				if opts.Leases(ep, 0) {
+				if opts.Leases(ep, held[ep.ID]) {
 					owner, exp, ready = opts.LeaseOwner, leaseExp, max(due, leaseExp)
 					cp := *ep // a fresh struct per call; slices and maps are shared read-only
 					p.Tasks = append(p.Tasks, &hookline.Task{DeliveryID: id, Attempt: 1, Event: ev, Endpoint: &cp, LeaseExpires: opts.LeaseExpires})

@@ -124,6 +124,27 @@ func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) er
 	return nil
 }
 
+// heldEndpoints returns the endpoints a 429 holds (HoldEndpoint) at now,
+// each with a count of others' leases that fills any cap, for a publish
+// to lease none of their deliveries, as PostgreSQL's publish reads them
+// (othersOrHeldQuery). The engine's own memory of its holds does the same
+// until a restart; the table's survive it. Nil when none is held, the
+// common case.
+func (s *Store) heldEndpoints(now time.Time) map[string]int {
+	s.pace.mu.Lock()
+	defer s.pace.mu.Unlock()
+	var held map[string]int
+	for id, b := range s.pace.buckets {
+		if now.Before(b.Until) {
+			if held == nil {
+				held = map[string]int{}
+			}
+			held[id] = hookline.MaxMaxConcurrency
+		}
+	}
+	return held
+}
+
 // forgetBucket drops a deleted endpoint's bucket from memory (its row
 // goes in DeleteEndpoint's transaction).
 func (s *Store) forgetBucket(id string) {

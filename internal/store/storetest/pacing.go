@@ -187,4 +187,15 @@ func testHoldEndpoint(t *testing.T, f *fixture) {
 	if got := byEndpoint(at(5 * time.Second)); got[held.ID] != 2 {
 		t.Fatalf("after the hold claimed %v, want the held endpoint's 2", got)
 	}
+	// A publish leases nothing of a held endpoint either: its delivery
+	// waits for a claim after the hold.
+	if err := f.s.HoldEndpoint(f.ctx, held.ID, at(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	now := at(6 * time.Second)
+	capped := func(e *hookline.Endpoint, others int) bool { return others < hookline.ConcurrencyOf(e, 0) } // as the engine's Admit
+	ps := f.publish(hookline.PublishOptions{Now: now, LeaseOwner: "n1", LeaseExpires: now.Add(time.Minute), Admit: capped}, event("a.b", "", now))
+	if len(ps[0].Tasks) != 1 || ps[0].Tasks[0].Endpoint.ID != other.ID {
+		t.Fatalf("a publish while held leased %d tasks, want only the other endpoint's", len(ps[0].Tasks))
+	}
 }
