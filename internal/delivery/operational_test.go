@@ -195,9 +195,9 @@ func TestCircuitEvents(t *testing.T) {
 		typ, want   string
 		deliveredTo []string
 	}{
-		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + first.Event.ID + `","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"next_probe_at":` + fmt.Sprint(nextProbe.Unix()) + `}`,
+		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + first.Event.ID + `","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"reason":"failed attempts in a row","next_probe_at":` + fmt.Sprint(nextProbe.Unix()) + `}`,
 			[]string{subscriber.ID}},
-		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + probe.Event.ID + `","attempt":{"status":200}}`,
+		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + probe.Event.ID + `","attempt":{"status":200},"reason":"the probe succeeded"}`,
 			nil}, // the subscriber took circuit_opened alone
 	} {
 		evs, _, err := st.ListEvents(ctx, hookline.EventFilter{Type: c.typ})

@@ -178,7 +178,8 @@ type circuitData struct {
 	Attempt *struct {
 		Status int `json:"status"`
 	} `json:"attempt"`
-	NextProbeAt int64 `json:"next_probe_at"` // unix seconds
+	NextProbeAt int64  `json:"next_probe_at"` // unix seconds
+	Reason      string `json:"reason"`
 }
 
 // checkCircuitEvents waits for the circuit events about endpoint epID that
@@ -243,6 +244,17 @@ func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 	for what, d := range map[string]circuitData{"circuit_opened": opened, "circuit_opened (reopened)": reopened} {
 		if d.Endpoint.ID != epID || d.Attempt == nil || d.Attempt.Status != 500 || d.EventID == "" || d.NextProbeAt == 0 {
 			t.Fatalf("%s data %+v: want endpoint %s, its failed attempt (500) and the next probe", what, d, epID)
+		}
+	}
+	// The reason tells an opening from a reopening, for a subscriber that
+	// wants to hear of an outage once.
+	for _, c := range []struct {
+		what string
+		d    circuitData
+		want string
+	}{{"circuit_opened", opened, "failed attempts in a row"}, {"circuit_opened (reopened)", reopened, "the probe failed"}, {"circuit_closed", closed, "the probe succeeded"}} {
+		if c.d.Reason != c.want {
+			t.Fatalf("%s reason %q, want %q", c.what, c.d.Reason, c.want)
 		}
 	}
 	if reopened.NextProbeAt <= opened.NextProbeAt {

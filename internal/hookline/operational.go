@@ -32,6 +32,14 @@ const (
 	OpDeliveryRecovered = "hookline.delivery.recovered"
 )
 
+// The reason of a circuit's event (OperationalEvent.Reason): an opening
+// after failures in a row, a failed probe's reopening, a closing.
+const (
+	CircuitReasonFailures       = "failed attempts in a row"
+	CircuitReasonProbeFailed    = "the probe failed"
+	CircuitReasonProbeSucceeded = "the probe succeeded"
+)
+
 // OperationalEvent is an operational event the store recorded in the
 // transaction that made the change it reports (an endpoint starting to
 // fail, recovering, being disabled; a delivery giving up), waiting to be
@@ -57,7 +65,9 @@ type OperationalEvent struct {
 	// Attempt is the last attempt to the endpoint when the change was made;
 	// nil when none is known.
 	Attempt *OperationalAttempt
-	Reason  string // why the endpoint was disabled or enabled
+	// Reason is why the endpoint was disabled or enabled, or what moved
+	// its circuit (CircuitReason…).
+	Reason string
 	// NextProbeAt is when the probe of a circuit just opened is due
 	// (circuit_opened); zero otherwise.
 	NextProbeAt time.Time

@@ -37,12 +37,29 @@ func (c CircuitEvent) Type() string {
 	return hookline.OpCircuitOpened
 }
 
+// Reason is the event's reason, which tells an opening from a failed
+// probe's reopening: a subscriber that wants to hear of an outage once
+// skips the reopenings (every cool-down, up to 10 minutes apart, while
+// the endpoint stays down).
+func (c CircuitEvent) Reason() string {
+	switch c.Transition {
+	case hookline.TransitionReopened:
+		return hookline.CircuitReasonProbeFailed
+	case hookline.TransitionClosed:
+		return hookline.CircuitReasonProbeSucceeded
+	}
+	return hookline.CircuitReasonFailures
+}
+
 // RecordCircuitEvent is the statement, in d's placeholders, and its
 // arguments that record ev at now. It is the same SQL on both stores;
 // each runs it in its own completion transaction (SQLite's *sql.Tx,
 // PostgreSQL's batch), so it is returned rather than run. A circuit's
 // event is never quiet (hookline.OperationalEvent): it reports the
-// endpoint, not a delivery, and an open circuit cannot feed itself.
+// endpoint, not a delivery. An endpoint subscribed to hookline.* whose
+// own circuit opens does hear of it, and of each failed probe after:
+// one event a cool-down, which its open circuit holds like the rest of
+// its backlog.
 func (d Dialect) RecordCircuitEvent(ev CircuitEvent, now time.Time) (string, []any) {
 	var probeMS int64
 	if !ev.NextProbeAt.IsZero() {
@@ -51,9 +68,9 @@ func (d Dialect) RecordCircuitEvent(ev CircuitEvent, now time.Time) (string, []a
 	a := ev.Attempt
 	return d.Bind(`INSERT INTO operational_events (type, endpoint_id, endpoint_url, endpoint_description, tenant,
 			event_id, has_attempt, attempt_status, attempt_error, attempt_error_kind, reason, created, next_probe_at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`), []any{
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), []any{
 			ev.Type(), ev.EndpointID, ev.URL, ev.Description, ev.Tenant,
-			a.EventID, true, a.ResponseStatus, a.Error, a.ErrorKind, d.Time(now), probeMS}
+			a.EventID, true, a.ResponseStatus, a.Error, a.ErrorKind, ev.Reason(), d.Time(now), probeMS}
 }
 
 // OperationalEvents returns up to limit recorded operational events,
