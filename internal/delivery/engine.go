@@ -418,7 +418,8 @@ func (e *Engine) attempt(t *hookline.Task) {
 
 // holdOn429 holds t's endpoint, on every node, until the time a 429's
 // Retry-After asks for: the receiver is slowing that endpoint down, and
-// only that one. It reports whether it held the endpoint.
+// only that one. It reports whether the store holds the endpoint: only
+// then does every node wait.
 func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) bool {
 	if resp.Status != 429 {
 		return false
@@ -430,6 +431,7 @@ func (e *Engine) holdOn429(t *hookline.Task, resp Response, now time.Time) bool 
 	e.pacing.hold(t.Endpoint.ID, now.Add(d))
 	if err := e.cfg.Store.HoldEndpoint(context.Background(), t.Endpoint.ID, now.Add(d)); err != nil {
 		e.cfg.Logger.Error("holding an endpoint after its 429", "endpoint", t.Endpoint.ID, "err", err)
+		return false
 	}
 	return true
 }

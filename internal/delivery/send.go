@@ -95,9 +95,7 @@ func (s *HTTPSender) Send(ctx context.Context, t *hookline.Task, now, deadline t
 	// The endpoint's static headers go first, so that what Hookline sets
 	// after them (framing, signature) wins even if one slipped past
 	// validation.
-	for name, value := range ep.Headers {
-		h.Set(name, value)
-	}
+	hookline.EachSendableHeader(ep.Headers, h.Set)
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{s.UserAgent}
 	if err := s.SignHeaders(h, ep.SignatureScheme, ev.ID, ev.Payload, now, ep.Secrets(now)); err != nil {

@@ -88,6 +88,28 @@ func reservedHeader(name string) string {
 	return ""
 }
 
+// EachSendableHeader calls set with each of an endpoint's static headers
+// a delivery carries, in name order. A header saved before a rule of
+// CheckHeaders refused its name is skipped, so rules added later hold for
+// stored endpoints too; of two saved names that differ only in case, both
+// are passed, in the same order every time, so the one set last wins
+// every time.
+func EachSendableHeader(h map[string]string, set func(name, value string)) {
+	if len(h) == 0 {
+		return
+	}
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if reservedHeader(name) == "" {
+			set(name, h[name])
+		}
+	}
+}
+
 // CheckHeaders validates an endpoint's static headers. Errors are EINVALID
 // naming headers[<name>]. Names are checked in sorted order, so the same
 // headers always name the same error. Two names that differ only in case

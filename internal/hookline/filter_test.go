@@ -3,6 +3,7 @@ package hookline
 import (
 	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,12 @@ func TestCheckHeadersReserved(t *testing.T) {
 		{"Tes", ""},
 		{"Authorization", ""},
 	} {
+		// A header saved before its name was refused is not sent either.
+		sent := false
+		EachSendableHeader(map[string]string{c.name: "v"}, func(string, string) { sent = true })
+		if sent != (c.why == "") {
+			t.Errorf("%s: sent %v, want %v", c.name, sent, c.why == "")
+		}
 		err := CheckHeaders(map[string]string{c.name: "v"})
 		if c.why == "" {
 			if err != nil {
@@ -181,6 +188,26 @@ func TestCheckHeadersReserved(t *testing.T) {
 		}
 		if msg := err.Error(); !strings.Contains(msg, c.name) || !strings.Contains(msg, c.why) {
 			t.Errorf("%s: message %q does not name the header and %q", c.name, msg, c.why)
+		}
+	}
+}
+
+// Two saved names that differ only in case (saved before CheckHeaders
+// refused them) reach a delivery in the same order every time.
+func TestEachSendableHeaderOrder(t *testing.T) {
+	t.Parallel()
+	h := map[string]string{"x-a": "lower", "X-A": "upper", "B": "b", "x-b": "x"}
+	var first []string
+	for i := range 20 {
+		var got []string
+		EachSendableHeader(h, func(name, value string) { got = append(got, name+"="+value) })
+		if i == 0 {
+			first = got
+			if want := []string{"B=b", "X-A=upper", "x-a=lower", "x-b=x"}; !slices.Equal(got, want) {
+				t.Fatalf("sent %v, want %v", got, want)
+			}
+		} else if !slices.Equal(got, first) {
+			t.Fatalf("round %d sent %v, round 0 %v", i, got, first)
 		}
 	}
 }
