@@ -1,7 +1,9 @@
 // Package seal owns how Hookline keeps secrets at rest: endpoint signing
 // secrets, endpoints' static header values and source secrets are sealed
 // with AES-256-GCM under a key that never enters the database, so a copy
-// of the database without its key reveals no secret. A Keyring holds the current key, which seals, and
+// of the database without its key reveals no secret, and each value is
+// bound to its column and row, so a copy elsewhere in the database does
+// not open. A Keyring holds the current key, which seals, and
 // older ones, which still open what they sealed until it is re-sealed
 // (hookline secrets rotate-key). The stores call it at their boundary
 // (hookline.SecretSealer); the server loads it from HOOKLINE_SECRET_KEY or
