@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"io/fs"
 	"maps"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookline/hookline/internal/seal"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -230,4 +233,102 @@ func TestHeaderValuesSealedOnPostgres(t *testing.T) {
 	n.restart()
 	delivered(3)
 	readable("after rotate-key and a restart on the new key")
+}
+
+// TestLegacySealedSecretsUpgradedAtStart: a database sealed by a Hookline
+// from before sealed values were bound to their column and row (hlseal1)
+// starts, its values re-sealed for their place (hlseal2) at start, and
+// deliveries still sign with the endpoint's secret and carry its headers;
+// the source keeps its secret.
+func TestLegacySealedSecretsUpgradedAtStart(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	dir := t.TempDir()
+	n := startNode(t, dir, "--dev")
+	headers := map[string]string{"Authorization": "Basic bGVnYWN5LXVzZXI6cGFzcw==", "X-Api-Token": "tok_legacy_sealed"}
+	ep := n.createEndpoint(map[string]any{"url": rc.URL, "headers": headers})
+	const sourceSecret = "whsec_bGVnYWN5LXNvdXJjZS1zZWNyZXQ="
+	var src struct {
+		ID string `json:"id"`
+	}
+	n.must(201, "POST", "/v1/sources", map[string]any{"name": "stripe", "type": "stripe", "secret": sourceSecret}, &src)
+	n.terminate()
+
+	// Rewrite the rows as the older Hookline sealed them, under the same key.
+	b, err := os.ReadFile(filepath.Join(dir, "secret_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.ParseKeys(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := seal.NewKeyring(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "hookline.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	legacyHeaders := map[string]string{}
+	for name, v := range headers {
+		legacyHeaders[name] = ring.SealLegacy(v)
+	}
+	hj, _ := json.Marshal(legacyHeaders)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE endpoints SET secret = ?, headers = ? WHERE id = ?`, []any{ring.SealLegacy(ep.Secret), string(hj), ep.ID}},
+		{`UPDATE sources SET secret = ? WHERE id = ?`, []any{ring.SealLegacy(sourceSecret), src.ID}},
+	} {
+		if res, err := db.Exec(q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		} else if k, _ := res.RowsAffected(); k != 1 {
+			t.Fatalf("%s: %d rows", q.sql, k)
+		}
+	}
+	stored := func() string {
+		t.Helper()
+		var secret, hdrs, srcSecret string
+		if err := db.QueryRow(`SELECT secret, headers FROM endpoints WHERE id = ?`, ep.ID).Scan(&secret, &hdrs); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT secret FROM sources WHERE id = ?`, src.ID).Scan(&srcSecret); err != nil {
+			t.Fatal(err)
+		}
+		return secret + " " + hdrs + " " + srcSecret
+	}
+	if s := stored(); strings.Count(s, "hlseal1:") != 4 {
+		t.Fatalf("the rows as the older Hookline wrote them: %s", s)
+	}
+
+	n.restart()
+	if s := stored(); strings.Contains(s, "hlseal1:") || strings.Count(s, "hlseal2:") != 4 {
+		t.Fatalf("after the start, the rows hold %s; want 4 values re-sealed as hlseal2", s)
+	}
+	verifier, err := webhook.NewVerifier(ep.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.publish("legacy.checked", map[string]any{"n": 1})
+	waitFor(t, 10*time.Second, "the delivery", func() bool { return rc.count() >= 1 })
+	got := rc.all()[0]
+	if err := verifier.Verify(got.Header, got.Body); err != nil {
+		t.Fatalf("the delivery does not verify with the endpoint's secret: %v", err)
+	}
+	for name, value := range headers {
+		if got.Header.Get(name) != value {
+			t.Fatalf("the delivery carries %s %q, want %q", name, got.Header.Get(name), value)
+		}
+	}
+	var shown struct {
+		Secret string `json:"secret"`
+	}
+	n.must(200, "GET", "/v1/sources/"+src.ID+"/secret", nil, &shown)
+	if shown.Secret != sourceSecret {
+		t.Fatalf("the source's secret after the start: %q, want %q", shown.Secret, sourceSecret)
+	}
 }

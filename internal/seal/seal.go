@@ -1,7 +1,9 @@
 // Package seal owns how Hookline keeps secrets at rest: endpoint signing
 // secrets, endpoints' static header values and source secrets are sealed
 // with AES-256-GCM under a key that never enters the database, so a copy
-// of the database without its key reveals no secret. A Keyring holds the current key, which seals, and
+// of the database without its key reveals no secret, and each value is
+// bound to its column and row, so a copy elsewhere in the database does
+// not open. A Keyring holds the current key, which seals, and
 // older ones, which still open what they sealed until it is re-sealed
 // (hookline secrets rotate-key). The stores call it at their boundary
 // (hookline.SecretSealer); the server loads it from HOOKLINE_SECRET_KEY or
@@ -23,15 +25,27 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
-// prefix starts every sealed value: "hlseal1:<key id>:<base64url of
-// nonce, ciphertext and tag>". A stored value without it is plain text
-// written before sealing existed, which Open returns as it is and the
-// server's start re-seals.
-const prefix = "hlseal1:"
+// prefix starts every sealed value: "hlseal2:<key id>:<base64url of
+// nonce, ciphertext and tag>", sealed for one use (hookline.SecretUse).
+const prefix = "hlseal2:"
 
-// aad binds a sealed value to its use, so no other AES-GCM ciphertext
-// under the same key can pass for one.
-var aad = []byte("hookline secret at rest")
+// legacyPrefix starts a value sealed before values were bound to their use:
+// under one associated data for all, so any such value opens in any column
+// of any row. Only Reseal opens one, to seal it anew for where it lies.
+const legacyPrefix = "hlseal1:"
+
+// legacyAAD is what hlseal1 values were bound to.
+var legacyAAD = []byte("hookline secret at rest")
+
+// aad binds a sealed value to its use: the column that holds it and the
+// row's key. A value copied to another column or row (someone who can
+// write the database but holds no key) does not open there, so Hookline
+// never decrypts one endpoint's secret as another's header value and sends
+// it to a URL the writer chose. The column is a constant without NUL, so
+// the encoding is unambiguous.
+func aad(use hookline.SecretUse) []byte {
+	return []byte("hlseal2\x00" + use.Column + "\x00" + use.Row)
+}
 
 // KeySize is the length of a key: AES-256.
 const KeySize = 32
@@ -158,29 +172,57 @@ func (kr *Keyring) Keys() [][]byte {
 	return out
 }
 
-// Seal encrypts plain under the current key. The empty string, which
-// means "no secret", stays empty.
-func (kr *Keyring) Seal(plain string) (string, error) {
+// Seal encrypts plain under the current key for use. The empty string,
+// which means "no secret", stays empty.
+func (kr *Keyring) Seal(use hookline.SecretUse, plain string) (string, error) {
 	if plain == "" {
 		return "", nil
+	}
+	if use.Column == "" || use.Row == "" {
+		return "", fmt.Errorf("sealing a secret for %q of row %q: a sealed value needs its column and row", use.Column, use.Row)
 	}
 	kr.mu.RLock()
 	k := kr.current
 	kr.mu.RUnlock()
 	nonce := make([]byte, k.aead.NonceSize(), k.aead.NonceSize()+len(plain)+k.aead.Overhead())
 	rand.Read(nonce)
-	out := k.aead.Seal(nonce, nonce, []byte(plain), aad)
+	out := k.aead.Seal(nonce, nonce, []byte(plain), aad(use))
 	return prefix + k.id + ":" + base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-// Open decrypts what Seal made; a value that is not sealed is returned as
-// it is. It fails for a value sealed under a key the ring does not hold, or
-// one that was altered.
-func (kr *Keyring) Open(stored string) (string, error) {
-	if !strings.HasPrefix(stored, prefix) {
-		return stored, nil
+// SealLegacy seals plain as Hookline did before values were bound to
+// their use (hlseal1): what a database written then holds. It exists for
+// the tests of the upgrade (Reseal); nothing else may write such a value.
+func (kr *Keyring) SealLegacy(plain string) string {
+	kr.mu.RLock()
+	k := kr.current
+	kr.mu.RUnlock()
+	nonce := make([]byte, k.aead.NonceSize())
+	rand.Read(nonce)
+	return legacyPrefix + k.id + ":" + base64.RawURLEncoding.EncodeToString(k.aead.Seal(nonce, nonce, []byte(plain), legacyAAD))
+}
+
+// Open decrypts what Seal made for the same use. It refuses a value sealed
+// for another column or row, under a key the ring does not hold, or
+// altered; and, as the server's start re-seals every value (Reseal), a
+// value sealed before values were bound to their use (hlseal1) or not
+// sealed at all: either can only have been put there behind Hookline's
+// back, and opening it would hand whoever did a secret of another row.
+func (kr *Keyring) Open(use hookline.SecretUse, stored string) (string, error) {
+	switch {
+	case stored == "":
+		return "", nil
+	case strings.HasPrefix(stored, legacyPrefix):
+		return "", fmt.Errorf("%s of %s was sealed by an older Hookline and not re-sealed since: restart the server to re-seal it", use.Column, use.Row)
+	case !strings.HasPrefix(stored, prefix):
+		return "", fmt.Errorf("%s of %s is not sealed: restart the server to seal it", use.Column, use.Row)
 	}
-	id, data, ok := strings.Cut(stored[len(prefix):], ":")
+	return kr.open(stored[len(prefix):], aad(use))
+}
+
+// open decrypts "<key id>:<data>" bound to ad.
+func (kr *Keyring) open(sealed string, ad []byte) (string, error) {
+	id, data, ok := strings.Cut(sealed, ":")
 	kr.mu.RLock()
 	k := kr.byID[id]
 	kr.mu.RUnlock()
@@ -191,20 +233,44 @@ func (kr *Keyring) Open(stored string) (string, error) {
 	if err != nil || len(raw) < k.aead.NonceSize() {
 		return "", errors.New("a sealed secret is malformed")
 	}
-	plain, err := k.aead.Open(nil, raw[:k.aead.NonceSize()], raw[k.aead.NonceSize():], aad)
+	plain, err := k.aead.Open(nil, raw[:k.aead.NonceSize()], raw[k.aead.NonceSize():], ad)
 	if err != nil {
-		return "", fmt.Errorf("a secret sealed under key %s does not open: it was altered", id)
+		return "", fmt.Errorf("a secret sealed under key %s does not open here: it was altered or sealed for another column or row", id)
 	}
 	return string(plain), nil
 }
 
-// Fresh reports whether stored needs no re-sealing: it is empty or sealed
-// under the current key.
-func (kr *Keyring) Fresh(stored string) bool {
+// Reseal returns stored sealed for use under the current key, and false
+// when it already is. It is the one path that opens what Open refuses:
+// plain values from before sealing and hlseal1 values from before values
+// were bound to their use, which it upgrades (the server's start and
+// hookline secrets rotate-key call it through the stores' ResealSecrets).
+func (kr *Keyring) Reseal(use hookline.SecretUse, stored string) (string, bool, error) {
 	if stored == "" {
-		return true
+		return stored, false, nil
 	}
 	kr.mu.RLock()
-	defer kr.mu.RUnlock()
-	return strings.HasPrefix(stored, prefix+kr.current.id+":")
+	fresh := strings.HasPrefix(stored, prefix+kr.current.id+":")
+	kr.mu.RUnlock()
+	if fresh {
+		return stored, false, nil
+	}
+	var plain string
+	var err error
+	switch {
+	case strings.HasPrefix(stored, prefix):
+		plain, err = kr.open(stored[len(prefix):], aad(use))
+	case strings.HasPrefix(stored, legacyPrefix):
+		plain, err = kr.open(stored[len(legacyPrefix):], legacyAAD)
+	default:
+		plain = stored
+	}
+	if err != nil {
+		return "", false, err
+	}
+	v, err := kr.Seal(use, plain)
+	if err != nil {
+		return "", false, err
+	}
+	return v, true, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
@@ -59,11 +60,8 @@ func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 		e.BreakerFailures, e.Circuit.ConsecutiveFailures = int(breakerFailures), int(consecutive)
 		e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromTS(opened), fromTS(probe)
 		e.Circuit.CoolDown = time.Duration(coolDownMS) * time.Millisecond
-		if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
-			return fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
-		}
-		if err := hookline.OpenHeaders(s.seal, e.Headers); err != nil {
-			return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
+		if err := sqlcore.OpenEndpoint(s.seal, e); err != nil {
+			return err
 		}
 		if filter != "" {
 			f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
@@ -105,7 +103,7 @@ func (s *Store) scanEndpoint(row pgx.Row) (*hookline.Endpoint, error) {
 // endpointArgs returns e's columns in endpointColumns order, its secrets
 // and header values sealed. Nil lists and maps are stored empty, as the SQLite store does.
 func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
-	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	sealed, err := sqlcore.SealEndpoint(s.seal, e)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +120,6 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	if e.RateLimit != nil {
 		ratePerSecond, rateBurst = e.RateLimit.PerSecond, int32(e.RateLimit.Burst)
 	}
-	headers, err := hookline.SealHeaders(s.seal, e.Headers)
-	if err != nil {
-		return nil, err
-	}
 	var schedule []int64 // NULL: the server's schedule
 	if e.RetrySchedule != nil {
 		schedule = make([]int64, len(e.RetrySchedule))
@@ -134,8 +128,8 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 		}
 	}
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
-		e.SignatureScheme, secrets[0], secrets[1], ts(e.PreviousSecretExpires), ts(e.FailingSince),
-		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(headers), schedule,
+		e.SignatureScheme, sealed.Secret, sealed.PreviousSecret, ts(e.PreviousSecretExpires), ts(e.FailingSince),
+		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(sealed.Headers), schedule,
 		int32(e.MaxConcurrency), e.Timeout.Milliseconds(), e.Ordering, ratePerSecond, rateBurst, int32(e.BreakerFailures)}, nil
 }
 

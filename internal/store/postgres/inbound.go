@@ -23,8 +23,8 @@ func (s *Store) scanSource(row pgx.Row) (*hookline.Source, error) {
 	if err := row.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &src.Options, &src.Response, &src.Limits, &created, &upd); err != nil {
 		return nil, err
 	}
-	if err := hookline.OpenAll(s.seal, &src.Secret); err != nil {
-		return nil, fmt.Errorf("opening the secret of %s: %w", src.ID, err)
+	if err := sqlcore.OpenSource(s.seal, &src); err != nil {
+		return nil, err
 	}
 	src.Created, src.Updated = created.UTC(), upd.UTC()
 	return &src, nil
@@ -40,12 +40,12 @@ func notFound(err error, kind, id string) error {
 
 // CreateSource inserts src.
 func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
-	secret, err := hookline.SealAll(s.seal, src.Secret)
+	secret, err := sqlcore.SealSource(s.seal, src)
 	if err != nil {
 		return fmt.Errorf("creating source: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		src.ID, src.Name, src.Type, secret[0], src.Options, src.Response, src.Limits, ts(src.Created), ts(src.Updated))
+		src.ID, src.Name, src.Type, secret, src.Options, src.Response, src.Limits, ts(src.Created), ts(src.Updated))
 	if err != nil {
 		return fmt.Errorf("creating source: %w", translate(err))
 	}
@@ -82,12 +82,12 @@ func (s *Store) ListSources(ctx context.Context, p hookline.Page) ([]*hookline.S
 
 // UpdateSource writes every field of src but ID and Created.
 func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
-	secret, err := hookline.SealAll(s.seal, src.Secret)
+	secret, err := sqlcore.SealSource(s.seal, src)
 	if err != nil {
 		return fmt.Errorf("updating source: %w", err)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = $3, options = $4, response = $5, limits = $6, updated = $7
-		WHERE id = $8`, src.Name, src.Type, secret[0], src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
+		WHERE id = $8`, src.Name, src.Type, secret, src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
 	if err != nil {
 		return fmt.Errorf("updating source: %w", translate(err))
 	}

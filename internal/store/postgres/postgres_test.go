@@ -25,7 +25,25 @@ func open(t testing.TB, opts Options) *Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) hookline.Store { return open(t, Options{Sealer: storetest.NewTestSealer(t)}) })
-	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) }, endpointsAsText)
+	storetest.RunSecrets(t, func(t *testing.T, s hookline.SecretSealer) hookline.Store { return open(t, Options{Sealer: s}) }, endpointsAsText, storetest.RawRows{
+		Value: func(t *testing.T, s hookline.Store, table, column, id string) string {
+			var v string
+			if err := s.(*Store).pool.QueryRow(t.Context(), `SELECT `+column+`::text FROM `+table+` WHERE id = $1`, id).Scan(&v); err != nil {
+				t.Fatalf("reading %s.%s of %s: %v", table, column, id, err)
+			}
+			return v
+		},
+		SetValue: func(t *testing.T, s hookline.Store, table, column, id, value string) {
+			// The text is cast to the column's type (jsonb for headers).
+			q := `UPDATE ` + table + ` SET ` + column + ` = $1 WHERE id = $2`
+			if column == "headers" {
+				q = `UPDATE ` + table + ` SET ` + column + ` = $1::jsonb WHERE id = $2`
+			}
+			if _, err := s.(*Store).pool.Exec(t.Context(), q, value, id); err != nil {
+				t.Fatalf("writing %s.%s of %s: %v", table, column, id, err)
+			}
+		},
+	})
 }
 
 // endpointsAsText is the endpoints table as PostgreSQL writes its rows as

@@ -8,21 +8,93 @@ import (
 	"github.com/hookline/hookline/internal/hookline"
 )
 
+// The columns that hold sealed secrets, each the purpose its values are
+// sealed for (hookline.SecretUse.Column) together with their row's key: a
+// value sealed for one column and row opens in no other.
+const (
+	EndpointSecretColumn         = "endpoints.secret"
+	EndpointPreviousSecretColumn = "endpoints.previous_secret"
+	EndpointHeadersColumn        = "endpoints.headers"
+	SourceSecretColumn           = "sources.secret"
+)
+
 // secretColumn is a column that holds sealed secrets, keyed by key: a
 // sealed string, or, when headers is set, a JSON object of header names to
 // sealed values (an endpoint's static headers).
 type secretColumn struct {
 	table, key, column string
+	purpose            string
 	headers            bool
 }
 
 // secretColumns are the columns both stores seal: what ResealSecrets
-// rewrites. A column that comes to hold a secret joins this list.
+// rewrites. A column that comes to hold a secret joins this list, with a
+// purpose of its own, and the stores seal and open it for that purpose
+// (SealEndpoint and OpenEndpoint, SealSource and OpenSource).
 var secretColumns = []secretColumn{
-	{table: "endpoints", key: "id", column: "secret"},
-	{table: "endpoints", key: "id", column: "previous_secret"},
-	{table: "endpoints", key: "id", column: "headers", headers: true},
-	{table: "sources", key: "id", column: "secret"},
+	{table: "endpoints", key: "id", column: "secret", purpose: EndpointSecretColumn},
+	{table: "endpoints", key: "id", column: "previous_secret", purpose: EndpointPreviousSecretColumn},
+	{table: "endpoints", key: "id", column: "headers", purpose: EndpointHeadersColumn, headers: true},
+	{table: "sources", key: "id", column: "secret", purpose: SourceSecretColumn},
+}
+
+// SealedEndpoint is what a store writes of an endpoint's secrets: each
+// sealed for its column and the endpoint's id.
+type SealedEndpoint struct {
+	Secret, PreviousSecret string
+	Headers                hookline.Headers
+}
+
+// SealEndpoint seals e's secret, previous secret and header values for
+// their columns and e.ID, which a new endpoint has before it is inserted.
+func SealEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) (SealedEndpoint, error) {
+	var out SealedEndpoint
+	var err error
+	if out.Secret, err = s.Seal(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret); err != nil {
+		return SealedEndpoint{}, fmt.Errorf("sealing the secret of %s: %w", e.ID, err)
+	}
+	if out.PreviousSecret, err = s.Seal(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret); err != nil {
+		return SealedEndpoint{}, fmt.Errorf("sealing the previous secret of %s: %w", e.ID, err)
+	}
+	if out.Headers, err = hookline.SealHeaders(s, hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}, e.Headers); err != nil {
+		return SealedEndpoint{}, fmt.Errorf("sealing the headers of %s: %w", e.ID, err)
+	}
+	return out, nil
+}
+
+// OpenEndpoint opens, in place, the secrets of e as read from its row
+// (e.ID read too): a value sealed for another column or row does not open.
+func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) error {
+	var err error
+	if e.Secret, err = s.Open(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret); err != nil {
+		return fmt.Errorf("opening the secret of %s: %w", e.ID, err)
+	}
+	if e.PreviousSecret, err = s.Open(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret); err != nil {
+		return fmt.Errorf("opening the previous secret of %s: %w", e.ID, err)
+	}
+	if err := hookline.OpenHeaders(s, hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}, e.Headers); err != nil {
+		return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// SealSource returns src's secret sealed for its column and src.ID.
+func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
+	v, err := s.Seal(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
+	if err != nil {
+		return "", fmt.Errorf("sealing the secret of %s: %w", src.ID, err)
+	}
+	return v, nil
+}
+
+// OpenSource opens, in place, the secret of src as read from its row.
+func OpenSource(s hookline.SecretSealer, src *hookline.Source) error {
+	v, err := s.Open(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
+	if err != nil {
+		return fmt.Errorf("opening the secret of %s: %w", src.ID, err)
+	}
+	src.Secret = v
+	return nil
 }
 
 // ResealSecrets rewrites, in one write, every secret not sealed under the
@@ -76,7 +148,7 @@ func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (m
 		if err := rows.Scan(&key, &v); err != nil {
 			return nil, 0, err
 		}
-		nv, count, err := s.resealValue(c, v)
+		nv, count, err := s.resealValue(c, key, v)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", key, err)
 		}
@@ -88,10 +160,12 @@ func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (m
 	return out, n, rows.Err()
 }
 
-// resealValue returns stored re-sealed and how many secrets it rewrote.
-func (s *Shared) resealValue(c secretColumn, stored string) (string, int, error) {
+// resealValue returns stored, the value of c in the row keyed key,
+// re-sealed, and how many secrets it rewrote.
+func (s *Shared) resealValue(c secretColumn, key, stored string) (string, int, error) {
+	use := hookline.SecretUse{Column: c.purpose, Row: key}
 	if !c.headers {
-		v, changed, err := hookline.Reseal(s.cfg.Sealer, stored)
+		v, changed, err := s.cfg.Sealer.Reseal(use, stored)
 		if err != nil || !changed {
 			return stored, 0, err
 		}
@@ -101,7 +175,7 @@ func (s *Shared) resealValue(c secretColumn, stored string) (string, int, error)
 	if err := json.Unmarshal([]byte(stored), &h); err != nil {
 		return "", 0, fmt.Errorf("decoding headers: %w", err)
 	}
-	resealed, n, err := hookline.ResealHeaders(s.cfg.Sealer, h)
+	resealed, n, err := hookline.ResealHeaders(s.cfg.Sealer, use, h)
 	if err != nil || n == 0 {
 		return stored, 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 )
 
 const endpointColumns = `id, url, enabled_events, description, metadata, tenant, status, disabled_reason,
@@ -46,11 +47,11 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	}
 	e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromMS(opened), fromMS(probe)
 	e.Circuit.CoolDown = time.Duration(coolDown) * time.Millisecond
-	if err := s.decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
+	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
-	if err := hookline.OpenAll(s.seal, &e.Secret, &e.PreviousSecret); err != nil {
-		return nil, fmt.Errorf("opening the secrets of %s: %w", e.ID, err)
+	if err := sqlcore.OpenEndpoint(s.seal, &e); err != nil {
+		return nil, err
 	}
 	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
 		return nil, fmt.Errorf("decoding enabled_events of %s: %w", e.ID, err)
@@ -66,8 +67,8 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 }
 
 // decodeEndpointOptions reads the filter, headers and retry_schedule columns
-// into e, the header values opened.
-func (s *Store) decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule string) error {
+// into e; scanEndpoint opens the header values.
+func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule string) error {
 	if filter != "" {
 		f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
 		if err != nil {
@@ -77,9 +78,6 @@ func (s *Store) decodeEndpointOptions(e *hookline.Endpoint, filter, headers, sch
 	}
 	if err := json.Unmarshal([]byte(headers), &e.Headers); err != nil {
 		return fmt.Errorf("decoding headers of %s: %w", e.ID, err)
-	}
-	if err := hookline.OpenHeaders(s.seal, e.Headers); err != nil {
-		return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
 	}
 	if schedule != "" {
 		var msList []int64
@@ -94,15 +92,11 @@ func (s *Store) decodeEndpointOptions(e *hookline.Endpoint, filter, headers, sch
 	return nil
 }
 
-// encodeEndpointOptions is the inverse of decodeEndpointOptions: the
-// header values are sealed, as secrets are.
-func (s *Store) encodeEndpointOptions(e *hookline.Endpoint) (filter, headers, schedule string, err error) {
+// encodeEndpointOptions is the inverse of decodeEndpointOptions, given
+// the header values sealed (sqlcore.SealEndpoint).
+func encodeEndpointOptions(e *hookline.Endpoint, sealedHeaders hookline.Headers) (filter, headers, schedule string, err error) {
 	filter = string(e.Filter.JSON())
-	h, err := hookline.SealHeaders(s.seal, e.Headers)
-	if err != nil {
-		return "", "", "", err
-	}
-	b, err := json.Marshal(map[string]string(h))
+	b, err := json.Marshal(map[string]string(sealedHeaders))
 	if err != nil {
 		return "", "", "", fmt.Errorf("encoding headers: %w", err)
 	}
@@ -147,11 +141,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
-	filter, headers, schedule, err := s.encodeEndpointOptions(e)
+	sealed, err := sqlcore.SealEndpoint(s.seal, e)
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
-	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	filter, headers, schedule, err := encodeEndpointOptions(e, sealed.Headers)
 	if err != nil {
 		return fmt.Errorf("creating endpoint: %w", err)
 	}
@@ -159,7 +153,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 		_, err := tx.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
-			e.SignatureScheme, secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince),
+			e.SignatureScheme, sealed.Secret, sealed.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince),
 			ms(e.Created), ms(e.Updated), filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(),
 			e.Ordering, ratePerSecond(e), rateBurst(e), e.BreakerFailures)
 		s.dropEndpointCache()
@@ -207,11 +201,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
-	filter, headers, schedule, err := s.encodeEndpointOptions(e)
+	sealed, err := sqlcore.SealEndpoint(s.seal, e)
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
-	secrets, err := hookline.SealAll(s.seal, e.Secret, e.PreviousSecret)
+	filter, headers, schedule, err := encodeEndpointOptions(e, sealed.Headers)
 	if err != nil {
 		return fmt.Errorf("updating endpoint: %w", err)
 	}
@@ -222,7 +216,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 			max_concurrency = ?, timeout_ms = ?, ordering = ?, rate_per_second = ?, rate_burst = ?, breaker_failures = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,
-			secrets[0], secrets[1], ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
+			sealed.Secret, sealed.PreviousSecret, ms(e.PreviousSecretExpires), ms(e.FailingSince), ms(e.Updated),
 			filter, headers, schedule, e.MaxConcurrency, e.Timeout.Milliseconds(), e.Ordering, ratePerSecond(e), rateBurst(e), e.BreakerFailures, e.ID)
 		if err != nil {
 			return err

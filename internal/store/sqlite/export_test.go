@@ -19,3 +19,19 @@ func JournalTail(s *Store) (string, int64) {
 func PendingBytes(s *Store) (int64, int64) {
 	return s.pendingBytes.Load(), maxPendingBytes
 }
+
+// ExecBehindBack runs q on s's database as someone who can write the file
+// but goes past the store would, and forgets the endpoints s caches, as a
+// restart would, so that s reads what q wrote.
+func ExecBehindBack(s *Store, q string, args ...any) error {
+	_, err := s.w.Exec(q, args...)
+	s.invalidateEndpoints()
+	return err
+}
+
+// QueryBehindBack returns the one text value q selects from s's database.
+func QueryBehindBack(s *Store, q string, args ...any) (string, error) {
+	var v string
+	err := s.w.QueryRow(q, args...).Scan(&v)
+	return v, err
+}

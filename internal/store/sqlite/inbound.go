@@ -28,8 +28,8 @@ func (s *Store) scanSource(sc scanner) (*hookline.Source, error) {
 	if err := json.Unmarshal([]byte(limits), &src.Limits); err != nil {
 		return nil, fmt.Errorf("decoding source limits: %w", err)
 	}
-	if err := hookline.OpenAll(s.seal, &src.Secret); err != nil {
-		return nil, fmt.Errorf("opening the secret of %s: %w", src.ID, err)
+	if err := sqlcore.OpenSource(s.seal, &src); err != nil {
+		return nil, err
 	}
 	if err := json.Unmarshal([]byte(opts), &src.Options); err != nil {
 		return nil, fmt.Errorf("decoding source options: %w", err)
@@ -63,13 +63,13 @@ func (s *Store) CreateSource(ctx context.Context, src *hookline.Source) error {
 	if err != nil {
 		return err
 	}
-	secret, err := hookline.SealAll(s.seal, src.Secret)
+	secret, err := sqlcore.SealSource(s.seal, src)
 	if err != nil {
 		return err
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			src.ID, src.Name, src.Type, secret[0], opts, resp, limits, ms(src.Created), ms(src.Updated))
+			src.ID, src.Name, src.Type, secret, opts, resp, limits, ms(src.Created), ms(src.Updated))
 		return err
 	})
 	if err != nil {
@@ -119,13 +119,13 @@ func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
 	if err != nil {
 		return err
 	}
-	secret, err := hookline.SealAll(s.seal, src.Secret)
+	secret, err := sqlcore.SealSource(s.seal, src)
 	if err != nil {
 		return err
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, limits = ?, updated = ?
-			WHERE id = ?`, src.Name, src.Type, secret[0], opts, resp, limits, ms(src.Updated), src.ID)
+			WHERE id = ?`, src.Name, src.Type, secret, opts, resp, limits, ms(src.Updated), src.ID)
 		if err != nil {
 			return err
 		}

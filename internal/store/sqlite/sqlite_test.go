@@ -45,6 +45,19 @@ func TestConformance(t *testing.T) {
 	}, func(t *testing.T, s hookline.Store) []byte {
 		path, _ := paths.Load(s)
 		return filesAtRest(t, path.(string))
+	}, storetest.RawRows{
+		Value: func(t *testing.T, s hookline.Store, table, column, id string) string {
+			v, err := sqlite.QueryBehindBack(s.(*sqlite.Store), `SELECT CAST(`+column+` AS TEXT) FROM `+table+` WHERE id = ?`, id)
+			if err != nil {
+				t.Fatalf("reading %s.%s of %s: %v", table, column, id, err)
+			}
+			return v
+		},
+		SetValue: func(t *testing.T, s hookline.Store, table, column, id, value string) {
+			if err := sqlite.ExecBehindBack(s.(*sqlite.Store), `UPDATE `+table+` SET `+column+` = ? WHERE id = ?`, value, id); err != nil {
+				t.Fatalf("writing %s.%s of %s: %v", table, column, id, err)
+			}
+		},
 	})
 }
 

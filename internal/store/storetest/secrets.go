@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"bytes"
-	"errors"
+	"encoding/json"
 	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -11,17 +13,29 @@ import (
 
 	"github.com/hookline/hookline/internal/hookline"
 	"github.com/hookline/hookline/internal/seal"
+	"github.com/hookline/hookline/internal/store/sqlcore"
 	"github.com/hookline/hookline/webhook"
 )
 
-// TestSealer is a seal.Keyring that a test can make write plain values,
-// as a store from before sealing did, and make refuse to open them, so
-// that reading back proves every value was sealed.
+// TestSealer is a seal.Keyring that a test can make write values as a
+// store from before sealing did (plain) or from before values were bound
+// to their use (hlseal1), to test their upgrade by ResealSecrets. Reading
+// such a value back fails (seal.Keyring.Open), so reads prove every value
+// written otherwise was sealed for its place.
 type TestSealer struct {
 	*seal.Keyring
-	mu            sync.Mutex
-	plain, strict bool
+	mu    sync.Mutex
+	write writeMode
 }
+
+// writeMode is how a TestSealer writes.
+type writeMode int
+
+const (
+	writeSealed writeMode = iota // as the store does today
+	writePlain                   // as before sealing
+	writeLegacy                  // as before values were bound to their use
+)
 
 // NewTestSealer returns a TestSealer with one random key.
 func NewTestSealer(t testing.TB) *TestSealer {
@@ -32,39 +46,43 @@ func NewTestSealer(t testing.TB) *TestSealer {
 	return &TestSealer{Keyring: kr}
 }
 
-func (ts *TestSealer) set(plain, strict bool) {
+func (ts *TestSealer) writeAs(m writeMode) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	ts.plain, ts.strict = plain, strict
+	ts.write = m
 }
 
-// Seal seals, or returns plain while the sealer writes plain values.
-func (ts *TestSealer) Seal(plain string) (string, error) {
+// Seal seals for use, or writes as an older store did.
+func (ts *TestSealer) Seal(use hookline.SecretUse, plain string) (string, error) {
 	ts.mu.Lock()
-	p := ts.plain
+	m := ts.write
 	ts.mu.Unlock()
-	if p {
+	switch {
+	case m == writePlain || plain == "":
 		return plain, nil
+	case m == writeLegacy:
+		return ts.SealLegacy(plain), nil
 	}
-	return ts.Keyring.Seal(plain)
+	return ts.Keyring.Seal(use, plain)
 }
 
-// Open opens, refusing values that are not sealed while strict.
-func (ts *TestSealer) Open(stored string) (string, error) {
-	ts.mu.Lock()
-	s := ts.strict
-	ts.mu.Unlock()
-	if s && stored != "" && !strings.HasPrefix(stored, "hlseal1:") {
-		return "", errors.New("a plain value where a sealed one should be")
-	}
-	return ts.Keyring.Open(stored)
+// RawRows reaches past a store to the rows of its database, as someone who
+// can write the database but holds no key (a shared database role, a
+// tampered backup) would.
+type RawRows struct {
+	// Value returns, as text, column of the row of table whose id is id.
+	Value func(t *testing.T, s hookline.Store, table, column, id string) string
+	// SetValue writes value (JSON text for a JSON column) to column of the
+	// row of table whose id is id.
+	SetValue func(t *testing.T, s hookline.Store, table, column, id, value string)
 }
 
 // RunSecrets runs the re-sealing subtests; open must give the store the
-// sealer it is passed, and atRest must return what the store keeps of its
+// sealer it is passed, atRest must return what the store keeps of its
 // endpoints as bytes at rest (SQLite: its database files; PostgreSQL: the
-// endpoints table as text), where no secret may be readable.
-func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) hookline.Store, atRest func(t *testing.T, s hookline.Store) []byte) {
+// endpoints table as text), where no secret may be readable, and raw must
+// read and write the store's rows behind its back.
+func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) hookline.Store, atRest func(t *testing.T, s hookline.Store) []byte, raw RawRows) {
 	t.Run("Reseal", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
@@ -74,14 +92,18 @@ func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) h
 	t.Run("SealedHeaders", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
-		ts.set(false, true) // every read must find a sealed value
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testSealedHeaders(t, f, ts, func() []byte { return atRest(t, f.s) })
+	})
+	t.Run("CopiedSecret", func(t *testing.T) {
+		t.Parallel()
+		ts := NewTestSealer(t)
+		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
+		testCopiedSecret(t, f, raw)
 	})
 	t.Run("SealedSigningKey", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
-		ts.set(false, true) // every read must find a sealed value
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testSealedSigningKey(t, f, ts)
 	})
@@ -149,6 +171,111 @@ func testSealedHeaders(t *testing.T, f *fixture, ts *TestSealer, atRest func() [
 	check("after re-sealing", f.getEndpoint(e.ID).Headers, got.Headers)
 }
 
+// testCopiedSecret: a sealed value copied, behind the store's back, into
+// another column or another endpoint's row (another endpoint's secret or
+// header value, a source's secret, into the headers Hookline opens and
+// sends to the copier's URL) does not open there: every read of that
+// endpoint, the claim that delivers to it included, fails or carries no
+// secret, never the plaintext.
+func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
+	victimSecret := "whsec_" + hookline.NewID("victim")
+	victimPrevious := "whsec_" + hookline.NewID("previous")
+	victimHeader := "Bearer " + hookline.NewID("victimtok")
+	victim := f.endpoint([]string{"victim.*"}, func(e *hookline.Endpoint) {
+		e.Secret, e.PreviousSecret, e.PreviousSecretExpires = victimSecret, victimPrevious, at(time.Hour)
+		e.Headers = hookline.Headers{"Authorization": victimHeader}
+	})
+	src := f.source("victim")
+	copier := f.endpoint([]string{"copier.*"}, func(e *hookline.Endpoint) {
+		e.Headers = hookline.Headers{"X-Stolen": "nothing yet"}
+	})
+	headerOf := func(table, id string) string {
+		var h hookline.Headers
+		if err := json.Unmarshal([]byte(raw.Value(t, f.s, table, "headers", id)), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h["Authorization"]
+	}
+	stolen := []struct {
+		name, sealed, plain string
+	}{
+		{"an endpoint's secret", raw.Value(t, f.s, "endpoints", "secret", victim.ID), victimSecret},
+		{"an endpoint's previous secret", raw.Value(t, f.s, "endpoints", "previous_secret", victim.ID), victimPrevious},
+		{"an endpoint's header value", headerOf("endpoints", victim.ID), victimHeader},
+		{"a source's secret", raw.Value(t, f.s, "sources", "secret", src.ID), src.Secret},
+	}
+	for _, st := range stolen {
+		if st.sealed == "" || strings.Contains(st.sealed, st.plain) {
+			t.Fatalf("%s at rest is %q: the copy below would prove nothing", st.name, st.sealed)
+		}
+	}
+	if got := f.getEndpoint(copier.ID); got.Headers["X-Stolen"] != "nothing yet" {
+		t.Fatalf("the copier's endpoint before any copy: headers %v", got.Headers)
+	}
+	original := raw.Value(t, f.s, "endpoints", "headers", copier.ID)
+	originalSecret := raw.Value(t, f.s, "endpoints", "secret", copier.ID)
+	leaks := func(e *hookline.Endpoint, plain string) bool {
+		return e.Secret == plain || e.PreviousSecret == plain || slices.Contains(slices.Collect(maps.Values(e.Headers)), plain)
+	}
+	reads := func(stage, plain string) {
+		t.Helper()
+		if got, err := f.s.Endpoint(f.ctx, copier.ID); err == nil && leaks(got, plain) {
+			t.Fatalf("%s: Endpoint gives the copier the plaintext: %v", stage, got.Headers)
+		}
+		if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err == nil {
+			for _, e := range list {
+				if e.ID == copier.ID && leaks(e, plain) {
+					t.Fatalf("%s: ListEndpoints gives the copier the plaintext: %v", stage, e.Headers)
+				}
+			}
+		}
+	}
+	// Tasks wait for the copier before anything is copied: the claim that
+	// delivers them opens what it sends.
+	f.publishAt("copier.hit", base)
+	claim := func(now time.Time) ([]*hookline.Task, error) {
+		return f.s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: "node-a", Now: now, Lease: time.Millisecond, Limit: 10,
+			MaxConcurrency: hookline.MaxMaxConcurrency})
+	}
+	now := base
+	for _, st := range stolen {
+		into := []struct{ column, value string }{
+			{"headers", `{"X-Stolen": ` + strconv.Quote(st.sealed) + `}`},
+			{"secret", st.sealed},
+		}
+		for _, c := range into {
+			stage := st.name + " copied into the copier's " + c.column
+			raw.SetValue(t, f.s, "endpoints", c.column, copier.ID, c.value)
+			reads(stage, st.plain)
+			now = now.Add(time.Minute) // past the lease of any earlier claim
+			if tasks, err := claim(now); err == nil {
+				for _, task := range tasks {
+					if leaks(task.Endpoint, st.plain) {
+						t.Fatalf("%s: a claimed task sends the plaintext to the copier's URL: %v", stage, task.Endpoint.Headers)
+					}
+				}
+			}
+			raw.SetValue(t, f.s, "endpoints", "headers", copier.ID, original)
+			raw.SetValue(t, f.s, "endpoints", "secret", copier.ID, originalSecret)
+		}
+	}
+	// Nothing above failed for want of a working store: the victims still
+	// open where they were sealed, and the copier once restored.
+	if got := f.getEndpoint(victim.ID); got.Secret != victimSecret || got.Headers["Authorization"] != victimHeader {
+		t.Fatalf("the victim endpoint no longer opens: %+v", got)
+	}
+	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.Secret != src.Secret {
+		t.Fatalf("the victim source no longer opens: %+v, %v", got, err)
+	}
+	if got := f.getEndpoint(copier.ID); got.Headers["X-Stolen"] != "nothing yet" {
+		t.Fatalf("the copier's endpoint once restored: headers %v", got.Headers)
+	}
+	tasks, err := claim(now.Add(time.Minute))
+	if err != nil || len(tasks) != 1 || tasks[0].Endpoint.ID != copier.ID || tasks[0].Endpoint.Headers["X-Stolen"] != "nothing yet" {
+		t.Fatalf("claiming the copier's task once restored: %d tasks, %v; the claims above were not put to the test", len(tasks), err)
+	}
+}
+
 // testSealedSigningKey: an ed25519 endpoint's secret key (whsk_), and the
 // HMAC secret signing beside it during a switch, are written sealed and
 // read back whole by every read that signs or shows them: the endpoint,
@@ -203,38 +330,51 @@ func testSealedSigningKey(t *testing.T, f *fixture, ts *TestSealer) {
 	}
 }
 
-// testReseal: plain rows from before sealing, and rows sealed under a
-// rotated-out key, are re-sealed under the current key; reads give the
-// same secrets throughout; a value no key opens fails the whole re-seal.
+// testReseal: plain rows from before sealing, rows sealed before values
+// were bound to their use (hlseal1), and rows sealed under a rotated-out
+// key, are re-sealed under the current key; ordinary reads refuse the
+// first two until then; reads give the same secrets after; a value no key
+// opens fails the whole re-seal.
 func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
-	ts.set(true, false) // a database written before sealing
+	ts.writeAs(writePlain) // a database written before sealing
 	legacy := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
 		e.PreviousSecret, e.PreviousSecretExpires = "whsec_previous", at(time.Hour)
 		e.Headers = hookline.Headers{"Authorization": "Basic bGVnYWN5OnBhc3M=", "X-Token": "legacy-token"}
 	})
 	src := f.source("legacy")
-	ts.set(false, false)
+	ts.writeAs(writeLegacy) // a database sealed before values were bound to their use
+	unbound := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
+		e.Headers = hookline.Headers{"Authorization": "Bearer unbound"}
+	})
+	ts.writeAs(writeSealed)
 	sealed := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
 		e.Headers = hookline.Headers{"Authorization": "Bearer sealed"}
 	})
+	for _, e := range []*hookline.Endpoint{legacy, unbound} {
+		if got, err := f.s.Endpoint(f.ctx, e.ID); err == nil {
+			t.Fatalf("an ordinary read opened endpoint %s before re-sealing: secret %.10q…", e.ID, got.Secret)
+		}
+	}
+	if _, err := f.s.Source(f.ctx, src.ID); err == nil {
+		t.Fatal("an ordinary read opened a plain source secret before re-sealing")
+	}
 
 	n, err := f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 5 { // legacy's two secrets and two header values, the source's
-		t.Fatalf("first re-seal: %d, %v; want the 5 plain values", n, err)
+	if err != nil || n != 7 { // legacy's two secrets and two header values, the source's, unbound's secret and header value
+		t.Fatalf("first re-seal: %d, %v; want the 5 plain and 2 hlseal1 values", n, err)
 	}
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
 	n, err = f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 7 { // everything (legacy's 4, sealed's secret and header, the source's), now under the old key
-		t.Fatalf("re-seal after rotation: %d, %v; want 7", n, err)
+	if err != nil || n != 9 { // everything (legacy's 4, unbound's 2, sealed's 2, the source's), now under the old key
+		t.Fatalf("re-seal after rotation: %d, %v; want 9", n, err)
 	}
 	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 0 {
 		t.Fatalf("re-seal again: %d, %v; want 0", n, err)
 	}
-	ts.Retire()         // the old key is gone: only values sealed anew open
-	ts.set(false, true) // and plain ones no longer pass
-	for _, want := range []*hookline.Endpoint{legacy, sealed} {
+	ts.Retire() // the old key is gone: only values sealed anew open
+	for _, want := range []*hookline.Endpoint{legacy, unbound, sealed} {
 		got, err := f.s.Endpoint(f.ctx, want.ID)
 		if err != nil || got.Secret != want.Secret || got.PreviousSecret != want.PreviousSecret || !maps.Equal(got.Headers, want.Headers) {
 			t.Fatalf("endpoint %s after re-sealing: %+v, %v", want.ID, got, err)
@@ -243,22 +383,23 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.Secret != src.Secret {
 		t.Fatalf("source after re-sealing: %+v, %v", got, err)
 	}
-	if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err != nil || len(list) != 2 {
+	if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err != nil || len(list) != 3 {
 		t.Fatalf("listing endpoints after re-sealing: %d, %v", len(list), err)
 	}
 
 	other := NewTestSealer(t)
-	foreign, err := other.Seal("sealed elsewhere")
+	intruder := &hookline.Source{ID: hookline.NewID("src"), Name: "foreign", Type: hookline.SourceGitHub,
+		Response: hookline.SourceResponse{Status: 200}, Created: base, Updated: base}
+	foreign, err := other.Seal(hookline.SecretUse{Column: sqlcore.SourceSecretColumn, Row: intruder.ID}, "sealed elsewhere")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.set(true, false) // written as it is: a value sealed under a key this store lacks
-	intruder := &hookline.Source{ID: hookline.NewID("src"), Name: "foreign", Type: hookline.SourceGitHub, Secret: foreign,
-		Response: hookline.SourceResponse{Status: 200}, Created: base, Updated: base}
+	intruder.Secret = foreign
+	ts.writeAs(writePlain) // written as it is: a value sealed under a key this store lacks
 	if err := f.s.CreateSource(f.ctx, intruder); err != nil {
 		t.Fatal(err)
 	}
-	ts.set(false, false)
+	ts.writeAs(writeSealed)
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
