@@ -136,7 +136,9 @@ func (s *Shared) ResealSecrets(ctx context.Context) (int, error) {
 // resealColumn reads c's rows and returns the new value of each that needs
 // re-sealing, and how many secrets those hold.
 func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (map[string]string, int, error) {
-	rows, err := tx.Query(ctx, s.cfg.Dialect.Bind(`SELECT `+c.key+`, CAST(`+c.column+` AS TEXT) FROM `+c.table+s.cfg.Dialect.ForUpdate))
+	// In key order: CompleteTasks locks endpoint rows in id order too, so
+	// a re-seal under load waits for it rather than deadlocking with it.
+	rows, err := tx.Query(ctx, s.cfg.Dialect.Bind(`SELECT `+c.key+`, CAST(`+c.column+` AS TEXT) FROM `+c.table+` ORDER BY `+c.key+s.cfg.Dialect.ForUpdate))
 	if err != nil {
 		return nil, 0, err
 	}
