@@ -38,6 +38,7 @@ func FuzzEventFilter(f *testing.F) {
 		{"1000.00", "", "", "1E+3"},
 		{"-120e-3", "", "", "-0.12"},
 		{"0.1", "", "", "0.01"},
+		{"-2.5", "", "", "2.5"},
 	} {
 		f.Add(seed.filter, seed.typ, seed.tenant, seed.data)
 	}
