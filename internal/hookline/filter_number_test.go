@@ -137,10 +137,24 @@ func TestFilterNumberForms(t *testing.T) {
 	}
 }
 
+// BenchmarkSameNumber compares sameNumber with the float64 comparison it
+// replaced (two ParseFloat), the baseline, on an amount and an id past 2^53.
 func BenchmarkSameNumber(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		sameNumber("12345678901234567890", "1.2345678901234567890e19")
+	for _, pair := range [][2]string{{"1200", "1.2e3"}, {"12345678901234567890", "1.2345678901234567890e19"}} {
+		b.Run("float64/"+pair[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x, _ := strconv.ParseFloat(pair[0], 64)
+				y, _ := strconv.ParseFloat(pair[1], 64)
+				_ = x == y
+			}
+		})
+		b.Run("exact/"+pair[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sameNumber(pair[0], pair[1])
+			}
+		})
 	}
 }
 
