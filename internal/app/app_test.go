@@ -384,6 +384,31 @@ func TestInboundRules(t *testing.T) {
 			}
 		})
 	}
+	// As an endpoint would save it, for the dashboard's form: an empty
+	// box is no filter and takes every event; the rest is TestFilter's.
+	for _, tc := range []struct {
+		name, filter string
+		ev           *app.FilterEvent
+		prm          string
+		matches      bool
+	}{
+		{name: "no filter takes everything", filter: ``, ev: &app.FilterEvent{Type: "a.b"}, matches: true},
+		{name: "null takes everything", filter: `null`, ev: &app.FilterEvent{Type: "a.b", Data: []byte(`{"plan": "free"}`)}, matches: true},
+		{name: "no filter still needs an event", filter: ``, prm: "event"},
+		{name: "a filter judged as TestFilter does", filter: `{"data.plan": "pro"}`, ev: &app.FilterEvent{Type: "a.b", Data: []byte(`{"plan": "free"}`)}},
+		{name: "a bad filter refused", filter: `{"data.plan": {"near": "pro"}}`, ev: &app.FilterEvent{Type: "a.b"}, prm: "filter"},
+	} {
+		t.Run("saved filter "+tc.name, func(t *testing.T) {
+			ok, reasons, err := a.TestFilterAsSaved([]byte(tc.filter), tc.ev)
+			if tc.prm != "" {
+				wantErr(t, err, hookline.EINVALID, tc.prm)
+				return
+			}
+			if err != nil || ok != tc.matches || ok == (len(reasons) > 0) {
+				t.Fatalf("matches %v, reasons %v, err %v; want matches %v", ok, reasons, err, tc.matches)
+			}
+		})
+	}
 }
 
 // TestRecoverRange: the API's recover and the dashboard's bulk resend

@@ -24,6 +24,19 @@ func (a *App) TestFilter(filter json.RawMessage, ev *FilterEvent) (bool, []strin
 		// caller forgot to send. {} (match everything) is one to test.
 		return false, nil, hookline.Invalid("filter", "filter is required: the endpoint filter to test, like {\"type\": \"invoice.*\"}")
 	}
+	return a.testFilter(filter, ev)
+}
+
+// TestFilterAsSaved is TestFilter for a filter as an endpoint would save
+// it: empty or null is no filter, which takes every event. It serves the
+// dashboard's endpoint form, where an empty filter box is how an endpoint
+// has no filter; the API's caller says so with {} and has a forgotten
+// filter refused (TestFilter).
+func (a *App) TestFilterAsSaved(filter json.RawMessage, ev *FilterEvent) (bool, []string, error) {
+	return a.testFilter(filter, ev) // ParseFilter reads empty and null as {}
+}
+
+func (a *App) testFilter(filter json.RawMessage, ev *FilterEvent) (bool, []string, error) {
 	f, err := hookline.ParseFilter(filter, hookline.EventFilterFields)
 	if err != nil {
 		return false, nil, err

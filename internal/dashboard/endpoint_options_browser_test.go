@@ -103,6 +103,18 @@ func TestBrowserEndpointOptions(t *testing.T) {
 	if !strings.Contains(verdict, "data.amount") || strings.Contains(verdict, "type") {
 		t.Fatalf("the verdict on amount 5 says %q, want data.amount alone named", verdict)
 	}
+	// An empty box saves no filter, so tried it takes the sample the
+	// filter refused (the API's filters/test would refuse it instead).
+	// Each step waits for a verdict other than the page's last, so that
+	// it sees the page the click brought.
+	run(t, ctx, "testing an empty filter box",
+		clearField("filter"),
+		chromedp.Click(`button[formaction="/endpoints/filter-test"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#filter-verdict.ok`, chromedp.ByQuery))
+	run(t, ctx, "testing the filter again",
+		chromedp.SetValue(`#filter`, filter, chromedp.ByID),
+		chromedp.Click(`button[formaction="/endpoints/filter-test"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#filter-verdict.bad`, chromedp.ByQuery))
 	run(t, ctx, "testing a matching event",
 		chromedp.SetValue(`#test_data`, `{"amount": 200}`, chromedp.ByID),
 		chromedp.Click(`button[formaction="/endpoints/filter-test"]`, chromedp.ByQuery),

@@ -152,16 +152,11 @@ func readForm(r *http.Request, cur *hookline.Endpoint) (endpointForm, app.Endpoi
 	}
 	if _, ok := r.PostForm["retry_schedule"]; ok {
 		p.RetrySchedule = json.RawMessage("null")
-		if sched := strings.TrimSpace(f.RetrySchedule); strings.EqualFold(sched, noRetries) {
-			p.RetrySchedule = json.RawMessage("[]")
-		} else if sched != "" {
+		if strings.TrimSpace(f.RetrySchedule) != "" {
 			// Every entry as typed, an empty one too ("5s,,10s"): the app
 			// refuses it naming retry_schedule[1], as the API and the
 			// CLI do, rather than the form shortening the schedule.
-			entries := strings.Split(sched, ",")
-			for i := range entries {
-				entries[i] = strings.TrimSpace(entries[i])
-			}
+			entries := hookline.RetryScheduleEntries(f.RetrySchedule)
 			p.RetrySchedule, _ = json.Marshal(entries) // strings always marshal
 		}
 	}
@@ -258,10 +253,6 @@ func limitsForm(f *endpointForm, e *hookline.Endpoint) {
 		f.BreakerFailures = strconv.Itoa(e.BreakerFailures)
 	}
 }
-
-// noRetries is how the form writes an empty retry_schedule (no retries),
-// which an empty box cannot: that is the server's schedule.
-const noRetries = "none"
 
 // readHeaders works out an endpoint's static headers from the form: the
 // current ones (their values never left the server) less those ticked for
@@ -384,7 +375,7 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 		switch {
 		case e.RetrySchedule == nil:
 		case len(e.RetrySchedule) == 0:
-			data.Form.RetrySchedule = noRetries
+			data.Form.RetrySchedule = hookline.NoRetries
 		default:
 			data.Form.RetrySchedule = strings.Join(hookline.FormatRetrySchedule(e.RetrySchedule), ",")
 		}

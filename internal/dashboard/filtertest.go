@@ -32,9 +32,9 @@ func readFilterTest(r *http.Request) filterTest {
 
 // TestFilter is POST /endpoints/filter-test (the new endpoint form) and
 // POST /endpoints/{id}/filter-test (the edit form): the filter typed in
-// the form tried on the sample event by app.TestFilter, the judge of
-// POST /v1/filters/test, and the form shown again, unsaved, with the
-// verdict.
+// the form tried on the sample event by app.TestFilterAsSaved (the judge
+// of POST /v1/filters/test, but an empty box takes every event, as saved),
+// and the form shown again, unsaved, with the verdict.
 func (d *Dashboard) TestFilter(w http.ResponseWriter, r *http.Request) error {
 	var cur *hookline.Endpoint
 	if id := r.PathValue("id"); id != "" {
@@ -47,13 +47,7 @@ func (d *Dashboard) TestFilter(w http.ResponseWriter, r *http.Request) error {
 	// are kept as typed and judged when it is saved.
 	f, p, _ := readForm(r, cur)
 	t := &f.FilterTest
-	filter := p.Filter
-	if string(filter) == "null" {
-		// An empty filter box saves no filter, which takes every event:
-		// tried, it is the filter {}.
-		filter = json.RawMessage("{}")
-	}
-	matches, reasons, err := d.app.TestFilter(filter, &app.FilterEvent{Type: t.Type, Tenant: t.Tenant, Data: json.RawMessage(strings.TrimSpace(t.Data))})
+	matches, reasons, err := d.app.TestFilterAsSaved(p.Filter, &app.FilterEvent{Type: t.Type, Tenant: t.Tenant, Data: json.RawMessage(strings.TrimSpace(t.Data))})
 	status := http.StatusOK
 	if err != nil {
 		if !formError(err) {

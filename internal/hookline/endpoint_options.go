@@ -207,17 +207,28 @@ const NoRetries = "none"
 // entry ("5s,,10s", "5s,") is refused rather than dropped, as the API
 // refuses one in retry_schedule: a typo must not shorten the schedule.
 func SplitRetrySchedule(s string) ([]string, error) {
-	if strings.EqualFold(strings.TrimSpace(s), NoRetries) {
-		return []string{}, nil
-	}
-	entries := strings.Split(s, ",")
+	entries := RetryScheduleEntries(s)
 	for i, e := range entries {
-		entries[i] = strings.TrimSpace(e)
-		if entries[i] == "" {
+		if e == "" {
 			return nil, fmt.Errorf("entry %d of %d is empty; separate the delays with single commas, e.g. 5s,5m,30m, or say %s for no retries", i+1, len(entries), NoRetries)
 		}
 	}
 	return entries, nil
+}
+
+// RetryScheduleEntries splits a comma-separated retry schedule into its
+// trimmed entries, NoRetries into none, keeping an empty entry for
+// ParseRetrySchedule to refuse by its index, as a form shows it beside
+// the box (SplitRetrySchedule refuses it at once, for a flag).
+func RetryScheduleEntries(s string) []string {
+	if strings.EqualFold(strings.TrimSpace(s), NoRetries) {
+		return []string{}
+	}
+	entries := strings.Split(s, ",")
+	for i, e := range entries {
+		entries[i] = strings.TrimSpace(e)
+	}
+	return entries
 }
 
 // FormatRetrySchedule is the inverse of ParseRetrySchedule.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -301,38 +302,154 @@ func (c *condition) holds(v any, present bool) bool {
 	return false
 }
 
-// sameNumber reports whether two JSON numbers have the same value. Whole
-// numbers compare exactly by their digits, however long: float64 cannot
-// tell 12345678901234567890 from …891, and ids and amounts past 2^53 are
-// common in webhook payloads. Others compare as float64. Linear in the
-// length, allocating nothing, as it runs at every fan-out.
+// sameNumber reports whether two JSON number literals have the same value,
+// exactly, whatever their form: 1e3, 1000, 1000.0 and 10e2 are one number,
+// -0 is 0, and 12345678901234567890 is not …891 (float64 cannot tell them
+// apart, and ids and amounts past 2^53 are common in webhook payloads).
+// Each side is reduced to its sign, its significant digits and the decimal
+// exponent of the first of them, so that 1e999999999 costs no more than 1;
+// no big number is ever built. Linear in the length and allocating nothing
+// for exponents that fit in 18 digits, as it runs at every fan-out. A
+// header's or query's text that is not a number (leading zeros allowed)
+// equals no number.
 func sameNumber(a, b string) bool {
-	if negA, x, ok := integerDigits(a); ok {
-		if negB, y, ok := integerDigits(b); ok {
-			return negA == negB && x == y
-		}
+	x, ok1 := parseDecimal(a)
+	y, ok2 := parseDecimal(b)
+	if !ok1 || !ok2 {
+		return false
 	}
-	x, err1 := strconv.ParseFloat(a, 64)
-	y, err2 := strconv.ParseFloat(b, 64)
-	return err1 == nil && err2 == nil && x == y
+	if x.zero() || y.zero() {
+		return x.zero() && y.zero()
+	}
+	if x.neg != y.neg || !x.sameExponent(y) {
+		return false
+	}
+	i, j := x.first, y.first
+	for {
+		i, j = x.skipPoint(i), y.skipPoint(j)
+		if i > x.last || j > y.last {
+			return i > x.last && j > y.last
+		}
+		if x.mant[i] != y.mant[j] {
+			return false
+		}
+		i++
+		j++
+	}
 }
 
-// integerDigits splits a whole number into its sign and its digits
-// without leading zeros (zero is "", never negative), and reports whether
-// s is one.
-func integerDigits(s string) (neg bool, digits string, ok bool) {
-	neg = strings.HasPrefix(s, "-")
-	digits = strings.TrimPrefix(s, "-")
-	if digits == "" {
-		return false, "", false
+// decimal is a number literal read in place: its value is 0.d₁d₂…dₙ ×
+// 10^exp, where d₁…dₙ are the digits of mant from first to last (skipping
+// a decimal point), with no leading or trailing zeros.
+type decimal struct {
+	neg         bool
+	mant        string // the literal without its sign and exponent
+	point       int    // index of the decimal point in mant, or len(mant)
+	first, last int    // indexes of the first and last nonzero digit; first > last for zero
+	exp         int64  // valid when bigExp is ""
+	bigExp      string // the literal's exponent ("-123…"), when too long for exp
+}
+
+// maxExpDigits keeps exponent arithmetic in int64: an exponent below
+// 10^18 plus the position of the point (at most the input's length) fits.
+const maxExpDigits = 18
+
+// parseDecimal reads a JSON number, allowing leading zeros.
+func parseDecimal(s string) (decimal, bool) {
+	var d decimal
+	if strings.HasPrefix(s, "-") {
+		d.neg, s = true, s[1:]
 	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return false, "", false
+	end := strings.IndexAny(s, "eE")
+	if end < 0 {
+		end = len(s)
+	}
+	d.mant = s[:end]
+	intPart, frac, hasPoint := strings.Cut(d.mant, ".")
+	if !allDigits(intPart) || hasPoint && !allDigits(frac) {
+		return d, false
+	}
+	d.point = len(intPart)
+	d.first, d.last = len(d.mant), -1
+	for i := 0; i < len(d.mant); i++ {
+		if c := d.mant[i]; c != '.' && c != '0' {
+			d.first = min(d.first, i)
+			d.last = i
 		}
 	}
-	digits = strings.TrimLeft(digits, "0")
-	return neg && digits != "", digits, true
+	var expNeg bool
+	var expDigits string
+	if end < len(s) {
+		expDigits = s[end+1:]
+		if expDigits != "" && (expDigits[0] == '+' || expDigits[0] == '-') {
+			expNeg, expDigits = expDigits[0] == '-', expDigits[1:]
+		}
+		if !allDigits(expDigits) {
+			return d, false
+		}
+		expDigits = strings.TrimLeft(expDigits, "0")
+	}
+	// The first significant digit stands at 10^(point-first-1) in the
+	// literal, so 0.d₁… stands one place higher; a point before it takes
+	// no place of its own.
+	offset := int64(d.point - d.first)
+	if d.first > d.point {
+		offset++
+	}
+	if len(expDigits) > maxExpDigits {
+		d.bigExp = s[end+1:]
+		d.exp = offset
+		return d, true
+	}
+	var e int64
+	for i := 0; i < len(expDigits); i++ {
+		e = e*10 + int64(expDigits[i]-'0')
+	}
+	if expNeg {
+		e = -e
+	}
+	d.exp = e + offset
+	return d, true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (d decimal) zero() bool { return d.first > d.last }
+
+// skipPoint steps over the decimal point, which is no digit.
+func (d decimal) skipPoint(i int) int {
+	if i == d.point {
+		return i + 1
+	}
+	return i
+}
+
+// sameExponent compares the exponents of two nonzero numbers. Only an
+// exponent of more than 18 digits, far past any real payload, makes
+// big.Int arithmetic on the exponent itself (never on the number).
+func (d decimal) sameExponent(o decimal) bool {
+	if d.bigExp == "" && o.bigExp == "" {
+		return d.exp == o.exp
+	}
+	return d.bigExponent().Cmp(o.bigExponent()) == 0
+}
+
+func (d decimal) bigExponent() *big.Int {
+	e := new(big.Int)
+	if d.bigExp != "" {
+		e.SetString(strings.TrimPrefix(d.bigExp, "+"), 10) // digits checked by parseDecimal
+	}
+	return e.Add(e, big.NewInt(d.exp))
 }
 
 // equal compares JSON values: numbers by value, strings and booleans

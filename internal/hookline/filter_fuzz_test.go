@@ -30,10 +30,39 @@ func FuzzEventFilter(f *testing.F) {
 		{`null`, "a.b", "", `"s"`},
 		{`{"data.":"",  "data..":{"prefix":""}}`, "a.b", "", `{"": {"": ""}}`},
 		{"{\"data.x\": \"\xff\"}", "a.b", "", `{"x": "\ufffd"}`},
+		// Number pairs, for the comparison against big.Rat.
+		{"9007199254740993", "", "", "9007199254740992.0"},
+		{"9.007199254740993e15", "", "", "9007199254740993"},
+		{"1e400", "", "", "10e399"},
+		{"-0.0", "", "", "0e-7"},
+		{"1000.00", "", "", "1E+3"},
+		{"-120e-3", "", "", "-0.12"},
+		{"0.1", "", "", "0.01"},
+		{"-2.5", "", "", "2.5"},
 	} {
 		f.Add(seed.filter, seed.typ, seed.tenant, seed.data)
 	}
 	f.Fuzz(func(t *testing.T, filter, typ, tenant, data string) {
+		// Two numbers (filter and data) compare as big.Rat does, and a
+		// filter on one matches data holding the other exactly then.
+		if want, ok := sameNumberByRat(filter, data); ok {
+			if got := sameNumber(filter, data); got != want {
+				t.Fatalf("sameNumber(%s, %s) = %v; big.Rat says %v", filter, data, got, want)
+			}
+			if json.Valid([]byte(filter)) && json.Valid([]byte(data)) { // no leading zeros
+				numberFilter, err := ParseFilter([]byte(`{"data.n": `+filter+`}`), EventFilterFields)
+				if err != nil {
+					t.Fatalf("filter on the number %s: %v", filter, err)
+				}
+				p, err := NewEventPayload("evt_fuzz", "a.b", time.Unix(1, 0), "", json.RawMessage(`{"n": `+data+`}`))
+				if err != nil {
+					t.Fatalf("data holding the number %s: %v", data, err)
+				}
+				if got := numberFilter.Match(&EventDocument{Event: &Event{Type: "a.b", Payload: p}}); got != want {
+					t.Fatalf("filter {\"data.n\": %s} on {\"n\": %s}: Match %v; big.Rat says equal is %v", filter, data, got, want)
+				}
+			}
+		}
 		flt, err := ParseFilter([]byte(filter), EventFilterFields)
 		if err != nil {
 			if ErrorCode(err) != EINVALID || ErrorParam(err) != "filter" {

@@ -251,4 +251,10 @@ func TestParseRetrySchedule(t *testing.T) {
 			t.Errorf("SplitRetrySchedule(%q) = %v, want an empty entry refused", in, err)
 		}
 	}
+	// For a form, an empty entry stays, for ParseRetrySchedule to name.
+	for in, want := range map[string]string{" None ": "", "0s, 1m,,10m": "0s|1m||10m", "5s,": "5s|"} {
+		if got := RetryScheduleEntries(in); got == nil || strings.Join(got, "|") != want {
+			t.Errorf("RetryScheduleEntries(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -146,8 +146,6 @@ func (s *Store) takeTokens(ctx context.Context, tx pgx.Tx, now time.Time, tasks 
 	return nil
 }
 
-// HoldEndpoint is the shared one (sqlcore.Shared.HoldEndpoint).
-
 // othersOrHeldQuery is othersLeasesQuery for a publish: an endpoint held
 // (HoldEndpoint) counts as full, so that a publish leases none of its
 // deliveries before the hold ends.
