@@ -28,7 +28,10 @@ type SourceParams struct {
 	Secret   *string                  `json:"secret"`
 	Options  *hookline.SourceOptions  `json:"options"`
 	Response *hookline.SourceResponse `json:"response"`
-	Limits   *hookline.SourceLimits   `json:"limits"`
+	// Limits is raw so that an explicit null removes them, as it removes
+	// an endpoint's filter or rate_limit: the source then takes the
+	// server's defaults and accepts any address.
+	Limits json.RawMessage `json:"limits"`
 }
 
 // applySource validates p onto src, filling the default answer (200
@@ -50,7 +53,12 @@ func applySource(src *hookline.Source, p SourceParams) error {
 		src.Response = *p.Response
 	}
 	if p.Limits != nil {
-		src.Limits = *p.Limits
+		src.Limits = hookline.SourceLimits{}
+		if string(p.Limits) != "null" {
+			if err := hookline.DecodeStrict(p.Limits, "limits", &src.Limits); err != nil {
+				return withHint(err, `limits is an object like {"allowed_ips": ["192.0.2.0/24"], "requests_per_minute": 60, "bytes_per_day": 104857600}, or null for none`)
+			}
+		}
 	}
 	if err := inbound.CheckLimits(src.Limits); err != nil {
 		return err

@@ -22,11 +22,30 @@ type keySearch struct {
 	// others are the servers whose keys were found instead, in the order
 	// found: the server the user meant may be one of them.
 	others []string
+	// file is, when the key came from HOOKLINE_API_KEY, the key file the
+	// CLI would have used without it ("" when none holds another key for
+	// this server): the usual cause of a refused key is a stale variable.
+	file string
 }
 
 // help is the text added to a "missing or wrong API key" error.
 func (k keySearch) help(server string) string {
 	var b strings.Builder
+	if k.from == "HOOKLINE_API_KEY" {
+		// The variable wins over every key file: say what unsetting it
+		// would send instead.
+		b.WriteString("the key sent was from HOOKLINE_API_KEY; ")
+		if k.file != "" {
+			fmt.Fprintf(&b, "unset HOOKLINE_API_KEY to use the key in %s instead, or set it to the right key", k.file)
+		} else {
+			fmt.Fprintf(&b, "no key file holds another key of %s to use instead:", server)
+			for _, l := range k.looked {
+				b.WriteString("\n  " + l)
+			}
+			b.WriteString("\nset HOOKLINE_API_KEY to the key that server printed when it first started")
+		}
+		return b.String()
+	}
 	if k.from != "" {
 		fmt.Fprintf(&b, "the key sent was from %s; ", k.from)
 	}
@@ -50,9 +69,21 @@ func (k keySearch) help(server string) string {
 // older than this CLI) is used only when no directory names base.
 func findAPIKey(getenv func(string) string, base, embedded string) keySearch {
 	if key := getenv("HOOKLINE_API_KEY"); key != "" {
-		return keySearch{key: key, from: "HOOKLINE_API_KEY"}
+		files := findKeyFile(getenv, base, embedded)
+		ks := keySearch{key: key, from: "HOOKLINE_API_KEY", looked: files.looked}
+		if files.key != "" && files.key != key {
+			ks.file = files.from
+		}
+		return ks
 	}
-	ks := keySearch{looked: []string{"HOOKLINE_API_KEY: not set"}}
+	ks := findKeyFile(getenv, base, embedded)
+	ks.looked = append([]string{"HOOKLINE_API_KEY: not set"}, ks.looked...)
+	return ks
+}
+
+// findKeyFile is findAPIKey's search of the data directories.
+func findKeyFile(getenv func(string) string, base, embedded string) keySearch {
+	var ks keySearch
 	dir := getenv("HOOKLINE_DATA")
 	if dir == "" {
 		dir = server.DefaultDataDir

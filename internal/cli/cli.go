@@ -149,9 +149,13 @@ type app struct {
 func newRoot(env Env) (*cobra.Command, *app) {
 	a := &app{env: env}
 	root := &cobra.Command{
-		Use:           "hookline",
-		Short:         "Hookline sends, receives and inspects webhooks",
-		Long:          "Hookline sends, receives and inspects webhooks: one binary, embedded SQLite by default.\n\nStart a server with 'hookline serve'; the other commands talk to it (--server, HOOKLINE_URL) with the key in HOOKLINE_API_KEY.",
+		Use:   "hookline",
+		Short: "Hookline sends, receives and inspects webhooks",
+		Long: "Hookline sends, receives and inspects webhooks: one binary, embedded SQLite by default.\n\nStart a server with 'hookline serve'; the other commands talk to it (--server, HOOKLINE_URL).\n" +
+			"They send the key in HOOKLINE_API_KEY when set; otherwise the key of the server --server names,\n" +
+			"which each server keeps in its data directory beside the URL it listens on: the CLI looks in\n" +
+			"./hookline-data (or HOOKLINE_DATA) and in the data of the server 'hookline listen' embeds\n" +
+			"($XDG_CONFIG_HOME/hookline, ~/.config/hookline).",
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

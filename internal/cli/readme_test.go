@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,5 +70,77 @@ func TestReadmeServeTableListsEveryFlag(t *testing.T) {
 	slices.Sort(documented)
 	if dup := slices.Compact(slices.Clone(documented)); len(dup) != len(documented) {
 		t.Errorf("the README's table lists a flag twice: %v", documented)
+	}
+}
+
+// TestReadmeLayoutListsEveryPackage keeps the README's Layout table and the
+// module's packages in step: a directory holding Go files without a row,
+// or a row naming a directory that holds none, fails here.
+func TestReadmeLayoutListsEveryPackage(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Layout" section`)
+	}
+	_, table, ok := strings.Cut(section, "\n| package | owns |\n|---|---|\n")
+	if !ok {
+		t.Fatal(`the Layout section has no "| package | owns |" table`)
+	}
+	pathRE := regexp.MustCompile("`([a-z][a-z0-9/]*)`")
+	var documented []string
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		first := strings.SplitN(line, "|", 3)[1]
+		for _, m := range pathRE.FindAllStringSubmatch(first, -1) {
+			documented = append(documented, m[1])
+		}
+	}
+
+	// The packages: directories holding a .go file, outside testdata and
+	// hidden directories, as the go command sees them.
+	var real []string
+	root := "../.."
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(d.Name(), ".go") {
+			rel, err := filepath.Rel(root, filepath.Dir(path))
+			if err != nil {
+				return err
+			}
+			if rel = filepath.ToSlash(rel); !slices.Contains(real, rel) {
+				real = append(real, rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(real) < 20 {
+		t.Fatalf("found %d packages; the test would prove little", len(real))
+	}
+	for _, p := range real {
+		if !slices.Contains(documented, p) {
+			t.Errorf("package %s is missing from the README's Layout table", p)
+		}
+	}
+	for _, p := range documented {
+		if !slices.Contains(real, p) {
+			t.Errorf("the README's Layout table lists %s, which holds no Go package", p)
+		}
 	}
 }

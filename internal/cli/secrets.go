@@ -20,8 +20,9 @@ func (a *app) secretsCmd() *cobra.Command {
 		Use:   "rotate-key",
 		Short: "Re-seal every secret under a new key, while the server runs",
 		Long: "Re-seal every secret under a new key, while the server runs: with the secret_key file the server makes the new key\n" +
-			"and drops the old one once every secret is re-sealed. With HOOKLINE_SECRET_KEY, first restart the server with\n" +
-			"HOOKLINE_SECRET_KEY=<new>,<old>; rotate-key then re-seals under <new>, and <old> can go.",
+			"and drops the old one once every secret is re-sealed. With HOOKLINE_SECRET_KEY the restart does the work: a server\n" +
+			"started with HOOKLINE_SECRET_KEY=<new>,<old> re-seals every secret under <new> as it starts; rotate-key then re-seals\n" +
+			"only what is still under <old> (none, on one node), and <old> can go.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.client().RotateSecretKey(cmd.Context())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,7 @@ import (
 )
 
 var sourceFlags = map[string]string{
-	"name": "--name", "type": "--type", "secret": "--secret", "options": "--options", "response": "--response",
+	"name": "--name", "type": "--type", "secret": "--secret", "options": "--options", "response": "--response", "limits": "--limits",
 	"source_id": "--source", "url": "--url", "filter": "--filter", "limit": "--limit",
 }
 
@@ -23,7 +24,7 @@ func (a *app) sourcesCmd() *cobra.Command {
 }
 
 // sourceParams turns the flags given into request fields.
-func sourceParams(cmd *cobra.Command, name, typ, secret, options, response string) (client.Fields, error) {
+func sourceParams(cmd *cobra.Command, name, typ, secret, options, response, limits string) (client.Fields, error) {
 	p := client.Fields{}
 	f := cmd.Flags()
 	for flag, v := range map[string]string{"name": name, "type": typ, "secret": secret} {
@@ -39,11 +40,21 @@ func sourceParams(cmd *cobra.Command, name, typ, secret, options, response strin
 			p[flag] = json.RawMessage(v)
 		}
 	}
+	if f.Changed("limits") {
+		switch raw := strings.TrimSpace(limits); {
+		case raw == "":
+			p["limits"] = nil // the server's defaults, any address
+		case !json.Valid([]byte(raw)):
+			return nil, usagef("--limits: not valid JSON")
+		default:
+			p["limits"] = json.RawMessage(raw)
+		}
+	}
 	return p, nil
 }
 
 func (a *app) sourceCreateCmd(update bool) *cobra.Command {
-	var name, typ, secret, options, response string
+	var name, typ, secret, options, response, limits string
 	cmd := &cobra.Command{
 		Use:     "create --name NAME --type TYPE [--secret S]",
 		Short:   "Create a source; prints its ingest URL",
@@ -57,7 +68,7 @@ func (a *app) sourceCreateCmd(update bool) *cobra.Command {
 		if err := a.checkFormat(); err != nil {
 			return err
 		}
-		p, err := sourceParams(cmd, name, typ, secret, options, response)
+		p, err := sourceParams(cmd, name, typ, secret, options, response, limits)
 		if err != nil {
 			return err
 		}
@@ -80,6 +91,7 @@ func (a *app) sourceCreateCmd(update bool) *cobra.Command {
 	f.StringVar(&secret, "secret", "", "the provider's signing secret (token, or basic-auth password)")
 	f.StringVar(&options, "options", "", `type options as JSON: {"header","algorithm","encoding","prefix","query_param","username","allow_sha1","url","tolerance_seconds"}`)
 	f.StringVar(&response, "response", "", `the answer to every request as JSON: {"status":200,"headers":{…},"body":"…"}`)
+	f.StringVar(&limits, "limits", "", `what senders may cost, as JSON: {"allowed_ips":["192.0.2.0/24"],"requests_per_minute":60,"bytes_per_day":104857600} ('' removes them)`)
 	return cmd
 }
 

@@ -103,7 +103,8 @@ func New(cfg Config) *Metrics {
 		}),
 		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookline_inbound_requests_total",
-			Help: "Provider webhook requests received, by source and verdict (e.g. accepted, bad_signature, duplicate).",
+			Help: "Provider webhook requests received, by source and verdict: " + hookline.RequestAccepted + ", " +
+				hookline.RequestRejected + " (failed verification) or " + hookline.RequestDuplicate + " (a provider delivery id already seen).",
 		}, []string{"source", "verdict"}),
 	}
 	m.reg.MustRegister(m.deliveries, m.latency, m.published, m.retries, m.gone, m.opens, m.inbound,

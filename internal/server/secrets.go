@@ -134,7 +134,7 @@ func (k *secretKeys) RotateKey(ctx context.Context) (app.KeyRotation, error) {
 	if k.file == "" && len(k.ring.Keys()) == 1 {
 		return app.KeyRotation{}, &hookline.Error{Code: hookline.ECONFLICT, Message: "this server's key comes from HOOKLINE_SECRET_KEY, " +
 			"which it cannot change: put a new key before the old one (HOOKLINE_SECRET_KEY=<new>,<old>; make one with openssl rand -hex 32), " +
-			"restart every node with it, run rotate-key again, then drop the old key"}
+			"and restart every node with it (each start re-seals every secret under the first key), then drop the old key"}
 	}
 	if k.file != "" {
 		next := seal.NewKey()
