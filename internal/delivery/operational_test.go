@@ -197,7 +197,7 @@ func TestCircuitEvents(t *testing.T) {
 	}{
 		{hookline.OpCircuitOpened, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + first.Event.ID + `","attempt":{"status":0,"error":"dial tcp: connection refused","error_kind":"refused"},"reason":"failed attempts in a row","next_probe_at":` + fmt.Sprint(nextProbe.Unix()) + `}`,
 			[]string{subscriber.ID}},
-		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + probe.Event.ID + `","attempt":{"status":200},"reason":"the probe succeeded"}`,
+		{hookline.OpCircuitClosed, `{"endpoint":{"id":"` + broken.ID + `","url":"https://example.test/order.*","description":"breaks"},"tenant":"acme","event_id":"` + probe.Event.ID + `","attempt":{"status":200},"reason":"an attempt succeeded"}`,
 			nil}, // the subscriber took circuit_opened alone
 	} {
 		evs, _, err := st.ListEvents(ctx, hookline.EventFilter{Type: c.typ})

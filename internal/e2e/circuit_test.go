@@ -252,7 +252,7 @@ func checkCircuitEvents(t *testing.T, monitor *receiver, secret, epID string) {
 		what string
 		d    circuitData
 		want string
-	}{{"circuit_opened", opened, "failed attempts in a row"}, {"circuit_opened (reopened)", reopened, "the probe failed"}, {"circuit_closed", closed, "the probe succeeded"}} {
+	}{{"circuit_opened", opened, "failed attempts in a row"}, {"circuit_opened (reopened)", reopened, "the probe failed"}, {"circuit_closed", closed, "an attempt succeeded"}} {
 		if c.d.Reason != c.want {
 			t.Fatalf("%s reason %q, want %q", c.what, c.d.Reason, c.want)
 		}

@@ -33,11 +33,13 @@ const (
 )
 
 // The reason of a circuit's event (OperationalEvent.Reason): an opening
-// after failures in a row, a failed probe's reopening, a closing.
+// after failures in a row, a failed probe's reopening, a closing (by the
+// probe, or by an attempt in flight when the circuit opened that
+// succeeded after).
 const (
-	CircuitReasonFailures       = "failed attempts in a row"
-	CircuitReasonProbeFailed    = "the probe failed"
-	CircuitReasonProbeSucceeded = "the probe succeeded"
+	CircuitReasonFailures    = "failed attempts in a row"
+	CircuitReasonProbeFailed = "the probe failed"
+	CircuitReasonSucceeded   = "an attempt succeeded"
 )
 
 // OperationalEvent is an operational event the store recorded in the

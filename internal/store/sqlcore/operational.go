@@ -46,7 +46,7 @@ func (c CircuitEvent) Reason() string {
 	case hookline.TransitionReopened:
 		return hookline.CircuitReasonProbeFailed
 	case hookline.TransitionClosed:
-		return hookline.CircuitReasonProbeSucceeded
+		return hookline.CircuitReasonSucceeded
 	}
 	return hookline.CircuitReasonFailures
 }

@@ -22,6 +22,10 @@ import (
 type paceState struct {
 	mu      sync.Mutex
 	buckets map[string]hookline.Bucket
+	// holds are the endpoints held until a time (Bucket.Until), apart,
+	// so that a publish looks at what is held, not at every bucket;
+	// heldEndpoints drops those that ended.
+	holds map[string]time.Time
 }
 
 // loadBuckets fills the in-memory buckets from endpoint_buckets.
@@ -52,8 +56,14 @@ func (s *Store) loadBuckets(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("loading rate limit buckets: %w", err)
 	}
+	holds := map[string]time.Time{}
+	for id, b := range buckets {
+		if !b.Until.IsZero() {
+			holds[id] = b.Until
+		}
+	}
 	s.pace.mu.Lock()
-	s.pace.buckets = buckets
+	s.pace.buckets, s.pace.holds = buckets, holds
 	s.pace.mu.Unlock()
 	return nil
 }
@@ -120,6 +130,10 @@ func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) er
 	if until.After(b.Until) {
 		b.Until = until
 		s.pace.buckets[id] = b
+		if s.pace.holds == nil {
+			s.pace.holds = map[string]time.Time{}
+		}
+		s.pace.holds[id] = until
 	}
 	return nil
 }
@@ -134,13 +148,15 @@ func (s *Store) heldEndpoints(now time.Time) map[string]int {
 	s.pace.mu.Lock()
 	defer s.pace.mu.Unlock()
 	var held map[string]int
-	for id, b := range s.pace.buckets {
-		if now.Before(b.Until) {
-			if held == nil {
-				held = map[string]int{}
-			}
-			held[id] = hookline.MaxMaxConcurrency
+	for id, until := range s.pace.holds {
+		if !now.Before(until) {
+			delete(s.pace.holds, id) // ended: the bucket keeps its time for claims
+			continue
 		}
+		if held == nil {
+			held = map[string]int{}
+		}
+		held[id] = hookline.MaxMaxConcurrency
 	}
 	return held
 }
@@ -151,6 +167,7 @@ func (s *Store) forgetBucket(id string) {
 	s.pace.mu.Lock()
 	defer s.pace.mu.Unlock()
 	delete(s.pace.buckets, id)
+	delete(s.pace.holds, id)
 }
 
 // fifoNeedsFlush reports whether a claim must flush the journal first: a
