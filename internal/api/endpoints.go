@@ -34,6 +34,10 @@ func (s *Server) renderEndpoint(ctx context.Context, e *hookline.Endpoint, secre
 	if err != nil {
 		return apijson.Endpoint{}, err
 	}
+	hold, err := s.app.EndpointHold(ctx, e.ID)
+	if err != nil {
+		return apijson.Endpoint{}, err
+	}
 	maxConcurrency, _ := s.app.EndpointDefaults()
 	j := apijson.Endpoint{
 		MaxConcurrency: hookline.ConcurrencyOf(e, maxConcurrency), TimeoutSeconds: s.app.TimeoutSeconds(e),
@@ -44,6 +48,10 @@ func (s *Server) renderEndpoint(ctx context.Context, e *hookline.Endpoint, secre
 		Filter: e.Filter.JSON(), Headers: e.Headers,
 		Created: e.Created.Unix(), Updated: e.Updated.Unix(),
 		CircuitBreaker: apijson.Breaker{Failures: s.app.BreakerFailures(e)}, Circuit: s.renderCircuit(e),
+	}
+	if !hold.IsZero() {
+		until := hold.Unix()
+		j.HeldUntil = &until
 	}
 	if e.FIFO() {
 		j.Ordering = hookline.OrderingFIFO

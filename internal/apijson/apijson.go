@@ -59,6 +59,7 @@ type Endpoint struct {
 	RateLimit       *RateLimit        `json:"rate_limit"`           // null: none
 	CircuitBreaker  Breaker           `json:"circuit_breaker"`
 	Circuit         Circuit           `json:"circuit"`
+	HeldUntil       *int64            `json:"held_until"` // when a receiver's 429 (Retry-After) stops holding its deliveries; null: not held
 	Secret          string            `json:"secret,omitempty"`
 	Created         int64             `json:"created"`
 	Updated         int64             `json:"updated"`

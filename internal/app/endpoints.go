@@ -320,6 +320,20 @@ func (a *App) CircuitState(e *hookline.Endpoint) string {
 	return e.Circuit.StateAt(a.cfg.Now())
 }
 
+// EndpointHold is when the hold a receiver's 429 with Retry-After put on
+// endpoint id ends (held_until): zero when it is not held now, a hold
+// already over included.
+func (a *App) EndpointHold(ctx context.Context, id string) (time.Time, error) {
+	until, err := a.cfg.Store.EndpointHold(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !until.After(a.cfg.Now()) {
+		return time.Time{}, nil
+	}
+	return until, nil
+}
+
 // nullableInt reads a whole number from lo to hi for param, or null (0:
 // the server's default, named by flag).
 func nullableInt(raw json.RawMessage, param string, lo, hi int, flag string) (int, error) {

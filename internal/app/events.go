@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hookline/hookline/internal/delivery"
 	"github.com/hookline/hookline/internal/hookline"
@@ -68,39 +69,63 @@ func (a *App) EventDeliveries(ctx context.Context, id string) ([]*hookline.Deliv
 
 // heldUntil moves the NextAttemptAt of each pending delivery in ds to when
 // it will really be tried: not before its endpoint's open circuit lets a
-// probe go (next_probe_at). The row keeps the time it became due, which
-// a claim needs; a reader wants the time it goes, not one already past
-// while it waits without spending retries. A 429's hold and a rate limit
-// are not folded in: the store keeps them apart from the endpoint (the
-// delivery a 429 answered is itself due at its Retry-After).
+// probe go (next_probe_at), nor before the hold a receiver's 429 put on
+// the endpoint ends (held_until). The row keeps the time it became due,
+// which a claim needs; a reader wants the time it goes, not one already
+// past while it waits without spending retries. A rate limit's wait is
+// not folded in: tokens refill continuously and every claim, on any
+// node, takes from the same bucket, so when a delivery goes depends on
+// how many of its endpoint's are ahead of it, not on a time the store
+// keeps.
 func (a *App) heldUntil(ctx context.Context, ds []*hookline.Delivery) error {
-	circuits := map[string]hookline.Circuit{}
+	until := map[string]time.Time{}
 	for _, d := range ds {
 		if d.Status != hookline.DeliveryPending {
 			continue
 		}
-		c, ok := circuits[d.EndpointID]
+		u, ok := until[d.EndpointID]
 		if !ok {
-			e, err := a.cfg.Store.Endpoint(ctx, d.EndpointID)
-			switch {
-			case hookline.ErrorCode(err) == hookline.ENOTFOUND:
-				// Deleted since the deliveries were read: nothing holds them.
-			case err != nil:
-				return fmt.Errorf("reading the circuit of endpoint %s: %w", d.EndpointID, err)
-			default:
-				c = e.Circuit
+			var err error
+			if u, err = a.endpointWait(ctx, d.EndpointID); err != nil {
+				return err
 			}
-			circuits[d.EndpointID] = c
+			until[d.EndpointID] = u
 		}
-		if c.Open() && c.NextProbeAt.After(d.NextAttemptAt) {
-			d.NextAttemptAt = c.NextProbeAt
+		if u.After(d.NextAttemptAt) {
+			d.NextAttemptAt = u
 		}
 	}
 	return nil
 }
 
+// endpointWait is when endpoint id lets a delivery go at the earliest:
+// the later of its open circuit's next probe and its 429's hold; zero
+// when neither holds it (or it was deleted since the deliveries were
+// read: nothing holds them).
+func (a *App) endpointWait(ctx context.Context, id string) (time.Time, error) {
+	e, err := a.cfg.Store.Endpoint(ctx, id)
+	switch {
+	case hookline.ErrorCode(err) == hookline.ENOTFOUND:
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("reading the circuit of endpoint %s: %w", id, err)
+	}
+	var wait time.Time
+	if e.Circuit.Open() {
+		wait = e.Circuit.NextProbeAt
+	}
+	hold, err := a.EndpointHold(ctx, id)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the hold of endpoint %s: %w", id, err)
+	}
+	if hold.After(wait) {
+		wait = hold
+	}
+	return wait, nil
+}
+
 // Resend makes event id's deliveries due now (as far as an open circuit
-// lets them: heldUntil), to one endpoint or (with
+// or a 429's hold lets them: heldUntil), to one endpoint or (with
 // endpointID empty) to every endpoint subscribed, and wakes the engine.
 func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.Delivery, error) {
 	ds, err := a.cfg.Store.Resend(ctx, id, endpointID, a.cfg.Now())
@@ -108,8 +133,8 @@ func (a *App) Resend(ctx context.Context, id, endpointID string) ([]*hookline.De
 		return nil, err
 	}
 	a.wake()
-	// Due now, except where an open circuit holds them. The resend is
-	// made: a failure to read the circuits is logged, not its error.
+	// Due now, except where an open circuit or a 429 holds them. The
+	// resend is made: a failure to read the holds is logged, not its error.
 	if err := a.heldUntil(ctx, ds); err != nil {
 		a.cfg.Logger.Error("showing resent deliveries", "event", id, "err", err)
 	}

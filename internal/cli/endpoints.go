@@ -241,6 +241,9 @@ func (a *app) endpointFields(e apijson.Endpoint) error {
 		kv = append(kv, [2]string{"circuit opened", unixTime(*e.Circuit.OpenedAt)},
 			[2]string{"circuit next probe", unixTime(*e.Circuit.NextProbeAt)})
 	}
+	if e.HeldUntil != nil { // a receiver's 429 with Retry-After
+		kv = append(kv, [2]string{"held until", unixTime(*e.HeldUntil)})
+	}
 	names := make([]string, 0, len(e.Headers))
 	for n := range e.Headers {
 		names = append(names, n)

@@ -339,6 +339,9 @@ type endpointData struct {
 	// Circuit is the endpoint's circuit breaker as shown now, and
 	// BreakerFailures the failures in a row that open it.
 	Circuit circuitView
+	// HeldUntil is when the hold a receiver's 429 (Retry-After) put on
+	// the endpoint ends; zero when it is not held.
+	HeldUntil time.Time
 }
 
 // circuitView is an endpoint's circuit for the "circuit" block.
@@ -365,6 +368,9 @@ func (d *Dashboard) loadEndpoint(r *http.Request, e *hookline.Endpoint, f *endpo
 	data.MaxConcurrency, data.Timeout = hookline.ConcurrencyOf(e, maxConcurrency), hookline.TimeoutOf(e, timeout)
 	data.Circuit = circuitView{State: d.app.CircuitState(e), Failures: e.Circuit.ConsecutiveFailures,
 		BreakerFailures: d.app.BreakerFailures(e), OpenedAt: e.Circuit.OpenedAt, NextProbeAt: e.Circuit.NextProbeAt}
+	if data.HeldUntil, err = d.app.EndpointHold(ctx, e.ID); err != nil {
+		return data, err
+	}
 	if f != nil {
 		data.Form = *f
 	} else {

@@ -71,6 +71,10 @@ type Store interface {
 	// receiver's 429 with Retry-After), across every node sharing the
 	// store; a later until extends the hold, an earlier one is ignored.
 	HoldEndpoint(ctx context.Context, id string, until time.Time) error
+	// EndpointHold returns the latest until HoldEndpoint has set for
+	// endpoint id, past or not (the caller compares it with its clock);
+	// zero when none was set or there is no such endpoint.
+	EndpointHold(ctx context.Context, id string) (time.Time, error)
 	// CompleteTasks records attempts and their deliveries' new state in one
 	// transaction. Each attempt is always recorded; a delivery's state is
 	// updated and its lease cleared only while owner still holds its lease.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -144,6 +145,17 @@ func (s *Store) takeTokens(ctx context.Context, tx pgx.Tx, now time.Time, tasks 
 		return fmt.Errorf("taking rate limit tokens: %w", err)
 	}
 	return nil
+}
+
+// EndpointHold returns endpoint id's hold, as every node sharing the
+// database sees it.
+func (s *Store) EndpointHold(ctx context.Context, id string) (time.Time, error) {
+	var until *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT hold_until FROM endpoint_buckets WHERE endpoint_id = $1`, id).Scan(&until)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("reading the hold of endpoint %s: %w", id, err)
+	}
+	return fromTS(until), nil
 }
 
 // othersOrHeldQuery is othersLeasesQuery for a publish: an endpoint held

@@ -138,6 +138,14 @@ func (s *Store) HoldEndpoint(ctx context.Context, id string, until time.Time) er
 	return nil
 }
 
+// EndpointHold returns endpoint id's hold from the claims' copy in
+// memory, which HoldEndpoint writes through and Open loads: no query.
+func (s *Store) EndpointHold(_ context.Context, id string) (time.Time, error) {
+	s.pace.mu.Lock()
+	defer s.pace.mu.Unlock()
+	return s.pace.buckets[id].Until, nil
+}
+
 // heldEndpoints returns the endpoints a 429 holds (HoldEndpoint) at now,
 // each with a count of others' leases that fills any cap, for a publish
 // to lease none of their deliveries, as PostgreSQL's publish reads them

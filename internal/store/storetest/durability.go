@@ -123,6 +123,10 @@ func testPacingDurable(t *testing.T, open Crashable) {
 	if got := claim(r, "n2", at(time.Second), 100); got[limited.ID] != 2 || got[held.ID] != 0 {
 		t.Fatalf("after the crash claimed %v; want the bucket's 2 left of the limited endpoint's (not a full burst of 4) and none of the held one's", got)
 	}
+	// What the endpoint shows as held_until is the hold kept.
+	if until, err := r.EndpointHold(f.ctx, held.ID); err != nil || !until.Equal(at(time.Hour)) {
+		t.Fatalf("after the crash EndpointHold = %v, %v; want %v", until, err, at(time.Hour))
+	}
 	// The hold ends when it said.
 	if got := claim(r, "n2", at(time.Hour), 100); got[held.ID] != events {
 		t.Fatalf("after the hold claimed %v, want the held endpoint's %d", got, events)

@@ -21,6 +21,7 @@ func runPacing(t *testing.T, open func(t *testing.T) hookline.Store) {
 		{"ClaimFIFO", testClaimFIFO},
 		{"ClaimRateLimit", testClaimRateLimit},
 		{"HoldEndpoint", testHoldEndpoint},
+		{"EndpointHold", testEndpointHold},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -197,5 +198,47 @@ func testHoldEndpoint(t *testing.T, f *fixture) {
 	ps := f.publish(hookline.PublishOptions{Now: now, LeaseOwner: "n1", LeaseExpires: now.Add(time.Minute), Admit: capped}, event("a.b", "", now))
 	if len(ps[0].Tasks) != 1 || ps[0].Tasks[0].Endpoint.ID != other.ID {
 		t.Fatalf("a publish while held leased %d tasks, want only the other endpoint's", len(ps[0].Tasks))
+	}
+}
+
+// testEndpointHold reads back the hold a 429 put on an endpoint, which the
+// API shows as held_until: the latest one set, to the millisecond; zero
+// for an endpoint never held and for an unknown one.
+func testEndpointHold(t *testing.T, f *fixture) {
+	held := f.endpoint([]string{"*"})
+	other := f.endpoint([]string{"*"}, rateLimited(5, 5))
+	f.publishSeq(1, false)
+	f.claim("a", at(0), time.Second, 100) // takes from other's bucket: a row without a hold
+	hold := func(id string) time.Time {
+		t.Helper()
+		until, err := f.s.EndpointHold(f.ctx, id)
+		if err != nil {
+			t.Fatalf("EndpointHold(%s): %v", id, err)
+		}
+		return until
+	}
+	for _, id := range []string{held.ID, other.ID, "ep_unknown"} {
+		if got := hold(id); !got.IsZero() {
+			t.Fatalf("hold of %s before any = %v, want zero", id, got)
+		}
+	}
+	want := at(5*time.Second + 250*time.Millisecond)
+	if err := f.s.HoldEndpoint(f.ctx, held.ID, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.HoldEndpoint(f.ctx, held.ID, at(2*time.Second)); err != nil { // earlier: ignored
+		t.Fatal(err)
+	}
+	if got := hold(held.ID); !got.Equal(want) {
+		t.Fatalf("hold = %v, want %v (the later of the two)", got, want)
+	}
+	if got := hold(other.ID); !got.IsZero() {
+		t.Fatalf("hold of the endpoint not held = %v, want zero", got)
+	}
+	if err := f.s.DeleteEndpoint(f.ctx, held.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := hold(held.ID); !got.IsZero() {
+		t.Fatalf("hold of a deleted endpoint = %v, want zero", got)
 	}
 }
