@@ -194,15 +194,22 @@ func TestBrowserSourceLimits(t *testing.T) {
 			if msg != want.Error.Message || code != want.Error.Code || param != want.Error.Param {
 				t.Fatalf("the page says %q (%s, param %s); the API says %+v", msg, code, param, want.Error)
 			}
+			// The box at fault is marked and has the message under it; the
+			// others have neither.
 			for _, id := range sourceLimitFields {
-				var invalid string
+				var invalid, under string
 				var ok bool
-				run(t, ctx, "reading the marks", chromedp.AttributeValue(`#`+id, "aria-invalid", &invalid, &ok, chromedp.ByID))
-				if id == tc.box && invalid != "true" {
-					t.Errorf("the %s box is not marked invalid (aria-invalid=%q)", id, invalid)
-				}
-				if id != tc.box && ok {
-					t.Errorf("the %s box is marked invalid too", id)
+				var errors int
+				run(t, ctx, "reading the marks",
+					chromedp.AttributeValue(`#`+id, "aria-invalid", &invalid, &ok, chromedp.ByID),
+					chromedp.Evaluate(`document.querySelectorAll("#`+id+`-error").length`, &errors))
+				if id == tc.box {
+					run(t, ctx, "reading the message under the box", chromedp.Text(`#`+id+`-error`, &under, chromedp.ByID))
+					if invalid != "true" || under != want.Error.Message {
+						t.Errorf("the %s box is marked %q with %q under it; want it marked, with the API's %q", id, invalid, under, want.Error.Message)
+					}
+				} else if ok || errors != 0 {
+					t.Errorf("the %s box is marked invalid too (aria-invalid=%q, %d messages under it)", id, invalid, errors)
 				}
 			}
 			if got := sourceFormLimits(t, ctx)[tc.box]; got != tc.typed {
