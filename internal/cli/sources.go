@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/hookline/hookline/internal/apijson"
@@ -111,7 +113,37 @@ func (a *app) sourceFields(s apijson.Source) error {
 		return fmt.Errorf("encoding response: %w", err)
 	}
 	return fields(a.env.Stdout, [][2]string{{"id", s.ID}, {"name", s.Name}, {"type", s.Type}, {"ingest url", s.IngestURL},
-		{"options", string(options)}, {"response", string(response)}, {"created", unixTime(s.Created)}})
+		{"options", string(options)}, {"response", string(response)}, {"created", unixTime(s.Created)},
+		// Keys no wider than "ingest url", so that the lines above keep
+		// their alignment.
+		{"allow from", orWord(strings.Join(s.Limits.AllowedIPs, ", "), "any address")},
+		{"rate limit", perMinute(s.Limits.RequestsPerMinute)}, {"quota", perDay(s.Limits.BytesPerDay)}})
+}
+
+// perMinute is a source's own rate limit; 0 leaves it to the server's
+// serve --inbound-rate-limit.
+func perMinute(n int) string {
+	if n <= 0 {
+		return "the server's default"
+	}
+	return strconv.Itoa(n) + " requests/min"
+}
+
+// perDay is a source's own daily byte quota; 0 leaves it to the server's
+// serve --inbound-daily-quota.
+func perDay(n int64) string {
+	if n <= 0 {
+		return "the server's default"
+	}
+	return fmt.Sprintf("%d bytes/day (%s)", n, humanize.IBytes(uint64(n)))
+}
+
+// orWord is s, or word when s is empty.
+func orWord(s, word string) string {
+	if s == "" {
+		return word
+	}
+	return s
 }
 
 func (a *app) sourceListCmd() *cobra.Command {

@@ -2,10 +2,13 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
@@ -64,14 +67,34 @@ func (d *Dashboard) Sources(w http.ResponseWriter, r *http.Request) error {
 }
 
 type sourceForm struct {
+	ID      string // the source edited; "" on the new-source form
 	Name    string
 	Type    string
 	Options string // JSON
 	Types   []string
-	Err     string
+	// The limit boxes as typed: addresses one a line (or comma-separated),
+	// and two numbers; empty is no limit of the source's own.
+	AllowedIPs        string
+	RequestsPerMinute string
+	BytesPerDay       string
+	Err               string
+	ErrCode           string
+	ErrParam          string
 }
 
 func (f sourceForm) formError() string { return f.Err }
+
+// setError shows err on the form as the API would answer it: the message,
+// the code and the parameter at fault.
+func (f *sourceForm) setError(err error) {
+	f.Err, f.ErrCode, f.ErrParam = hookline.ErrorMessage(err), hookline.ErrorCode(err), hookline.ErrorParam(err)
+}
+
+// Invalid reports whether the error names param or one of its members:
+// the field to mark.
+func (f sourceForm) Invalid(param string) bool {
+	return f.ErrParam == param || strings.HasPrefix(f.ErrParam, param+"[") || strings.HasPrefix(f.ErrParam, param+".")
+}
 
 func (d *Dashboard) NewSource(w http.ResponseWriter, r *http.Request) error {
 	return d.Render(w, r, http.StatusOK, "source_new", "New source", sourceForm{Type: hookline.SourceNone, Types: inbound.Types()})
@@ -85,6 +108,7 @@ func readSource(r *http.Request) (sourceForm, app.SourceParams, error) {
 		Options: strings.TrimSpace(r.PostFormValue("options")), Types: inbound.Types()}
 	secret := r.PostFormValue("secret")
 	p := app.SourceParams{Name: &f.Name, Type: &f.Type, Secret: &secret}
+	readSourceLimits(r, &f, &p)
 	if f.Options != "" {
 		var opts hookline.SourceOptions
 		if err := hookline.DecodeStrict([]byte(f.Options), "options", &opts); err != nil {
@@ -97,6 +121,48 @@ func readSource(r *http.Request) (sourceForm, app.SourceParams, error) {
 	return f, p, nil
 }
 
+// readSourceLimits sets the source's limits the form sends, as the API's
+// limits object: every box empty is null (no limits of its own: the
+// server's defaults, any address), and what is typed goes to the app as
+// it is, which judges it, so that a bad value gets the API's error naming
+// the API's field (limits.allowed_ips, limits.requests_per_minute,
+// limits.bytes_per_day). A form without the boxes leaves the limits alone.
+func readSourceLimits(r *http.Request, f *sourceForm, p *app.SourceParams) {
+	f.AllowedIPs = strings.TrimSpace(r.PostFormValue("allowed_ips"))
+	f.RequestsPerMinute = strings.TrimSpace(r.PostFormValue("requests_per_minute"))
+	f.BytesPerDay = strings.TrimSpace(r.PostFormValue("bytes_per_day"))
+	if _, ok := r.PostForm["allowed_ips"]; !ok {
+		return
+	}
+	p.Limits = json.RawMessage("null")
+	limits := map[string]json.RawMessage{}
+	if ips := strings.FieldsFunc(f.AllowedIPs, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' }); len(ips) > 0 {
+		limits["allowed_ips"], _ = json.Marshal(ips) // strings always marshal
+	}
+	if f.RequestsPerMinute != "" {
+		limits["requests_per_minute"] = formNumber(f.RequestsPerMinute)
+	}
+	if f.BytesPerDay != "" {
+		limits["bytes_per_day"] = formNumber(f.BytesPerDay)
+	}
+	if len(limits) > 0 {
+		p.Limits, _ = json.Marshal(limits) // valid JSON values always marshal
+	}
+}
+
+// sourceLimitsForm is src's own limits as the form shows them: blank
+// where it has none of its own.
+func sourceLimitsForm(src *hookline.Source) sourceForm {
+	f := sourceForm{ID: src.ID, AllowedIPs: strings.Join(src.Limits.AllowedIPs, "\n")}
+	if n := src.Limits.RequestsPerMinute; n > 0 {
+		f.RequestsPerMinute = strconv.Itoa(n)
+	}
+	if n := src.Limits.BytesPerDay; n > 0 {
+		f.BytesPerDay = strconv.FormatInt(n, 10)
+	}
+	return f
+}
+
 // CreateSource is POST /sources.
 func (d *Dashboard) CreateSource(w http.ResponseWriter, r *http.Request) error {
 	f, p, err := readSource(r)
@@ -106,12 +172,39 @@ func (d *Dashboard) CreateSource(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		if formError(err) {
-			f.Err = hookline.ErrorMessage(err)
+			f.setError(err)
 			return d.Render(w, r, httperr.Status(err), "source_new", "New source", f)
 		}
 		return err
 	}
 	redirect(w, r, "/sources/"+src.ID, "Source created. Point the provider at its ingest URL.")
+	return nil
+}
+
+// UpdateSource is POST /sources/{id}: the source's limits, through
+// app.UpdateSource as PATCH /v1/sources/{id} takes them.
+func (d *Dashboard) UpdateSource(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	src, err := d.app.Source(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f := sourceForm{ID: src.ID}
+	var p app.SourceParams
+	readSourceLimits(r, &f, &p)
+	if _, err := d.app.UpdateSource(ctx, src.ID, p); err != nil {
+		if !formError(err) {
+			return err
+		}
+		data, lerr := d.loadSource(r, src.ID)
+		if lerr != nil {
+			return lerr
+		}
+		f.setError(err)
+		data.Limits = f
+		return d.Render(w, r, httperr.Status(err), "source", src.Name, data)
+	}
+	redirect(w, r, "/sources/"+src.ID, "Limits saved.")
 	return nil
 }
 
@@ -131,9 +224,19 @@ type sourceData struct {
 	ConURL      string
 	ConFilter   string
 	Err         string
+	// Limits is the limits form: the source's own, or what was typed
+	// when the app refused it, with its error.
+	Limits sourceForm
+	// The limits in force, in words.
+	AllowFrom, RateLimit, Quota string
 }
 
-func (s sourceData) formError() string { return s.Err }
+func (s sourceData) formError() string {
+	if s.Err != "" {
+		return s.Err
+	}
+	return s.Limits.Err
+}
 
 func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	ctx := r.Context()
@@ -141,7 +244,17 @@ func (d *Dashboard) loadSource(r *http.Request, id string) (sourceData, error) {
 	if err != nil {
 		return sourceData{}, err
 	}
-	data := sourceData{S: src, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID}
+	data := sourceData{S: src, IngestURL: inbound.BaseURL(r) + "/in/" + src.ID, Limits: sourceLimitsForm(src),
+		AllowFrom: "any address", RateLimit: "the server's default", Quota: "the server's default"}
+	if ips := src.Limits.AllowedIPs; len(ips) > 0 {
+		data.AllowFrom = strings.Join(ips, ", ")
+	}
+	if n := src.Limits.RequestsPerMinute; n > 0 {
+		data.RateLimit = strconv.Itoa(n) + " requests a minute"
+	}
+	if n := src.Limits.BytesPerDay; n > 0 {
+		data.Quota = fmt.Sprintf("%s a day (%d bytes)", humanize.IBytes(uint64(n)), n)
+	}
 	if opts, _ := json.MarshalIndent(src.Options, "", "  "); string(opts) != "{}" {
 		data.Options = string(opts)
 	}

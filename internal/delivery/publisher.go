@@ -213,9 +213,11 @@ func (p *Publisher) newEvent(req PublishRequest) (*hookline.Event, error) {
 	}
 	created := p.cfg.Now().Truncate(time.Second)
 	id := hookline.NewID("evt")
-	payload, err := hookline.NewEventPayload(id, req.Type, created, req.Tenant, data) // checks data is JSON
+	// NewEventPayload checks data is JSON and UTF-8, and its error says
+	// which: an object whose strings are not UTF-8 is still an object.
+	payload, err := hookline.NewEventPayload(id, req.Type, created, req.Tenant, data)
 	if err != nil {
-		return nil, hookline.Invalid("data", "data must be a JSON object")
+		return nil, err
 	}
 	return &hookline.Event{ID: id, Type: req.Type, Created: created, Tenant: req.Tenant, Payload: payload, IdempotencyKey: req.IdempotencyKey, OnlyEndpoint: req.OnlyEndpoint}, nil
 }

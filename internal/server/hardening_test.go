@@ -100,7 +100,8 @@ func TestToleranceBounded(t *testing.T) {
 
 // TestPublishRejectsInvalidUTF8: data that is JSON but not UTF-8 is a 400
 // naming data at POST /v1/events (the one route that publishes: there is
-// no batch route).
+// no batch route), and an object whose text is not UTF-8 is told so, not
+// that it is no object.
 func TestPublishRejectsInvalidUTF8(t *testing.T) {
 	t.Parallel()
 	const key = "hl_sk_utf8_utf8_0123456789"
@@ -108,9 +109,17 @@ func TestPublishRejectsInvalidUTF8(t *testing.T) {
 	for _, body := range []string{
 		"{\"type\": \"a.b\", \"data\": {\"name\": \"\xff\"}}",
 		"{\"type\": \"a.b\", \"data\": {\"\xc3\x28\": 1}}",
-		"{\"type\": \"a.b\", \"data\": \"\xed\xa0\x80\"}", // a UTF-16 surrogate, encoded
+		"{\"type\": \"a.b\", \"data\": {\"k\": \"\xed\xa0\x80\"}}", // a UTF-16 surrogate, encoded
 	} {
-		wantInvalid(t, base, key, "POST", "/v1/events", body, "data")
+		if msg := wantInvalid(t, base, key, "POST", "/v1/events", body, "data"); !strings.Contains(msg, "not valid UTF-8") {
+			t.Errorf("POST /v1/events %q answers %q, want it to say the data is not valid UTF-8", body, msg)
+		}
+	}
+	// Data that is no object, UTF-8 or not, is still told so.
+	for _, body := range []string{"{\"type\": \"a.b\", \"data\": [1]}", "{\"type\": \"a.b\", \"data\": \"\xed\xa0\x80\"}"} {
+		if msg := wantInvalid(t, base, key, "POST", "/v1/events", body, "data"); msg != "data must be a JSON object" {
+			t.Errorf("POST /v1/events %q answers %q, want data must be a JSON object", body, msg)
+		}
 	}
 	var ok struct{ ID string }
 	if code := call(t, base, key, "POST", "/v1/events", map[string]any{"type": "a.b", "data": map[string]string{"name": "Zoë ✓"}}, nil, &ok); code != 201 {
@@ -118,8 +127,9 @@ func TestPublishRejectsInvalidUTF8(t *testing.T) {
 	}
 }
 
-// wantInvalid sends the raw JSON body and wants a 400 naming param.
-func wantInvalid(t *testing.T, base, key, method, path, body, param string) {
+// wantInvalid sends the raw JSON body and wants a 400 naming param; it
+// returns the error's message.
+func wantInvalid(t *testing.T, base, key, method, path, body, param string) string {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -134,6 +144,7 @@ func wantInvalid(t *testing.T, base, key, method, path, body, param string) {
 	if resp.StatusCode != 400 || e.Error.Param != param {
 		t.Errorf("%s %s %q: %d %+v, want 400 on %s", method, path, body, resp.StatusCode, e, param)
 	}
+	return e.Error.Message
 }
 
 // TestFiltersRejectInvalidUTF8: a filter is stored as written, and

@@ -146,6 +146,7 @@ func (s *surfaces) routes() []route {
 		{pattern: "GET /sources/new", access: session, page: d.NewSource},
 		{pattern: "POST /sources", access: session, page: d.CreateSource},
 		{pattern: "GET /sources/{id}", access: session, page: d.Source},
+		{pattern: "POST /sources/{id}", access: session, page: d.UpdateSource},
 		{pattern: "POST /sources/{id}/delete", access: session, page: d.DeleteSource},
 		{pattern: "POST /sources/{id}/connections", access: session, page: d.CreateConnection},
 		{pattern: "POST /connections/{id}/delete", access: session, page: d.DeleteConnection},
