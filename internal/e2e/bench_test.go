@@ -139,13 +139,7 @@ func startBenchNode(b *testing.B, healthy time.Duration, args ...string) string 
 }
 
 func createBenchEndpoint(b *testing.B, base, target string) {
-	req, _ := http.NewRequest("POST", base+"/v1/endpoints", bytes.NewBufferString(`{"url":"`+target+`"}`))
-	req.Header.Set("Authorization", "Bearer "+testAPIKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		b.Fatalf("creating endpoint: %v %v", err, resp)
-	}
-	resp.Body.Close()
+	createBenchEndpointJSON(b, base, `{"url":"`+target+`"}`)
 }
 
 // benchReceiver counts deliveries and measures publish→receipt latency from
