@@ -9,8 +9,8 @@ import (
 
 // BenchmarkRelayRateLimited measures what a rate limit costs when it never
 // binds: one node's endpoint has no limit, another's a limit far above
-// what the machine delivers (100,000/s, burst 100,000: the most allowed), so that only the
-// path differs. A publish leases none of a limited endpoint's deliveries
+// what the machine delivers (100,000/s, burst 100,000: the most allowed),
+// so that only the path differs. A publish leases none of a limited endpoint's deliveries
 // (the claims take them as tokens come), and on SQLite a claim that takes
 // tokens goes through the writer. The two nodes take turns in alternating
 // order for several rounds; the ratio limited ÷ unlimited of each round is
