@@ -268,4 +268,8 @@ type KeyRotation struct {
 	KeyID    string `json:"key_id"`   // the new key's id (a hash prefix, not the key)
 	Resealed int    `json:"resealed"` // secrets rewritten
 	Source   string `json:"source"`   // the key file, or HOOKLINE_SECRET_KEY
+	// Skipped names the values that did not open and were left as they
+	// were ("<table>.<column> of <id>: <why>"); while there are any, the
+	// old keys are kept. Empty when every value was re-sealed.
+	Skipped []string `json:"skipped"`
 }
