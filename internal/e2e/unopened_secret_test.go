@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/webhook"
+)
+
+// TestUnopenedSecretFailsOnlyItsEndpoint: an endpoint whose sealed secret
+// does not open (here the other endpoint's, copied into its row by SQL
+// while the server was stopped) stops nothing but itself. The healthy
+// endpoint gets every event, signed; the bad one gets no request at all,
+// not even an unsigned one, and its attempts say why; it still lists and
+// reads, its secret route answers 409 naming the problem; rotating its
+// secret mends it, and a recover delivers what failed.
+func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
+	t.Parallel()
+	good, bad := newReceiver(t), newReceiver(t)
+	dir := t.TempDir()
+	n := startNode(t, dir, "--dev")
+	healthy := n.createEndpoint(map[string]any{"url": good.URL})
+	broken := n.createEndpoint(map[string]any{"url": bad.URL, "retry_schedule": []string{}})
+	n.terminate()
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "hookline.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE endpoints SET secret = (SELECT secret FROM endpoints WHERE id = ?) WHERE id = ?`, healthy.ID, broken.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		t.Fatalf("copied the secret into %d rows", k)
+	}
+	db.Close()
+
+	n.restart()
+	const events = 5
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	for i := range events {
+		n.publish("order.placed", map[string]any{"n": i})
+	}
+	waitFor(t, 15*time.Second, "the healthy endpoint's deliveries", func() bool { return good.count() >= events })
+	verifier, err := webhook.NewVerifier(healthy.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, got := range good.all() {
+		if err := verifier.Verify(got.Header, got.Body); err != nil {
+			t.Fatalf("the healthy endpoint's delivery %d does not verify: %v", i+1, err)
+		}
+	}
+	const refusal = "the endpoint's secret cannot be opened"
+	waitFor(t, 15*time.Second, "the bad endpoint's failed attempts", func() bool {
+		return len(n.attempts("/v1/endpoints/"+broken.ID+"/attempts")) >= events
+	})
+	for _, a := range n.attempts("/v1/endpoints/" + broken.ID + "/attempts") {
+		if a.ResponseStatus != 0 || !strings.Contains(a.Error, refusal) || !strings.Contains(a.Error, "rotate its secret") ||
+			strings.Contains(a.Error, healthy.Secret) {
+			t.Fatalf("the bad endpoint's attempt: status %d, error %q; want %q and how to mend it", a.ResponseStatus, a.Error, refusal)
+		}
+	}
+	if c := bad.count(); c != 0 {
+		t.Fatalf("the bad endpoint's receiver got %d requests, want none: nothing goes out unsigned", c)
+	}
+
+	// It lists and reads; its secret route names the problem.
+	var list struct {
+		Data []endpoint `json:"data"`
+	}
+	n.must(200, "GET", "/v1/endpoints?limit=10", nil, &list)
+	if len(list.Data) != 2 {
+		t.Fatalf("listed %d endpoints, want 2", len(list.Data))
+	}
+	var got endpoint
+	n.must(200, "GET", "/v1/endpoints/"+broken.ID, nil, &got)
+	if got.ID != broken.ID {
+		t.Fatalf("got %+v", got)
+	}
+	var e apiError
+	status, raw := n.call("GET", "/v1/endpoints/"+broken.ID+"/secret", nil, nil)
+	if err := json.Unmarshal(raw, &e); status != 409 || err != nil || e.Error.Code != "conflict" ||
+		!strings.Contains(e.Error.Message, "cannot be opened") || !strings.Contains(e.Error.Message, "rotate") {
+		t.Fatalf("the bad endpoint's secret route: %d %s; want 409 naming the problem", status, raw)
+	}
+	// A change that does not replace the secret would write its blank.
+	if status, raw := n.call("PATCH", "/v1/endpoints/"+broken.ID, map[string]any{"description": "x"}, nil); status != 409 {
+		t.Fatalf("updating the bad endpoint's description: %d %s; want 409", status, raw)
+	}
+
+	var rotated struct {
+		Secret         string `json:"secret"`
+		PreviousSecret string `json:"previous_secret"`
+	}
+	n.must(200, "POST", "/v1/endpoints/"+broken.ID+"/secret/rotate", map[string]any{}, &rotated)
+	if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == healthy.Secret || rotated.PreviousSecret != "" {
+		t.Fatalf("rotating the bad endpoint's secret: %+v", rotated)
+	}
+	var j job
+	n.must(202, "POST", "/v1/endpoints/"+broken.ID+"/recover", map[string]any{"since": since}, &j)
+	waitFor(t, 15*time.Second, "the recovered deliveries", func() bool { return bad.count() >= events })
+	mended, err := webhook.NewVerifier(rotated.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range bad.all() {
+		if err := mended.Verify(r.Header, r.Body); err != nil {
+			t.Fatalf("recovered delivery %d does not verify with the rotated secret: %v", i+1, err)
+		}
+	}
+	if c := good.count(); c != events {
+		t.Fatalf("the healthy endpoint got %d deliveries, want %d", c, events)
+	}
+}
