@@ -60,8 +60,12 @@ type Endpoint struct {
 	CircuitBreaker  Breaker           `json:"circuit_breaker"`
 	Circuit         Circuit           `json:"circuit"`
 	Secret          string            `json:"secret,omitempty"`
-	Created         int64             `json:"created"`
-	Updated         int64             `json:"updated"`
+	// SecretError, when set, says that sealed values of the endpoint did
+	// not open (hookline.Endpoint.SealErr) and how to mend it: until then
+	// its deliveries fail without being sent.
+	SecretError string `json:"secret_error,omitempty"`
+	Created     int64  `json:"created"`
+	Updated     int64  `json:"updated"`
 }
 
 // RateLimit is an endpoint's rate_limit, with the burst in force.

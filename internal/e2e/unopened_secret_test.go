@@ -78,10 +78,13 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	if len(list.Data) != 2 {
 		t.Fatalf("listed %d endpoints, want 2", len(list.Data))
 	}
-	var got endpoint
+	var got struct {
+		ID          string `json:"id"`
+		SecretError string `json:"secret_error"`
+	}
 	n.must(200, "GET", "/v1/endpoints/"+broken.ID, nil, &got)
-	if got.ID != broken.ID {
-		t.Fatalf("got %+v", got)
+	if got.ID != broken.ID || !strings.Contains(got.SecretError, "cannot be opened") {
+		t.Fatalf("the bad endpoint reads %+v; want secret_error naming the problem", got)
 	}
 	var e apiError
 	status, raw := n.call("GET", "/v1/endpoints/"+broken.ID+"/secret", nil, nil)

@@ -99,7 +99,7 @@ func OpenHeaders(s SecretSealer, use SecretUse, h Headers) error {
 // UnopenedError is the ECONFLICT of writing or revealing the secrets of
 // an endpoint whose sealed values did not open (e.SealErr), saying how to
 // mend it.
-func UnopenedError(e *Endpoint) error {
+func UnopenedError(e *Endpoint) *Error {
 	return &Error{Code: ECONFLICT,
 		Message: fmt.Sprintf("the secrets of endpoint %s cannot be opened: %v; %s", e.ID, e.SealErr.Err, e.SealErr.Fix())}
 }
