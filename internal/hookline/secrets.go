@@ -61,7 +61,8 @@ type SecretStore interface {
 type Resealed struct {
 	// Count is how many values were rewritten.
 	Count int
-	// Total is how many values (not empty) the store holds sealed.
+	// Total is how many columns of rows hold a sealed value (an
+	// endpoint's headers count once), as Skipped names them.
 	Total int
 	// Skipped names each value left as it was because it did not open:
 	// "<table>.<column> of <row id>: <why>", never the value.

@@ -166,8 +166,8 @@ func (s *Shared) ResealSecrets(ctx context.Context) (hookline.Resealed, error) {
 }
 
 // resealColumn reads c's rows and returns the new value of each that needs
-// re-sealing, how many secrets those hold, how many secrets the column
-// holds, and the values that did not open, named by column and row.
+// re-sealing, how many secrets those hold, how many rows hold a secret in
+// the column, and the values that did not open, named by column and row.
 func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (map[string]string, int, int, []string, error) {
 	// In key order: CompleteTasks locks endpoint rows in id order too, so
 	// a re-seal under load waits for it rather than deadlocking with it.
@@ -185,7 +185,9 @@ func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (m
 			return nil, 0, 0, nil, err
 		}
 		nv, count, values, err := s.resealValue(c, key, v)
-		total += values
+		if values > 0 {
+			total++ // counted as Skipped names them: by column of a row
+		}
 		var unopened *unopenedError
 		switch {
 		case errors.As(err, &unopened):
