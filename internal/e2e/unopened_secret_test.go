@@ -3,6 +3,8 @@ package e2e
 import (
 	"database/sql"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,6 +99,30 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 		t.Fatalf("updating the bad endpoint's description: %d %s; want 409", status, raw)
 	}
 
+	// rotate-key re-seals the rest, names what it skipped, and keeps the
+	// old key while a value may still need it.
+	keyFile := filepath.Join(dir, "secret_key")
+	rotateKey := func(skipped bool) {
+		t.Helper()
+		cmd := exec.Command(binary, "secrets", "rotate-key", "--server", n.URL)
+		cmd.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+		out, err := cmd.CombinedOutput()
+		keys, _ := os.ReadFile(keyFile)
+		lines := strings.Count(string(keys), "\n")
+		switch {
+		case err != nil:
+			t.Fatalf("rotate-key: %v\n%s", err, out)
+		case skipped && (!strings.Contains(string(out), "endpoints.secret of "+broken.ID) || !strings.Contains(string(out), "old key is kept") || lines != 2):
+			t.Fatalf("rotate-key with a value that does not open: %d keys kept\n%s\nwant it named and the old key kept", lines, out)
+		case !skipped && (strings.Contains(string(out), "did not open") || lines != 1):
+			t.Fatalf("rotate-key with every value opening: %d keys kept\n%s\nwant the old ones dropped", lines, out)
+		}
+	}
+	rotateKey(true)
+	if logs := n.stderr.String(); !strings.Contains(logs, "endpoints.secret of "+broken.ID) || strings.Contains(logs, healthy.Secret) {
+		t.Fatalf("the server's log does not name the skipped row (or shows a secret):\n%s", logs)
+	}
+
 	var rotated struct {
 		Secret         string `json:"secret"`
 		PreviousSecret string `json:"previous_secret"`
@@ -105,6 +131,7 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	if !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == healthy.Secret || rotated.PreviousSecret != "" {
 		t.Fatalf("rotating the bad endpoint's secret: %+v", rotated)
 	}
+	rotateKey(false)
 	var j job
 	n.must(202, "POST", "/v1/endpoints/"+broken.ID+"/recover", map[string]any{"since": since}, &j)
 	waitFor(t, 15*time.Second, "the recovered deliveries", func() bool { return bad.count() >= events })
