@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +31,10 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	n := startNode(t, dir, "--dev")
 	healthy := n.createEndpoint(map[string]any{"url": good.URL})
 	broken := n.createEndpoint(map[string]any{"url": bad.URL, "retry_schedule": []string{}})
+	const sourceSecret = "It's a Secret to Everybody"
+	var goodSrc, badSrc source
+	n.must(201, "POST", "/v1/sources", map[string]any{"name": "gh-good", "type": "github", "secret": sourceSecret}, &goodSrc)
+	n.must(201, "POST", "/v1/sources", map[string]any{"name": "gh-bad", "type": "github", "secret": sourceSecret}, &badSrc)
 	n.terminate()
 
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "hookline.db")+"?_pragma=busy_timeout(5000)")
@@ -39,6 +47,9 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
 		t.Fatalf("copied the secret into %d rows", k)
+	}
+	if _, err := db.Exec(`UPDATE sources SET secret = (SELECT secret FROM sources WHERE id = ?) WHERE id = ?`, goodSrc.ID, badSrc.ID); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 
@@ -70,6 +81,37 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	}
 	if c := bad.count(); c != 0 {
 		t.Fatalf("the bad endpoint's receiver got %d requests, want none: nothing goes out unsigned", c)
+	}
+
+	// A source holding another's secret refuses its own requests, not the
+	// other's, and still lists.
+	body := []byte(`{"action":"opened"}`)
+	mac := hmac.New(sha256.New, []byte(sourceSecret))
+	mac.Write(body)
+	h := http.Header{"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(mac.Sum(nil))}, "X-Github-Event": {"ping"},
+		"X-Github-Delivery": {"d-1"}, "Content-Type": {"application/json"}}
+	if resp, raw := ingest(t, n.URL+"/in/"+goodSrc.ID, "POST", h, body); resp.StatusCode != 200 {
+		t.Fatalf("the good source beside a bad one: %d %s", resp.StatusCode, raw)
+	}
+	if resp, raw := ingest(t, n.URL+"/in/"+badSrc.ID, "POST", h, body); resp.StatusCode != 500 {
+		t.Fatalf("the source whose secret does not open: %d %s; want 500", resp.StatusCode, raw)
+	}
+	if logs := n.stderr.String(); !strings.Contains(logs, "source whose secret cannot be opened") || !strings.Contains(logs, badSrc.ID) {
+		t.Fatalf("the refusal of the bad source's request is not logged with its reason:\n%s", logs)
+	}
+	var sources struct {
+		Data []source `json:"data"`
+	}
+	n.must(200, "GET", "/v1/sources", nil, &sources)
+	if len(sources.Data) != 2 {
+		t.Fatalf("listed %d sources, want 2", len(sources.Data))
+	}
+	if status, raw := n.call("GET", "/v1/sources/"+badSrc.ID+"/secret", nil, nil); status != 409 || !strings.Contains(string(raw), "cannot be opened") {
+		t.Fatalf("the bad source's secret route: %d %s; want 409 naming the problem", status, raw)
+	}
+	n.must(200, "PATCH", "/v1/sources/"+badSrc.ID, map[string]any{"secret": sourceSecret}, nil)
+	if resp, raw := ingest(t, n.URL+"/in/"+badSrc.ID, "POST", h, body); resp.StatusCode != 200 {
+		t.Fatalf("the source once its secret is set anew: %d %s", resp.StatusCode, raw)
 	}
 
 	// It lists and reads; its secret route names the problem.

@@ -107,8 +107,14 @@ func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) {
 	}
 }
 
-// SealSource returns src's secret sealed for its column and src.ID.
+// SealSource returns src's secret sealed for its column and src.ID. It
+// refuses a source read with a secret that did not open (src.SealErr),
+// whose blank it would write.
 func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
+	if src.SealErr != nil {
+		return "", &hookline.Error{Code: hookline.ECONFLICT, Param: "secret", Message: fmt.Sprintf(
+			"the secret of source %s cannot be opened: %v; set it anew (PATCH /v1/sources/%s with a secret)", src.ID, src.SealErr, src.ID)}
+	}
 	v, err := s.Seal(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
 	if err != nil {
 		return "", fmt.Errorf("sealing the secret of %s: %w", src.ID, err)
@@ -116,14 +122,16 @@ func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
 	return v, nil
 }
 
-// OpenSource opens, in place, the secret of src as read from its row.
-func OpenSource(s hookline.SecretSealer, src *hookline.Source) error {
+// OpenSource opens, in place, the secret of src as read from its row. A
+// secret that does not open is blanked and noted in src.SealErr, as
+// OpenEndpoint does, so that one source's bad row fails no list of
+// sources nor another source's requests.
+func OpenSource(s hookline.SecretSealer, src *hookline.Source) {
 	v, err := s.Open(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
 	if err != nil {
-		return fmt.Errorf("opening the secret of %s: %w", src.ID, err)
+		v, src.SealErr = "", fmt.Errorf("opening the secret of %s: %w", src.ID, err)
 	}
 	src.Secret = v
-	return nil
 }
 
 // ResealSecrets rewrites, in one write, every secret not sealed under the

@@ -314,6 +314,29 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 			raw.SetValue(t, f.s, "endpoints", "secret", copier.ID, originalSecret)
 		}
 	}
+	// A source's row holding another row's value: it reads blank with
+	// SealErr, the other source and the list read as usual, and it is not
+	// written back until its secret is set anew.
+	other := f.source("other")
+	raw.SetValue(t, f.s, "sources", "secret", other.ID, stolen[0].sealed)
+	gotSrc, err := f.s.Source(f.ctx, other.ID)
+	if err != nil || gotSrc.SealErr == nil || gotSrc.Secret != "" || strings.Contains(gotSrc.SealErr.Error(), stolen[0].sealed) {
+		t.Fatalf("a source holding another row's secret: %v; secret %.12q…, SealErr %v; want it blank and noted", err, gotSrc.Secret, gotSrc.SealErr)
+	}
+	if err := f.s.UpdateSource(f.ctx, gotSrc); hookline.ErrorCode(err) != hookline.ECONFLICT {
+		t.Fatalf("UpdateSource of the source as read: %v, want ECONFLICT", err)
+	}
+	if srcs, _, err := f.s.ListSources(f.ctx, hookline.Page{Limit: 10}); err != nil || len(srcs) != 2 {
+		t.Fatalf("ListSources beside a source that does not open: %d, %v", len(srcs), err)
+	}
+	gotSrc.Secret, gotSrc.SealErr = "fresh", nil
+	if err := f.s.UpdateSource(f.ctx, gotSrc); err != nil {
+		t.Fatalf("setting the source's secret anew: %v", err)
+	}
+	if got, err := f.s.Source(f.ctx, other.ID); err != nil || got.SealErr != nil || got.Secret != "fresh" {
+		t.Fatalf("the source after its secret was set anew: %+v, %v", got, err)
+	}
+
 	// Nothing above failed for want of a working store: the victims still
 	// open where they were sealed, and the copier once restored.
 	if got := f.getEndpoint(victim.ID); got.Secret != victimSecret || got.Headers["Authorization"] != victimHeader {
@@ -432,8 +455,8 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer, raw RawRows) {
 			t.Fatalf("an ordinary read of endpoint %s before re-sealing: %v; secret %.10q…, SealErr %v; want it blank and noted", e.ID, err, got.Secret, got.SealErr)
 		}
 	}
-	if _, err := f.s.Source(f.ctx, src.ID); err == nil {
-		t.Fatal("an ordinary read opened a plain source secret before re-sealing")
+	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.SealErr == nil || got.Secret != "" {
+		t.Fatalf("an ordinary read of a plain source secret before re-sealing: %v; secret %q, SealErr %v; want it blank and noted", err, got.Secret, got.SealErr)
 	}
 
 	r, err := f.s.ResealSecrets(f.ctx)
