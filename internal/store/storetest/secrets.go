@@ -320,7 +320,10 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 	other := f.source("other")
 	raw.SetValue(t, f.s, "sources", "secret", other.ID, stolen[0].sealed)
 	gotSrc, err := f.s.Source(f.ctx, other.ID)
-	if err != nil || gotSrc.SealErr == nil || gotSrc.Secret != "" || strings.Contains(gotSrc.SealErr.Error(), stolen[0].sealed) {
+	if err != nil {
+		t.Fatalf("reading a source holding another row's secret fails: %v", err)
+	}
+	if gotSrc.SealErr == nil || gotSrc.Secret != "" || strings.Contains(gotSrc.SealErr.Error(), stolen[0].sealed) {
 		t.Fatalf("a source holding another row's secret: %v; secret %.12q…, SealErr %v; want it blank and noted", err, gotSrc.Secret, gotSrc.SealErr)
 	}
 	if err := f.s.UpdateSource(f.ctx, gotSrc); hookline.ErrorCode(err) != hookline.ECONFLICT {
@@ -423,9 +426,12 @@ func testSealedSigningKey(t *testing.T, f *fixture, ts *TestSealer) {
 		t.Fatal(err)
 	}
 	ts.Retire()
-	if got, err := f.s.Endpoint(f.ctx, e.ID); err != nil || got.SealErr == nil || !got.SealErr.Secret || !got.SealErr.PreviousSecret ||
-		got.Secret != "" || got.PreviousSecret != "" {
-		t.Fatalf("an endpoint sealed under a retired key: %v; SealErr %+v, secret %.8q…, previous %.8q…; want both blank and noted", err, got.SealErr, got.Secret, got.PreviousSecret)
+	got, err = f.s.Endpoint(f.ctx, e.ID)
+	if err != nil {
+		t.Fatalf("reading an endpoint sealed under a retired key fails: %v", err)
+	}
+	if got.SealErr == nil || !got.SealErr.Secret || !got.SealErr.PreviousSecret || got.Secret != "" || got.PreviousSecret != "" {
+		t.Fatalf("an endpoint sealed under a retired key: SealErr %+v, secret %.8q…, previous %.8q…; want both blank and noted", got.SealErr, got.Secret, got.PreviousSecret)
 	}
 }
 
@@ -451,12 +457,18 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer, raw RawRows) {
 		e.Headers = hookline.Headers{"Authorization": "Bearer sealed"}
 	})
 	for _, e := range []*hookline.Endpoint{legacy, unbound} {
-		if got, err := f.s.Endpoint(f.ctx, e.ID); err != nil || got.SealErr == nil || got.Secret != "" {
-			t.Fatalf("an ordinary read of endpoint %s before re-sealing: %v; secret %.10q…, SealErr %v; want it blank and noted", e.ID, err, got.Secret, got.SealErr)
+		got, err := f.s.Endpoint(f.ctx, e.ID)
+		if err != nil {
+			t.Fatalf("an ordinary read of endpoint %s before re-sealing fails: %v", e.ID, err)
+		}
+		if got.SealErr == nil || got.Secret != "" {
+			t.Fatalf("an ordinary read of endpoint %s before re-sealing: secret %.10q…, SealErr %v; want it blank and noted", e.ID, got.Secret, got.SealErr)
 		}
 	}
-	if got, err := f.s.Source(f.ctx, src.ID); err != nil || got.SealErr == nil || got.Secret != "" {
-		t.Fatalf("an ordinary read of a plain source secret before re-sealing: %v; secret %q, SealErr %v; want it blank and noted", err, got.Secret, got.SealErr)
+	if got, err := f.s.Source(f.ctx, src.ID); err != nil {
+		t.Fatalf("an ordinary read of a source with a plain secret fails: %v", err)
+	} else if got.SealErr == nil || got.Secret != "" {
+		t.Fatalf("an ordinary read of a plain source secret before re-sealing: secret %q, SealErr %v; want it blank and noted", got.Secret, got.SealErr)
 	}
 
 	r, err := f.s.ResealSecrets(f.ctx)
@@ -515,8 +527,10 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer, raw RawRows) {
 	}
 	ts.Retire() // only what the re-seal rewrote opens now
 	for _, want := range []*hookline.Endpoint{legacy, unbound, sealed} {
-		if got, err := f.s.Endpoint(f.ctx, want.ID); err != nil || got.SealErr != nil || got.Secret != want.Secret {
-			t.Fatalf("endpoint %s after a re-seal that skipped a value: %v, %v", want.ID, got.SealErr, err)
+		if got, err := f.s.Endpoint(f.ctx, want.ID); err != nil {
+			t.Fatalf("endpoint %s after a re-seal that skipped a value: %v", want.ID, err)
+		} else if got.SealErr != nil || got.Secret != want.Secret {
+			t.Fatalf("endpoint %s after a re-seal that skipped a value: SealErr %v", want.ID, got.SealErr)
 		}
 	}
 }
