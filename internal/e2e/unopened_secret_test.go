@@ -130,6 +130,11 @@ func TestUnopenedSecretFailsOnlyItsEndpoint(t *testing.T) {
 	if got.ID != broken.ID || !strings.Contains(got.SecretError, "cannot be opened") {
 		t.Fatalf("the bad endpoint reads %+v; want secret_error naming the problem", got)
 	}
+	get := exec.Command(binary, "endpoints", "get", broken.ID, "--server", n.URL)
+	get.Env = append(os.Environ(), "HOOKLINE_API_KEY="+testAPIKey)
+	if out, err := get.CombinedOutput(); err != nil || !strings.Contains(string(out), "secret error") || !strings.Contains(string(out), "rotate its secret") {
+		t.Fatalf("hookline endpoints get of the bad endpoint: %v\n%s\nwant it to show the secret error", err, out)
+	}
 	var e apiError
 	status, raw := n.call("GET", "/v1/endpoints/"+broken.ID+"/secret", nil, nil)
 	if err := json.Unmarshal(raw, &e); status != 409 || err != nil || e.Error.Code != "conflict" ||
