@@ -66,6 +66,9 @@ func (s *Server) renderEndpoint(ctx context.Context, e *hookline.Endpoint, secre
 		j.RetrySchedule = hookline.FormatRetrySchedule(e.RetrySchedule)
 	}
 	j.Secret = secret
+	if e.SealErr != nil {
+		j.SecretError = hookline.UnopenedError(e).Message
+	}
 	return j, nil
 }
 

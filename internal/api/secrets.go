@@ -15,6 +15,11 @@ func (s *Server) RotateSecretKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apijson.KeyRotation{Object: "secret_key_rotation", KeyID: out.KeyID, Resealed: out.Resealed, Source: out.Source})
+	skipped := out.Skipped
+	if skipped == nil {
+		skipped = []string{} // a list, also when empty
+	}
+	writeJSON(w, http.StatusOK, apijson.KeyRotation{Object: "secret_key_rotation", KeyID: out.KeyID, Resealed: out.Resealed, Source: out.Source,
+		Skipped: skipped})
 	return nil
 }

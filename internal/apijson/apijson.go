@@ -61,8 +61,12 @@ type Endpoint struct {
 	Circuit         Circuit           `json:"circuit"`
 	HeldUntil       *int64            `json:"held_until"` // when a receiver's 429 (Retry-After) stops holding its deliveries; null: not held
 	Secret          string            `json:"secret,omitempty"`
-	Created         int64             `json:"created"`
-	Updated         int64             `json:"updated"`
+	// SecretError, when set, says that sealed values of the endpoint did
+	// not open (hookline.Endpoint.SealErr) and how to mend it: until then
+	// its deliveries fail without being sent.
+	SecretError string `json:"secret_error,omitempty"`
+	Created     int64  `json:"created"`
+	Updated     int64  `json:"updated"`
 }
 
 // RateLimit is an endpoint's rate_limit, with the burst in force.
@@ -269,4 +273,8 @@ type KeyRotation struct {
 	KeyID    string `json:"key_id"`   // the new key's id (a hash prefix, not the key)
 	Resealed int    `json:"resealed"` // secrets rewritten
 	Source   string `json:"source"`   // the key file, or HOOKLINE_SECRET_KEY
+	// Skipped names the values that did not open and were left as they
+	// were ("<table>.<column> of <id>: <why>"); while there are any, the
+	// old keys are kept. Empty when every value was re-sealed.
+	Skipped []string `json:"skipped"`
 }

@@ -496,6 +496,7 @@ func (a *App) UpdateEndpoint(ctx context.Context, id string, p EndpointParams, b
 	if err := a.apply(ctx, e, p, by); err != nil {
 		return e, err
 	}
+	mend(e, e.Signing() != before, p.Headers != nil)
 	e.Updated = now
 	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
 		return nil, err
@@ -586,11 +587,40 @@ func PublicKey(e *hookline.Endpoint) string {
 	return VerificationKey(e.Secret)
 }
 
-// EndpointSecret returns endpoint id and its secrets.
+// mend clears what e.SealErr notes of the values an update replaces: a new
+// secret replaces the previous one too (the old secret, which opened, or
+// nothing), new headers replace every header value. What is left of
+// SealErr makes the store refuse the write (sqlcore.SealEndpoint), with an
+// error saying what to replace: a write would otherwise store the blanks
+// the unopened values were read as, and the endpoint would go out unsigned.
+func mend(e *hookline.Endpoint, secretReplaced, headersReplaced bool) {
+	if e.SealErr == nil {
+		return
+	}
+	if secretReplaced {
+		if e.SealErr.Secret {
+			e.PreviousSecret, e.PreviousSecretExpires = "", time.Time{}
+		}
+		e.SealErr.Secret, e.SealErr.PreviousSecret = false, false
+	}
+	if headersReplaced {
+		e.SealErr.Headers = false
+	}
+	if !e.SealErr.Secret && !e.SealErr.PreviousSecret && !e.SealErr.Headers {
+		e.SealErr = nil
+	}
+}
+
+// EndpointSecret returns endpoint id and its secrets. It answers ECONFLICT
+// for an endpoint whose secret did not open (SealErr): there is nothing
+// true to show until the secret is rotated.
 func (a *App) EndpointSecret(ctx context.Context, id string) (*hookline.Endpoint, Secret, error) {
 	e, err := a.cfg.Store.Endpoint(ctx, id)
 	if err != nil {
 		return nil, Secret{}, err
+	}
+	if e.SealErr != nil && (e.SealErr.Secret || e.SealErr.PreviousSecret) {
+		return nil, Secret{}, hookline.UnopenedError(e)
 	}
 	sec, err := a.secretOf(ctx, e)
 	if err != nil {
@@ -632,10 +662,11 @@ func (a *App) RotateSecret(ctx context.Context, id string, p RotateParams, by Ac
 	}
 	now := a.cfg.Now()
 	e.PreviousSecret, e.PreviousSecretExpires = e.Secret, now.Add(overlap)
-	if overlap == 0 {
+	if overlap == 0 || e.Secret == "" { // a secret that did not open (SealErr) signs nothing beside the new one
 		e.PreviousSecret, e.PreviousSecretExpires = "", time.Time{}
 	}
 	e.Secret, e.Updated = p.Secret, now
+	mend(e, true, false)
 	if err := a.cfg.Store.UpdateEndpoint(ctx, e); err != nil {
 		return Secret{}, 0, err
 	}

@@ -44,7 +44,7 @@ func applySource(src *hookline.Source, p SourceParams) error {
 		src.Type = *p.Type
 	}
 	if p.Secret != nil {
-		src.Secret = *p.Secret
+		src.Secret, src.SealErr = *p.Secret, nil // a new secret replaces one that did not open
 	}
 	if p.Options != nil {
 		src.Options = *p.Options
@@ -118,6 +118,9 @@ func (a *App) SourceSecret(ctx context.Context, idOrName string) (id, secret str
 	src, err := a.Source(ctx, idOrName)
 	if err != nil {
 		return "", "", err
+	}
+	if src.SealErr != nil {
+		return "", "", hookline.Errorf(hookline.ECONFLICT, "the secret of source %s cannot be opened: %v; set it anew (PATCH /v1/sources/%s with a secret)", src.ID, src.SealErr, src.ID)
 	}
 	return src.ID, src.Secret, nil
 }
@@ -492,8 +495,19 @@ type Received struct {
 
 // IngestSource returns the source whose ingest URL is /in/{id}: by id
 // only, a name is no ingest URL.
+// A source whose secret did not open (SealErr) refuses its requests: it
+// cannot verify them, and no other source is affected.
 func (a *App) IngestSource(ctx context.Context, id string) (*hookline.Source, error) {
-	return a.cfg.Store.Source(ctx, id)
+	src, err := a.cfg.Store.Source(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if src.SealErr != nil {
+		a.cfg.Logger.Error("a request to a source whose secret cannot be opened is refused: set the source's secret anew",
+			"source", src.ID, "err", src.SealErr)
+		return nil, fmt.Errorf("source %s: %w", src.ID, src.SealErr)
+	}
+	return src, nil
 }
 
 // InboundTooLarge is the error of a request to an ingest URL whose body is

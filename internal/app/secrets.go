@@ -17,6 +17,9 @@ type KeyRotation struct {
 	KeyID    string `json:"key_id"`   // the new key's id (a hash prefix, not the key)
 	Resealed int    `json:"resealed"` // secrets rewritten
 	Source   string `json:"source"`   // the key file, or HOOKLINE_SECRET_KEY
+	// Skipped names the values that did not open, left as they were
+	// (hookline.Resealed.Skipped); while there are any the old keys stay.
+	Skipped []string `json:"skipped"`
 }
 
 // RotateSecretKey re-seals every secret at rest under a new key. Returns

@@ -219,6 +219,9 @@ func (a *app) endpointFields(e apijson.Endpoint) error {
 	if e.DisabledReason != "" {
 		kv = append(kv, [2]string{"disabled reason", e.DisabledReason})
 	}
+	if e.SecretError != "" {
+		kv = append(kv, [2]string{"secret error", e.SecretError})
+	}
 	if len(e.Filter) > 0 && string(e.Filter) != "null" {
 		kv = append(kv, [2]string{"filter", string(e.Filter)})
 	}

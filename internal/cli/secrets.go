@@ -22,7 +22,8 @@ func (a *app) secretsCmd() *cobra.Command {
 		Long: "Re-seal every secret under a new key, while the server runs: with the secret_key file the server makes the new key\n" +
 			"and drops the old one once every secret is re-sealed. With HOOKLINE_SECRET_KEY the restart does the work: a server\n" +
 			"started with HOOKLINE_SECRET_KEY=<new>,<old> re-seals every secret under <new> as it starts; rotate-key then re-seals\n" +
-			"only what is still under <old> (none, on one node), and <old> can go.",
+			"only what is still under <old> (none, on one node), and <old> can go. A value that does not open (copied from another\n" +
+			"row, altered) is left as it was and listed; the old key is then kept until a rotate-key finds none.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := a.client().RotateSecretKey(cmd.Context())
@@ -30,7 +31,17 @@ func (a *app) secretsCmd() *cobra.Command {
 				return err
 			}
 			return show(a, out, func(out apijson.KeyRotation) error {
-				_, err := fmt.Fprintf(a.env.Stdout, "Re-sealed %d secrets under key %s (%s).\n", out.Resealed, out.KeyID, out.Source)
+				if _, err := fmt.Fprintf(a.env.Stdout, "Re-sealed %d secrets under key %s (%s).\n", out.Resealed, out.KeyID, out.Source); err != nil {
+					return err
+				}
+				if len(out.Skipped) == 0 {
+					return nil
+				}
+				fmt.Fprintf(a.env.Stdout, "%d values did not open and were left as they were; the old key is kept until none is left:\n", len(out.Skipped))
+				for _, s := range out.Skipped {
+					fmt.Fprintf(a.env.Stdout, "  %s\n", s)
+				}
+				_, err := fmt.Fprintln(a.env.Stdout, "Rotate those endpoints' secrets (and set their headers) or the sources' secrets, then run rotate-key again.")
 				return err
 			})
 		},

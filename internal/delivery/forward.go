@@ -120,7 +120,13 @@ func ForwardHeaders(in map[string][]string) http.Header {
 // http(s) URL, a ForwardSender on the HTTP sender's client (so the SSRF
 // guard and the pool apply alike); otherwise the transport of the URL's
 // scheme, which sees t.Request itself (a listen session forwards it too).
+// An endpoint whose sealed secrets did not open as it was claimed
+// (Endpoint.SealErr) gets no sender: its attempt fails, on record like any
+// other, rather than going out unsigned or without its headers.
 func (e *Engine) senderFor(t *hookline.Task) (Sender, error) {
+	if se := t.Endpoint.SealErr; se != nil {
+		return nil, fmt.Errorf("the endpoint's secret cannot be opened: %w; %s", se.Err, se.Fix())
+	}
 	s, err := e.sender(t.Endpoint.URL)
 	if err != nil || t.Request == nil {
 		return s, err

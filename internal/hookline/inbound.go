@@ -42,7 +42,13 @@ type Source struct {
 	// Response is what every request gets back once it is stored.
 	Response SourceResponse
 	// Limits bound what senders can make the source store.
-	Limits  SourceLimits
+	Limits SourceLimits
+	// SealErr, when not nil, says why the source's sealed secret did not
+	// open as it was read (a value copied from another row, a tampered
+	// row); Secret is then blank, never the ciphertext. The source still
+	// lists and reads, but refuses its requests, and is not written,
+	// until its secret is set anew.
+	SealErr error
 	Created time.Time
 	Updated time.Time
 }

@@ -50,9 +50,23 @@ type SecretStore interface {
 	// header value and source secret that is not sealed for its place under the store's
 	// sealer's current key: plain values from before sealing, values sealed
 	// before they were bound to their place, values sealed under an older
-	// key. It returns how many values it rewrote, and fails, changing
-	// nothing, when one does not open.
-	ResealSecrets(ctx context.Context) (int, error)
+	// key. A value that does not open (copied from another row, sealed
+	// under a key the sealer lacks, altered) is left as it is and reported
+	// in Resealed.Skipped: one bad row does not keep the others sealed
+	// under an old key, nor the server from starting.
+	ResealSecrets(ctx context.Context) (Resealed, error)
+}
+
+// Resealed is the outcome of ResealSecrets.
+type Resealed struct {
+	// Count is how many values were rewritten.
+	Count int
+	// Total is how many columns of rows hold a sealed value (an
+	// endpoint's headers count once), as Skipped names them.
+	Total int
+	// Skipped names each value left as it was because it did not open:
+	// "<table>.<column> of <row id>: <why>", never the value.
+	Skipped []string
 }
 
 // SealHeaders returns a copy of h with each value sealed with s for use:
@@ -83,23 +97,21 @@ func OpenHeaders(s SecretSealer, use SecretUse, h Headers) error {
 	return nil
 }
 
-// ResealHeaders returns h with every value s re-seals for use, and how
-// many values it rewrote; h is returned as it is when none was.
-func ResealHeaders(s SecretSealer, use SecretUse, h Headers) (Headers, int, error) {
-	out := make(Headers, len(h))
-	n := 0
-	for name, stored := range h {
-		v, changed, err := s.Reseal(use, stored)
-		if err != nil {
-			return nil, 0, fmt.Errorf("the value of header %s: %w", name, err)
-		}
-		if changed {
-			n++
-		}
-		out[name] = v
+// UnopenedError is the ECONFLICT of writing or revealing the secrets of
+// an endpoint whose sealed values did not open (e.SealErr), saying how to
+// mend it.
+func UnopenedError(e *Endpoint) *Error {
+	return &Error{Code: ECONFLICT,
+		Message: fmt.Sprintf("the secrets of endpoint %s cannot be opened: %v; %s", e.ID, e.SealErr.Err, e.SealErr.Fix())}
+}
+
+// Fix says what mends the endpoint: what its owner must replace.
+func (e *SealError) Fix() string {
+	switch {
+	case e.Headers && (e.Secret || e.PreviousSecret):
+		return "rotate its secret (POST /v1/endpoints/{id}/secret/rotate) and set its headers anew (PATCH /v1/endpoints/{id})"
+	case e.Headers:
+		return "set its headers anew (PATCH /v1/endpoints/{id})"
 	}
-	if n == 0 {
-		return h, 0, nil
-	}
-	return out, n, nil
+	return "rotate its secret (POST /v1/endpoints/{id}/secret/rotate)"
 }

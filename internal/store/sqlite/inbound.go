@@ -28,9 +28,7 @@ func (s *Store) scanSource(sc scanner) (*hookline.Source, error) {
 	if err := json.Unmarshal([]byte(limits), &src.Limits); err != nil {
 		return nil, fmt.Errorf("decoding source limits: %w", err)
 	}
-	if err := sqlcore.OpenSource(s.seal, &src); err != nil {
-		return nil, err
-	}
+	sqlcore.OpenSource(s.seal, &src)
 	if err := json.Unmarshal([]byte(opts), &src.Options); err != nil {
 		return nil, fmt.Errorf("decoding source options: %w", err)
 	}

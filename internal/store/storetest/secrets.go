@@ -19,13 +19,18 @@ import (
 
 // TestSealer is a seal.Keyring that a test can make write values as a
 // store from before sealing did (plain) or from before values were bound
-// to their use (hlseal1), to test their upgrade by ResealSecrets. Reading
-// such a value back fails (seal.Keyring.Open), so reads prove every value
-// written otherwise was sealed for its place.
+// to their use (hlseal1), to test their upgrade by ResealSecrets. Such a
+// value does not open (seal.Keyring.Open): a store reads it blank with
+// SealErr rather than failing, so the TestSealer notes every value that
+// does not open and fails the test that made it, unless the test expects
+// some (tolerateUnopened): reads prove every value written otherwise was
+// sealed for its place.
 type TestSealer struct {
 	*seal.Keyring
-	mu    sync.Mutex
-	write writeMode
+	mu       sync.Mutex
+	write    writeMode
+	tolerate bool
+	unopened []string
 }
 
 // writeMode is how a TestSealer writes.
@@ -37,13 +42,42 @@ const (
 	writeLegacy                  // as before values were bound to their use
 )
 
-// NewTestSealer returns a TestSealer with one random key.
+// NewTestSealer returns a TestSealer with one random key; t fails at its
+// end if a value did not open that it did not expect.
 func NewTestSealer(t testing.TB) *TestSealer {
 	kr, err := seal.NewKeyring(seal.NewKey())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &TestSealer{Keyring: kr}
+	ts := &TestSealer{Keyring: kr}
+	t.Cleanup(func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if len(ts.unopened) > 0 {
+			t.Errorf("%d values the store read did not open (written unsealed or for another place?), first: %s", len(ts.unopened), ts.unopened[0])
+		}
+	})
+	return ts
+}
+
+// tolerateUnopened lets values not open: the test makes them on purpose.
+func (ts *TestSealer) tolerateUnopened() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.tolerate = true
+}
+
+// Open opens as the Keyring does, noting what does not open.
+func (ts *TestSealer) Open(use hookline.SecretUse, stored string) (string, error) {
+	v, err := ts.Keyring.Open(use, stored)
+	if err != nil {
+		ts.mu.Lock()
+		if !ts.tolerate {
+			ts.unopened = append(ts.unopened, use.Column+" of "+use.Row+": "+err.Error())
+		}
+		ts.mu.Unlock()
+	}
+	return v, err
 }
 
 func (ts *TestSealer) writeAs(m writeMode) {
@@ -86,8 +120,9 @@ func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) h
 	t.Run("Reseal", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
+		ts.tolerateUnopened()
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
-		testReseal(t, f, ts)
+		testReseal(t, f, ts, raw)
 	})
 	t.Run("SealedHeaders", func(t *testing.T) {
 		t.Parallel()
@@ -98,12 +133,14 @@ func RunSecrets(t *testing.T, open func(t *testing.T, s hookline.SecretSealer) h
 	t.Run("CopiedSecret", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
+		ts.tolerateUnopened()
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testCopiedSecret(t, f, raw)
 	})
 	t.Run("SealedSigningKey", func(t *testing.T) {
 		t.Parallel()
 		ts := NewTestSealer(t)
+		ts.tolerateUnopened() // its last step reads under a retired key
 		f := newFixture(t, func(t *testing.T) hookline.Store { return open(t, ts) })
 		testSealedSigningKey(t, f, ts)
 	})
@@ -163,8 +200,8 @@ func testSealedHeaders(t *testing.T, f *fixture, ts *TestSealer, atRest func() [
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 3 { // the secret and two header values
-		t.Fatalf("re-seal after rotation: %d, %v; want 3", n, err)
+	if r, err := f.s.ResealSecrets(f.ctx); err != nil || r.Count != 3 || len(r.Skipped) != 0 { // the secret and two header values
+		t.Fatalf("re-seal after rotation: %+v, %v; want 3", r, err)
 	}
 	ts.Retire() // only what was sealed anew opens
 	readable("after re-sealing", rotated, token)
@@ -175,8 +212,12 @@ func testSealedHeaders(t *testing.T, f *fixture, ts *TestSealer, atRest func() [
 // another column or another endpoint's row (another endpoint's secret or
 // header value, a source's secret, into the headers Hookline opens and
 // sends to the copier's URL) does not open there: every read of that
-// endpoint, the claim that delivers to it included, fails or carries no
-// secret, never the plaintext.
+// endpoint, the claim that delivers to it included, carries the value
+// blank, never the plaintext nor the ciphertext, with SealErr saying which
+// column did not open (so the engine refuses to send it); and that one
+// bad row fails no read: the other endpoints still publish, claim and
+// list, and the bad one lists, reads, and refuses only to be written
+// until what did not open is replaced.
 func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 	victimSecret := "whsec_" + hookline.NewID("victim")
 	victimPrevious := "whsec_" + hookline.NewID("previous")
@@ -217,16 +258,52 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 	leaks := func(e *hookline.Endpoint, plain string) bool {
 		return e.Secret == plain || e.PreviousSecret == plain || slices.Contains(slices.Collect(maps.Values(e.Headers)), plain)
 	}
-	reads := func(stage, plain string) {
+	// unopened checks the copier as a read gives it: nothing of the copied
+	// value, neither plain nor sealed, and SealErr naming the column.
+	unopened := func(stage string, e *hookline.Endpoint, column, plain, sealed string) {
 		t.Helper()
-		if got, err := f.s.Endpoint(f.ctx, copier.ID); err == nil && leaks(got, plain) {
-			t.Fatalf("%s: Endpoint gives the copier the plaintext: %v", stage, got.Headers)
+		if leaks(e, plain) || leaks(e, sealed) {
+			t.Fatalf("%s: the copier reads with the copied value (plain or sealed): secret %.12q…, headers %v", stage, e.Secret, e.Headers)
 		}
-		if list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}}); err == nil {
-			for _, e := range list {
-				if e.ID == copier.ID && leaks(e, plain) {
-					t.Fatalf("%s: ListEndpoints gives the copier the plaintext: %v", stage, e.Headers)
-				}
+		if e.SealErr == nil || e.SealErr.Err == nil {
+			t.Fatalf("%s: the copier reads without SealErr", stage)
+		}
+		if got := map[string]bool{"secret": e.SealErr.Secret, "headers": e.SealErr.Headers}; !got[column] || e.SealErr.Secret && e.SealErr.Headers {
+			t.Fatalf("%s: SealErr %+v does not name %s alone", stage, e.SealErr, column)
+		}
+		if column == "secret" && e.Secret != "" || column == "headers" && e.Headers["X-Stolen"] != "" {
+			t.Fatalf("%s: the value that did not open is not blank: secret %.12q…, headers %v", stage, e.Secret, e.Headers)
+		}
+		if strings.Contains(e.SealErr.Error(), plain) || strings.Contains(e.SealErr.Error(), sealed) {
+			t.Fatalf("%s: SealErr shows the value: %v", stage, e.SealErr)
+		}
+	}
+	victimIntact := func(stage string, e *hookline.Endpoint) {
+		t.Helper()
+		if e.SealErr != nil || e.Secret != victimSecret || e.PreviousSecret != victimPrevious || e.Headers["Authorization"] != victimHeader {
+			t.Fatalf("%s: the victim endpoint reads %+v beside the copier's bad row", stage, e)
+		}
+	}
+	reads := func(stage, column, plain, sealed string) {
+		t.Helper()
+		got, err := f.s.Endpoint(f.ctx, copier.ID)
+		if err != nil {
+			t.Fatalf("%s: Endpoint fails for the copier: %v", stage, err)
+		}
+		unopened(stage+": Endpoint", got, column, plain, sealed)
+		// What did not open is not written back as the blank it reads as.
+		if err := f.s.UpdateEndpoint(f.ctx, got); hookline.ErrorCode(err) != hookline.ECONFLICT {
+			t.Fatalf("%s: UpdateEndpoint of the copier as read: %v, want ECONFLICT", stage, err)
+		}
+		list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("%s: ListEndpoints: %d, %v; want both endpoints", stage, len(list), err)
+		}
+		for _, e := range list {
+			if e.ID == copier.ID {
+				unopened(stage+": ListEndpoints", e, column, plain, sealed)
+			} else {
+				victimIntact(stage+": ListEndpoints", e)
 			}
 		}
 	}
@@ -234,10 +311,11 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 	// delivers them opens what it sends.
 	f.publishAt("copier.hit", base)
 	claim := func(now time.Time) ([]*hookline.Task, error) {
-		return f.s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: "node-a", Now: now, Lease: time.Millisecond, Limit: 10,
+		return f.s.ClaimTasks(f.ctx, hookline.ClaimRequest{Owner: "node-a", Now: now, Lease: time.Millisecond, Limit: 100,
 			MaxConcurrency: hookline.MaxMaxConcurrency})
 	}
 	now := base
+	published := 1
 	for _, st := range stolen {
 		into := []struct{ column, value string }{
 			{"headers", `{"X-Stolen": ` + strconv.Quote(st.sealed) + `}`},
@@ -246,19 +324,59 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 		for _, c := range into {
 			stage := st.name + " copied into the copier's " + c.column
 			raw.SetValue(t, f.s, "endpoints", c.column, copier.ID, c.value)
-			reads(stage, st.plain)
+			reads(stage, c.column, st.plain, st.sealed)
+			// Publishing still fans out, to both, and the claim serves both:
+			// the victim whole, the copier blank and marked for refusal.
+			f.publishAt("victim.hit", now)
+			f.publishAt("copier.hit", now)
+			published++
 			now = now.Add(time.Minute) // past the lease of any earlier claim
-			if tasks, err := claim(now); err == nil {
-				for _, task := range tasks {
-					if leaks(task.Endpoint, st.plain) {
-						t.Fatalf("%s: a claimed task sends the plaintext to the copier's URL: %v", stage, task.Endpoint.Headers)
-					}
+			tasks, err := claim(now)
+			if err != nil {
+				t.Fatalf("%s: ClaimTasks fails: %v", stage, err)
+			}
+			byEndpoint := map[string]int{}
+			for _, task := range tasks {
+				byEndpoint[task.Endpoint.ID]++
+				if task.Endpoint.ID == copier.ID {
+					unopened(stage+": a claimed task", task.Endpoint, c.column, st.plain, st.sealed)
+				} else {
+					victimIntact(stage+": a claimed task", task.Endpoint)
 				}
+			}
+			if byEndpoint[copier.ID] != published || byEndpoint[victim.ID] != published-1 {
+				t.Fatalf("%s: claimed %v; want %d of the copier's and %d of the victim's", stage, byEndpoint, published, published-1)
 			}
 			raw.SetValue(t, f.s, "endpoints", "headers", copier.ID, original)
 			raw.SetValue(t, f.s, "endpoints", "secret", copier.ID, originalSecret)
 		}
 	}
+	// A source's row holding another row's value: it reads blank with
+	// SealErr, the other source and the list read as usual, and it is not
+	// written back until its secret is set anew.
+	other := f.source("other")
+	raw.SetValue(t, f.s, "sources", "secret", other.ID, stolen[0].sealed)
+	gotSrc, err := f.s.Source(f.ctx, other.ID)
+	if err != nil {
+		t.Fatalf("reading a source holding another row's secret fails: %v", err)
+	}
+	if gotSrc.SealErr == nil || gotSrc.Secret != "" || strings.Contains(gotSrc.SealErr.Error(), stolen[0].sealed) {
+		t.Fatalf("a source holding another row's secret: %v; secret %.12q…, SealErr %v; want it blank and noted", err, gotSrc.Secret, gotSrc.SealErr)
+	}
+	if err := f.s.UpdateSource(f.ctx, gotSrc); hookline.ErrorCode(err) != hookline.ECONFLICT {
+		t.Fatalf("UpdateSource of the source as read: %v, want ECONFLICT", err)
+	}
+	if srcs, _, err := f.s.ListSources(f.ctx, hookline.Page{Limit: 10}); err != nil || len(srcs) != 2 {
+		t.Fatalf("ListSources beside a source that does not open: %d, %v", len(srcs), err)
+	}
+	gotSrc.Secret, gotSrc.SealErr = "fresh", nil
+	if err := f.s.UpdateSource(f.ctx, gotSrc); err != nil {
+		t.Fatalf("setting the source's secret anew: %v", err)
+	}
+	if got, err := f.s.Source(f.ctx, other.ID); err != nil || got.SealErr != nil || got.Secret != "fresh" {
+		t.Fatalf("the source after its secret was set anew: %+v, %v", got, err)
+	}
+
 	// Nothing above failed for want of a working store: the victims still
 	// open where they were sealed, and the copier once restored.
 	if got := f.getEndpoint(victim.ID); got.Secret != victimSecret || got.Headers["Authorization"] != victimHeader {
@@ -271,8 +389,28 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 		t.Fatalf("the copier's endpoint once restored: headers %v", got.Headers)
 	}
 	tasks, err := claim(now.Add(time.Minute))
-	if err != nil || len(tasks) != 1 || tasks[0].Endpoint.ID != copier.ID || tasks[0].Endpoint.Headers["X-Stolen"] != "nothing yet" {
-		t.Fatalf("claiming the copier's task once restored: %d tasks, %v; the claims above were not put to the test", len(tasks), err)
+	if err != nil || len(tasks) != 2*published-1 {
+		t.Fatalf("claiming once restored: %d tasks, %v; want %d", len(tasks), err, 2*published-1)
+	}
+	for _, task := range tasks {
+		if task.Endpoint.ID == copier.ID && (task.Endpoint.SealErr != nil || task.Endpoint.Headers["X-Stolen"] != "nothing yet") {
+			t.Fatalf("claiming the copier's task once restored: %+v; the claims above were not put to the test", task.Endpoint)
+		}
+	}
+
+	// A secret written anew mends the endpoint: the write replaces what
+	// did not open, and reads no longer note it.
+	raw.SetValue(t, f.s, "endpoints", "secret", copier.ID, stolen[0].sealed)
+	broken := f.getEndpoint(copier.ID)
+	if broken.SealErr == nil {
+		t.Fatal("the copier with the victim's secret reads without SealErr")
+	}
+	broken.Secret, broken.SealErr = "whsec_"+hookline.NewID("fresh"), nil
+	if err := f.s.UpdateEndpoint(f.ctx, broken); err != nil {
+		t.Fatalf("writing the copier a fresh secret: %v", err)
+	}
+	if got := f.getEndpoint(copier.ID); got.SealErr != nil || got.Secret != broken.Secret {
+		t.Fatalf("the copier after a fresh secret: SealErr %v, secret %.12q…", got.SealErr, got.Secret)
 	}
 }
 
@@ -325,17 +463,22 @@ func testSealedSigningKey(t *testing.T, f *fixture, ts *TestSealer) {
 		t.Fatal(err)
 	}
 	ts.Retire()
-	if _, err := f.s.Endpoint(f.ctx, e.ID); err == nil {
-		t.Fatal("an endpoint sealed under a retired key opened")
+	got, err = f.s.Endpoint(f.ctx, e.ID)
+	if err != nil {
+		t.Fatalf("reading an endpoint sealed under a retired key fails: %v", err)
+	}
+	if got.SealErr == nil || !got.SealErr.Secret || !got.SealErr.PreviousSecret || got.Secret != "" || got.PreviousSecret != "" {
+		t.Fatalf("an endpoint sealed under a retired key: SealErr %+v, secret %.8q…, previous %.8q…; want both blank and noted", got.SealErr, got.Secret, got.PreviousSecret)
 	}
 }
 
 // testReseal: plain rows from before sealing, rows sealed before values
 // were bound to their use (hlseal1), and rows sealed under a rotated-out
 // key, are re-sealed under the current key; ordinary reads refuse the
-// first two until then; reads give the same secrets after; a value no key
-// opens fails the whole re-seal.
-func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
+// first two until then (reading them blank, with SealErr); reads give the
+// same secrets after; a value no key opens is skipped, named, and does not
+// keep the others from being re-sealed.
+func testReseal(t *testing.T, f *fixture, ts *TestSealer, raw RawRows) {
 	ts.writeAs(writePlain) // a database written before sealing
 	legacy := f.endpoint([]string{"*"}, func(e *hookline.Endpoint) {
 		e.PreviousSecret, e.PreviousSecretExpires = "whsec_previous", at(time.Hour)
@@ -351,27 +494,33 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 		e.Headers = hookline.Headers{"Authorization": "Bearer sealed"}
 	})
 	for _, e := range []*hookline.Endpoint{legacy, unbound} {
-		if got, err := f.s.Endpoint(f.ctx, e.ID); err == nil {
-			t.Fatalf("an ordinary read opened endpoint %s before re-sealing: secret %.10q…", e.ID, got.Secret)
+		got, err := f.s.Endpoint(f.ctx, e.ID)
+		if err != nil {
+			t.Fatalf("an ordinary read of endpoint %s before re-sealing fails: %v", e.ID, err)
+		}
+		if got.SealErr == nil || got.Secret != "" {
+			t.Fatalf("an ordinary read of endpoint %s before re-sealing: secret %.10q…, SealErr %v; want it blank and noted", e.ID, got.Secret, got.SealErr)
 		}
 	}
-	if _, err := f.s.Source(f.ctx, src.ID); err == nil {
-		t.Fatal("an ordinary read opened a plain source secret before re-sealing")
+	if got, err := f.s.Source(f.ctx, src.ID); err != nil {
+		t.Fatalf("an ordinary read of a source with a plain secret fails: %v", err)
+	} else if got.SealErr == nil || got.Secret != "" {
+		t.Fatalf("an ordinary read of a plain source secret before re-sealing: secret %q, SealErr %v; want it blank and noted", got.Secret, got.SealErr)
 	}
 
-	n, err := f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 7 { // legacy's two secrets and two header values, the source's, unbound's secret and header value
-		t.Fatalf("first re-seal: %d, %v; want the 5 plain and 2 hlseal1 values", n, err)
+	r, err := f.s.ResealSecrets(f.ctx)
+	if err != nil || r.Count != 7 || r.Total != 8 || len(r.Skipped) != 0 { // legacy's two secrets and two header values, the source's, unbound's secret and header value
+		t.Fatalf("first re-seal: %+v, %v; want the 5 plain and 2 hlseal1 values, in 8 columns of rows", r, err)
 	}
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
-	n, err = f.s.ResealSecrets(f.ctx)
-	if err != nil || n != 9 { // everything (legacy's 4, unbound's 2, sealed's 2, the source's), now under the old key
-		t.Fatalf("re-seal after rotation: %d, %v; want 9", n, err)
+	r, err = f.s.ResealSecrets(f.ctx)
+	if err != nil || r.Count != 9 || len(r.Skipped) != 0 { // everything (legacy's 4, unbound's 2, sealed's 2, the source's), now under the old key
+		t.Fatalf("re-seal after rotation: %+v, %v; want 9", r, err)
 	}
-	if n, err := f.s.ResealSecrets(f.ctx); err != nil || n != 0 {
-		t.Fatalf("re-seal again: %d, %v; want 0", n, err)
+	if r, err := f.s.ResealSecrets(f.ctx); err != nil || r.Count != 0 {
+		t.Fatalf("re-seal again: %+v, %v; want 0", r, err)
 	}
 	ts.Retire() // the old key is gone: only values sealed anew open
 	for _, want := range []*hookline.Endpoint{legacy, unbound, sealed} {
@@ -403,11 +552,22 @@ func testReseal(t *testing.T, f *fixture, ts *TestSealer) {
 	if err := ts.Rotate(seal.NewKey()); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.s.ResealSecrets(f.ctx); err == nil {
-		t.Fatalf("re-seal with a value no key opens rewrote %d and succeeded", n)
+	r, err = f.s.ResealSecrets(f.ctx)
+	if err != nil || r.Count != 9 || r.Total != 9 || len(r.Skipped) != 1 {
+		t.Fatalf("re-seal with a value no key opens: %+v, %v; want the 9 others re-sealed and it skipped", r, err)
 	}
-	ts.Retire() // had the failed re-seal kept part of its work, these would open
-	if _, err := f.s.Endpoint(f.ctx, legacy.ID); err == nil {
-		t.Fatal("a failed re-seal rewrote endpoints")
+	if want := "sources.secret of " + intruder.ID + ": "; !strings.HasPrefix(r.Skipped[0], want) || strings.Contains(r.Skipped[0], foreign) {
+		t.Fatalf("the skipped value is reported as %q; want it named %q…, without the value", r.Skipped[0], want)
+	}
+	if got := raw.Value(t, f.s, "sources", "secret", intruder.ID); got != foreign {
+		t.Fatalf("the skipped value was rewritten: %q", got)
+	}
+	ts.Retire() // only what the re-seal rewrote opens now
+	for _, want := range []*hookline.Endpoint{legacy, unbound, sealed} {
+		if got, err := f.s.Endpoint(f.ctx, want.ID); err != nil {
+			t.Fatalf("endpoint %s after a re-seal that skipped a value: %v", want.ID, err)
+		} else if got.SealErr != nil || got.Secret != want.Secret {
+			t.Fatalf("endpoint %s after a re-seal that skipped a value: SealErr %v", want.ID, got.SealErr)
+		}
 	}
 }
