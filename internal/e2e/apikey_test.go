@@ -75,10 +75,7 @@ func TestAPIKeyPrintedOnceStartSucceeds(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"--data", t.TempDir(), "--dev"}
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-			}
+			args := withDB(t, db, []string{"--data", t.TempDir(), "--dev"})
 			out, url := serveWithoutKey(t, append(args, "--addr", taken.Addr().String())...)
 			if url != "" || !strings.Contains(out, "--addr "+taken.Addr().String()) {
 				t.Fatalf("a start on a taken port: %s\nwant an error naming --addr", out)

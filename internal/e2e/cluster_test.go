@@ -377,11 +377,7 @@ func TestRetentionPurges(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"--dev", "--retention", "4s"}
-			if store == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-			}
-			n := startNode(t, t.TempDir(), args...)
+			n := dbNode(t, store, "--dev", "--retention", "4s")
 			rc := newReceiver(t)
 			ep := n.createEndpoint(map[string]any{"url": rc.URL})
 			ev := n.publish("old.news", map[string]any{})

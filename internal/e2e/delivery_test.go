@@ -271,11 +271,7 @@ func TestIdempotentPublish(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"--dev"}
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-			}
-			n := startNode(t, t.TempDir(), args...)
+			n := dbNode(t, db, "--dev")
 			rc := newReceiver(t)
 			n.createEndpoint(map[string]any{"url": rc.URL})
 			h := http.Header{"Idempotency-Key": {"order-42"}}

@@ -355,18 +355,33 @@ func (rc *receiver) count() int {
 	return len(rc.got)
 }
 
+// dbNode starts one node with args on db ("sqlite", or "postgres": a
+// fresh database of its own).
+func dbNode(t *testing.T, db string, args ...string) *node {
+	t.Helper()
+	return startNode(t, t.TempDir(), withDB(t, db, args)...)
+}
+
 // dbNodes starts the nodes of a test run on each store: one on SQLite,
 // or two sharing a PostgreSQL database, each started with args.
 func dbNodes(t *testing.T, db string, args ...string) []*node {
 	t.Helper()
 	nodes := 1
 	if db == "postgres" {
-		args = append(args, "--db", postgresDSN(t))
 		nodes = 2
 	}
+	args = withDB(t, db, args)
 	var ns []*node
 	for range nodes {
 		ns = append(ns, startNode(t, t.TempDir(), args...))
 	}
 	return ns
+}
+
+// withDB is args for a node on db: on "postgres", a fresh database.
+func withDB(t *testing.T, db string, args []string) []string {
+	if db == "postgres" {
+		return append(slices.Clip(args), "--db", postgresDSN(t))
+	}
+	return args
 }

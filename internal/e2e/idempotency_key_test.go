@@ -63,11 +63,7 @@ func TestIdempotencyKeyChecked(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"--dev"}
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-			}
-			n := startNode(t, t.TempDir(), args...)
+			n := dbNode(t, db, "--dev")
 			for name, key := range map[string]string{
 				"not UTF-8":        "order-\xff\xfe-1",
 				"a lone high byte": "\xc3",

@@ -24,10 +24,7 @@ func TestWebhookKeySetPinned(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			args := []string{"--dev"}
-			if db == "postgres" {
-				args = append(args, "--db", postgresDSN(t))
-			}
+			args := withDB(t, db, []string{"--dev"})
 			rc := newReceiver(t)
 			n := startNode(t, t.TempDir(), args...)
 
