@@ -260,7 +260,9 @@ func limitsForm(f *endpointForm, e *hookline.Endpoint) {
 // the same name. It reports whether anything changed.
 func readHeaders(r *http.Request, cur *hookline.Endpoint, lines string) (map[string]string, bool, error) {
 	h := map[string]string{}
-	if cur != nil {
+	// Headers whose values did not open are blank here: they are typed
+	// anew, all of them, or the blanks would be saved as their values.
+	if cur != nil && (cur.SealErr == nil || !cur.SealErr.Headers) {
 		maps.Copy(h, cur.Headers)
 	}
 	changed := false

@@ -116,3 +116,32 @@ func TestReadEndpointForm(t *testing.T) {
 		})
 	}
 }
+
+// Headers whose values did not open read as blanks; a form that changes
+// the headers starts from none of them, so that no blank is saved as a
+// value, and names only what was typed.
+func TestReadHeadersSkipsUnopenedValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		sealErr *hookline.SealError
+		want    map[string]string
+	}{
+		{"opened", nil, map[string]string{"Authorization": "Basic c2VjcmV0", "X-New": "z"}},
+		{"secret unopened", &hookline.SealError{Secret: true}, map[string]string{"Authorization": "Basic c2VjcmV0", "X-New": "z"}},
+		{"headers unopened", &hookline.SealError{Headers: true}, map[string]string{"X-New": "z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := &hookline.Endpoint{Headers: map[string]string{"Authorization": "Basic c2VjcmV0"}, SealErr: tc.sealErr}
+			if tc.sealErr != nil && tc.sealErr.Headers {
+				cur.Headers["Authorization"] = "" // as the store reads it
+			}
+			r := httptest.NewRequest("POST", "/endpoints/ep_1", nil)
+			r.PostForm = url.Values{}
+			got, changed, err := readHeaders(r, cur, "X-New: z")
+			if err != nil || !changed || !maps.Equal(got, tc.want) {
+				t.Fatalf("readHeaders = %v, %t, %v; want %v", got, changed, err, tc.want)
+			}
+		})
+	}
+}

@@ -97,7 +97,7 @@ func OpenHeaders(s SecretSealer, use SecretUse, h Headers) error {
 	return nil
 }
 
-// UnopenedError is the ECONFLICT of writing or revealing the secrets of
+// UnopenedError is the ECONFLICT of revealing the secrets of
 // an endpoint whose sealed values did not open (e.SealErr), saying how to
 // mend it.
 func UnopenedError(e *Endpoint) *Error {

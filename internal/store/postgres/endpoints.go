@@ -127,8 +127,17 @@ func (s *Store) endpointArgs(e *hookline.Endpoint) ([]any, error) {
 	}
 	return []any{e.ID, e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason,
 		e.SignatureScheme, sealed.Secret, sealed.PreviousSecret, ts(e.PreviousSecretExpires), ts(e.FailingSince),
-		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), map[string]string(sealed.Headers), schedule,
+		ts(e.Created), ts(e.Updated), string(e.Filter.JSON()), headersArg(sealed.Headers), schedule,
 		int32(e.MaxConcurrency), e.Timeout.Milliseconds(), e.Ordering, ratePerSecond, rateBurst, int32(e.BreakerFailures)}, nil
+}
+
+// headersArg is the headers column's argument: a JSON object, or nil
+// where the column keeps what it holds (sqlcore.SealEndpoint).
+func headersArg(sealed any) any {
+	if sealed == nil {
+		return nil
+	}
+	return map[string]string(sealed.(hookline.Headers))
 }
 
 // CreateEndpoint inserts e. Returns ECONFLICT if its id is taken.
@@ -183,9 +192,10 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	args = append(args[:13], args[14:]...) // every column but created
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE endpoints SET url = $2, enabled_events = $3, description = $4,
-			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9, secret = $10,
-			previous_secret = $11, previous_secret_expires = $12, failing_since = $13, updated = $14,
-			filter = $15, headers = $16, retry_schedule = $17, max_concurrency = $18, timeout_ms = $19,
+			metadata = $5, tenant = $6, status = $7, disabled_reason = $8, signature_scheme = $9,
+			secret = COALESCE($10, secret), previous_secret = COALESCE($11, previous_secret),
+			previous_secret_expires = $12, failing_since = $13, updated = $14,
+			filter = $15, headers = COALESCE($16, headers), retry_schedule = $17, max_concurrency = $18, timeout_ms = $19,
 			ordering = $20, rate_per_second = $21, rate_burst = $22, breaker_failures = $23
 			WHERE id = $1`, args...)
 		if err != nil {

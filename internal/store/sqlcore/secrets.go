@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookline/hookline/internal/hookline"
 )
@@ -40,30 +41,48 @@ var secretColumns = []secretColumn{
 }
 
 // SealedEndpoint is what a store writes of an endpoint's secrets: each
-// sealed for its column and the endpoint's id.
+// sealed for its column and the endpoint's id, or nil where the column
+// keeps what it holds.
 type SealedEndpoint struct {
-	Secret, PreviousSecret string
-	Headers                hookline.Headers
+	Secret, PreviousSecret, Headers any // string, string, hookline.Headers; or nil
 }
 
 // SealEndpoint seals e's secret, previous secret and header values for
 // their columns and e.ID, which a new endpoint has before it is inserted.
-// It refuses an endpoint read with values that did not open (e.SealErr):
-// writing it would replace them with the blanks it holds.
+// A column whose values did not open when e was read (e.SealErr) and were
+// not replaced since is nil: the store's update keeps the stored value
+// (COALESCE), rather than writing the blank e holds, so that a change of
+// anything else (its URL, its status, its other secret) neither loses the
+// value nor is refused.
 func SealEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) (SealedEndpoint, error) {
+	var keep hookline.SealError
 	if e.SealErr != nil {
-		return SealedEndpoint{}, hookline.UnopenedError(e)
+		keep = *e.SealErr
 	}
 	var out SealedEndpoint
-	var err error
-	if out.Secret, err = s.Seal(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret); err != nil {
-		return SealedEndpoint{}, fmt.Errorf("sealing the secret of %s: %w", e.ID, err)
+	if !keep.Secret {
+		v, err := s.Seal(hookline.SecretUse{Column: EndpointSecretColumn, Row: e.ID}, e.Secret)
+		if err != nil {
+			return SealedEndpoint{}, fmt.Errorf("sealing the secret of %s: %w", e.ID, err)
+		}
+		out.Secret = v
 	}
-	if out.PreviousSecret, err = s.Seal(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret); err != nil {
-		return SealedEndpoint{}, fmt.Errorf("sealing the previous secret of %s: %w", e.ID, err)
+	if !keep.PreviousSecret {
+		v, err := s.Seal(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret)
+		if err != nil {
+			return SealedEndpoint{}, fmt.Errorf("sealing the previous secret of %s: %w", e.ID, err)
+		}
+		out.PreviousSecret = v
 	}
-	if out.Headers, err = hookline.SealHeaders(s, hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}, e.Headers); err != nil {
-		return SealedEndpoint{}, fmt.Errorf("sealing the headers of %s: %w", e.ID, err)
+	if !keep.Headers {
+		h, err := hookline.SealHeaders(s, hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}, e.Headers)
+		if err != nil {
+			return SealedEndpoint{}, fmt.Errorf("sealing the headers of %s: %w", e.ID, err)
+		}
+		if h == nil {
+			h = hookline.Headers{} // stored empty, never NULL: NULL keeps
+		}
+		out.Headers = h
 	}
 	return out, nil
 }
@@ -91,7 +110,10 @@ func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) {
 	}
 	if e.PreviousSecret, err = s.Open(hookline.SecretUse{Column: EndpointPreviousSecretColumn, Row: e.ID}, e.PreviousSecret); err != nil {
 		e.PreviousSecret = ""
-		note(&se.PreviousSecret, fmt.Errorf("opening the previous secret of %s: %w", e.ID, err))
+		// One whose overlap has ended signs nothing more: it is not missed.
+		if e.PreviousSecretExpires.IsZero() || e.PreviousSecretExpires.After(time.Now()) {
+			note(&se.PreviousSecret, fmt.Errorf("opening the previous secret of %s: %w", e.ID, err))
+		}
 	}
 	use := hookline.SecretUse{Column: EndpointHeadersColumn, Row: e.ID}
 	for name, stored := range e.Headers {

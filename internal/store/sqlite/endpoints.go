@@ -92,11 +92,14 @@ func decodeEndpointOptions(e *hookline.Endpoint, filter, headers, schedule strin
 
 // encodeEndpointOptions is the inverse of decodeEndpointOptions, given
 // the header values sealed (sqlcore.SealEndpoint).
-func encodeEndpointOptions(e *hookline.Endpoint, sealedHeaders hookline.Headers) (filter, headers, schedule string, err error) {
+func encodeEndpointOptions(e *hookline.Endpoint, sealedHeaders any) (filter string, headers any, schedule string, err error) {
 	filter = string(e.Filter.JSON())
-	b, err := json.Marshal(map[string]string(sealedHeaders))
-	if err != nil {
-		return "", "", "", fmt.Errorf("encoding headers: %w", err)
+	if sealedHeaders != nil { // nil: the column keeps what it holds (sqlcore.SealEndpoint)
+		b, err := json.Marshal(map[string]string(sealedHeaders.(hookline.Headers)))
+		if err != nil {
+			return "", nil, "", fmt.Errorf("encoding headers: %w", err)
+		}
+		headers = string(b)
 	}
 	if e.RetrySchedule != nil {
 		msList := make([]int64, len(e.RetrySchedule))
@@ -105,11 +108,11 @@ func encodeEndpointOptions(e *hookline.Endpoint, sealedHeaders hookline.Headers)
 		}
 		c, err := json.Marshal(msList)
 		if err != nil {
-			return "", "", "", fmt.Errorf("encoding retry_schedule: %w", err)
+			return "", nil, "", fmt.Errorf("encoding retry_schedule: %w", err)
 		}
 		schedule = string(c)
 	}
-	return filter, string(b), schedule, nil
+	return filter, headers, schedule, nil
 }
 
 // endpointJSON returns e's enabled_events and metadata columns.
@@ -209,8 +212,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *hookline.Endpoint) error 
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE endpoints SET url = ?, enabled_events = ?, description = ?, metadata = ?,
-			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = ?, previous_secret = ?,
-			previous_secret_expires = ?, failing_since = ?, updated = ?, filter = ?, headers = ?, retry_schedule = ?,
+			tenant = ?, status = ?, disabled_reason = ?, signature_scheme = ?, secret = COALESCE(?, secret),
+			previous_secret = COALESCE(?, previous_secret), previous_secret_expires = ?, failing_since = ?, updated = ?,
+			filter = ?, headers = COALESCE(?, headers), retry_schedule = ?,
 			max_concurrency = ?, timeout_ms = ?, ordering = ?, rate_per_second = ?, rate_burst = ?, breaker_failures = ?
 			WHERE id = ?`,
 			e.URL, events, e.Description, meta, e.Tenant, e.Status, e.DisabledReason, e.SignatureScheme,

@@ -291,10 +291,18 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 			t.Fatalf("%s: Endpoint fails for the copier: %v", stage, err)
 		}
 		unopened(stage+": Endpoint", got, column, plain, sealed)
-		// What did not open is not written back as the blank it reads as.
-		if err := f.s.UpdateEndpoint(f.ctx, got); hookline.ErrorCode(err) != hookline.ECONFLICT {
-			t.Fatalf("%s: UpdateEndpoint of the copier as read: %v, want ECONFLICT", stage, err)
+		// Written back as read, with something else changed, what did not
+		// open keeps what is stored: not the blank it reads as (which would
+		// open, as nothing), and the change is made.
+		got.Description = stage
+		if err := f.s.UpdateEndpoint(f.ctx, got); err != nil {
+			t.Fatalf("%s: UpdateEndpoint of the copier as read: %v", stage, err)
 		}
+		again, err := f.s.Endpoint(f.ctx, copier.ID)
+		if err != nil || again.Description != stage {
+			t.Fatalf("%s: the copier after an update: %+v, %v", stage, again, err)
+		}
+		unopened(stage+": Endpoint after an update", again, column, plain, sealed)
 		list, _, err := f.s.ListEndpoints(f.ctx, hookline.EndpointFilter{Page: hookline.Page{Limit: 10}})
 		if err != nil || len(list) != 2 {
 			t.Fatalf("%s: ListEndpoints: %d, %v; want both endpoints", stage, len(list), err)
