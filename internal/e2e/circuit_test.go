@@ -114,8 +114,14 @@ func TestCircuitBreaker(t *testing.T) {
 				state, _ := circuitOf(ns[len(ns)-1], ep.ID)
 				return state == "open"
 			})
-			if f := failures.Load(); f != 3 {
-				t.Fatalf("the circuit opened after %d failed attempts, want 3", f)
+			// The third failure recorded opens it. The endpoint's slot opens
+			// when an answer is in, before it is recorded, so one retry may
+			// be under way as it opens (on a loaded machine, with the 500 ms
+			// schedule): it counts, and moves nothing. Never more than one:
+			// max_concurrency is 1 across the nodes.
+			opened := failures.Load()
+			if opened != 3 && opened != 4 {
+				t.Fatalf("the circuit opened after %d failed attempts, want 3 (or 4, one in flight)", opened)
 			}
 			// While it is open, more events: the healthy endpoint gets them
 			// all, the open one nothing. The metrics read once now, while
@@ -132,10 +138,11 @@ func TestCircuitBreaker(t *testing.T) {
 
 			// The cool-down (1 s) ends: one probe, which fails and reopens
 			// the circuit for 2 s, during which nothing more goes.
-			waitFor(t, 10*time.Second, "the first probe", func() bool { return failures.Load() >= 4 })
+			failed := opened + 1 // and the probe
+			waitFor(t, 10*time.Second, "the first probe", func() bool { return failures.Load() >= failed })
 			time.Sleep(1500 * time.Millisecond)
-			if f, s := failures.Load(), successes.Load(); f != 4 || s != 0 {
-				t.Fatalf("during the second cool-down the endpoint got %d failed and %d good attempts, want only the one probe (4, 0)", f, s)
+			if f, s := failures.Load(), successes.Load(); f != failed || s != 0 {
+				t.Fatalf("during the second cool-down the endpoint got %d failed and %d good attempts, want only the one probe (%d, 0)", f, s, failed)
 			}
 			if state, _ := circuitOf(ns[0], ep.ID); state == "closed" {
 				t.Fatalf("after a failed probe the circuit is %s", state)
@@ -151,11 +158,11 @@ func TestCircuitBreaker(t *testing.T) {
 				return state == "closed"
 			})
 			time.Sleep(700 * time.Millisecond) // a retry spent while open would be due by now
-			if f, s := failures.Load(), successes.Load(); f != 4 || s != 3+backlog {
-				t.Fatalf("the flapping endpoint got %d failed and %d good attempts, want 4 and %d", f, s, 3+backlog)
+			if f, s := failures.Load(), successes.Load(); f != failed || s != 3+backlog {
+				t.Fatalf("the flapping endpoint got %d failed and %d good attempts, want %d and %d", f, s, failed, 3+backlog)
 			}
-			if got := len(ns[0].attempts("/v1/endpoints/" + ep.ID + "/attempts")); got != 4+3+backlog {
-				t.Fatalf("%d attempts on record, want %d", got, 4+3+backlog)
+			if got := len(ns[0].attempts("/v1/endpoints/" + ep.ID + "/attempts")); got != int(failed)+3+backlog {
+				t.Fatalf("%d attempts on record, want %d", got, int(failed)+3+backlog)
 			}
 			var opens float64
 			for _, n := range ns {
