@@ -84,7 +84,7 @@ func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
 	if err != nil {
 		return fmt.Errorf("updating source: %w", err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = $3, options = $4, response = $5, limits = $6, updated = $7
+	tag, err := s.pool.Exec(ctx, `UPDATE sources SET name = $1, type = $2, secret = COALESCE($3, secret), options = $4, response = $5, limits = $6, updated = $7
 		WHERE id = $8`, src.Name, src.Type, secret, src.Options, src.Response, src.Limits, ts(src.Updated), src.ID)
 	if err != nil {
 		return fmt.Errorf("updating source: %w", translate(err))

@@ -129,17 +129,18 @@ func OpenEndpoint(s hookline.SecretSealer, e *hookline.Endpoint) {
 	}
 }
 
-// SealSource returns src's secret sealed for its column and src.ID. It
-// refuses a source read with a secret that did not open (src.SealErr),
-// whose blank it would write.
-func SealSource(s hookline.SecretSealer, src *hookline.Source) (string, error) {
+// SealSource returns src's secret sealed for its column and src.ID, or
+// nil when it did not open when src was read (src.SealErr) and was not
+// replaced since: the store's update keeps what is stored (COALESCE), so
+// that a change of anything else (its limits, its name) is made and loses
+// nothing, as for an endpoint (SealEndpoint).
+func SealSource(s hookline.SecretSealer, src *hookline.Source) (any, error) {
 	if src.SealErr != nil {
-		return "", &hookline.Error{Code: hookline.ECONFLICT, Param: "secret", Message: fmt.Sprintf(
-			"the secret of source %s cannot be opened: %v; set it anew (PATCH /v1/sources/%s with a secret)", src.ID, src.SealErr, src.ID)}
+		return nil, nil
 	}
 	v, err := s.Seal(hookline.SecretUse{Column: SourceSecretColumn, Row: src.ID}, src.Secret)
 	if err != nil {
-		return "", fmt.Errorf("sealing the secret of %s: %w", src.ID, err)
+		return nil, fmt.Errorf("sealing the secret of %s: %w", src.ID, err)
 	}
 	return v, nil
 }

@@ -122,7 +122,7 @@ func (s *Store) UpdateSource(ctx context.Context, src *hookline.Source) error {
 		return err
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = ?, options = ?, response = ?, limits = ?, updated = ?
+		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, type = ?, secret = COALESCE(?, secret), options = ?, response = ?, limits = ?, updated = ?
 			WHERE id = ?`, src.Name, src.Type, secret, opts, resp, limits, ms(src.Updated), src.ID)
 		if err != nil {
 			return err

@@ -360,8 +360,9 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 		}
 	}
 	// A source's row holding another row's value: it reads blank with
-	// SealErr, the other source and the list read as usual, and it is not
-	// written back until its secret is set anew.
+	// SealErr, the other source and the list read as usual, and written
+	// back as read, with another change, it keeps what is stored until its
+	// secret is set anew.
 	other := f.source("other")
 	raw.SetValue(t, f.s, "sources", "secret", other.ID, stolen[0].sealed)
 	gotSrc, err := f.s.Source(f.ctx, other.ID)
@@ -371,8 +372,12 @@ func testCopiedSecret(t *testing.T, f *fixture, raw RawRows) {
 	if gotSrc.SealErr == nil || gotSrc.Secret != "" || strings.Contains(gotSrc.SealErr.Error(), stolen[0].sealed) {
 		t.Fatalf("a source holding another row's secret: %v; secret %.12q…, SealErr %v; want it blank and noted", err, gotSrc.Secret, gotSrc.SealErr)
 	}
-	if err := f.s.UpdateSource(f.ctx, gotSrc); hookline.ErrorCode(err) != hookline.ECONFLICT {
-		t.Fatalf("UpdateSource of the source as read: %v, want ECONFLICT", err)
+	gotSrc.Name = "renamed"
+	if err := f.s.UpdateSource(f.ctx, gotSrc); err != nil {
+		t.Fatalf("UpdateSource of the source as read: %v", err)
+	}
+	if again, err := f.s.Source(f.ctx, other.ID); err != nil || again.Name != "renamed" || again.SealErr == nil || again.Secret != "" {
+		t.Fatalf("the source after an update as read: %+v, %v; want it renamed and its secret still unopened (not written blank)", again, err)
 	}
 	if srcs, _, err := f.s.ListSources(f.ctx, hookline.Page{Limit: 10}); err != nil || len(srcs) != 2 {
 		t.Fatalf("ListSources beside a source that does not open: %d, %v", len(srcs), err)
