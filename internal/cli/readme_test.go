@@ -2,7 +2,6 @@ package cli
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/hookline/hookline/internal/testutil"
 )
 
 // TestReadmeServeTableListsEveryFlag keeps the README's table of `serve`
@@ -17,32 +18,13 @@ import (
 // left after its flag went, fails here.
 func TestReadmeServeTableListsEveryFlag(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The table under "## Serve": rows from its header to the first
-	// line that is not a row.
-	_, section, ok := strings.Cut(string(readme), "\n## Serve\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Serve" section`)
-	}
-	_, table, ok := strings.Cut(section, "\n| flag | default | meaning |\n")
-	if !ok {
-		t.Fatal(`the Serve section has no "| flag | default | meaning |" table`)
-	}
 	flagRE := regexp.MustCompile("`--([a-z0-9-]+)`")
 	var documented []string
-	for _, line := range strings.Split(table, "\n") {
-		if !strings.HasPrefix(line, "|") {
-			break
-		}
-		first := strings.SplitN(line, "|", 3)[1] // the flag column
-		for _, m := range flagRE.FindAllStringSubmatch(first, -1) {
+	for _, cell := range testutil.ReadmeTable(t, "## Serve", "| flag | default | meaning |") {
+		for _, m := range flagRE.FindAllStringSubmatch(cell, -1) {
 			documented = append(documented, m[1])
 		}
 	}
-
 	root, _ := newRoot(Env{Getenv: func(string) string { return "" }})
 	serve, _, err := root.Find([]string{"serve"})
 	if err != nil {
@@ -54,23 +36,7 @@ func TestReadmeServeTableListsEveryFlag(t *testing.T) {
 			real = append(real, f.Name)
 		}
 	})
-	if len(real) < 20 {
-		t.Fatalf("serve has %d flags; the test would prove little", len(real))
-	}
-	for _, name := range real {
-		if !slices.Contains(documented, name) {
-			t.Errorf("serve --%s is missing from the README's table of serve flags", name)
-		}
-	}
-	for _, name := range documented {
-		if !slices.Contains(real, name) {
-			t.Errorf("the README's table of serve flags lists --%s, which serve does not have", name)
-		}
-	}
-	slices.Sort(documented)
-	if dup := slices.Compact(slices.Clone(documented)); len(dup) != len(documented) {
-		t.Errorf("the README's table lists a flag twice: %v", documented)
-	}
+	testutil.SameSet(t, "serve flag", documented, real, 20)
 }
 
 // TestReadmeLayoutListsEveryPackage keeps the README's Layout table and the
@@ -78,26 +44,10 @@ func TestReadmeServeTableListsEveryFlag(t *testing.T) {
 // or a row naming a directory that holds none, fails here.
 func TestReadmeLayoutListsEveryPackage(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Layout" section`)
-	}
-	_, table, ok := strings.Cut(section, "\n| package | owns |\n|---|---|\n")
-	if !ok {
-		t.Fatal(`the Layout section has no "| package | owns |" table`)
-	}
 	pathRE := regexp.MustCompile("`([a-z][a-z0-9/]*)`")
 	var documented []string
-	for _, line := range strings.Split(table, "\n") {
-		if !strings.HasPrefix(line, "|") {
-			break
-		}
-		first := strings.SplitN(line, "|", 3)[1]
-		for _, m := range pathRE.FindAllStringSubmatch(first, -1) {
+	for _, cell := range testutil.ReadmeTable(t, "## Layout", "| package | owns |\n|---|---|") {
+		for _, m := range pathRE.FindAllStringSubmatch(cell, -1) {
 			documented = append(documented, m[1])
 		}
 	}
@@ -106,7 +56,7 @@ func TestReadmeLayoutListsEveryPackage(t *testing.T) {
 	// hidden directories, as the go command sees them.
 	var real []string
 	root := "../.."
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -130,17 +80,5 @@ func TestReadmeLayoutListsEveryPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(real) < 20 {
-		t.Fatalf("found %d packages; the test would prove little", len(real))
-	}
-	for _, p := range real {
-		if !slices.Contains(documented, p) {
-			t.Errorf("package %s is missing from the README's Layout table", p)
-		}
-	}
-	for _, p := range documented {
-		if !slices.Contains(real, p) {
-			t.Errorf("the README's Layout table lists %s, which holds no Go package", p)
-		}
-	}
+	testutil.SameSet(t, "package", documented, real, 20)
 }
