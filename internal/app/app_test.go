@@ -17,15 +17,23 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
-// newApp is the application layer over a real SQLite store in a temporary
-// directory, with no engine; wakes counts the engine wake-ups it asks for.
-func newApp(t *testing.T) (a *app.App, store *sqlite.Store, wakes *atomic.Int64) {
+// openStore opens a real SQLite store in a temporary directory, closed
+// when the test ends.
+func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookline.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// newApp is the application layer over a real SQLite store in a temporary
+// directory, with no engine; wakes counts the engine wake-ups it asks for.
+func newApp(t *testing.T) (a *app.App, store *sqlite.Store, wakes *atomic.Int64) {
+	t.Helper()
+	store = openStore(t)
 	wakes = new(atomic.Int64)
 	a = app.New(app.Config{Store: store, Dev: true, OnWake: func() { wakes.Add(1) }})
 	t.Cleanup(a.Close)

@@ -1,32 +1,20 @@
 package app_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/store/sqlite"
 	"github.com/hookline/hookline/webhook"
 )
-
-func newTestApp(t *testing.T) *app.App {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return app.New(app.Config{Store: st, Dev: true})
-}
 
 // TestSchemeSigningParam: Stripe's scheme cannot carry ed25519, and the
 // refusal names the field the request set, so that the CLI names the flag
 // its user passed (--scheme or --signing).
 func TestSchemeSigningParam(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a, _, _ := newApp(t)
 	ctx := t.Context()
 	str := func(s string) *string { return &s }
 	url := str("http://127.0.0.1:9/hook")
@@ -79,7 +67,7 @@ func TestSchemeSigningParam(t *testing.T) {
 // nothing (its public key is shown instead): never a secret key.
 func TestCreateEndpointShownSecret(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a, _, _ := newApp(t)
 	url := "http://127.0.0.1:9/hook"
 	for _, signing := range []string{hookline.SigningHMAC, hookline.SigningEd25519} {
 		e, shown, err := a.CreateEndpoint(t.Context(), app.EndpointParams{URL: &url, Signing: &signing}, app.ByAPI)

@@ -115,12 +115,7 @@ func TestKeySetIDs(t *testing.T) {
 func TestKeySetNoDuplicateKid(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a := app.New(app.Config{Store: st, Dev: true})
+	a, _, _ := newApp(t)
 	shared, pk := webhook.NewKeyPair()
 	ed, url := "ed25519", "http://127.0.0.1:9/hook"
 	var eps []*hookline.Endpoint

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/store/sqlite"
 	"github.com/hookline/hookline/webhook"
 )
 
@@ -37,11 +35,7 @@ func (s *countingStore) ListEndpoints(ctx context.Context, f hookline.EndpointFi
 func TestWebhookKeysBuiltOnce(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	cs := &countingStore{Store: st}
 	var mu sync.Mutex
 	now := time.Unix(1_900_000_000, 0)
@@ -214,11 +208,7 @@ func (s *stallingStore) ListEndpoints(ctx context.Context, f hookline.EndpointFi
 func TestWebhookKeysBuildBlocksNoOne(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hookline.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	ss := &stallingStore{Store: st, entered: make(chan struct{}, 4), release: make(chan struct{}), left: make(chan error, 4)}
 	a := app.New(app.Config{Store: ss, Dev: true})
 	ed, url := "ed25519", "http://127.0.0.1:9/hook"

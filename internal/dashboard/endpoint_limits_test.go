@@ -14,6 +14,18 @@ import (
 	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
+// newSQLiteApp is the application layer over a real SQLite store in a
+// temporary directory, closed when the test ends, and that store.
+func newSQLiteApp(t *testing.T) (*app.App, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return app.New(app.Config{Store: st, Dev: true}), st
+}
+
 // TestEndpointLimitsFormToStore sends the endpoint form's limit boxes
 // through readForm to app.CreateEndpoint and app.UpdateEndpoint on a real
 // SQLite store, and reads back what is stored: the endpoint's own limits,
@@ -22,12 +34,7 @@ import (
 func TestEndpointLimitsFormToStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a := app.New(app.Config{Store: st, Dev: true})
+	a, st := newSQLiteApp(t)
 	post := func(form url.Values, cur *hookline.Endpoint) (*hookline.Endpoint, error) {
 		form.Set("url", "http://127.0.0.1:9/hooks")
 		form.Set("events", "*")

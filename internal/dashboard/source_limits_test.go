@@ -4,14 +4,12 @@ import (
 	"context"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hookline/hookline/internal/app"
 	"github.com/hookline/hookline/internal/hookline"
-	"github.com/hookline/hookline/internal/store/sqlite"
 )
 
 // TestSourceLimitsFormToStore sends the source forms' limit boxes through
@@ -21,12 +19,7 @@ import (
 func TestSourceLimitsFormToStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a := app.New(app.Config{Store: st, Dev: true})
+	a, st := newSQLiteApp(t)
 	post := func(form url.Values, cur *hookline.Source) (*hookline.Source, error) {
 		r := httptest.NewRequest("POST", "/sources", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
